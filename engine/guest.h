@@ -1,0 +1,101 @@
+// The guest being migrated: RAM blocks of real memory, a dirty log, and a workload that
+// writes pages while the guest runs (think stress-ng --vm).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "migration_config.h"
+
+namespace migrascope {
+
+inline constexpr std::uint64_t kPageSize = 4096;
+
+class RamBlock {
+public:
+    RamBlock(std::string name, std::uint64_t size);
+    ~RamBlock();
+    RamBlock(const RamBlock&) = delete;
+    RamBlock& operator=(const RamBlock&) = delete;
+
+    const std::string& name() const { return name_; }
+    std::uint64_t size() const { return size_; }
+    std::uint64_t pageCount() const { return size_ / kPageSize; }
+    std::uint8_t* data() { return data_; }
+    const std::uint8_t* data() const { return data_; }
+
+    void markDirty(std::uint64_t page) {
+        dirty_[page / 64].fetch_or(std::uint64_t{1} << (page % 64), std::memory_order_release);
+    }
+    // ORs the guest's dirty log into `into` (one bit per page) and clears the log.
+    void harvestDirty(std::vector<std::uint64_t>& into);
+
+private:
+    std::string name_;
+    std::uint64_t size_;
+    std::uint8_t* data_ = nullptr;
+    std::unique_ptr<std::atomic<std::uint64_t>[]> dirty_;
+    std::size_t dirtyWords_;
+};
+
+using Digest = std::array<std::uint8_t, 32>;
+std::string toHex(const Digest& digest);
+
+class Guest {
+public:
+    struct BlockLayout {
+        std::string name;
+        std::uint64_t size;
+    };
+    // The blocks a guest of this RAM size has: its RAM, plus video RAM as a real guest has.
+    static std::vector<BlockLayout> layoutFor(std::uint64_t ramSize);
+
+    // A source guest gets content (pages of self-checking data, some left zero); a
+    // destination guest starts zeroed and is filled by the migration.
+    enum class Content { Booted, Empty };
+    Guest(const std::vector<BlockLayout>& layout, const GuestConfig& config, Content content);
+    ~Guest();
+    Guest(const Guest&) = delete;
+    Guest& operator=(const Guest&) = delete;
+
+    std::vector<std::unique_ptr<RamBlock>>& blocks() { return blocks_; }
+    const std::vector<std::unique_ptr<RamBlock>>& blocks() const { return blocks_; }
+    RamBlock* findBlock(const std::string& name);
+    std::uint64_t totalBytes() const;
+
+    // Starts the vCPUs (the workload thread). Idempotent.
+    void start();
+    // Stops the vCPUs: the workload thread is joined before this returns. Idempotent.
+    void stop();
+    bool running() const { return running_; }
+    std::uint64_t pagesWritten() const { return pagesWritten_.load(std::memory_order_relaxed); }
+
+    // Both require the guest to be stopped.
+    // Pages whose content does not match their own header: > 0 means the RAM was corrupted.
+    std::uint64_t countCorruptPages() const;
+    Digest digest() const;
+
+private:
+    void runWorkload();
+    void writePage(std::size_t block, std::uint64_t page, std::uint64_t generation);
+
+    GuestConfig config_;
+    std::vector<std::unique_ptr<RamBlock>> blocks_;
+    bool running_ = false; // touched only by the owner's thread
+
+    std::thread workload_;
+    std::mutex stopMutex_;
+    std::condition_variable stopCondition_;
+    bool stopRequested_ = false;
+    std::atomic<std::uint64_t> pagesWritten_{0};
+    std::uint64_t generation_ = 1;
+};
+
+} // namespace migrascope

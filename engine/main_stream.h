@@ -1,0 +1,82 @@
+// The main channel's stream, shaped after QEMU's savevm format (migration/savevm.c, ram.c):
+// file header, configuration, RAM sections with page headers, commands, EOF.
+// It is QEMU-shaped, not QEMU-compatible: the configuration and integrity sections are ours.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "connection.h"
+
+namespace migrascope {
+
+inline constexpr std::uint32_t kVmFileMagic = 0x5145564d; // "QEVM"
+inline constexpr std::uint32_t kVmFileVersion = 3;
+
+enum class Section : std::uint8_t {
+    Eof = 0x00,
+    Start = 0x01,
+    Part = 0x02,
+    End = 0x03,
+    Full = 0x04,
+    Configuration = 0x07,
+    Command = 0x08,
+    Footer = 0x7e,
+};
+
+namespace ram_flag {
+inline constexpr std::uint64_t kZero = 0x002;
+inline constexpr std::uint64_t kMemSize = 0x004;
+inline constexpr std::uint64_t kPage = 0x008;
+inline constexpr std::uint64_t kEos = 0x010;
+inline constexpr std::uint64_t kContinue = 0x020;
+inline constexpr std::uint64_t kMultifdFlush = 0x200;
+inline constexpr std::uint64_t kMask = 0x3ff;
+} // namespace ram_flag
+
+inline constexpr std::uint32_t kRamSectionId = 1;
+inline constexpr std::uint32_t kIntegritySectionId = 2;
+inline constexpr const char* kIntegritySectionName = "migrascope/integrity";
+
+// Return-path message types (QEMU's enum mig_rp_message_type).
+enum class ReturnPathMessage : std::uint16_t { Invalid = 0, Shut = 1 };
+
+// Buffered writer: small fields are gathered, page data goes by reference.
+class StreamWriter {
+public:
+    explicit StreamWriter(Connection& connection) : connection_(connection) {}
+    void put8(std::uint8_t value);
+    void put32(std::uint32_t value);
+    void put64(std::uint64_t value);
+    void putBytes(const void* data, std::size_t length);
+    void putString8(const std::string& text); // u8 length + bytes
+    // Sends the buffered fields followed by `length` bytes at `data` without copying them.
+    void putBulk(const void* data, std::size_t length);
+    void flush();
+
+private:
+    Connection& connection_;
+    std::vector<std::uint8_t> buffer_;
+};
+
+class StreamReader {
+public:
+    explicit StreamReader(Connection& connection) : connection_(connection) {}
+    std::uint8_t get8();
+    std::uint16_t get16();
+    std::uint32_t get32();
+    std::uint64_t get64();
+    void getBytes(void* data, std::size_t length);
+    std::string getString8();
+
+private:
+    void fill();
+
+    Connection& connection_;
+    std::vector<std::uint8_t> buffer_ = std::vector<std::uint8_t>(64 * 1024);
+    std::size_t begin_ = 0;
+    std::size_t end_ = 0;
+};
+
+} // namespace migrascope

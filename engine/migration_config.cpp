@@ -1,0 +1,140 @@
+#include "migration_config.h"
+
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+
+namespace migrascope {
+
+Uuid generateUuid() {
+    std::random_device device;
+    Uuid uuid;
+    for (auto& byte : uuid)
+        byte = static_cast<std::uint8_t>(device());
+    uuid[6] = static_cast<std::uint8_t>((uuid[6] & 0x0f) | 0x40); // version 4
+    uuid[8] = static_cast<std::uint8_t>((uuid[8] & 0x3f) | 0x80); // RFC 4122 variant
+    return uuid;
+}
+
+std::string uuidToString(const Uuid& uuid) {
+    char text[37];
+    std::snprintf(text, sizeof text,
+                  "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", uuid[0],
+                  uuid[1], uuid[2], uuid[3], uuid[4], uuid[5], uuid[6], uuid[7], uuid[8], uuid[9],
+                  uuid[10], uuid[11], uuid[12], uuid[13], uuid[14], uuid[15]);
+    return text;
+}
+
+std::optional<Uuid> uuidFromString(const std::string& text) {
+    Uuid uuid;
+    std::size_t byte = 0;
+    for (std::size_t i = 0; i < text.size();) {
+        if (text[i] == '-') {
+            ++i;
+            continue;
+        }
+        if (byte == uuid.size() || i + 1 >= text.size())
+            return std::nullopt;
+        try {
+            std::size_t used = 0;
+            const int value = std::stoi(text.substr(i, 2), &used, 16);
+            if (used != 2)
+                return std::nullopt;
+            uuid[byte++] = static_cast<std::uint8_t>(value);
+        } catch (const std::exception&) {
+            return std::nullopt;
+        }
+        i += 2;
+    }
+    if (byte != uuid.size())
+        return std::nullopt;
+    return uuid;
+}
+
+std::uint64_t parseSize(const std::string& text) {
+    std::size_t used = 0;
+    double value = 0;
+    try {
+        value = std::stod(text, &used);
+    } catch (const std::exception&) {
+        throw std::invalid_argument("'" + text + "' is not a size (examples: 512M, 4G, 65536)");
+    }
+    if (value < 0 || !std::isfinite(value))
+        throw std::invalid_argument("'" + text + "' is not a size: it must not be negative");
+    std::string suffix = text.substr(used);
+    if (!suffix.empty() && (suffix.back() == 'B' || suffix.back() == 'b'))
+        suffix.pop_back();
+    if (suffix.size() == 2 && (suffix[1] == 'i' || suffix[1] == 'I'))
+        suffix.pop_back();
+    double scale = 1;
+    if (suffix.empty())
+        scale = 1;
+    else if (suffix == "K" || suffix == "k")
+        scale = 1024.0;
+    else if (suffix == "M" || suffix == "m")
+        scale = 1024.0 * 1024;
+    else if (suffix == "G" || suffix == "g")
+        scale = 1024.0 * 1024 * 1024;
+    else if (suffix == "T" || suffix == "t")
+        scale = 1024.0 * 1024 * 1024 * 1024;
+    else
+        throw std::invalid_argument("'" + text + "' has an unknown unit '" + suffix +
+                                    "' (use K, M, G or T)");
+    return static_cast<std::uint64_t>(std::llround(value * scale));
+}
+
+std::string formatBytes(double bytes) {
+    static const char* const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int unit = 0;
+    while (bytes >= 1024 && unit < 4) {
+        bytes /= 1024;
+        ++unit;
+    }
+    char text[32];
+    std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : "%.1f %s", bytes, units[unit]);
+    return text;
+}
+
+FaultSpec parseFault(const std::string& text) {
+    FaultSpec fault;
+    fault.text = text;
+    const auto equals = text.find('=');
+    const std::string name = text.substr(0, equals);
+    if (name == "cut-channel") {
+        const auto at = text.find('@');
+        if (equals == std::string::npos || at == std::string::npos || at < equals)
+            throw std::invalid_argument("fault '" + text +
+                                        "': expected cut-channel=CHANNEL@BYTES, "
+                                        "e.g. cut-channel=multifd-1@64M");
+        fault.kind = FaultSpec::Kind::CutChannel;
+        fault.channel = text.substr(equals + 1, at - equals - 1);
+        if (fault.channel != "main" && fault.channel.rfind("multifd-", 0) != 0)
+            throw std::invalid_argument("fault '" + text + "': unknown channel '" +
+                                        fault.channel + "' (main or multifd-N)");
+        fault.afterBytes = parseSize(text.substr(at + 1));
+        return fault;
+    }
+    throw std::invalid_argument("unknown fault '" + name + "' (known: cut-channel)");
+}
+
+std::string describe(const MigrationConfig& config) {
+    std::ostringstream out;
+    out << "uuid=" << uuidToString(config.uuid) << '\n'
+        << "ram-size=" << config.guest.ramSize << '\n'
+        << "dirty-rate=" << config.guest.dirtyRate << '\n'
+        << "multifd-channels=" << config.multifdChannels << '\n'
+        << "downtime-limit=" << config.downtimeLimitMs << '\n'
+        << "max-bandwidth=" << config.maxBandwidth << '\n'
+        << "tls=" << (config.tls.enabled ? "on" : "off") << '\n';
+    if (config.tls.enabled)
+        out << "tls-creds=" << config.tls.credsDir << '\n'
+            << "tls-priority=" << config.tls.priority << '\n'
+            << "tls-hostname=" << config.tls.hostname << '\n';
+    for (const auto& fault : config.faults)
+        out << "inject=" << fault.text << '\n';
+    return out.str();
+}
+
+} // namespace migrascope

@@ -1,0 +1,62 @@
+// Parameters of one migration, named as QEMU's migrate-set-parameters names them.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace migrascope {
+
+using Uuid = std::array<std::uint8_t, 16>;
+
+Uuid generateUuid();
+std::string uuidToString(const Uuid& uuid);
+std::optional<Uuid> uuidFromString(const std::string& text);
+
+struct TlsParameters {
+    bool enabled = true;
+    // Directory in QEMU's tls-creds-x509 layout (ca-cert.pem, server-*.pem, client-*.pem).
+    std::string credsDir;
+    std::string priority = "NORMAL";
+    // Name the source expects in the destination's certificate; empty = the host it dialled.
+    std::string hostname;
+};
+
+// A fault injected on purpose (tests, trainers). Spelled NAME[=ARGS][@WHEN] on the command line.
+struct FaultSpec {
+    enum class Kind { CutChannel };
+    Kind kind = Kind::CutChannel;
+    std::string channel;       // "main", "multifd-0", ...
+    std::uint64_t afterBytes = 0;
+    std::string text;          // as given, for logs and history
+};
+
+struct GuestConfig {
+    std::uint64_t ramSize = 512ull << 20;
+    std::uint64_t dirtyRate = 64ull << 20; // bytes per second; 0 = idle guest
+    std::uint32_t seed = 1;
+};
+
+struct MigrationConfig {
+    GuestConfig guest;
+    unsigned multifdChannels = 4; // 0 = everything on the main channel
+    std::uint64_t downtimeLimitMs = 300;
+    std::uint64_t maxBandwidth = 0; // bytes per second; 0 = unlimited
+    TlsParameters tls;
+    std::vector<FaultSpec> faults;
+    Uuid uuid{};
+    // Destination endpoint; the in-process destination listens on an ephemeral loopback port.
+    std::string destinationHost = "127.0.0.1";
+};
+
+// "512M", "4G", "65536", "1.5G" -> bytes (binary units). Throws std::invalid_argument naming the text.
+std::uint64_t parseSize(const std::string& text);
+std::string formatBytes(double bytes);
+FaultSpec parseFault(const std::string& text);
+
+// One line per parameter, for the history's configuration column and the event log.
+std::string describe(const MigrationConfig& config);
+
+} // namespace migrascope

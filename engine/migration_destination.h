@@ -1,0 +1,89 @@
+// The incoming side: listens, recognises each connection by its first bytes (QEVM = main
+// channel, multifd hello = data channel), loads RAM, verifies the digest and answers SHUT.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "connection.h"
+#include "guest.h"
+#include "main_stream.h"
+#include "migration_config.h"
+#include "telemetry.h"
+
+namespace migrascope {
+
+class MigrationDestination {
+public:
+    struct Options {
+        std::string listenHost = "127.0.0.1";
+        std::uint16_t port = 0; // 0 = ephemeral
+        TlsParameters tls;
+        std::optional<Uuid> expectedUuid; // the in-process destination knows its migration
+    };
+    enum class State { Listening, Loading, Completed, Failed };
+
+    MigrationDestination(Options options, Telemetry& telemetry);
+    ~MigrationDestination();
+    MigrationDestination(const MigrationDestination&) = delete;
+    MigrationDestination& operator=(const MigrationDestination&) = delete;
+
+    std::uint16_t port() const { return listener_.port(); }
+    void start();
+    // Shuts every connection and joins every thread. Idempotent.
+    void stop();
+
+    State state() const;
+    std::string error() const;
+    bool waitUntilFinished(std::chrono::milliseconds timeout) const;
+    // The incoming guest; meaningful once the state is Completed.
+    Guest* guest() { return guest_.get(); }
+
+private:
+    void acceptLoop();
+    void serve(Connection& connection, std::string peer);
+    void loadMainStream(Connection& connection);
+    void loadRamItems(StreamReader& in);
+    void receiveMultifd(Connection& connection, const std::uint8_t* first4);
+    void fail(const std::string& error);
+    void waitForChannelsSynced();
+    void arriveAtSync();
+
+    Options options_;
+    Telemetry& telemetry_;
+    TcpListener listener_;
+    std::unique_ptr<TlsCredentials> credentials_;
+    std::thread acceptor_;
+
+    mutable std::mutex mutex_;
+    mutable std::condition_variable changed_;
+    bool stopping_ = false;
+    State state_ = State::Listening;
+    std::string error_;
+    std::vector<std::unique_ptr<Connection>> connections_;
+    std::vector<std::thread> workers_;
+
+    // Migration session, filled from the main channel's configuration section.
+    bool mainSeen_ = false;
+    Uuid uuid_{};
+    unsigned expectedChannels_ = 0;
+    std::vector<bool> channelSeen_;
+    std::unique_ptr<Guest> guest_;
+    bool guestReady_ = false;
+    std::vector<std::unique_ptr<std::atomic<std::uint64_t>[]>> received_;
+    // The multifd flush barrier (QEMU's multifd_recv_sync_main).
+    unsigned syncArrived_ = 0;
+    std::uint64_t syncGeneration_ = 0;
+};
+
+const char* toString(MigrationDestination::State state);
+
+} // namespace migrascope

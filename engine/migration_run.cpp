@@ -1,0 +1,197 @@
+#include "migration_run.h"
+
+#include <csignal>
+
+#include "history_store.h"
+#include "migration_destination.h"
+#include "migration_source.h"
+
+namespace migrascope {
+namespace {
+constexpr double kHistoryFlushMs = 1000;
+}
+
+MigrationRun::MigrationRun(MigrationConfig config, RunOptions options)
+    : config_(std::move(config)), options_(std::move(options)) {
+    // A peer that vanishes must fail a send with EPIPE, not kill the process.
+    std::signal(SIGPIPE, SIG_IGN);
+}
+
+MigrationRun::~MigrationRun() {
+    cancel();
+    if (coordinator_.joinable())
+        coordinator_.join();
+    if (sourceGuest_)
+        sourceGuest_->stop();
+}
+
+void MigrationRun::start() {
+    coordinator_ = std::thread([this] { coordinate(); });
+}
+
+void MigrationRun::cancel() {
+    std::lock_guard lock(mutex_);
+    if (finished_ || cancelRequested_)
+        return;
+    cancelRequested_ = true;
+    if (source_)
+        source_->cancel();
+    else if (coordinator_.joinable())
+        telemetry_.setStatus(MigrationStatus::Cancelling);
+}
+
+bool MigrationRun::finished() const {
+    std::lock_guard lock(mutex_);
+    return finished_;
+}
+
+void MigrationRun::wait() const {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [this] { return finished_; });
+}
+
+bool MigrationRun::waitFor(std::chrono::milliseconds timeout) const {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, timeout, [this] { return finished_; });
+}
+
+std::int64_t MigrationRun::historyId() const {
+    std::lock_guard lock(mutex_);
+    return historyId_;
+}
+
+Guest* MigrationRun::destinationGuest() {
+    return destination_ ? destination_->guest() : nullptr;
+}
+
+void MigrationRun::flushHistory(HistoryStore& history) {
+    const auto snap = telemetry_.snapshot(historyEventCursor_, historySampleCursor_);
+    const std::int64_t id = historyId();
+    history.appendSamples(id, snap.samples);
+    history.appendEvents(id, snap.events);
+    historyEventCursor_ = snap.nextEventIndex;
+    historySampleCursor_ = snap.nextSampleIndex;
+}
+
+void MigrationRun::sampleLoop(HistoryStore* history) {
+    double lastFlush = telemetry_.elapsedMs();
+    std::unique_lock lock(mutex_);
+    while (!samplerStop_) {
+        changed_.wait_for(lock,
+                          std::chrono::duration<double, std::milli>(options_.sampleIntervalMs),
+                          [this] { return samplerStop_; });
+        lock.unlock();
+        telemetry_.sample();
+        if (history && telemetry_.elapsedMs() - lastFlush >= kHistoryFlushMs) {
+            try {
+                flushHistory(*history);
+            } catch (const std::exception& error) {
+                telemetry_.event(EventLevel::Warning, "src",
+                                 std::string("history: ") + error.what());
+            }
+            lastFlush = telemetry_.elapsedMs();
+        }
+        lock.lock();
+    }
+}
+
+void MigrationRun::coordinate() {
+    if (config_.uuid == Uuid{})
+        config_.uuid = generateUuid();
+    std::unique_ptr<HistoryStore> history;
+    if (options_.recordHistory) {
+        try {
+            history = std::make_unique<HistoryStore>(
+                options_.historyPath.empty() ? HistoryStore::defaultPath() : options_.historyPath);
+            std::uint64_t ramTotal = 0;
+            for (const auto& block : Guest::layoutFor(config_.guest.ramSize))
+                ramTotal += block.size;
+            const auto id = history->beginRun(uuidToString(config_.uuid), describe(config_), ramTotal,
+                                              config_.multifdChannels, config_.tls.enabled);
+            std::lock_guard lock(mutex_);
+            historyId_ = id;
+        } catch (const std::exception& error) {
+            history.reset();
+            telemetry_.event(EventLevel::Warning, "src",
+                             std::string("history is not recorded: ") + error.what());
+        }
+    }
+    sampler_ = std::thread([this, h = history.get()] { sampleLoop(h); });
+
+    try {
+        telemetry_.setStatus(MigrationStatus::Setup);
+        telemetry_.setPhase("booting the source guest");
+        sourceGuest_ = std::make_unique<Guest>(Guest::layoutFor(config_.guest.ramSize),
+                                               config_.guest, Guest::Content::Booted);
+        sourceGuest_->start();
+        telemetry_.setSourceGuest(GuestState::Running);
+        telemetry_.event(EventLevel::Info, "src",
+                         "source guest running: " +
+                             formatBytes(static_cast<double>(sourceGuest_->totalBytes())) +
+                             " RAM, workload dirtying " +
+                             formatBytes(static_cast<double>(config_.guest.dirtyRate)) + "/s");
+
+        MigrationDestination::Options destination;
+        destination.listenHost = config_.destinationHost;
+        destination.tls = config_.tls;
+        destination.expectedUuid = config_.uuid;
+        destination_ = std::make_unique<MigrationDestination>(destination, telemetry_);
+        destination_->start();
+        telemetry_.event(EventLevel::Info, "dst",
+                         "listening on " + config_.destinationHost + ":" +
+                             std::to_string(destination_->port()));
+        {
+            std::lock_guard lock(mutex_);
+            source_ = std::make_unique<MigrationSource>(config_, *sourceGuest_, telemetry_);
+            if (cancelRequested_)
+                source_->cancel();
+        }
+        const MigrationStatus status = source_->run(destination_->port());
+        if (status != MigrationStatus::Completed) {
+            // The source fails first on a broken connection; the destination often knows why.
+            destination_->waitUntilFinished(std::chrono::milliseconds(500));
+            const std::string theirs = destination_->error();
+            if (!theirs.empty())
+                telemetry_.setError(telemetry_.error() + " (destination: " + theirs + ")", true);
+            telemetry_.setIntegrity(std::string("not verified: migration ") + toString(status));
+        } else {
+            telemetry_.setIntegrity("verified");
+        }
+        destination_->stop();
+    } catch (const std::exception& error) {
+        telemetry_.setError(error.what());
+        telemetry_.event(EventLevel::Error, "src", error.what());
+        telemetry_.setIntegrity("not verified: migration failed");
+        if (destination_)
+            destination_->stop();
+        if (sourceGuest_) {
+            sourceGuest_->start();
+            telemetry_.setSourceGuest(GuestState::Running);
+        }
+        telemetry_.setStatus(cancelRequested_ ? MigrationStatus::Cancelled
+                                              : MigrationStatus::Failed);
+    }
+
+    {
+        std::lock_guard lock(mutex_);
+        samplerStop_ = true;
+    }
+    changed_.notify_all();
+    sampler_.join();
+    telemetry_.sample();
+    if (history) {
+        try {
+            flushHistory(*history);
+            history->finishRun(historyId(), telemetry_.snapshot());
+        } catch (const std::exception& error) {
+            telemetry_.event(EventLevel::Warning, "src",
+                             std::string("history: cannot record the end of the run: ") +
+                                 error.what());
+        }
+    }
+    std::lock_guard lock(mutex_);
+    finished_ = true;
+    changed_.notify_all();
+}
+
+} // namespace migrascope

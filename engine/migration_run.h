@@ -1,0 +1,82 @@
+// One migration to the in-process destination, from guest boot to the history row.
+// Owns every engine thread of the run: the migration thread (coordinator), the sampler,
+// and through its members the workload, multifd and destination threads.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "guest.h"
+#include "migration_config.h"
+#include "telemetry.h"
+
+namespace migrascope {
+
+class MigrationDestination;
+class MigrationSource;
+class HistoryStore;
+
+struct RunOptions {
+    std::string historyPath; // empty = HistoryStore::defaultPath()
+    bool recordHistory = true;
+    double sampleIntervalMs = 100;
+};
+
+class MigrationRun {
+public:
+    explicit MigrationRun(MigrationConfig config, RunOptions options = {});
+    // Cancels a run still in flight and joins all of its threads.
+    ~MigrationRun();
+    MigrationRun(const MigrationRun&) = delete;
+    MigrationRun& operator=(const MigrationRun&) = delete;
+
+    // Returns at once; the run proceeds on its own thread.
+    void start();
+    // Any thread, any time; the run ends in `cancelled` unless it already ended.
+    void cancel();
+    bool finished() const;
+    void wait() const;
+    bool waitFor(std::chrono::milliseconds timeout) const;
+
+    const MigrationConfig& config() const { return config_; }
+    TelemetrySnapshot snapshot(std::size_t eventCursor = 0, std::size_t sampleCursor = 0) const {
+        return telemetry_.snapshot(eventCursor, sampleCursor);
+    }
+    Telemetry& telemetry() { return telemetry_; }
+    // 0 until the history row exists, or when history is off or could not be written.
+    std::int64_t historyId() const;
+
+    // Valid once finished(): the guests, for checks a test or trainer wants to make.
+    Guest* sourceGuest() { return sourceGuest_.get(); }
+    Guest* destinationGuest();
+
+private:
+    void coordinate();
+    void sampleLoop(HistoryStore* history);
+    void flushHistory(HistoryStore& history);
+
+    MigrationConfig config_;
+    RunOptions options_;
+    Telemetry telemetry_;
+    std::thread coordinator_;
+    std::thread sampler_;
+
+    std::unique_ptr<Guest> sourceGuest_;
+    std::unique_ptr<MigrationDestination> destination_;
+
+    mutable std::mutex mutex_;
+    mutable std::condition_variable changed_;
+    std::unique_ptr<MigrationSource> source_; // guarded by mutex_ for cancel()
+    bool cancelRequested_ = false;
+    bool finished_ = false;
+    bool samplerStop_ = false;
+    std::int64_t historyId_ = 0;
+    std::size_t historyEventCursor_ = 0;
+    std::size_t historySampleCursor_ = 0;
+};
+
+} // namespace migrascope

@@ -1,0 +1,379 @@
+#include "migration_source.h"
+
+#include <bit>
+
+#include "main_stream.h"
+#include "migration_error.h"
+#include "multifd_sender.h"
+#include "multifd_wire.h"
+
+namespace migrascope {
+namespace {
+
+// QEMU's BUFFER_DELAY: bandwidth is measured over windows of at least this long.
+constexpr double kWindowMs = 100;
+constexpr unsigned kPagesBetweenChecks = 256;
+
+} // namespace
+
+MigrationSource::MigrationSource(const MigrationConfig& config, Guest& guest, Telemetry& telemetry)
+    : config_(config), guest_(guest), telemetry_(telemetry), limiter_(config.maxBandwidth) {
+    mainCounters_ = &telemetry_.addChannel("main", ChannelKind::Main);
+    for (unsigned i = 0; i < config_.multifdChannels; ++i)
+        multifdCounters_.push_back(
+            &telemetry_.addChannel("multifd-" + std::to_string(i), ChannelKind::Multifd));
+}
+
+MigrationSource::~MigrationSource() = default;
+
+void MigrationSource::cancel() {
+    cancelRequested_.store(true);
+    if (!isFinal(telemetry_.status()))
+        telemetry_.setStatus(MigrationStatus::Cancelling);
+    limiter_.cancel();
+    std::lock_guard lock(connectionsMutex_);
+    for (Connection* connection : connections_)
+        connection->shutdown();
+}
+
+void MigrationSource::throwIfCancelled() const {
+    if (cancelRequested_.load())
+        throw MigrationError("migration cancelled by the operator");
+}
+
+std::uint64_t MigrationSource::transferredBytes() const {
+    std::uint64_t total = mainCounters_->bytes.load(std::memory_order_relaxed);
+    for (const auto* counters : multifdCounters_)
+        total += counters->bytes.load(std::memory_order_relaxed);
+    return total;
+}
+
+std::unique_ptr<Connection> MigrationSource::openChannel(std::uint16_t port, const std::string& id) {
+    ChannelCounters& counters =
+        id == "main" ? *mainCounters_ : *multifdCounters_[std::stoul(id.substr(8))];
+    counters.state.store(ChannelState::Connecting);
+    auto connection =
+        std::make_unique<Connection>(connectTcp(config_.destinationHost, port), id);
+    connection->setCounters(&counters);
+    {
+        std::lock_guard lock(connectionsMutex_);
+        connections_.push_back(connection.get());
+    }
+    throwIfCancelled();
+    if (config_.tls.enabled) {
+        counters.state.store(ChannelState::Handshake);
+        const std::string& hostname =
+            config_.tls.hostname.empty() ? config_.destinationHost : config_.tls.hostname;
+        connection->startTlsClient(*credentials_, config_.tls.priority, hostname);
+        counters.setTlsInfo(connection->tlsVersion(), connection->tlsCipher());
+    }
+    counters.state.store(ChannelState::Open);
+    telemetry_.event(EventLevel::Info, "src",
+                     "channel " + id + " connected" +
+                         (config_.tls.enabled ? " (" + connection->tlsVersion() + ", " +
+                                                    connection->tlsCipher() + ")"
+                                              : " (no TLS)"));
+    return connection;
+}
+
+void MigrationSource::connectChannels(std::uint16_t port) {
+    if (config_.tls.enabled)
+        credentials_ =
+            std::make_unique<TlsCredentials>(config_.tls.credsDir, TlsCredentials::Endpoint::Client);
+    main_ = openChannel(port, "main");
+    stream_ = std::make_unique<StreamWriter>(*main_);
+    std::vector<MultifdSender::Channel> channels;
+    for (unsigned i = 0; i < config_.multifdChannels; ++i) {
+        const std::string id = "multifd-" + std::to_string(i);
+        MultifdSender::Channel channel;
+        channel.connection = openChannel(port, id);
+        channel.counters = multifdCounters_[i];
+        for (const auto& fault : config_.faults)
+            if (fault.kind == FaultSpec::Kind::CutChannel && fault.channel == id)
+                channel.cut = &fault;
+        std::uint8_t hello[kMultifdInitSize];
+        encodeHello(MultifdHello{config_.uuid, static_cast<std::uint8_t>(i)}, hello);
+        channel.connection->sendAll(hello, sizeof hello);
+        channels.push_back(std::move(channel));
+    }
+    if (!channels.empty())
+        multifd_ = std::make_unique<MultifdSender>(std::move(channels), limiter_, telemetry_);
+}
+
+void MigrationSource::sendSetup() {
+    StreamWriter& out = *stream_;
+    out.put32(kVmFileMagic);
+    out.put32(kVmFileVersion);
+    out.put8(static_cast<std::uint8_t>(Section::Configuration));
+    out.putString8("migrascope");
+    out.putBytes(config_.uuid.data(), config_.uuid.size());
+    out.put32(config_.multifdChannels);
+    out.put32(static_cast<std::uint32_t>(kPageSize));
+
+    out.put8(static_cast<std::uint8_t>(Section::Start));
+    out.put32(kRamSectionId);
+    out.putString8("ram");
+    out.put32(0); // instance
+    out.put32(4); // version
+    out.put64(guest_.totalBytes() | ram_flag::kMemSize);
+    for (const auto& block : guest_.blocks()) {
+        out.putString8(block->name());
+        out.put64(block->size());
+    }
+    endRound();
+}
+
+void MigrationSource::endRound() {
+    StreamWriter& out = *stream_;
+    if (multifd_) {
+        // Every page queued so far must be in destination RAM before the main stream goes
+        // on: a page resent in the next round must not be overtaken by its older copy.
+        multifd_->syncAll();
+        out.put64(ram_flag::kMultifdFlush);
+    }
+    out.put64(ram_flag::kEos);
+    out.put8(static_cast<std::uint8_t>(Section::Footer));
+    out.put32(kRamSectionId);
+    out.flush();
+}
+
+std::uint64_t MigrationSource::harvest(std::vector<std::vector<std::uint64_t>>& dirty) {
+    dirty.resize(guest_.blocks().size());
+    std::uint64_t pages = 0;
+    for (std::size_t b = 0; b < guest_.blocks().size(); ++b) {
+        guest_.blocks()[b]->harvestDirty(dirty[b]);
+        for (auto word : dirty[b])
+            pages += static_cast<std::uint64_t>(std::popcount(word));
+    }
+    const double now = telemetry_.elapsedMs();
+    if (now > lastSyncMs_)
+        dirtyPagesRate_ = static_cast<double>(pages) * 1000.0 / (now - lastSyncMs_);
+    lastSyncMs_ = now;
+    ++dirtySyncCount_;
+    return pages * kPageSize;
+}
+
+void MigrationSource::checkMainChannelFault() {
+    for (const auto& fault : config_.faults)
+        if (fault.kind == FaultSpec::Kind::CutChannel && fault.channel == "main" &&
+            mainCounters_->bytes.load() > fault.afterBytes && !main_->wasShutDown()) {
+            telemetry_.event(EventLevel::Warning, "src",
+                             "fault injected: " + fault.text + " (channel main cut after " +
+                                 std::to_string(mainCounters_->bytes.load()) + " bytes)");
+            main_->shutdown();
+        }
+}
+
+void MigrationSource::sendPageOnMainChannel(std::size_t block, std::uint64_t offset,
+                                            bool& continued) {
+    RamBlock& ram = *guest_.blocks()[block];
+    const std::uint8_t* page = ram.data() + offset;
+    bool zero = true;
+    for (std::size_t i = 0; i < kPageSize && zero; i += 8)
+        zero = *reinterpret_cast<const std::uint64_t*>(page + i) == 0;
+    StreamWriter& out = *stream_;
+    out.put64(offset | (zero ? ram_flag::kZero : ram_flag::kPage) |
+              (continued ? ram_flag::kContinue : 0));
+    if (!continued)
+        out.putString8(ram.name());
+    continued = true;
+    if (zero) {
+        out.put8(0);
+        ++mainZeroPages_;
+        return;
+    }
+    if (!limiter_.acquire(kPageSize))
+        throwIfCancelled();
+    out.putBytes(page, kPageSize);
+    ++mainNormalPages_;
+    mainCounters_->pages.fetch_add(1, std::memory_order_relaxed);
+}
+
+void MigrationSource::publishStats(std::uint64_t remainingBytes) {
+    const double now = telemetry_.elapsedMs();
+    const std::uint64_t transferred = transferredBytes();
+    if (now - windowStartMs_ >= kWindowMs) {
+        bandwidthBytesPerMs_ =
+            static_cast<double>(transferred - windowStartBytes_) / (now - windowStartMs_);
+        windowStartMs_ = now;
+        windowStartBytes_ = transferred;
+    }
+    MigrationStats stats;
+    stats.total = guest_.totalBytes();
+    stats.transferred = transferred;
+    stats.remaining = remainingBytes;
+    stats.duplicate = mainZeroPages_ + (multifd_ ? multifd_->zeroPages() : 0);
+    stats.normal = mainNormalPages_ + (multifd_ ? multifd_->normalPages() : 0);
+    stats.dirtySyncCount = dirtySyncCount_;
+    stats.dirtyPagesRate = dirtyPagesRate_;
+    stats.mbps = bandwidthBytesPerMs_ * 1000.0 * 8 / 1e6;
+    stats.expectedDowntimeMs =
+        bandwidthBytesPerMs_ > 0 ? static_cast<double>(remainingBytes) / bandwidthBytesPerMs_ : 0;
+    stats.setupTimeMs = setupTimeMs_;
+    stats.downtimeMs = downtimeMs_;
+    stats.totalTimeMs = now - startMs_;
+    telemetry_.updateStats(stats);
+}
+
+void MigrationSource::sendRound(std::vector<std::vector<std::uint64_t>>& dirty) {
+    std::uint64_t left = 0;
+    for (const auto& words : dirty)
+        for (auto word : words)
+            left += static_cast<std::uint64_t>(std::popcount(word));
+    bool continued = false;
+    unsigned sinceCheck = 0;
+    for (std::size_t b = 0; b < dirty.size(); ++b) {
+        RamBlock& block = *guest_.blocks()[b];
+        continued = false;
+        for (std::size_t w = 0; w < dirty[b].size(); ++w) {
+            while (dirty[b][w] != 0) {
+                const int bit = std::countr_zero(dirty[b][w]);
+                dirty[b][w] &= dirty[b][w] - 1;
+                const std::uint64_t offset = (w * 64 + static_cast<std::uint64_t>(bit)) * kPageSize;
+                if (multifd_)
+                    multifd_->queuePage(block, offset);
+                else
+                    sendPageOnMainChannel(b, offset, continued);
+                --left;
+                if (++sinceCheck == kPagesBetweenChecks) {
+                    sinceCheck = 0;
+                    throwIfCancelled();
+                    checkMainChannelFault();
+                    publishStats(left * kPageSize);
+                }
+            }
+        }
+    }
+}
+
+void MigrationSource::complete() {
+    telemetry_.setStatus(MigrationStatus::Device);
+    telemetry_.setPhase("switchover: guest stopped");
+    const double stoppedAt = telemetry_.elapsedMs();
+    guest_.stop();
+    telemetry_.setSourceGuest(GuestState::Paused);
+    std::vector<std::vector<std::uint64_t>> dirty;
+    const std::uint64_t last = harvest(dirty);
+    telemetry_.event(EventLevel::Info, "src",
+                     "switchover: guest stopped, " + formatBytes(static_cast<double>(last)) +
+                         " dirty left to send");
+    StreamWriter& out = *stream_;
+    out.put8(static_cast<std::uint8_t>(Section::End));
+    out.put32(kRamSectionId);
+    sendRound(dirty);
+    endRound();
+
+    const Digest digest = guest_.digest();
+    out.put8(static_cast<std::uint8_t>(Section::Full));
+    out.put32(kIntegritySectionId);
+    out.putString8(kIntegritySectionName);
+    out.put32(0);
+    out.put32(1);
+    out.putBytes(digest.data(), digest.size());
+    out.put8(static_cast<std::uint8_t>(Section::Footer));
+    out.put32(kIntegritySectionId);
+    out.put8(static_cast<std::uint8_t>(Section::Eof));
+    out.flush();
+    telemetry_.setPhase("switchover: waiting for the destination's verdict");
+
+    // The destination answers on the main channel's reverse direction, after it has
+    // loaded everything and compared its RAM digest with ours.
+    StreamReader in(*main_);
+    const auto type = in.get16();
+    const auto length = in.get16();
+    if (type != static_cast<std::uint16_t>(ReturnPathMessage::Shut) || length != 4)
+        throw MigrationError("return path: expected SHUT (type 1, length 4), got type " +
+                             std::to_string(type) + " length " + std::to_string(length));
+    const std::uint32_t failed = in.get32();
+    downtimeMs_ = telemetry_.elapsedMs() - stoppedAt;
+    if (failed != 0)
+        throw MigrationError("the destination reported an error (SHUT " + std::to_string(failed) +
+                             ")");
+    if (multifd_)
+        multifd_->finish();
+    mainCounters_->state.store(ChannelState::Closed);
+    publishStats(0);
+}
+
+MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
+    startMs_ = telemetry_.elapsedMs();
+    windowStartMs_ = startMs_;
+    lastSyncMs_ = startMs_;
+    try {
+        telemetry_.setStatus(MigrationStatus::Setup);
+        telemetry_.setPhase("setup: connecting channels");
+        connectChannels(destinationPort);
+        sendSetup();
+        setupTimeMs_ = telemetry_.elapsedMs() - startMs_;
+        throwIfCancelled();
+        telemetry_.setStatus(MigrationStatus::Active);
+
+        // The bulk pass is the first round: every page is dirty. Whatever the guest wrote
+        // before now is covered by it, so the guest's own log starts empty.
+        std::vector<std::vector<std::uint64_t>> dirty;
+        harvest(dirty);
+        for (std::size_t b = 0; b < dirty.size(); ++b) {
+            const std::uint64_t pages = guest_.blocks()[b]->pageCount();
+            std::fill(dirty[b].begin(), dirty[b].end(), ~std::uint64_t{0});
+            if (pages % 64 != 0)
+                dirty[b].back() = (std::uint64_t{1} << (pages % 64)) - 1;
+        }
+        for (;;) {
+            telemetry_.setPhase(dirtySyncCount_ <= 1
+                                    ? "bulk copy"
+                                    : "dirty iteration " + std::to_string(dirtySyncCount_ - 1));
+            stream_->put8(static_cast<std::uint8_t>(Section::Part));
+            stream_->put32(kRamSectionId);
+            sendRound(dirty);
+            endRound();
+            const std::uint64_t remaining = harvest(dirty);
+            publishStats(remaining);
+            const double threshold =
+                bandwidthBytesPerMs_ * static_cast<double>(config_.downtimeLimitMs);
+            telemetry_.event(EventLevel::Info, "src",
+                             "dirty sync " + std::to_string(dirtySyncCount_) + ": " +
+                                 formatBytes(static_cast<double>(remaining)) +
+                                 " dirty, switchover threshold " + formatBytes(threshold));
+            if (static_cast<double>(remaining) <= threshold)
+                break;
+            throwIfCancelled();
+        }
+        throwIfCancelled();
+        complete();
+        telemetry_.setPhase("completed");
+        telemetry_.setSourceGuest(GuestState::Postmigrate);
+        telemetry_.setStatus(MigrationStatus::Completed);
+        return MigrationStatus::Completed;
+    } catch (const std::exception& error) {
+        const bool cancelled = cancelRequested_.load();
+        telemetry_.setError(error.what());
+        telemetry_.event(EventLevel::Error, "src", error.what());
+        if (cancelled)
+            telemetry_.setStatus(MigrationStatus::Cancelling);
+        limiter_.cancel();
+        {
+            std::lock_guard lock(connectionsMutex_);
+            for (Connection* connection : connections_)
+                connection->shutdown();
+            connections_.clear();
+        }
+        multifd_.reset();
+        stream_.reset();
+        main_.reset();
+        for (auto* counters : multifdCounters_)
+            if (counters->state.load() != ChannelState::Failed)
+                counters->state.store(ChannelState::Closed);
+        if (mainCounters_->state.load() != ChannelState::Failed)
+            mainCounters_->state.store(ChannelState::Closed);
+        // The guest is never left stopped by a migration that did not complete.
+        guest_.start();
+        telemetry_.setSourceGuest(GuestState::Running);
+        publishStats(lastRemaining_);
+        const MigrationStatus final = cancelled ? MigrationStatus::Cancelled : MigrationStatus::Failed;
+        telemetry_.setPhase(cancelled ? "cancelled" : "failed");
+        telemetry_.setStatus(final);
+        return final;
+    }
+}
+
+} // namespace migrascope

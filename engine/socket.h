@@ -1,0 +1,57 @@
+// TCP sockets with one owner each; shutdown() is the one call another thread may make.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace migrascope {
+
+class UniqueFd {
+public:
+    UniqueFd() = default;
+    explicit UniqueFd(int fd) : fd_(fd) {}
+    ~UniqueFd() { reset(); }
+    UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
+    UniqueFd& operator=(UniqueFd&& other) noexcept {
+        if (this != &other) {
+            reset();
+            fd_ = other.release();
+        }
+        return *this;
+    }
+    UniqueFd(const UniqueFd&) = delete;
+    UniqueFd& operator=(const UniqueFd&) = delete;
+
+    int get() const { return fd_; }
+    bool valid() const { return fd_ >= 0; }
+    int release() {
+        const int fd = fd_;
+        fd_ = -1;
+        return fd;
+    }
+    void reset();
+
+private:
+    int fd_ = -1;
+};
+
+// Throws MigrationError naming host:port and the reason.
+UniqueFd connectTcp(const std::string& host, std::uint16_t port);
+
+class TcpListener {
+public:
+    // port 0 = an ephemeral port, read back with port().
+    TcpListener(const std::string& host, std::uint16_t port);
+    std::uint16_t port() const { return port_; }
+    // Blocks until a connection arrives; returns an invalid fd once shutdown() was called.
+    UniqueFd accept(std::string& peer);
+    void shutdown();
+
+private:
+    UniqueFd fd_;
+    std::uint16_t port_ = 0;
+};
+
+std::string errnoText(int error);
+
+} // namespace migrascope

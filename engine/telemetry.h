@@ -1,0 +1,167 @@
+// What a migration exposes to readers (window, headless progress, history).
+// Writers on the data path touch only atomics; readers copy a snapshot and never block them.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace migrascope {
+
+// query-migrate's MigrationStatus, the subset this engine reaches, in QEMU's spelling.
+enum class MigrationStatus {
+    None,
+    Setup,
+    Active,
+    Device,
+    Completed,
+    Failed,
+    Cancelling,
+    Cancelled,
+};
+const char* toString(MigrationStatus status);
+bool isFinal(MigrationStatus status);
+
+enum class ChannelKind { Main, Multifd };
+const char* toString(ChannelKind kind);
+
+enum class ChannelState { Connecting, Handshake, Open, Closed, Failed };
+const char* toString(ChannelState state);
+
+enum class GuestState { Running, Paused, Postmigrate };
+const char* toString(GuestState state);
+
+// Counters for one channel, updated by the one thread that drives the channel.
+struct ChannelCounters {
+    std::string id; // "main", "multifd-0", ...
+    ChannelKind kind = ChannelKind::Main;
+    std::atomic<std::uint64_t> bytes{0};
+    std::atomic<std::uint64_t> pages{0};
+    std::atomic<std::uint64_t> packets{0};
+    std::atomic<std::uint64_t> tlsRecordsSent{0};
+    std::atomic<ChannelState> state{ChannelState::Connecting};
+
+    // Written once after the handshake, read by snapshots.
+    void setTlsInfo(std::string version, std::string cipher);
+    void tlsInfo(std::string& version, std::string& cipher) const;
+
+private:
+    mutable std::mutex tlsMutex_;
+    std::string tlsVersion_;
+    std::string tlsCipher_;
+};
+
+enum class EventLevel { Info, Warning, Error };
+const char* toString(EventLevel level);
+
+struct Event {
+    double timeMs = 0; // since the run started
+    EventLevel level = EventLevel::Info;
+    std::string side; // "src" or "dst"
+    std::string text;
+};
+
+struct ChannelSnapshot {
+    std::string id;
+    ChannelKind kind = ChannelKind::Main;
+    ChannelState state = ChannelState::Connecting;
+    std::uint64_t bytes = 0;
+    std::uint64_t pages = 0;
+    std::uint64_t packets = 0;
+    std::uint64_t tlsRecordsSent = 0;
+    std::string tlsVersion; // empty without TLS
+    std::string tlsCipher;
+};
+
+// The statistics query-migrate reports, plus what Migrascope adds.
+struct MigrationStats {
+    std::uint64_t total = 0;       // guest RAM bytes
+    std::uint64_t transferred = 0; // bytes on all channels
+    std::uint64_t remaining = 0;   // dirty bytes at the last sync
+    std::uint64_t duplicate = 0;   // zero pages
+    std::uint64_t normal = 0;      // pages sent with data
+    std::uint64_t dirtySyncCount = 0;
+    double dirtyPagesRate = 0;     // pages/s at the last sync
+    double mbps = 0;               // megabits/s over the last window
+    double expectedDowntimeMs = 0;
+    double downtimeMs = 0;         // measured, once known
+    double setupTimeMs = 0;
+    double totalTimeMs = 0;
+};
+
+// One point of the throughput plot and of the history's sample table.
+struct ChannelSample {
+    double timeMs = 0;
+    std::string channel; // channel id, or "total"
+    double bytesPerSecond = 0;
+    std::uint64_t bytes = 0;
+};
+
+struct TelemetrySnapshot {
+    MigrationStatus status = MigrationStatus::None;
+    std::string phase; // human words: "bulk copy", "dirty iteration 3", "switchover", ...
+    std::string errorDesc;
+    std::string integrity; // "verified", "pending", or why not
+    GuestState sourceGuest = GuestState::Running;
+    MigrationStats stats;
+    double progress = 0; // 0..1, never decreases during a run
+    std::vector<ChannelSnapshot> channels;
+    std::vector<Event> events;          // events with index >= the caller's cursor
+    std::size_t nextEventIndex = 0;
+    std::vector<ChannelSample> samples; // samples with index >= the caller's cursor
+    std::size_t nextSampleIndex = 0;
+};
+
+class Telemetry {
+public:
+    Telemetry();
+
+    double elapsedMs() const;
+
+    // Channels are registered before the data path starts and live as long as the Telemetry.
+    ChannelCounters& addChannel(std::string id, ChannelKind kind);
+
+    void setStatus(MigrationStatus status);
+    MigrationStatus status() const { return status_.load(); }
+    void setPhase(std::string phase);
+    // Records the first error only (later ones are consequences and go to the event log),
+    // unless `replace` says the caller is refining that first error.
+    void setError(const std::string& error, bool replace = false);
+    std::string error() const;
+    void setIntegrity(std::string integrity);
+    void setSourceGuest(GuestState state) { sourceGuest_.store(state); }
+    void updateStats(const MigrationStats& stats);
+    MigrationStats stats() const;
+
+    void event(EventLevel level, const std::string& side, const std::string& text);
+
+    // Appends one sample per channel plus "total", computed from byte deltas since the last call.
+    void sample();
+
+    // eventCursor/sampleCursor: return only what is newer (pass 0 for everything).
+    TelemetrySnapshot snapshot(std::size_t eventCursor = 0, std::size_t sampleCursor = 0) const;
+
+private:
+    std::chrono::steady_clock::time_point start_;
+    std::atomic<MigrationStatus> status_{MigrationStatus::None};
+    std::atomic<GuestState> sourceGuest_{GuestState::Running};
+
+    mutable std::mutex mutex_; // guards everything below; never held on the data path
+    std::deque<std::unique_ptr<ChannelCounters>> channels_;
+    std::string phase_;
+    std::string error_;
+    std::string integrity_ = "pending";
+    MigrationStats stats_;
+    double progress_ = 0;
+    std::vector<Event> events_;
+    std::vector<ChannelSample> samples_;
+    std::vector<std::uint64_t> lastSampleBytes_;
+    double lastSampleMs_ = 0;
+};
+
+} // namespace migrascope

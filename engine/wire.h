@@ -1,0 +1,37 @@
+// Big-endian field helpers shared by the wire formats.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+namespace migrascope::wire {
+
+inline void put16(std::uint8_t* out, std::uint16_t value) {
+    out[0] = static_cast<std::uint8_t>(value >> 8);
+    out[1] = static_cast<std::uint8_t>(value);
+}
+inline void put32(std::uint8_t* out, std::uint32_t value) {
+    for (int i = 0; i < 4; ++i)
+        out[i] = static_cast<std::uint8_t>(value >> (24 - 8 * i));
+}
+inline void put64(std::uint8_t* out, std::uint64_t value) {
+    for (int i = 0; i < 8; ++i)
+        out[i] = static_cast<std::uint8_t>(value >> (56 - 8 * i));
+}
+inline std::uint16_t get16(const std::uint8_t* in) {
+    return static_cast<std::uint16_t>(in[0] << 8 | in[1]);
+}
+inline std::uint32_t get32(const std::uint8_t* in) {
+    std::uint32_t value = 0;
+    for (int i = 0; i < 4; ++i)
+        value = value << 8 | in[i];
+    return value;
+}
+inline std::uint64_t get64(const std::uint8_t* in) {
+    std::uint64_t value = 0;
+    for (int i = 0; i < 8; ++i)
+        value = value << 8 | in[i];
+    return value;
+}
+
+} // namespace migrascope::wire

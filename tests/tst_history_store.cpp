@@ -1,0 +1,357 @@
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <QFileInfo>
+#include <QRegularExpression>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <exception>
+#include <thread>
+
+#include "history_store.h"
+
+using namespace migrascope;
+
+namespace {
+
+// Raw access for what the store must never do itself: forge old or foreign files.
+bool executeRaw(const QString& path, const char* sql) {
+    sqlite3* db = nullptr;
+    const bool opened = sqlite3_open(QFile::encodeName(path).constData(), &db) == SQLITE_OK;
+    const bool executed = opened && sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK;
+    sqlite3_close(db);
+    return executed;
+}
+
+std::optional<RunRecord> findRun(const HistoryStore& store, const std::string& uuid) {
+    for (const RunRecord& run : store.listRuns())
+        if (run.uuid == uuid)
+            return run;
+    return std::nullopt;
+}
+
+std::vector<ChannelSample> makeSamples(double fromMs, int count) {
+    std::vector<ChannelSample> samples;
+    for (int i = 0; i < count; ++i)
+        samples.push_back({fromMs + i * 100.0, i % 2 == 0 ? "total" : "main", 1.0e6 * i,
+                           static_cast<std::uint64_t>(i) * 4096});
+    return samples;
+}
+
+// Runs in a forked child: begins a run and ends without finishing it. Never returns.
+[[noreturn]] void beginRunAndDie(const QString& path, bool killed) {
+    try {
+        HistoryStore store(path.toStdString());
+        store.beginRun("crashed-run", "config", 1, 0, false);
+    } catch (...) {
+        ::_exit(2);
+    }
+    if (killed)
+        ::raise(SIGKILL);
+    ::_exit(0);
+}
+
+const QRegularExpression kTimestamp(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$)");
+
+} // namespace
+
+class TestHistoryStore : public QObject {
+    Q_OBJECT
+
+private slots:
+    void init();
+    void finishedRunReadsBackAfterReopening();
+    void listRunsShowsNewestFirst();
+    void newFileHasCurrentSchemaVersion();
+    void refusesFileFromNewerVersion();
+    void finishingWithoutFinalStatusIsRefused();
+    void runOfKilledProcessBecomesInterrupted();
+    void runOfUnreapedProcessBecomesInterrupted();
+    void staleOwnerRecordBecomesInterrupted_data();
+    void staleOwnerRecordBecomesInterrupted();
+    void concurrentWritersKeepEveryRow();
+
+private:
+    QString path() const { return dir_->filePath("history.sqlite"); }
+
+    std::unique_ptr<QTemporaryDir> dir_;
+};
+
+void TestHistoryStore::init() {
+    dir_ = std::make_unique<QTemporaryDir>();
+    QVERIFY(dir_->isValid());
+}
+
+void TestHistoryStore::finishedRunReadsBackAfterReopening() {
+    std::int64_t id = 0;
+    {
+        HistoryStore store(path().toStdString());
+        id = store.beginRun("uuid-1", "multifd-channels: 2\ntls: on", 512ull << 20, 2, true);
+        QVERIFY(id > 0);
+        const std::optional<RunRecord> active = store.run(id);
+        QVERIFY(active);
+        QCOMPARE(active->status, std::string("active"));
+        QVERIFY(active->endedAt.empty());
+
+        // Stored out of order: readers get them ordered by time.
+        store.appendSamples(id, makeSamples(1000, 4));
+        store.appendSamples(id, makeSamples(0, 3));
+        store.appendEvents(id, {{5.0, EventLevel::Info, "src", "connected"},
+                                {9.5, EventLevel::Error, "dst", "channel multifd-1 cut"},
+                                {7.0, EventLevel::Warning, "src", "slow"}});
+
+        TelemetrySnapshot final;
+        final.status = MigrationStatus::Failed;
+        final.errorDesc = "multifd-1: connection reset";
+        final.integrity = "not verified: migration failed";
+        final.stats.transferred = 123456789;
+        final.stats.totalTimeMs = 4321.5;
+        final.stats.downtimeMs = 12.25;
+        final.stats.mbps = 940.5;
+        final.channels.push_back({"main", ChannelKind::Main, ChannelState::Closed, 1000, 2, 30,
+                                  40, "TLS1.3", "AES-256-GCM"});
+        final.channels.push_back({"multifd-0", ChannelKind::Multifd, ChannelState::Failed,
+                                  5000000000ull, 1220000, 600, 700, "TLS1.3", "AES-256-GCM"});
+        store.finishRun(id, final);
+    }
+
+    const HistoryStore store(path().toStdString());
+    const std::optional<RunRecord> run = store.run(id);
+    QVERIFY(run);
+    QCOMPARE(run->uuid, std::string("uuid-1"));
+    QCOMPARE(run->status, std::string("failed"));
+    QCOMPARE(run->errorDesc, std::string("multifd-1: connection reset"));
+    QCOMPARE(run->integrity, std::string("not verified: migration failed"));
+    QCOMPARE(run->config, std::string("multifd-channels: 2\ntls: on"));
+    QCOMPARE(run->ramTotal, 512ull << 20);
+    QCOMPARE(run->transferred, 123456789ull);
+    QCOMPARE(run->totalTimeMs, 4321.5);
+    QCOMPARE(run->downtimeMs, 12.25);
+    QCOMPARE(run->mbps, 940.5);
+    QCOMPARE(run->multifdChannels, 2u);
+    QVERIFY(run->tls);
+    QCOMPARE(run->ownerPid, static_cast<std::int64_t>(::getpid()));
+    QVERIFY2(kTimestamp.match(QString::fromStdString(run->startedAt)).hasMatch(),
+             run->startedAt.c_str());
+    QVERIFY2(kTimestamp.match(QString::fromStdString(run->endedAt)).hasMatch(),
+             run->endedAt.c_str());
+    QVERIFY(run->endedAt >= run->startedAt);
+
+    const std::vector<ChannelRecord> channels = store.channels(id);
+    QCOMPARE(channels.size(), 2u);
+    QCOMPARE(channels[0].id, std::string("main"));
+    QCOMPARE(channels[0].kind, std::string("main"));
+    QCOMPARE(channels[0].state, std::string("closed"));
+    QCOMPARE(channels[0].tlsVersion, std::string("TLS1.3"));
+    QCOMPARE(channels[0].tlsCipher, std::string("AES-256-GCM"));
+    QCOMPARE(channels[1].id, std::string("multifd-0"));
+    QCOMPARE(channels[1].kind, std::string("multifd"));
+    QCOMPARE(channels[1].state, std::string("failed"));
+    QCOMPARE(channels[1].bytes, 5000000000ull);
+    QCOMPARE(channels[1].pages, 1220000ull);
+    QCOMPARE(channels[1].packets, 600ull);
+    QCOMPARE(channels[1].tlsRecordsSent, 700ull);
+
+    const std::vector<ChannelSample> samples = store.samples(id);
+    QCOMPARE(samples.size(), 7u);
+    for (std::size_t i = 1; i < samples.size(); ++i)
+        QVERIFY(samples[i - 1].timeMs <= samples[i].timeMs);
+    QCOMPARE(samples.front().timeMs, 0.0);
+    QCOMPARE(samples.back().timeMs, 1300.0);
+    QCOMPARE(samples.back().channel, std::string("main"));
+    QCOMPARE(samples.back().bytesPerSecond, 3.0e6);
+    QCOMPARE(samples.back().bytes, 3ull * 4096);
+
+    const std::vector<Event> events = store.events(id);
+    QCOMPARE(events.size(), 3u);
+    QCOMPARE(events[0].text, std::string("connected"));
+    // No QCOMPARE on migrascope enums: QTest would find migrascope::toString() by ADL and
+    // delete[] the static text it returns when the comparison fails.
+    QVERIFY(events[1].level == EventLevel::Warning);
+    QCOMPARE(events[1].text, std::string("slow"));
+    QCOMPARE(events[2].timeMs, 9.5);
+    QVERIFY(events[2].level == EventLevel::Error);
+    QCOMPARE(events[2].side, std::string("dst"));
+    QCOMPARE(events[2].text, std::string("channel multifd-1 cut"));
+
+    QVERIFY(!store.run(id + 1000));
+}
+
+void TestHistoryStore::listRunsShowsNewestFirst() {
+    HistoryStore store(path().toStdString());
+    for (const char* uuid : {"first", "second", "third"})
+        store.beginRun(uuid, "", 0, 0, false);
+    const std::vector<RunRecord> runs = store.listRuns();
+    QCOMPARE(runs.size(), 3u);
+    QCOMPARE(runs[0].uuid, std::string("third"));
+    QCOMPARE(runs[1].uuid, std::string("second"));
+    QCOMPARE(runs[2].uuid, std::string("first"));
+    const std::vector<RunRecord> latest = store.listRuns(2);
+    QCOMPARE(latest.size(), 2u);
+    QCOMPARE(latest[0].uuid, std::string("third"));
+}
+
+void TestHistoryStore::newFileHasCurrentSchemaVersion() {
+    QCOMPARE(HistoryStore(path().toStdString()).schemaVersion(), 1);
+    QCOMPARE(HistoryStore(path().toStdString()).schemaVersion(), HistoryStore::kSchemaVersion);
+}
+
+void TestHistoryStore::refusesFileFromNewerVersion() {
+    QVERIFY(executeRaw(path(), "CREATE TABLE future (x); PRAGMA user_version = 99;"));
+    try {
+        HistoryStore store(path().toStdString());
+        QFAIL("a database with schema version 99 was opened");
+    } catch (const std::runtime_error& error) {
+        const QString message = QString::fromUtf8(error.what());
+        QVERIFY2(message.contains("99"), error.what());
+        QVERIFY2(message.contains(path()), error.what());
+    }
+    // Left exactly as the newer version wrote it: still version 99, not switched to WAL.
+    QVERIFY(!QFileInfo::exists(path() + "-wal"));
+    sqlite3* db = nullptr;
+    QCOMPARE(sqlite3_open(QFile::encodeName(path()).constData(), &db), SQLITE_OK);
+    sqlite3_stmt* statement = nullptr;
+    QCOMPARE(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &statement, nullptr), SQLITE_OK);
+    QCOMPARE(sqlite3_step(statement), SQLITE_ROW);
+    const int version = sqlite3_column_int(statement, 0);
+    sqlite3_finalize(statement);
+    sqlite3_close(db);
+    QCOMPARE(version, 99);
+}
+
+void TestHistoryStore::finishingWithoutFinalStatusIsRefused() {
+    HistoryStore store(path().toStdString());
+    const std::int64_t id = store.beginRun("running", "", 0, 0, false);
+    TelemetrySnapshot stillRunning;
+    stillRunning.status = MigrationStatus::Active;
+    QVERIFY_THROWS_EXCEPTION(std::runtime_error, store.finishRun(id, stillRunning));
+    QCOMPARE(store.run(id)->status, std::string("active"));
+
+    TelemetrySnapshot done;
+    done.status = MigrationStatus::Completed;
+    QVERIFY_THROWS_EXCEPTION(std::runtime_error, store.finishRun(id + 1, done));
+}
+
+void TestHistoryStore::runOfKilledProcessBecomesInterrupted() {
+    HistoryStore store(path().toStdString());
+    const std::int64_t liveId = store.beginRun("live-run", "", 0, 0, false);
+
+    const pid_t child = ::fork();
+    QVERIFY(child >= 0);
+    if (child == 0)
+        beginRunAndDie(path(), true);
+    int status = 0;
+    QCOMPARE(::waitpid(child, &status, 0), child);
+    QVERIFY2(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "the child did not begin a run");
+
+    const HistoryStore reopened(path().toStdString());
+    const std::optional<RunRecord> crashed = findRun(reopened, "crashed-run");
+    QVERIFY(crashed);
+    QCOMPARE(crashed->status, std::string("interrupted"));
+    QCOMPARE(crashed->errorDesc, "interrupted: the process (pid " + std::to_string(child) +
+                                     ") ended before the run finished");
+    QVERIFY(kTimestamp.match(QString::fromStdString(crashed->endedAt)).hasMatch());
+
+    // This process is alive: its run is untouched and can still be finished.
+    QCOMPARE(reopened.run(liveId)->status, std::string("active"));
+    QVERIFY(reopened.run(liveId)->endedAt.empty());
+    TelemetrySnapshot done;
+    done.status = MigrationStatus::Completed;
+    store.finishRun(liveId, done);
+    QCOMPARE(reopened.run(liveId)->status, std::string("completed"));
+}
+
+void TestHistoryStore::runOfUnreapedProcessBecomesInterrupted() {
+    {
+        HistoryStore creator(path().toStdString()); // the schema exists before the child races
+    }
+    const pid_t child = ::fork();
+    QVERIFY(child >= 0);
+    if (child == 0)
+        beginRunAndDie(path(), false);
+    // Wait for the exit but leave the child a zombie, as a parent that has not reaped it would.
+    siginfo_t info{};
+    QCOMPARE(::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT), 0);
+    auto reap = qScopeGuard([child] { ::waitpid(child, nullptr, 0); });
+    QCOMPARE(info.si_code, CLD_EXITED);
+    QCOMPARE(info.si_status, 0);
+
+    const HistoryStore store(path().toStdString());
+    const std::optional<RunRecord> crashed = findRun(store, "crashed-run");
+    QVERIFY(crashed);
+    QCOMPARE(crashed->status, std::string("interrupted"));
+}
+
+void TestHistoryStore::staleOwnerRecordBecomesInterrupted_data() {
+    QTest::addColumn<QByteArray>("forgery");
+    QTest::addColumn<bool>("interrupted");
+    QTest::newRow("owner alive") << QByteArray() << false;
+    QTest::newRow("pid reused by another process")
+        << QByteArray("UPDATE runs SET owner_start_time = owner_start_time + 1") << true;
+    QTest::newRow("machine rebooted")
+        << QByteArray("UPDATE runs SET owner_boot_id = 'another-boot'") << true;
+}
+
+void TestHistoryStore::staleOwnerRecordBecomesInterrupted() {
+    QFETCH(QByteArray, forgery);
+    QFETCH(bool, interrupted);
+    std::int64_t id = 0;
+    {
+        HistoryStore store(path().toStdString());
+        id = store.beginRun("run", "", 0, 0, false);
+    }
+    if (!forgery.isEmpty())
+        QVERIFY(executeRaw(path(), forgery.constData()));
+    const HistoryStore store(path().toStdString());
+    QCOMPARE(store.run(id)->status, std::string(interrupted ? "interrupted" : "active"));
+}
+
+void TestHistoryStore::concurrentWritersKeepEveryRow() {
+    {
+        HistoryStore creator(path().toStdString()); // the threads then race on writes only
+    }
+    constexpr int kBatches = 20;
+    constexpr int kSamplesPerBatch = 50;
+    std::exception_ptr failures[2];
+    std::int64_t ids[2] = {0, 0};
+    auto writer = [&](int index) {
+        try {
+            HistoryStore store(path().toStdString());
+            ids[index] = store.beginRun("writer-" + std::to_string(index), "", 0, 1, false);
+            for (int batch = 0; batch < kBatches; ++batch) {
+                store.appendSamples(ids[index], makeSamples(batch * 10000.0, kSamplesPerBatch));
+                store.appendEvents(ids[index], {{batch * 1.0, EventLevel::Info, "src", "batch"}});
+            }
+            TelemetrySnapshot done;
+            done.status = MigrationStatus::Completed;
+            store.finishRun(ids[index], done);
+        } catch (...) {
+            failures[index] = std::current_exception();
+        }
+    };
+    std::thread first(writer, 0);
+    std::thread second(writer, 1);
+    first.join();
+    second.join();
+    for (const std::exception_ptr& failure : failures) {
+        try {
+            if (failure)
+                std::rethrow_exception(failure);
+        } catch (const std::exception& error) {
+            QFAIL(error.what());
+        }
+    }
+
+    const HistoryStore store(path().toStdString());
+    for (const std::int64_t id : ids) {
+        QCOMPARE(store.samples(id).size(), std::size_t{kBatches * kSamplesPerBatch});
+        QCOMPARE(store.events(id).size(), std::size_t{kBatches});
+        QCOMPARE(store.run(id)->status, std::string("completed"));
+    }
+}
+
+QTEST_GUILESS_MAIN(TestHistoryStore)
+#include "tst_history_store.moc"
