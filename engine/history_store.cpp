@@ -1,21 +1,20 @@
 #include "history_store.h"
 
-#include <fcntl.h>
-#include <pwd.h>
-#include <sqlite3.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <fcntl.h>
 #include <filesystem>
+#include <pwd.h>
+#include <sqlite3.h>
 #include <sstream>
 #include <stdexcept>
 #include <string_view>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace migrascope {
 
@@ -460,10 +459,10 @@ void HistoryStore::Closer::operator()(sqlite3* db) const {
 std::string HistoryStore::defaultPath() {
     // The XDG spec says to ignore a relative XDG_DATA_HOME.
     const char* dataHome = std::getenv("XDG_DATA_HOME");
-    const std::filesystem::path base = dataHome != nullptr && dataHome[0] == '/'
-                                           ? std::filesystem::path(dataHome)
-                                           : std::filesystem::path(homeDirectory()) /
-                                                 ".local" / "share";
+    const std::filesystem::path base =
+        dataHome != nullptr && dataHome[0] == '/'
+            ? std::filesystem::path(dataHome)
+            : std::filesystem::path(homeDirectory()) / ".local" / "share";
     const std::filesystem::path dir = base / "migrascope";
     makeDirectories(dir);
     return (dir / "history.sqlite").string();
@@ -471,10 +470,9 @@ std::string HistoryStore::defaultPath() {
 
 HistoryStore::HistoryStore(const std::string& path) : path_(path) {
     sqlite3* raw = nullptr;
-    const int rc = sqlite3_open_v2(path.c_str(), &raw,
-                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                       SQLITE_OPEN_NOMUTEX,
-                                   nullptr);
+    const int rc =
+        sqlite3_open_v2(path.c_str(), &raw,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     db_.reset(raw); // closed by Closer even when opening failed
     if (rc != SQLITE_OK) {
         const std::string reason = raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
@@ -531,9 +529,9 @@ void HistoryStore::markInterruptedRuns() {
                          "SELECT id, owner_pid, owner_start_time, owner_boot_id, "
                          "owner_pid_namespace FROM runs WHERE status = 'active'");
         while (active.step()) {
-            ActiveRun run{active.integer(0),
-                          {active.integer(1), active.unsignedInteger(2), active.text(3),
-                           active.text(4)}};
+            ActiveRun run{
+                active.integer(0),
+                {active.integer(1), active.unsignedInteger(2), active.text(3), active.text(4)}};
             if (ownerHasEnded(run.owner, observer))
                 ended.push_back(std::move(run));
         }

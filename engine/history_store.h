@@ -1,13 +1,13 @@
 // Every migration run, kept in one SQLite file for post-mortem review.
 #pragma once
 
+#include "telemetry.h"
+
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "telemetry.h"
 
 struct sqlite3;
 

@@ -150,9 +150,11 @@ void MigrationRun::coordinate() {
         if (status != MigrationStatus::Completed) {
             // The source fails first on a broken connection; the destination often knows why.
             destination_->waitUntilFinished(std::chrono::milliseconds(500));
+            // When the destination failed, its reason is the cause and ours the symptom.
             const std::string theirs = destination_->error();
             if (!theirs.empty())
-                telemetry_.setError(telemetry_.error() + " (destination: " + theirs + ")", true);
+                telemetry_.setError("destination: " + theirs + " (source: " + telemetry_.error() + ")",
+                                    true);
             telemetry_.setIntegrity(std::string("not verified: migration ") + toString(status));
         } else {
             telemetry_.setIntegrity("verified");

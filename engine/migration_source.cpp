@@ -189,10 +189,13 @@ void MigrationSource::sendPageOnMainChannel(std::size_t block, std::uint64_t off
     mainCounters_->pages.fetch_add(1, std::memory_order_relaxed);
 }
 
-void MigrationSource::publishStats(std::uint64_t remainingBytes) {
+void MigrationSource::publishStats(std::uint64_t remainingBytes, bool roundEnded) {
     const double now = telemetry_.elapsedMs();
     const std::uint64_t transferred = transferredBytes();
-    if (now - windowStartMs_ >= kWindowMs) {
+    // A round shorter than the window still measures the link: a fast link must not look
+    // like a dead one (threshold 0) just because it finished early.
+    if (now - windowStartMs_ >= kWindowMs ||
+        (roundEnded && now > windowStartMs_ && transferred > windowStartBytes_)) {
         bandwidthBytesPerMs_ =
             static_cast<double>(transferred - windowStartBytes_) / (now - windowStartMs_);
         windowStartMs_ = now;
@@ -246,13 +249,13 @@ void MigrationSource::sendRound(std::vector<std::vector<std::uint64_t>>& dirty) 
     }
 }
 
-void MigrationSource::complete() {
+void MigrationSource::complete(std::vector<std::vector<std::uint64_t>>& dirty) {
     telemetry_.setStatus(MigrationStatus::Device);
     telemetry_.setPhase("switchover: guest stopped");
     const double stoppedAt = telemetry_.elapsedMs();
     guest_.stop();
     telemetry_.setSourceGuest(GuestState::Paused);
-    std::vector<std::vector<std::uint64_t>> dirty;
+    // `dirty` still holds what the last sync found; add what the guest wrote since.
     const std::uint64_t last = harvest(dirty);
     telemetry_.event(EventLevel::Info, "src",
                      "switchover: guest stopped, " + formatBytes(static_cast<double>(last)) +
@@ -327,7 +330,7 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
             sendRound(dirty);
             endRound();
             const std::uint64_t remaining = harvest(dirty);
-            publishStats(remaining);
+            publishStats(remaining, true);
             const double threshold =
                 bandwidthBytesPerMs_ * static_cast<double>(config_.downtimeLimitMs);
             telemetry_.event(EventLevel::Info, "src",
@@ -339,7 +342,7 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
             throwIfCancelled();
         }
         throwIfCancelled();
-        complete();
+        complete(dirty);
         telemetry_.setPhase("completed");
         telemetry_.setSourceGuest(GuestState::Postmigrate);
         telemetry_.setStatus(MigrationStatus::Completed);

@@ -40,8 +40,8 @@ private:
     void sendPageOnMainChannel(std::size_t block, std::uint64_t offset, bool& continued);
     void endRound();
     std::uint64_t harvest(std::vector<std::vector<std::uint64_t>>& dirty);
-    void publishStats(std::uint64_t remainingBytes);
-    void complete();
+    void publishStats(std::uint64_t remainingBytes, bool roundEnded = false);
+    void complete(std::vector<std::vector<std::uint64_t>>& dirty);
     void throwIfCancelled() const;
     void checkMainChannelFault();
     std::uint64_t transferredBytes() const;

@@ -1,25 +1,24 @@
 #include "tls_pki.h"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
-#include <gnutls/x509.h>
-#include <pwd.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
+#include <arpa/inet.h>
 #include <array>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <fcntl.h>
 #include <filesystem>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <memory>
+#include <pwd.h>
 #include <stdexcept>
 #include <string_view>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <type_traits>
+#include <unistd.h>
 
 namespace migrascope {
 
@@ -70,8 +69,7 @@ using PrivateKey = std::unique_ptr<std::remove_pointer_t<gnutls_x509_privkey_t>,
 struct CertificateDeleter {
     void operator()(gnutls_x509_crt_t certificate) const { gnutls_x509_crt_deinit(certificate); }
 };
-using Certificate =
-    std::unique_ptr<std::remove_pointer_t<gnutls_x509_crt_t>, CertificateDeleter>;
+using Certificate = std::unique_ptr<std::remove_pointer_t<gnutls_x509_crt_t>, CertificateDeleter>;
 
 // Owns memory GnuTLS allocated for an export; wiped first because it may hold a private key.
 class ExportedData {
@@ -101,7 +99,7 @@ void makeDirectories(const std::filesystem::path& dir) {
         if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST)
             throwErrno("cannot create directory " + partial.string(), errno);
     }
-    struct stat status{};
+    struct stat status {};
     if (::stat(dir.c_str(), &status) != 0)
         throwErrno("cannot inspect directory " + dir.string(), errno);
     if (!S_ISDIR(status.st_mode))
@@ -110,8 +108,7 @@ void makeDirectories(const std::filesystem::path& dir) {
 
 std::string randomHex(std::size_t bytes) {
     std::string random(bytes, '\0');
-    checkGnutls(gnutls_rnd(GNUTLS_RND_NONCE, random.data(), random.size()),
-                "drawing random bytes");
+    checkGnutls(gnutls_rnd(GNUTLS_RND_NONCE, random.data(), random.size()), "drawing random bytes");
     static constexpr char kDigits[] = "0123456789abcdef";
     std::string hex;
     for (const char byte : random) {
@@ -124,8 +121,7 @@ std::string randomHex(std::size_t bytes) {
 
 // Replaces path atomically: readers (QEMU, a concurrent Migrascope) never see half a file, and
 // the file exists with its final mode from its first byte, so a key is never briefly readable.
-void writeFileReplacing(const std::filesystem::path& path, std::string_view contents,
-                        mode_t mode) {
+void writeFileReplacing(const std::filesystem::path& path, std::string_view contents, mode_t mode) {
     const std::string temporary = path.string() + ".new-" + randomHex(8);
     FileDescriptor fd(
         ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
@@ -393,7 +389,7 @@ std::string ensureDefaultPki() {
             throwErrno("cannot lock " + dir, errno);
     }
     const std::string caCertificate = dir + "/ca-cert.pem";
-    struct stat status{};
+    struct stat status {};
     if (::stat(caCertificate.c_str(), &status) == 0)
         return dir;
     if (errno != ENOENT)

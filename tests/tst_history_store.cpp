@@ -1,17 +1,15 @@
-#include <signal.h>
-#include <sqlite3.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include "history_store.h"
 
 #include <QFileInfo>
 #include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QtTest>
-
 #include <exception>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
 #include <thread>
-
-#include "history_store.h"
+#include <unistd.h>
 
 using namespace migrascope;
 
@@ -111,8 +109,8 @@ void TestHistoryStore::finishedRunReadsBackAfterReopening() {
         final.stats.totalTimeMs = 4321.5;
         final.stats.downtimeMs = 12.25;
         final.stats.mbps = 940.5;
-        final.channels.push_back({"main", ChannelKind::Main, ChannelState::Closed, 1000, 2, 30,
-                                  40, "TLS1.3", "AES-256-GCM"});
+        final.channels.push_back({"main", ChannelKind::Main, ChannelState::Closed, 1000, 2, 30, 40,
+                                  "TLS1.3", "AES-256-GCM"});
         final.channels.push_back({"multifd-0", ChannelKind::Multifd, ChannelState::Failed,
                                   5000000000ull, 1220000, 600, 700, "TLS1.3", "AES-256-GCM"});
         store.finishRun(id, final);

@@ -1,19 +1,17 @@
-#include <gnutls/gnutls.h>
-#include <gnutls/x509.h>
-#include <sys/stat.h>
+#include "tls_pki.h"
 
 #include <QFile>
 #include <QFileInfo>
 #include <QTemporaryDir>
 #include <QtTest>
-
 #include <cstring>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <memory>
 #include <optional>
+#include <sys/stat.h>
 #include <type_traits>
 #include <vector>
-
-#include "tls_pki.h"
 
 using namespace migrascope;
 
@@ -22,15 +20,15 @@ namespace {
 struct CertificateDeleter {
     void operator()(gnutls_x509_crt_t certificate) const { gnutls_x509_crt_deinit(certificate); }
 };
-using Certificate =
-    std::unique_ptr<std::remove_pointer_t<gnutls_x509_crt_t>, CertificateDeleter>;
+using Certificate = std::unique_ptr<std::remove_pointer_t<gnutls_x509_crt_t>, CertificateDeleter>;
 
 struct TrustListDeleter {
     void operator()(gnutls_x509_trust_list_t list) const {
         gnutls_x509_trust_list_deinit(list, 1); // also frees the CAs it took
     }
 };
-using TrustList = std::unique_ptr<std::remove_pointer_t<gnutls_x509_trust_list_t>, TrustListDeleter>;
+using TrustList =
+    std::unique_ptr<std::remove_pointer_t<gnutls_x509_trust_list_t>, TrustListDeleter>;
 
 struct CredentialsDeleter {
     void operator()(gnutls_certificate_credentials_t credentials) const {
@@ -89,7 +87,7 @@ std::optional<unsigned> verificationStatus(const QString& caFile, const QString&
 }
 
 unsigned permissions(const QString& path) {
-    struct stat status{};
+    struct stat status {};
     if (::stat(QFile::encodeName(path).constData(), &status) != 0)
         return 0xffff;
     return status.st_mode & 07777;
@@ -100,8 +98,8 @@ QByteArray contents(const QString& path) {
     return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
 }
 
-const QStringList kPkiFiles = {"ca-cert.pem",     "ca-key.pem",     "server-cert.pem",
-                               "server-key.pem",  "client-cert.pem", "client-key.pem"};
+const QStringList kPkiFiles = {"ca-cert.pem",    "ca-key.pem",      "server-cert.pem",
+                               "server-key.pem", "client-cert.pem", "client-key.pem"};
 
 } // namespace
 
@@ -216,9 +214,8 @@ void TestTlsPki::certificatesCarryThePurposesQemuChecks() {
         QVERIFY(gnutls_x509_crt_get_key_usage(certificate.get(), &usage, nullptr) >= 0);
         QVERIFY2(usage & GNUTLS_KEY_DIGITAL_SIGNATURE, leaf);
         QVERIFY2(usage & GNUTLS_KEY_KEY_ENCIPHERMENT, leaf);
-        QCOMPARE(gnutls_x509_crt_get_basic_constraints(certificate.get(), nullptr, nullptr,
-                                                       nullptr),
-                 0);
+        QCOMPARE(
+            gnutls_x509_crt_get_basic_constraints(certificate.get(), nullptr, nullptr, nullptr), 0);
     }
     const Certificate ca = loadCertificate(file("ca-cert.pem"));
     QVERIFY(ca);

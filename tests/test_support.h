@@ -1,0 +1,39 @@
+// Shared set-up for engine tests: a private XDG tree and generated test certificates.
+#pragma once
+
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <chrono>
+#include <string>
+
+#include "migration_config.h"
+#include "migration_run.h"
+#include "tls_pki.h"
+
+namespace migrascope::test {
+
+// Points XDG_CONFIG_HOME / XDG_DATA_HOME into `dir`, so a test never reads or writes the
+// developer's real history and certificates.
+inline void isolateUserDirectories(const QTemporaryDir& dir) {
+    qputenv("XDG_CONFIG_HOME", (dir.path() + "/config").toUtf8());
+    qputenv("XDG_DATA_HOME", (dir.path() + "/data").toUtf8());
+}
+
+inline MigrationConfig smallTlsConfig(const std::string& credsDir) {
+    MigrationConfig config;
+    config.guest.ramSize = 128ull << 20;
+    config.guest.dirtyRate = 32ull << 20;
+    config.multifdChannels = 4;
+    config.tls.enabled = true;
+    config.tls.credsDir = credsDir;
+    return config;
+}
+
+// Runs to the end; a run that hangs fails the test instead of the suite's time budget.
+inline void runToEnd(MigrationRun& run, std::chrono::seconds limit = std::chrono::seconds(120)) {
+    run.start();
+    QVERIFY2(run.waitFor(limit), "the migration did not end in time");
+}
+
+} // namespace migrascope::test

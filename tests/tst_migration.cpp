@@ -1,0 +1,164 @@
+// End-to-end migrations to the in-process destination over real sockets and TLS.
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <cstring>
+#include <filesystem>
+
+#include "history_store.h"
+#include "migration_run.h"
+#include "test_support.h"
+#include "tls_pki.h"
+
+using namespace migrascope;
+
+class TestMigration : public QObject {
+    Q_OBJECT
+
+private:
+    QTemporaryDir dir_;
+    std::string pki_;
+    std::string historyPath() const { return dir_.path().toStdString() + "/history.sqlite"; }
+
+    static bool ramEqual(Guest& a, Guest& b) {
+        if (a.blocks().size() != b.blocks().size())
+            return false;
+        for (std::size_t i = 0; i < a.blocks().size(); ++i)
+            if (a.blocks()[i]->size() != b.blocks()[i]->size() ||
+                std::memcmp(a.blocks()[i]->data(), b.blocks()[i]->data(), a.blocks()[i]->size()))
+                return false;
+        return true;
+    }
+
+    // After any failure: the source guest runs, and its RAM holds only pages the guest wrote.
+    static void verifySourceGuestIntact(MigrationRun& run) {
+        const auto snap = run.snapshot();
+        QCOMPARE(snap.sourceGuest, GuestState::Running);
+        Guest* guest = run.sourceGuest();
+        QVERIFY(guest);
+        QVERIFY(guest->running());
+        const auto before = guest->pagesWritten();
+        if (run.config().guest.dirtyRate > 0)
+            QTRY_VERIFY(guest->pagesWritten() > before); // the workload still writes
+        guest->stop();
+        QCOMPARE(guest->countCorruptPages(), std::uint64_t{0});
+    }
+
+    std::optional<RunRecord> historyRow(const MigrationRun& run) {
+        HistoryStore store(historyPath());
+        return store.run(run.historyId());
+    }
+
+private slots:
+    void initTestCase() {
+        QVERIFY(dir_.isValid());
+        test::isolateUserDirectories(dir_);
+        pki_ = dir_.path().toStdString() + "/pki";
+        generatePki(pki_);
+    }
+
+    void tlsMigrationWithWorkloadCompletesAndRamMatches() {
+        MigrationRun run(test::smallTlsConfig(pki_), RunOptions{historyPath()});
+        test::runToEnd(run);
+        const auto snap = run.snapshot();
+        QVERIFY2(snap.status == MigrationStatus::Completed, snap.errorDesc.c_str());
+        QCOMPARE(snap.integrity, std::string("verified"));
+        QCOMPARE(snap.sourceGuest, GuestState::Postmigrate);
+        QVERIFY(snap.stats.transferred >= snap.stats.normal * kPageSize);
+        QVERIFY(snap.stats.duplicate > 0); // the booted guest has zero pages
+        QCOMPARE(snap.channels.size(), std::size_t{5});
+        for (const auto& channel : snap.channels) {
+            QVERIFY2(channel.bytes > 0, channel.id.c_str());
+            QCOMPARE(channel.tlsVersion, std::string("TLS1.3"));
+            QVERIFY(!channel.tlsCipher.empty());
+        }
+        // The source stays stopped after switchover, so its RAM is the RAM at switchover.
+        QVERIFY(run.sourceGuest()->pagesWritten() > 0);
+        QVERIFY(run.destinationGuest());
+        QVERIFY(ramEqual(*run.sourceGuest(), *run.destinationGuest()));
+        QCOMPARE(run.destinationGuest()->countCorruptPages(), std::uint64_t{0});
+        const auto row = historyRow(run);
+        QVERIFY(row);
+        QCOMPARE(row->status, std::string("completed"));
+    }
+
+    void plainMigrationOnTheMainChannelAloneCompletes() {
+        MigrationConfig config;
+        config.guest.ramSize = 64ull << 20;
+        config.guest.dirtyRate = 16ull << 20;
+        config.multifdChannels = 0;
+        config.tls.enabled = false;
+        MigrationRun run(config, RunOptions{historyPath()});
+        test::runToEnd(run);
+        const auto snap = run.snapshot();
+        QVERIFY2(snap.status == MigrationStatus::Completed, snap.errorDesc.c_str());
+        QCOMPARE(snap.channels.size(), std::size_t{1});
+        QVERIFY(snap.channels[0].tlsVersion.empty());
+        QVERIFY(ramEqual(*run.sourceGuest(), *run.destinationGuest()));
+    }
+
+    void wrongCaFailsNamingTheCertificateProblem() {
+        // The source trusts another CA, so the destination's certificate is unknown to it.
+        const std::string other = dir_.path().toStdString() + "/other-pki";
+        generatePki(other, PkiOptions{.caName = "Somebody else's CA"});
+        const std::string mixed = dir_.path().toStdString() + "/mixed-pki";
+        std::filesystem::create_directories(mixed);
+        for (const char* file : {"server-cert.pem", "server-key.pem", "client-cert.pem",
+                                 "client-key.pem"})
+            std::filesystem::copy_file(pki_ + "/" + file, mixed + "/" + file);
+        std::filesystem::copy_file(other + "/ca-cert.pem", mixed + "/ca-cert.pem");
+
+        auto config = test::smallTlsConfig(mixed);
+        MigrationRun run(config, RunOptions{historyPath()});
+        test::runToEnd(run);
+        const auto snap = run.snapshot();
+        QCOMPARE(snap.status, MigrationStatus::Failed);
+        QVERIFY2(QString::fromStdString(snap.errorDesc).contains("certificate", Qt::CaseInsensitive),
+                 snap.errorDesc.c_str());
+        QVERIFY2(QString::fromStdString(snap.errorDesc).contains("issuer", Qt::CaseInsensitive),
+                 snap.errorDesc.c_str());
+        QVERIFY(snap.integrity != "verified");
+        verifySourceGuestIntact(run);
+        const auto row = historyRow(run);
+        QVERIFY(row);
+        QCOMPARE(row->status, std::string("failed"));
+        QCOMPARE(row->errorDesc, snap.errorDesc);
+    }
+
+    void cancelMidRunLeavesTheGuestRunning() {
+        auto config = test::smallTlsConfig(pki_);
+        config.guest.ramSize = 256ull << 20;
+        config.maxBandwidth = 32ull << 20; // slow enough to be caught in the middle
+        MigrationRun run(config, RunOptions{historyPath()});
+        run.start();
+        QTRY_VERIFY_WITH_TIMEOUT(run.snapshot().stats.transferred > (16ull << 20), 60000);
+        run.cancel();
+        QVERIFY(run.waitFor(std::chrono::seconds(60)));
+        const auto snap = run.snapshot();
+        QCOMPARE(snap.status, MigrationStatus::Cancelled);
+        QVERIFY(snap.stats.transferred < snap.stats.total);
+        verifySourceGuestIntact(run);
+        const auto row = historyRow(run);
+        QVERIFY(row);
+        QCOMPARE(row->status, std::string("cancelled"));
+        QVERIFY2(QString::fromStdString(row->errorDesc).contains("cancelled"), row->errorDesc.c_str());
+    }
+
+    void cutChannelFailsNamingTheChannel() {
+        auto config = test::smallTlsConfig(pki_);
+        config.faults.push_back(parseFault("cut-channel=multifd-1@8M"));
+        MigrationRun run(config, RunOptions{historyPath()});
+        test::runToEnd(run);
+        const auto snap = run.snapshot();
+        QCOMPARE(snap.status, MigrationStatus::Failed);
+        QVERIFY2(QString::fromStdString(snap.errorDesc).contains("multifd-1"), snap.errorDesc.c_str());
+        verifySourceGuestIntact(run);
+        const auto row = historyRow(run);
+        QVERIFY(row);
+        QCOMPARE(row->status, std::string("failed"));
+        QVERIFY(QString::fromStdString(row->errorDesc).contains("multifd-1"));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestMigration)
+#include "tst_migration.moc"
