@@ -1,0 +1,105 @@
+#include "command_line.h"
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+
+#include <stdexcept>
+
+#include "tls_pki.h"
+
+namespace migrascope::app {
+namespace {
+
+const char* const kFaultHelp =
+    "A fault to inject, repeatable. Known faults:\n"
+    "  cut-channel=CHANNEL@BYTES  cut the network under CHANNEL (main, multifd-N)\n"
+    "                             once BYTES were sent on it, e.g. cut-channel=multifd-1@64M";
+
+std::uint64_t sizeOption(const QCommandLineParser& parser, const QString& name) {
+    try {
+        return parseSize(parser.value(name).toStdString());
+    } catch (const std::invalid_argument& error) {
+        throw std::invalid_argument("--" + name.toStdString() + ": " + error.what());
+    }
+}
+
+unsigned long long numberOption(const QCommandLineParser& parser, const QString& name,
+                                unsigned long long max) {
+    bool ok = false;
+    const auto value = parser.value(name).toULongLong(&ok);
+    if (!ok || value > max)
+        throw std::invalid_argument("--" + name.toStdString() + ": '" +
+                                    parser.value(name).toStdString() +
+                                    "' is not a whole number from 0 to " + std::to_string(max));
+    return value;
+}
+
+} // namespace
+
+CommandLine parseCommandLine(const QStringList& arguments) {
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        "Migrascope moves a running guest to a destination over multifd TLS channels and shows "
+        "every step. Without --headless it opens the window.");
+    parser.addHelpOption();
+    parser.addVersionOption();
+    parser.addOptions({
+        {"headless", "Run one migration to the in-process destination without a window."},
+        {"json", "End with one JSON object (query-migrate spelling) on stdout."},
+        {"ram-size", "Guest RAM (e.g. 512M, 4G). Default 512M.", "SIZE", "512M"},
+        {"dirty-rate", "Workload dirtying rate per second (e.g. 64M); 0 = idle guest.", "RATE",
+         "64M"},
+        {"multifd-channels", "Multifd channels; 0 = everything on the main channel. Default 4.",
+         "N", "4"},
+        {"downtime-limit", "Maximum downtime in milliseconds. Default 300.", "MS", "300"},
+        {"max-bandwidth", "Bandwidth cap per second (e.g. 128M); 0 = unlimited.", "RATE", "0"},
+        {"tls-creds",
+         "TLS credentials directory in QEMU's layout (ca-cert.pem, server-cert.pem, "
+         "server-key.pem, client-cert.pem, client-key.pem). Default: generated on first use "
+         "in $XDG_CONFIG_HOME/migrascope/pki.",
+         "DIR"},
+        {"no-tls", "Plain TCP channels."},
+        {"tls-priority", "GnuTLS priority string. Default NORMAL.", "STRING", "NORMAL"},
+        {"tls-hostname", "Name expected in the destination's certificate. Default: the host.",
+         "NAME"},
+        {"inject", kFaultHelp, "FAULT"},
+        {"history", "History database. Default $XDG_DATA_HOME/migrascope/history.sqlite.",
+         "FILE"},
+    });
+    parser.process(arguments);
+    if (!parser.positionalArguments().isEmpty())
+        throw std::invalid_argument("unexpected argument '" +
+                                    parser.positionalArguments().first().toStdString() + "'");
+
+    CommandLine line;
+    line.mode = parser.isSet("headless") ? CommandLine::Mode::Headless : CommandLine::Mode::Window;
+    line.json = parser.isSet("json");
+    line.historyPath = parser.value("history").toStdString();
+    MigrationConfig& config = line.config;
+    config.guest.ramSize = sizeOption(parser, "ram-size");
+    if (config.guest.ramSize < (16ull << 20) || config.guest.ramSize % 4096 != 0)
+        throw std::invalid_argument("--ram-size: " + parser.value("ram-size").toStdString() +
+                                    " must be at least 16M and a multiple of 4K");
+    config.guest.dirtyRate = sizeOption(parser, "dirty-rate");
+    config.multifdChannels = static_cast<unsigned>(numberOption(parser, "multifd-channels", 255));
+    config.downtimeLimitMs = numberOption(parser, "downtime-limit", 2000000);
+    config.maxBandwidth = sizeOption(parser, "max-bandwidth");
+    config.tls.enabled = !parser.isSet("no-tls");
+    if (parser.isSet("no-tls") && parser.isSet("tls-creds"))
+        throw std::invalid_argument("--no-tls and --tls-creds contradict each other");
+    config.tls.priority = parser.value("tls-priority").toStdString();
+    config.tls.hostname = parser.value("tls-hostname").toStdString();
+    if (config.tls.enabled)
+        config.tls.credsDir = parser.isSet("tls-creds") ? parser.value("tls-creds").toStdString()
+                                                        : ensureDefaultPki();
+    for (const QString& fault : parser.values("inject")) {
+        try {
+            config.faults.push_back(parseFault(fault.toStdString()));
+        } catch (const std::invalid_argument& error) {
+            throw std::invalid_argument(std::string("--inject: ") + error.what());
+        }
+    }
+    return line;
+}
+
+} // namespace migrascope::app

@@ -1,0 +1,24 @@
+// The command line scripts rely on (DESIGN.md, "Headless interface").
+#pragma once
+
+#include <QStringList>
+
+#include <string>
+
+#include "migration_config.h"
+
+namespace migrascope::app {
+
+struct CommandLine {
+    enum class Mode { Window, Headless };
+    Mode mode = Mode::Window;
+    MigrationConfig config;
+    bool json = false;
+    std::string historyPath; // empty = the default in XDG_DATA_HOME
+};
+
+// Throws std::invalid_argument with a message naming the option and what was wrong.
+// --help and --version print and exit, as QCommandLineParser does.
+CommandLine parseCommandLine(const QStringList& arguments);
+
+} // namespace migrascope::app

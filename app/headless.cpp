@@ -1,0 +1,65 @@
+#include "headless.h"
+
+#include <QJsonDocument>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+
+#include "json_result.h"
+#include "migration_run.h"
+
+namespace migrascope::app {
+namespace {
+
+std::atomic<bool> interrupted{false};
+
+extern "C" void onInterrupt(int) {
+    interrupted.store(true);
+}
+
+void printProgress(const TelemetrySnapshot& snap) {
+    std::fprintf(stderr,
+                 "%-10s %5.1f%%  %-22s transferred %10s  remaining %10s  %8.0f mbps  "
+                 "iteration %llu\n",
+                 toString(snap.status), snap.progress * 100, snap.phase.c_str(),
+                 formatBytes(static_cast<double>(snap.stats.transferred)).c_str(),
+                 formatBytes(static_cast<double>(snap.stats.remaining)).c_str(), snap.stats.mbps,
+                 static_cast<unsigned long long>(snap.stats.dirtySyncCount));
+}
+
+} // namespace
+
+int runHeadless(const CommandLine& line) {
+    // Ctrl-C cancels the migration like migrate_cancel; the run still ends and is recorded.
+    std::signal(SIGINT, onInterrupt);
+    std::signal(SIGTERM, onInterrupt);
+    MigrationRun run(line.config, RunOptions{line.historyPath});
+    run.start();
+    std::size_t eventCursor = 0;
+    bool cancelled = false;
+    while (!run.waitFor(std::chrono::milliseconds(1000))) {
+        if (interrupted.load() && !cancelled) {
+            cancelled = true;
+            run.cancel();
+        }
+        const auto snap = run.snapshot(eventCursor);
+        eventCursor = snap.nextEventIndex;
+        for (const auto& event : snap.events)
+            if (event.level != EventLevel::Info)
+                std::fprintf(stderr, "[%s %s] %s\n", event.side.c_str(), toString(event.level),
+                             event.text.c_str());
+        printProgress(snap);
+    }
+    const auto final = run.snapshot();
+    printProgress(final);
+    if (final.status != MigrationStatus::Completed)
+        std::fprintf(stderr, "migration %s: %s\n", toString(final.status),
+                     final.errorDesc.c_str());
+    if (line.json)
+        std::printf("%s\n",
+                    QJsonDocument(jsonResult(final, run.historyId())).toJson().constData());
+    return final.status == MigrationStatus::Completed ? 0 : 1;
+}
+
+} // namespace migrascope::app

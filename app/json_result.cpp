@@ -1,0 +1,65 @@
+#include "json_result.h"
+
+#include <QJsonArray>
+
+#include <cmath>
+
+#include "guest.h"
+
+namespace migrascope::app {
+
+QJsonObject jsonResult(const TelemetrySnapshot& snapshot, std::int64_t historyId) {
+    const MigrationStats& stats = snapshot.stats;
+    QJsonObject result;
+    result["status"] = toString(snapshot.status);
+    if (!snapshot.errorDesc.empty() && snapshot.status != MigrationStatus::Completed)
+        result["error-desc"] = QString::fromStdString(snapshot.errorDesc);
+    result["total-time"] = std::llround(stats.totalTimeMs);
+    if (snapshot.status == MigrationStatus::Completed)
+        result["downtime"] = std::llround(stats.downtimeMs);
+    else
+        result["expected-downtime"] = std::llround(stats.expectedDowntimeMs);
+    result["setup-time"] = std::llround(stats.setupTimeMs);
+
+    QJsonObject ram;
+    ram["total"] = static_cast<qint64>(stats.total);
+    ram["transferred"] = static_cast<qint64>(stats.transferred);
+    ram["remaining"] = static_cast<qint64>(stats.remaining);
+    ram["duplicate"] = static_cast<qint64>(stats.duplicate);
+    ram["normal"] = static_cast<qint64>(stats.normal);
+    ram["normal-bytes"] = static_cast<qint64>(stats.normal * kPageSize);
+    ram["page-size"] = static_cast<qint64>(kPageSize);
+    ram["mbps"] = stats.mbps;
+    ram["dirty-sync-count"] = static_cast<qint64>(stats.dirtySyncCount);
+    ram["dirty-pages-rate"] = std::llround(stats.dirtyPagesRate);
+    result["ram"] = ram;
+
+    result["integrity"] = QString::fromStdString(snapshot.integrity);
+    QJsonArray channels;
+    for (const auto& channel : snapshot.channels) {
+        QJsonObject entry;
+        entry["id"] = QString::fromStdString(channel.id);
+        entry["kind"] = toString(channel.kind);
+        entry["state"] = toString(channel.state);
+        entry["bytes"] = static_cast<qint64>(channel.bytes);
+        entry["pages"] = static_cast<qint64>(channel.pages);
+        entry["packets"] = static_cast<qint64>(channel.packets);
+        if (channel.tlsVersion.empty()) {
+            entry["tls"] = QJsonValue::Null;
+        } else {
+            QJsonObject tls;
+            tls["version"] = QString::fromStdString(channel.tlsVersion);
+            tls["cipher"] = QString::fromStdString(channel.tlsCipher);
+            tls["records-sent"] = static_cast<qint64>(channel.tlsRecordsSent);
+            entry["tls"] = tls;
+        }
+        channels.append(entry);
+    }
+    result["channels"] = channels;
+    result["source-guest"] = toString(snapshot.sourceGuest);
+    result["history-id"] = historyId > 0 ? QJsonValue(static_cast<qint64>(historyId))
+                                         : QJsonValue(QJsonValue::Null);
+    return result;
+}
+
+} // namespace migrascope::app

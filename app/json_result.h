@@ -1,0 +1,12 @@
+// The JSON object a headless run ends with; QEMU's query-migrate spelling where it exists.
+#pragma once
+
+#include <QJsonObject>
+
+#include "telemetry.h"
+
+namespace migrascope::app {
+
+QJsonObject jsonResult(const TelemetrySnapshot& snapshot, std::int64_t historyId);
+
+} // namespace migrascope::app

@@ -1,0 +1,49 @@
+// migrascope: the window by default, or one headless migration with --headless.
+#include <QApplication>
+#include <QCoreApplication>
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "command_line.h"
+#include "headless.h"
+#include "main_window.h"
+
+namespace {
+
+bool wantsHeadless(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i)
+        if (std::strcmp(argv[i], "--headless") == 0 || std::strcmp(argv[i], "--help") == 0 ||
+            std::strcmp(argv[i], "-h") == 0 || std::strcmp(argv[i], "--version") == 0 ||
+            std::strcmp(argv[i], "-v") == 0)
+            return true;
+    return false;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    // A headless run must work with no display at all, so it never creates a QApplication.
+    std::unique_ptr<QCoreApplication> application;
+    if (wantsHeadless(argc, argv))
+        application = std::make_unique<QCoreApplication>(argc, argv);
+    else
+        application = std::make_unique<QApplication>(argc, argv);
+    QCoreApplication::setApplicationName("migrascope");
+    QCoreApplication::setApplicationVersion(MIGRASCOPE_VERSION);
+
+    migrascope::app::CommandLine line;
+    try {
+        line = migrascope::app::parseCommandLine(QCoreApplication::arguments());
+    } catch (const std::exception& error) {
+        std::fprintf(stderr, "migrascope: %s\nTry 'migrascope --help'.\n", error.what());
+        return 2;
+    }
+    if (line.mode == migrascope::app::CommandLine::Mode::Headless)
+        return migrascope::app::runHeadless(line);
+
+    migrascope::ui::MainWindow window(migrascope::ui::WindowOptions{line.historyPath});
+    window.show();
+    return QApplication::exec();
+}

@@ -1,0 +1,150 @@
+// The headless command line as scripts use it: the real binary, run as a process.
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <csignal>
+
+#include "history_store.h"
+
+using namespace migrascope;
+
+class TestHeadless : public QObject {
+    Q_OBJECT
+
+private:
+    QTemporaryDir dir_;
+
+    QProcessEnvironment environment() const {
+        auto env = QProcessEnvironment::systemEnvironment();
+        env.insert("XDG_CONFIG_HOME", dir_.path() + "/config");
+        env.insert("XDG_DATA_HOME", dir_.path() + "/data");
+        env.remove("DISPLAY"); // headless must not need one
+        env.remove("QT_QPA_PLATFORM");
+        return env;
+    }
+    std::string historyPath() const {
+        return (dir_.path() + "/data/migrascope/history.sqlite").toStdString();
+    }
+
+    struct Outcome {
+        int exitCode = -1;
+        QByteArray out;
+        QByteArray err;
+    };
+    Outcome run(const QStringList& arguments, int timeoutMs = 180000) {
+        QProcess process;
+        process.setProcessEnvironment(environment());
+        process.start(MIGRASCOPE_BINARY, arguments);
+        if (!process.waitForFinished(timeoutMs)) {
+            process.kill();
+            process.waitForFinished();
+        }
+        return {process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1,
+                process.readAllStandardOutput(), process.readAllStandardError()};
+    }
+
+private slots:
+    void initTestCase() { QVERIFY(dir_.isValid()); }
+
+    void completedRunEndsWithQueryMigrateJson() {
+        const auto outcome = run({"--headless", "--ram-size", "64M", "--dirty-rate", "8M",
+                                  "--multifd-channels", "2", "--json"});
+        QVERIFY2(outcome.exitCode == 0, outcome.err.constData());
+        QJsonParseError parseError;
+        const auto json = QJsonDocument::fromJson(outcome.out, &parseError).object();
+        QVERIFY2(parseError.error == QJsonParseError::NoError, outcome.out.constData());
+        QCOMPARE(json["status"].toString(), QString("completed"));
+        QCOMPARE(json["integrity"].toString(), QString("verified"));
+        QCOMPARE(json["source-guest"].toString(), QString("postmigrate"));
+        QVERIFY(!json.contains("error-desc"));
+        QVERIFY(json["ram"].toObject()["total"].toInteger() >= 64ll << 20);
+        QVERIFY(json["ram"].toObject()["transferred"].toInteger() > 0);
+        QVERIFY(json["ram"].toObject()["dirty-sync-count"].toInteger() >= 1);
+        const auto channels = json["channels"].toArray();
+        QCOMPARE(channels.size(), 3);
+        QCOMPARE(channels[0].toObject()["kind"].toString(), QString("main"));
+        QCOMPARE(channels[1].toObject()["id"].toString(), QString("multifd-0"));
+        for (const auto& channel : channels)
+            QCOMPARE(channel.toObject()["tls"].toObject()["version"].toString(), QString("TLS1.3"));
+        QVERIFY(json["history-id"].toInteger() > 0);
+        // Progress went to stderr, not into the JSON on stdout.
+        QVERIFY(outcome.err.contains("completed"));
+        // Certificates were generated on first use, keys private.
+        QFileInfo key(dir_.path() + "/config/migrascope/pki/server-key.pem");
+        QVERIFY(key.exists());
+        QCOMPARE(key.permissions() & (QFile::ReadGroup | QFile::ReadOther), QFile::Permissions());
+        HistoryStore history(historyPath());
+        const auto row = history.run(json["history-id"].toInteger());
+        QVERIFY(row);
+        QCOMPARE(row->status, std::string("completed"));
+    }
+
+    void failedRunExitsNonZeroWithTheCause() {
+        const auto outcome = run({"--headless", "--ram-size", "64M", "--no-tls",
+                                  "--multifd-channels", "2", "--inject",
+                                  "cut-channel=multifd-0@1M", "--json"});
+        QCOMPARE(outcome.exitCode, 1);
+        const auto json = QJsonDocument::fromJson(outcome.out).object();
+        QCOMPARE(json["status"].toString(), QString("failed"));
+        QVERIFY2(json["error-desc"].toString().contains("multifd-0"), outcome.out.constData());
+        QCOMPARE(json["source-guest"].toString(), QString("running"));
+        QVERIFY(json["channels"].toArray()[1].toObject()["tls"].isNull());
+    }
+
+    void badInputNamesTheOption_data() {
+        QTest::addColumn<QStringList>("arguments");
+        QTest::addColumn<QString>("named");
+        QTest::newRow("unit") << QStringList{"--ram-size", "12X"} << "--ram-size";
+        QTest::newRow("channels") << QStringList{"--multifd-channels", "many"} << "--multifd-channels";
+        QTest::newRow("fault") << QStringList{"--inject", "explode"} << "--inject";
+        QTest::newRow("creds") << QStringList{"--tls-creds", "/nonexistent/pki"} << "ca-cert.pem";
+    }
+    void badInputNamesTheOption() {
+        QFETCH(QStringList, arguments);
+        QFETCH(QString, named);
+        const auto outcome = run(QStringList{"--headless", "--ram-size", "64M"} + arguments);
+        QVERIFY(outcome.exitCode != 0);
+        QVERIFY2(QString::fromUtf8(outcome.err).contains(named), outcome.err.constData());
+    }
+
+    void killedRunIsMarkedInterruptedAtNextStart() {
+        QProcess victim;
+        victim.setProcessEnvironment(environment());
+        victim.start(MIGRASCOPE_BINARY, {"--headless", "--ram-size", "256M", "--max-bandwidth",
+                                         "8M", "--multifd-channels", "1"});
+        QVERIFY(victim.waitForStarted());
+        std::int64_t victimRun = 0;
+        QTRY_VERIFY_WITH_TIMEOUT(
+            [&] {
+                if (!QFile::exists(QString::fromStdString(historyPath())))
+                    return false;
+                HistoryStore history(historyPath());
+                for (const auto& row : history.listRuns())
+                    if (row.status == "active") {
+                        victimRun = row.id;
+                        return true;
+                    }
+                return false;
+            }(),
+            60000);
+        ::kill(static_cast<pid_t>(victim.processId()), SIGKILL);
+        QVERIFY(victim.waitForFinished());
+
+        // The next start of migrascope finds the run its owner never finished.
+        const auto next = run({"--headless", "--ram-size", "16M", "--no-tls", "--dirty-rate", "0",
+                               "--multifd-channels", "0"});
+        QCOMPARE(next.exitCode, 0);
+        HistoryStore history(historyPath());
+        const auto row = history.run(victimRun);
+        QVERIFY(row);
+        QCOMPARE(row->status, std::string("interrupted"));
+        QVERIFY(!row->endedAt.empty());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestHeadless)
+#include "tst_headless.moc"
