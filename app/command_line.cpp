@@ -1,11 +1,10 @@
 #include "command_line.h"
 
+#include "tls_pki.h"
+
 #include <QCommandLineParser>
 #include <QCoreApplication>
-
 #include <stdexcept>
-
-#include "tls_pki.h"
 
 namespace migrascope::app {
 namespace {
@@ -63,8 +62,7 @@ CommandLine parseCommandLine(const QStringList& arguments) {
         {"tls-hostname", "Name expected in the destination's certificate. Default: the host.",
          "NAME"},
         {"inject", kFaultHelp, "FAULT"},
-        {"history", "History database. Default $XDG_DATA_HOME/migrascope/history.sqlite.",
-         "FILE"},
+        {"history", "History database. Default $XDG_DATA_HOME/migrascope/history.sqlite.", "FILE"},
     });
     parser.process(arguments);
     if (!parser.positionalArguments().isEmpty())

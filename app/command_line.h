@@ -1,11 +1,10 @@
 // The command line scripts rely on (DESIGN.md, "Headless interface").
 #pragma once
 
-#include <QStringList>
-
-#include <string>
-
 #include "migration_config.h"
+
+#include <QStringList>
+#include <string>
 
 namespace migrascope::app {
 

@@ -1,13 +1,12 @@
 #include "headless.h"
 
-#include <QJsonDocument>
+#include "json_result.h"
+#include "migration_run.h"
 
+#include <QJsonDocument>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
-
-#include "json_result.h"
-#include "migration_run.h"
 
 namespace migrascope::app {
 namespace {
@@ -54,11 +53,9 @@ int runHeadless(const CommandLine& line) {
     const auto final = run.snapshot();
     printProgress(final);
     if (final.status != MigrationStatus::Completed)
-        std::fprintf(stderr, "migration %s: %s\n", toString(final.status),
-                     final.errorDesc.c_str());
+        std::fprintf(stderr, "migration %s: %s\n", toString(final.status), final.errorDesc.c_str());
     if (line.json)
-        std::printf("%s\n",
-                    QJsonDocument(jsonResult(final, run.historyId())).toJson().constData());
+        std::printf("%s\n", QJsonDocument(jsonResult(final, run.historyId())).toJson().constData());
     return final.status == MigrationStatus::Completed ? 0 : 1;
 }
 

@@ -1,10 +1,9 @@
 #include "json_result.h"
 
-#include <QJsonArray>
-
-#include <cmath>
-
 #include "guest.h"
+
+#include <QJsonArray>
+#include <cmath>
 
 namespace migrascope::app {
 
@@ -57,8 +56,8 @@ QJsonObject jsonResult(const TelemetrySnapshot& snapshot, std::int64_t historyId
     }
     result["channels"] = channels;
     result["source-guest"] = toString(snapshot.sourceGuest);
-    result["history-id"] = historyId > 0 ? QJsonValue(static_cast<qint64>(historyId))
-                                         : QJsonValue(QJsonValue::Null);
+    result["history-id"] =
+        historyId > 0 ? QJsonValue(static_cast<qint64>(historyId)) : QJsonValue(QJsonValue::Null);
     return result;
 }
 

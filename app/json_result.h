@@ -1,9 +1,9 @@
 // The JSON object a headless run ends with; QEMU's query-migrate spelling where it exists.
 #pragma once
 
-#include <QJsonObject>
-
 #include "telemetry.h"
+
+#include <QJsonObject>
 
 namespace migrascope::app {
 

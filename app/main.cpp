@@ -1,14 +1,13 @@
 // migrascope: the window by default, or one headless migration with --headless.
-#include <QApplication>
-#include <QCoreApplication>
-
-#include <cstdio>
-#include <cstring>
-#include <memory>
-
 #include "command_line.h"
 #include "headless.h"
 #include "main_window.h"
+
+#include <QApplication>
+#include <QCoreApplication>
+#include <cstdio>
+#include <cstring>
+#include <memory>
 
 namespace {
 

@@ -1,17 +1,16 @@
 #include "connection.h"
 
-#include <arpa/inet.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include "migration_error.h"
+#include "telemetry.h"
 
 #include <algorithm>
+#include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-
-#include "migration_error.h"
-#include "telemetry.h"
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace migrascope {
 namespace {
@@ -64,7 +63,8 @@ TlsCredentials::~TlsCredentials() {
     gnutls_certificate_free_credentials(credentials_);
 }
 
-Connection::Connection(UniqueFd fd, std::string name) : fd_(std::move(fd)), name_(std::move(name)) {}
+Connection::Connection(UniqueFd fd, std::string name)
+    : fd_(std::move(fd)), name_(std::move(name)) {}
 
 Connection::~Connection() {
     if (session_)
@@ -79,7 +79,8 @@ void Connection::failErrno(const std::string& what, int error) const {
 
 void Connection::fail(const std::string& what, int gnutlsError) const {
     std::string detail = gnutls_strerror(gnutlsError);
-    if (gnutlsError == GNUTLS_E_FATAL_ALERT_RECEIVED || gnutlsError == GNUTLS_E_WARNING_ALERT_RECEIVED)
+    if (gnutlsError == GNUTLS_E_FATAL_ALERT_RECEIVED ||
+        gnutlsError == GNUTLS_E_WARNING_ALERT_RECEIVED)
         detail += std::string(" (peer sent alert: ") +
                   gnutls_alert_get_name(gnutls_alert_get(session_)) + ")";
     if (gnutlsError == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {

@@ -2,17 +2,15 @@
 // One thread drives it at a time; shutdown() may come from any thread to unblock it.
 #pragma once
 
-#include <sys/uio.h>
-
-#include <gnutls/gnutls.h>
+#include "socket.h"
 
 #include <atomic>
 #include <cstdint>
+#include <gnutls/gnutls.h>
 #include <memory>
 #include <string>
+#include <sys/uio.h>
 #include <vector>
-
-#include "socket.h"
 
 namespace migrascope {
 

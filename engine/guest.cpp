@@ -1,11 +1,10 @@
 #include "guest.h"
 
-#include <gnutls/crypto.h>
-#include <sys/mman.h>
-
 #include <chrono>
 #include <cstring>
+#include <gnutls/crypto.h>
 #include <stdexcept>
+#include <sys/mman.h>
 
 namespace migrascope {
 namespace {

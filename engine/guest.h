@@ -2,6 +2,8 @@
 // writes pages while the guest runs (think stress-ng --vm).
 #pragma once
 
+#include "migration_config.h"
+
 #include <array>
 #include <atomic>
 #include <condition_variable>
@@ -11,8 +13,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include "migration_config.h"
 
 namespace migrascope {
 

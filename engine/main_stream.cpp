@@ -1,10 +1,10 @@
 #include "main_stream.h"
 
-#include <algorithm>
-#include <cstring>
-
 #include "migration_error.h"
 #include "wire.h"
+
+#include <algorithm>
+#include <cstring>
 
 namespace migrascope {
 namespace {

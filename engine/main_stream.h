@@ -3,11 +3,11 @@
 // It is QEMU-shaped, not QEMU-compatible: the configuration and integrity sections are ours.
 #pragma once
 
+#include "connection.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include "connection.h"
 
 namespace migrascope {
 

@@ -111,8 +111,8 @@ FaultSpec parseFault(const std::string& text) {
         fault.kind = FaultSpec::Kind::CutChannel;
         fault.channel = text.substr(equals + 1, at - equals - 1);
         if (fault.channel != "main" && fault.channel.rfind("multifd-", 0) != 0)
-            throw std::invalid_argument("fault '" + text + "': unknown channel '" +
-                                        fault.channel + "' (main or multifd-N)");
+            throw std::invalid_argument("fault '" + text + "': unknown channel '" + fault.channel +
+                                        "' (main or multifd-N)");
         fault.afterBytes = parseSize(text.substr(at + 1));
         return fault;
     }

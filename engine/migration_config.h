@@ -28,9 +28,9 @@ struct TlsParameters {
 struct FaultSpec {
     enum class Kind { CutChannel };
     Kind kind = Kind::CutChannel;
-    std::string channel;       // "main", "multifd-0", ...
+    std::string channel; // "main", "multifd-0", ...
     std::uint64_t afterBytes = 0;
-    std::string text;          // as given, for logs and history
+    std::string text; // as given, for logs and history
 };
 
 struct GuestConfig {
@@ -51,7 +51,8 @@ struct MigrationConfig {
     std::string destinationHost = "127.0.0.1";
 };
 
-// "512M", "4G", "65536", "1.5G" -> bytes (binary units). Throws std::invalid_argument naming the text.
+// "512M", "4G", "65536", "1.5G" -> bytes (binary units). Throws std::invalid_argument naming the
+// text.
 std::uint64_t parseSize(const std::string& text);
 std::string formatBytes(double bytes);
 FaultSpec parseFault(const std::string& text);

@@ -1,20 +1,24 @@
 #include "migration_destination.h"
 
-#include <cstdio>
-#include <cstring>
-
 #include "migration_error.h"
 #include "multifd_wire.h"
 #include "wire.h"
+
+#include <cstdio>
+#include <cstring>
 
 namespace migrascope {
 
 const char* toString(MigrationDestination::State state) {
     switch (state) {
-    case MigrationDestination::State::Listening: return "listening";
-    case MigrationDestination::State::Loading: return "loading";
-    case MigrationDestination::State::Completed: return "completed";
-    case MigrationDestination::State::Failed: return "failed";
+    case MigrationDestination::State::Listening:
+        return "listening";
+    case MigrationDestination::State::Loading:
+        return "loading";
+    case MigrationDestination::State::Completed:
+        return "completed";
+    case MigrationDestination::State::Failed:
+        return "failed";
     }
     return "unknown";
 }
@@ -66,9 +70,8 @@ std::string MigrationDestination::error() const {
 
 bool MigrationDestination::waitUntilFinished(std::chrono::milliseconds timeout) const {
     std::unique_lock lock(mutex_);
-    return changed_.wait_for(lock, timeout, [this] {
-        return state_ == State::Completed || state_ == State::Failed;
-    });
+    return changed_.wait_for(
+        lock, timeout, [this] { return state_ == State::Completed || state_ == State::Failed; });
 }
 
 void MigrationDestination::fail(const std::string& error) {
@@ -92,7 +95,8 @@ void MigrationDestination::acceptLoop() {
         std::lock_guard lock(mutex_);
         if (!fd.valid() || stopping_)
             return;
-        auto& connection = connections_.emplace_back(std::make_unique<Connection>(std::move(fd), peer));
+        auto& connection =
+            connections_.emplace_back(std::make_unique<Connection>(std::move(fd), peer));
         workers_.emplace_back([this, c = connection.get(), peer] { serve(*c, peer); });
     }
 }
@@ -144,8 +148,7 @@ void MigrationDestination::loadMainStream(Connection& connection) {
     StreamReader in(connection);
     if (const auto version = in.get32(); version != kVmFileVersion)
         throw MigrationError("main channel: stream version " + std::to_string(version) +
-                             " is not supported (expected " + std::to_string(kVmFileVersion) +
-                             ")");
+                             " is not supported (expected " + std::to_string(kVmFileVersion) + ")");
     if (in.get8() != static_cast<std::uint8_t>(Section::Configuration) ||
         in.getString8() != "migrascope")
         throw MigrationError("main channel: the stream has no Migrascope configuration section");
@@ -191,7 +194,8 @@ void MigrationDestination::loadMainStream(Connection& connection) {
     while (announced < total) {
         Guest::BlockLayout block{in.getString8(), in.get64()};
         if (block.size == 0 || block.size % kPageSize != 0 || announced + block.size > total)
-            throw MigrationError("main channel: RAM block '" + block.name + "' has an invalid size");
+            throw MigrationError("main channel: RAM block '" + block.name +
+                                 "' has an invalid size");
         announced += block.size;
         layout.push_back(block);
     }

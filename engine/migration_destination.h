@@ -2,6 +2,12 @@
 // channel, multifd hello = data channel), loads RAM, verifies the digest and answers SHUT.
 #pragma once
 
+#include "connection.h"
+#include "guest.h"
+#include "main_stream.h"
+#include "migration_config.h"
+#include "telemetry.h"
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -12,12 +18,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include "connection.h"
-#include "guest.h"
-#include "main_stream.h"
-#include "migration_config.h"
-#include "telemetry.h"
 
 namespace migrascope {
 

@@ -1,10 +1,10 @@
 #include "migration_run.h"
 
-#include <csignal>
-
 #include "history_store.h"
 #include "migration_destination.h"
 #include "migration_source.h"
+
+#include <csignal>
 
 namespace migrascope {
 namespace {
@@ -106,8 +106,9 @@ void MigrationRun::coordinate() {
             std::uint64_t ramTotal = 0;
             for (const auto& block : Guest::layoutFor(config_.guest.ramSize))
                 ramTotal += block.size;
-            const auto id = history->beginRun(uuidToString(config_.uuid), describe(config_), ramTotal,
-                                              config_.multifdChannels, config_.tls.enabled);
+            const auto id =
+                history->beginRun(uuidToString(config_.uuid), describe(config_), ramTotal,
+                                  config_.multifdChannels, config_.tls.enabled);
             std::lock_guard lock(mutex_);
             historyId_ = id;
         } catch (const std::exception& error) {
@@ -153,8 +154,8 @@ void MigrationRun::coordinate() {
             // When the destination failed, its reason is the cause and ours the symptom.
             const std::string theirs = destination_->error();
             if (!theirs.empty())
-                telemetry_.setError("destination: " + theirs + " (source: " + telemetry_.error() + ")",
-                                    true);
+                telemetry_.setError(
+                    "destination: " + theirs + " (source: " + telemetry_.error() + ")", true);
             telemetry_.setIntegrity(std::string("not verified: migration ") + toString(status));
         } else {
             telemetry_.setIntegrity("verified");

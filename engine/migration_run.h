@@ -3,16 +3,16 @@
 // and through its members the workload, multifd and destination threads.
 #pragma once
 
+#include "guest.h"
+#include "migration_config.h"
+#include "telemetry.h"
+
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
-
-#include "guest.h"
-#include "migration_config.h"
-#include "telemetry.h"
 
 namespace migrascope {
 

@@ -1,11 +1,11 @@
 #include "migration_source.h"
 
-#include <bit>
-
 #include "main_stream.h"
 #include "migration_error.h"
 #include "multifd_sender.h"
 #include "multifd_wire.h"
+
+#include <bit>
 
 namespace migrascope {
 namespace {
@@ -48,12 +48,12 @@ std::uint64_t MigrationSource::transferredBytes() const {
     return total;
 }
 
-std::unique_ptr<Connection> MigrationSource::openChannel(std::uint16_t port, const std::string& id) {
+std::unique_ptr<Connection> MigrationSource::openChannel(std::uint16_t port,
+                                                         const std::string& id) {
     ChannelCounters& counters =
         id == "main" ? *mainCounters_ : *multifdCounters_[std::stoul(id.substr(8))];
     counters.state.store(ChannelState::Connecting);
-    auto connection =
-        std::make_unique<Connection>(connectTcp(config_.destinationHost, port), id);
+    auto connection = std::make_unique<Connection>(connectTcp(config_.destinationHost, port), id);
     connection->setCounters(&counters);
     {
         std::lock_guard lock(connectionsMutex_);
@@ -78,8 +78,8 @@ std::unique_ptr<Connection> MigrationSource::openChannel(std::uint16_t port, con
 
 void MigrationSource::connectChannels(std::uint16_t port) {
     if (config_.tls.enabled)
-        credentials_ =
-            std::make_unique<TlsCredentials>(config_.tls.credsDir, TlsCredentials::Endpoint::Client);
+        credentials_ = std::make_unique<TlsCredentials>(config_.tls.credsDir,
+                                                        TlsCredentials::Endpoint::Client);
     main_ = openChannel(port, "main");
     stream_ = std::make_unique<StreamWriter>(*main_);
     std::vector<MultifdSender::Channel> channels;
@@ -372,7 +372,8 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
         guest_.start();
         telemetry_.setSourceGuest(GuestState::Running);
         publishStats(lastRemaining_);
-        const MigrationStatus final = cancelled ? MigrationStatus::Cancelled : MigrationStatus::Failed;
+        const MigrationStatus final =
+            cancelled ? MigrationStatus::Cancelled : MigrationStatus::Failed;
         telemetry_.setPhase(cancelled ? "cancelled" : "failed");
         telemetry_.setStatus(final);
         return final;

@@ -3,18 +3,18 @@
 // failure or cancel.
 #pragma once
 
+#include "connection.h"
+#include "guest.h"
+#include "main_stream.h"
+#include "migration_config.h"
+#include "rate_limiter.h"
+#include "telemetry.h"
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <vector>
-
-#include "connection.h"
-#include "main_stream.h"
-#include "guest.h"
-#include "migration_config.h"
-#include "rate_limiter.h"
-#include "telemetry.h"
 
 namespace migrascope {
 

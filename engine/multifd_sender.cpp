@@ -1,9 +1,9 @@
 #include "multifd_sender.h"
 
-#include <algorithm>
-
 #include "migration_error.h"
 #include "multifd_wire.h"
+
+#include <algorithm>
 
 namespace migrascope {
 namespace {

@@ -3,6 +3,12 @@
 // swapped, never copied (QEMU's multifd_send()).
 #pragma once
 
+#include "connection.h"
+#include "guest.h"
+#include "migration_config.h"
+#include "rate_limiter.h"
+#include "telemetry.h"
+
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -11,12 +17,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include "connection.h"
-#include "guest.h"
-#include "migration_config.h"
-#include "rate_limiter.h"
-#include "telemetry.h"
 
 namespace migrascope {
 

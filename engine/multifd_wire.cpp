@@ -1,11 +1,11 @@
 #include "multifd_wire.h"
 
-#include <algorithm>
-#include <cstring>
-
 #include "guest.h"
 #include "migration_error.h"
 #include "wire.h"
+
+#include <algorithm>
+#include <cstring>
 
 namespace migrascope {
 

@@ -2,11 +2,11 @@
 // per channel, then packets of a fixed-size header followed by the normal pages' data.
 #pragma once
 
+#include "migration_config.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include "migration_config.h"
 
 namespace migrascope {
 

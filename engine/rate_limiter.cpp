@@ -9,7 +9,8 @@ bool RateLimiter::acquire(std::uint64_t bytes) {
     if (rate_ == 0)
         return !cancelled_;
     // Bursts are capped at 100 ms worth, so an idle moment does not buy a spike later.
-    const double burst = std::max<double>(static_cast<double>(rate_) / 10, static_cast<double>(bytes));
+    const double burst =
+        std::max<double>(static_cast<double>(rate_) / 10, static_cast<double>(bytes));
     for (;;) {
         if (cancelled_)
             return false;

@@ -1,16 +1,15 @@
 #include "socket.h"
 
+#include "migration_error.h"
+
 #include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
-#include "migration_error.h"
 
 namespace migrascope {
 
@@ -50,8 +49,7 @@ UniqueFd connectTcp(const std::string& host, std::uint16_t port) {
     const std::string service = std::to_string(port);
     const int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &results);
     if (rc != 0)
-        throw MigrationError("cannot resolve destination host '" + host + "': " +
-                             gai_strerror(rc));
+        throw MigrationError("cannot resolve destination host '" + host + "': " + gai_strerror(rc));
     std::string lastError = "no address";
     UniqueFd connected;
     for (addrinfo* ai = results; ai != nullptr; ai = ai->ai_next) {
@@ -80,8 +78,8 @@ TcpListener::TcpListener(const std::string& host, std::uint16_t port) {
     hints.ai_flags = AI_PASSIVE;
     addrinfo* results = nullptr;
     const std::string service = std::to_string(port);
-    const int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints,
-                               &results);
+    const int rc =
+        getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &results);
     if (rc != 0)
         throw MigrationError("cannot resolve listen address '" + host + "': " + gai_strerror(rc));
     std::string lastError = "no address";
@@ -102,9 +100,8 @@ TcpListener::TcpListener(const std::string& host, std::uint16_t port) {
     sockaddr_storage bound{};
     socklen_t length = sizeof bound;
     getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&bound), &length);
-    port_ = bound.ss_family == AF_INET6
-                ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
-                : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+    port_ = bound.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
+                                        : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
 }
 
 UniqueFd TcpListener::accept(std::string& peer) {

@@ -6,14 +6,22 @@ namespace migrascope {
 
 const char* toString(MigrationStatus status) {
     switch (status) {
-    case MigrationStatus::None: return "none";
-    case MigrationStatus::Setup: return "setup";
-    case MigrationStatus::Active: return "active";
-    case MigrationStatus::Device: return "device";
-    case MigrationStatus::Completed: return "completed";
-    case MigrationStatus::Failed: return "failed";
-    case MigrationStatus::Cancelling: return "cancelling";
-    case MigrationStatus::Cancelled: return "cancelled";
+    case MigrationStatus::None:
+        return "none";
+    case MigrationStatus::Setup:
+        return "setup";
+    case MigrationStatus::Active:
+        return "active";
+    case MigrationStatus::Device:
+        return "device";
+    case MigrationStatus::Completed:
+        return "completed";
+    case MigrationStatus::Failed:
+        return "failed";
+    case MigrationStatus::Cancelling:
+        return "cancelling";
+    case MigrationStatus::Cancelled:
+        return "cancelled";
     }
     return "unknown";
 }
@@ -25,37 +33,50 @@ bool isFinal(MigrationStatus status) {
 
 const char* toString(ChannelKind kind) {
     switch (kind) {
-    case ChannelKind::Main: return "main";
-    case ChannelKind::Multifd: return "multifd";
+    case ChannelKind::Main:
+        return "main";
+    case ChannelKind::Multifd:
+        return "multifd";
     }
     return "unknown";
 }
 
 const char* toString(ChannelState state) {
     switch (state) {
-    case ChannelState::Connecting: return "connecting";
-    case ChannelState::Handshake: return "handshake";
-    case ChannelState::Open: return "open";
-    case ChannelState::Closed: return "closed";
-    case ChannelState::Failed: return "failed";
+    case ChannelState::Connecting:
+        return "connecting";
+    case ChannelState::Handshake:
+        return "handshake";
+    case ChannelState::Open:
+        return "open";
+    case ChannelState::Closed:
+        return "closed";
+    case ChannelState::Failed:
+        return "failed";
     }
     return "unknown";
 }
 
 const char* toString(GuestState state) {
     switch (state) {
-    case GuestState::Running: return "running";
-    case GuestState::Paused: return "paused";
-    case GuestState::Postmigrate: return "postmigrate";
+    case GuestState::Running:
+        return "running";
+    case GuestState::Paused:
+        return "paused";
+    case GuestState::Postmigrate:
+        return "postmigrate";
     }
     return "unknown";
 }
 
 const char* toString(EventLevel level) {
     switch (level) {
-    case EventLevel::Info: return "info";
-    case EventLevel::Warning: return "warning";
-    case EventLevel::Error: return "error";
+    case EventLevel::Info:
+        return "info";
+    case EventLevel::Warning:
+        return "warning";
+    case EventLevel::Error:
+        return "error";
     }
     return "unknown";
 }

@@ -86,10 +86,10 @@ struct MigrationStats {
     std::uint64_t duplicate = 0;   // zero pages
     std::uint64_t normal = 0;      // pages sent with data
     std::uint64_t dirtySyncCount = 0;
-    double dirtyPagesRate = 0;     // pages/s at the last sync
-    double mbps = 0;               // megabits/s over the last window
+    double dirtyPagesRate = 0; // pages/s at the last sync
+    double mbps = 0;           // megabits/s over the last window
     double expectedDowntimeMs = 0;
-    double downtimeMs = 0;         // measured, once known
+    double downtimeMs = 0; // measured, once known
     double setupTimeMs = 0;
     double totalTimeMs = 0;
 };
@@ -111,7 +111,7 @@ struct TelemetrySnapshot {
     MigrationStats stats;
     double progress = 0; // 0..1, never decreases during a run
     std::vector<ChannelSnapshot> channels;
-    std::vector<Event> events;          // events with index >= the caller's cursor
+    std::vector<Event> events; // events with index >= the caller's cursor
     std::size_t nextEventIndex = 0;
     std::vector<ChannelSample> samples; // samples with index >= the caller's cursor
     std::size_t nextSampleIndex = 0;

@@ -1,15 +1,14 @@
 // Shared set-up for engine tests: a private XDG tree and generated test certificates.
 #pragma once
 
-#include <QTemporaryDir>
-#include <QtTest>
-
-#include <chrono>
-#include <string>
-
 #include "migration_config.h"
 #include "migration_run.h"
 #include "tls_pki.h"
+
+#include <QTemporaryDir>
+#include <QtTest>
+#include <chrono>
+#include <string>
 
 namespace migrascope::test {
 

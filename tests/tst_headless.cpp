@@ -1,14 +1,13 @@
 // The headless command line as scripts use it: the real binary, run as a process.
+#include "history_store.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
-
 #include <csignal>
-
-#include "history_store.h"
 
 using namespace migrascope;
 
@@ -84,9 +83,9 @@ private slots:
     }
 
     void failedRunExitsNonZeroWithTheCause() {
-        const auto outcome = run({"--headless", "--ram-size", "64M", "--no-tls",
-                                  "--multifd-channels", "2", "--inject",
-                                  "cut-channel=multifd-0@1M", "--json"});
+        const auto outcome =
+            run({"--headless", "--ram-size", "64M", "--no-tls", "--multifd-channels", "2",
+                 "--inject", "cut-channel=multifd-0@1M", "--json"});
         QCOMPARE(outcome.exitCode, 1);
         const auto json = QJsonDocument::fromJson(outcome.out).object();
         QCOMPARE(json["status"].toString(), QString("failed"));
@@ -99,7 +98,8 @@ private slots:
         QTest::addColumn<QStringList>("arguments");
         QTest::addColumn<QString>("named");
         QTest::newRow("unit") << QStringList{"--ram-size", "12X"} << "--ram-size";
-        QTest::newRow("channels") << QStringList{"--multifd-channels", "many"} << "--multifd-channels";
+        QTest::newRow("channels") << QStringList{"--multifd-channels", "many"}
+                                  << "--multifd-channels";
         QTest::newRow("fault") << QStringList{"--inject", "explode"} << "--inject";
         QTest::newRow("creds") << QStringList{"--tls-creds", "/nonexistent/pki"} << "ca-cert.pem";
     }
