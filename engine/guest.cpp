@@ -2,9 +2,9 @@
 
 #include <chrono>
 #include <cstring>
-#include <gnutls/crypto.h>
 #include <stdexcept>
 #include <sys/mman.h>
+#include <xxhash.h>
 
 namespace migrascope {
 namespace {
@@ -189,17 +189,20 @@ std::uint64_t Guest::countCorruptPages() const {
 }
 
 Digest Guest::digest() const {
-    gnutls_hash_hd_t hash;
-    if (gnutls_hash_init(&hash, GNUTLS_DIG_SHA256) < 0)
-        throw std::runtime_error("cannot initialise SHA-256");
+    std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state(XXH3_createState(),
+                                                                   &XXH3_freeState);
+    if (!state || XXH3_128bits_reset(state.get()) != XXH_OK)
+        throw std::runtime_error("cannot initialise the RAM digest");
     for (const auto& block : blocks_) {
-        gnutls_hash(hash, block->name().data(), block->name().size());
+        XXH3_128bits_update(state.get(), block->name().data(), block->name().size());
         const std::uint64_t size = block->size();
-        gnutls_hash(hash, &size, sizeof size);
-        gnutls_hash(hash, block->data(), block->size());
+        XXH3_128bits_update(state.get(), &size, sizeof size);
+        XXH3_128bits_update(state.get(), block->data(), block->size());
     }
+    XXH128_canonical_t canonical;
+    XXH128_canonicalFromHash(&canonical, XXH3_128bits_digest(state.get()));
     Digest digest;
-    gnutls_hash_deinit(hash, digest.data());
+    std::memcpy(digest.data(), canonical.digest, digest.size());
     return digest;
 }
 

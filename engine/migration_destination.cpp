@@ -212,6 +212,7 @@ void MigrationDestination::loadMainStream(Connection& connection) {
     loadRamItems(in);
 
     bool verified = false;
+    std::optional<Digest> ourDigest;
     for (;;) {
         const auto section = in.get8();
         if (section == static_cast<std::uint8_t>(Section::Eof))
@@ -221,6 +222,10 @@ void MigrationDestination::loadMainStream(Connection& connection) {
             if (const auto id = in.get32(); id != kRamSectionId)
                 throw MigrationError("main channel: unknown section id " + std::to_string(id));
             loadRamItems(in);
+            // After the last RAM section every page is here (its flush was a barrier): hash
+            // now, while the source hashes its own copy, rather than after its digest arrives.
+            if (section == static_cast<std::uint8_t>(Section::End))
+                ourDigest = guest_->digest();
         } else if (section == static_cast<std::uint8_t>(Section::Full)) {
             const auto id = in.get32();
             const std::string name = in.getString8();
@@ -232,15 +237,16 @@ void MigrationDestination::loadMainStream(Connection& connection) {
             in.getBytes(sourceDigest.data(), sourceDigest.size());
             if (in.get8() != static_cast<std::uint8_t>(Section::Footer) || in.get32() != id)
                 throw MigrationError("main channel: integrity section has a bad footer");
-            // Every multifd page arrived before the flush that preceded this section.
-            const Digest ours = guest_->digest();
+            if (!ourDigest)
+                throw MigrationError("main channel: integrity section before the end of RAM");
+            const Digest ours = *ourDigest;
             if (ours != sourceDigest)
                 throw MigrationError("integrity check failed: destination RAM digest " +
                                      toHex(ours) + " differs from the source's " +
                                      toHex(sourceDigest));
             verified = true;
             telemetry_.event(EventLevel::Info, "dst",
-                             "RAM verified: SHA-256 " + toHex(ours) + " matches the source");
+                             "RAM verified: XXH3-128 " + toHex(ours) + " matches the source");
         } else {
             throw MigrationError("main channel: unknown section type " + std::to_string(section));
         }

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 packages=(
     build-essential cmake pkg-config
     qt6-base-dev qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libgl-dev
-    libqcustomplot-dev libgnutls28-dev libsqlite3-dev gnutls-bin
+    libqcustomplot-dev libgnutls28-dev libsqlite3-dev libxxhash-dev gnutls-bin
 )
 
 install_packages() {
