@@ -298,6 +298,25 @@ void MigrationSource::complete(std::vector<std::vector<std::uint64_t>>& dirty) {
     publishStats(0);
 }
 
+void MigrationSource::warnAboutFaultsThatNeverFired() {
+    for (const auto& fault : config_.faults) {
+        if (fault.kind != FaultSpec::Kind::CutChannel)
+            continue;
+        const ChannelCounters* counters = nullptr;
+        if (fault.channel == "main")
+            counters = mainCounters_;
+        for (const auto* candidate : multifdCounters_)
+            if (candidate->id == fault.channel)
+                counters = candidate;
+        const std::uint64_t carried = counters ? counters->bytes.load() : 0;
+        if (carried <= fault.afterBytes)
+            telemetry_.event(EventLevel::Warning, "src",
+                             "fault " + fault.text + " never fired: channel " + fault.channel +
+                                 (counters ? " carried only " + std::to_string(carried) + " bytes"
+                                           : " does not exist in this migration"));
+    }
+}
+
 MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
     startMs_ = telemetry_.elapsedMs();
     windowStartMs_ = startMs_;
@@ -343,6 +362,7 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
         }
         throwIfCancelled();
         complete(dirty);
+        warnAboutFaultsThatNeverFired();
         telemetry_.setPhase("completed");
         telemetry_.setSourceGuest(GuestState::Postmigrate);
         telemetry_.setStatus(MigrationStatus::Completed);

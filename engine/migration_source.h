@@ -44,6 +44,7 @@ private:
     void complete(std::vector<std::vector<std::uint64_t>>& dirty);
     void throwIfCancelled() const;
     void checkMainChannelFault();
+    void warnAboutFaultsThatNeverFired();
     std::uint64_t transferredBytes() const;
 
     MigrationConfig config_;
