@@ -17,6 +17,13 @@ extern "C" void onInterrupt(int) {
     interrupted.store(true);
 }
 
+void printWarnings(const std::vector<Event>& events) {
+    for (const auto& event : events)
+        if (event.level != EventLevel::Info)
+            std::fprintf(stderr, "[%s %s] %s\n", event.side.c_str(), toString(event.level),
+                         event.text.c_str());
+}
+
 void printProgress(const TelemetrySnapshot& snap) {
     std::fprintf(stderr,
                  "%-10s %5.1f%%  %-22s transferred %10s  remaining %10s  %8.0f mbps  "
@@ -44,12 +51,10 @@ int runHeadless(const CommandLine& line) {
         }
         const auto snap = run.snapshot(eventCursor);
         eventCursor = snap.nextEventIndex;
-        for (const auto& event : snap.events)
-            if (event.level != EventLevel::Info)
-                std::fprintf(stderr, "[%s %s] %s\n", event.side.c_str(), toString(event.level),
-                             event.text.c_str());
+        printWarnings(snap.events);
         printProgress(snap);
     }
+    printWarnings(run.snapshot(eventCursor).events);
     const auto final = run.snapshot();
     printProgress(final);
     if (final.status != MigrationStatus::Completed)

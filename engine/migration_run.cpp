@@ -165,6 +165,7 @@ void MigrationRun::coordinate() {
         telemetry_.setError(error.what());
         telemetry_.event(EventLevel::Error, "src", error.what());
         telemetry_.setIntegrity("not verified: migration failed");
+        telemetry_.setPhase(cancelRequested_ ? "cancelled" : "failed");
         if (destination_)
             destination_->stop();
         if (sourceGuest_) {

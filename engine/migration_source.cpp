@@ -6,6 +6,7 @@
 #include "multifd_wire.h"
 
 #include <bit>
+#include <optional>
 
 namespace migrascope {
 namespace {
@@ -59,13 +60,21 @@ std::unique_ptr<Connection> MigrationSource::openChannel(std::uint16_t port,
         std::lock_guard lock(connectionsMutex_);
         connections_.push_back(connection.get());
     }
-    throwIfCancelled();
-    if (config_.tls.enabled) {
-        counters.state.store(ChannelState::Handshake);
-        const std::string& hostname =
-            config_.tls.hostname.empty() ? config_.destinationHost : config_.tls.hostname;
-        connection->startTlsClient(*credentials_, config_.tls.priority, hostname);
-        counters.setTlsInfo(connection->tlsVersion(), connection->tlsCipher());
+    try {
+        throwIfCancelled();
+        if (config_.tls.enabled) {
+            counters.state.store(ChannelState::Handshake);
+            const std::string& hostname =
+                config_.tls.hostname.empty() ? config_.destinationHost : config_.tls.hostname;
+            connection->startTlsClient(*credentials_, config_.tls.priority, hostname);
+            counters.setTlsInfo(connection->tlsVersion(), connection->tlsCipher());
+        }
+    } catch (...) {
+        // cancel() must never reach a connection that is about to be freed.
+        counters.state.store(ChannelState::Failed);
+        std::lock_guard lock(connectionsMutex_);
+        std::erase(connections_, connection.get());
+        throw;
     }
     counters.state.store(ChannelState::Open);
     telemetry_.event(EventLevel::Info, "src",
@@ -83,6 +92,18 @@ void MigrationSource::connectChannels(std::uint16_t port) {
     main_ = openChannel(port, "main");
     stream_ = std::make_unique<StreamWriter>(*main_);
     std::vector<MultifdSender::Channel> channels;
+    // Channels opened so far die with this frame if a later one fails: unregister them first.
+    struct Unregister {
+        MigrationSource& source;
+        std::vector<MultifdSender::Channel>& channels;
+        ~Unregister() {
+            std::lock_guard lock(source.connectionsMutex_);
+            for (auto& channel : channels)
+                if (channel.connection)
+                    std::erase(source.connections_, channel.connection.get());
+        }
+    };
+    std::optional<Unregister> unregisterOnFailure(Unregister{*this, channels});
     for (unsigned i = 0; i < config_.multifdChannels; ++i) {
         const std::string id = "multifd-" + std::to_string(i);
         MultifdSender::Channel channel;
@@ -96,6 +117,7 @@ void MigrationSource::connectChannels(std::uint16_t port) {
         channel.connection->sendAll(hello, sizeof hello);
         channels.push_back(std::move(channel));
     }
+    unregisterOnFailure.reset(); // before the move below: nothing of ours is freed now
     if (!channels.empty())
         multifd_ = std::make_unique<MultifdSender>(std::move(channels), limiter_, telemetry_);
 }

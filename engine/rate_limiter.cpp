@@ -8,9 +8,9 @@ bool RateLimiter::acquire(std::uint64_t bytes) {
     std::unique_lock lock(mutex_);
     if (rate_ == 0)
         return !cancelled_;
-    // Bursts are capped at 100 ms worth, so an idle moment does not buy a spike later.
+    // Bursts are capped at 10 ms worth, so an idle moment does not buy a spike on the plot.
     const double burst =
-        std::max<double>(static_cast<double>(rate_) / 10, static_cast<double>(bytes));
+        std::max<double>(static_cast<double>(rate_) / 100, static_cast<double>(bytes));
     for (;;) {
         if (cancelled_)
             return false;

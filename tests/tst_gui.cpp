@@ -1,0 +1,216 @@
+// The window as an operator uses it: fill in the launch form, click Start or Cancel, and read
+// what the dashboard and the history show. Runs real migrations on the offscreen platform.
+#include "channel_table_model.h"
+#include "event_log_model.h"
+#include "history_model.h"
+#include "launch_form.h"
+#include "main_window.h"
+#include "run_controller.h"
+#include "throughput_plot.h"
+
+#include <QAbstractItemModelTester>
+#include <QCheckBox>
+#include <QLabel>
+#include <QLineEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QtTest>
+#include <memory>
+
+using namespace migrascope;
+using namespace migrascope::ui;
+
+class TestGui : public QObject {
+    Q_OBJECT
+
+private:
+    QTemporaryDir dir_;
+    std::unique_ptr<MainWindow> window_;
+    std::vector<std::unique_ptr<QAbstractItemModelTester>> modelTesters_;
+
+    template <typename T> T* child(const char* name) const {
+        return window_->findChild<T*>(QLatin1String(name));
+    }
+    QString shownStatus() const { return child<QLabel>("statusValue")->text(); }
+    QAbstractItemModel* channelTable() const { return child<QTableView>("channelTable")->model(); }
+    QAbstractItemModel* historyTable() const { return child<QTableView>("historyTable")->model(); }
+    QString newestHistoryStatus() const {
+        return historyTable()->index(0, HistoryModel::Status).data().toString();
+    }
+
+    // A small, quick migration; the tests change what they need on top of it.
+    void fillForm(int ramMiB, int dirtyMiBs, int channels, int maxBandwidthMiBs) {
+        child<QSpinBox>("ramSize")->setValue(ramMiB);
+        child<QSpinBox>("dirtyRate")->setValue(dirtyMiBs);
+        child<QSpinBox>("multifdChannels")->setValue(channels);
+        child<QSpinBox>("maxBandwidth")->setValue(maxBandwidthMiBs);
+        child<QCheckBox>("tlsEnabled")->setChecked(true);
+    }
+
+private slots:
+    void initTestCase() {
+        QVERIFY(dir_.isValid());
+        // Before the window exists: it generates the default PKI under XDG_CONFIG_HOME.
+        qputenv("XDG_CONFIG_HOME", (dir_.path() + "/config").toUtf8());
+        qputenv("XDG_DATA_HOME", (dir_.path() + "/data").toUtf8());
+
+        WindowOptions options;
+        options.historyPath = (dir_.path() + "/history.sqlite").toStdString();
+        window_ = std::make_unique<MainWindow>(options);
+        window_->show();
+        QVERIFY(QTest::qWaitForWindowExposed(window_.get()));
+
+        for (QAbstractItemModel* model : std::initializer_list<QAbstractItemModel*>{
+                 window_->channelTableModel(), window_->eventLogModel(), window_->historyModel()})
+            modelTesters_.push_back(std::make_unique<QAbstractItemModelTester>(
+                model, QAbstractItemModelTester::FailureReportingMode::QtTest));
+
+        for (const char* name : {"ramSize", "dirtyRate", "multifdChannels", "maxBandwidth"})
+            QVERIFY2(child<QSpinBox>(name), name);
+        QVERIFY(child<QCheckBox>("tlsEnabled"));
+        QVERIFY(child<QLineEdit>("credsDir"));
+        QVERIFY(child<QPushButton>("startButton"));
+        QVERIFY(child<QPushButton>("cancelButton"));
+        QVERIFY(child<QLabel>("statusValue"));
+        QVERIFY(child<QProgressBar>("progressBar"));
+        QVERIFY(child<QTableView>("channelTable"));
+        QVERIFY(child<QTableView>("historyTable"));
+    }
+
+    void cleanupTestCase() {
+        modelTesters_.clear();
+        window_.reset();
+    }
+
+    void windowShowsTitleAndHistoryPath() {
+        QCOMPARE(window_->windowTitle(), QStringLiteral("Migrascope"));
+        const auto* path = child<QLabel>("historyPathLabel");
+        QVERIFY(path);
+        QVERIFY2(path->text().contains(dir_.path() + "/history.sqlite"), qPrintable(path->text()));
+        QCOMPARE(QString::fromStdString(window_->historyPath()), dir_.path() + "/history.sqlite");
+    }
+
+    void launchFormDefaultsAndConfig() {
+        LaunchForm* form = window_->launchForm();
+        QCOMPARE(child<QSpinBox>("ramSize")->value(), 512);
+        QCOMPARE(child<QSpinBox>("dirtyRate")->value(), 64);
+        QCOMPARE(child<QSpinBox>("multifdChannels")->value(), 4);
+        QVERIFY(child<QCheckBox>("tlsEnabled")->isChecked());
+        QCOMPARE(child<QSpinBox>("downtimeLimit")->value(), 300);
+        QCOMPARE(child<QSpinBox>("maxBandwidth")->value(), 0);
+        QCOMPARE(child<QLineEdit>("tlsPriority")->text(), QStringLiteral("NORMAL"));
+        // The default credentials were generated in the isolated config directory.
+        const QString creds = child<QLineEdit>("credsDir")->text();
+        QVERIFY2(creds.startsWith(dir_.path() + "/config/"), qPrintable(creds));
+        QVERIFY2(QFile::exists(creds + "/ca-cert.pem"), qPrintable(creds));
+
+        child<QSpinBox>("ramSize")->setValue(1024);
+        child<QSpinBox>("dirtyRate")->setValue(0);
+        child<QSpinBox>("multifdChannels")->setValue(3);
+        child<QSpinBox>("downtimeLimit")->setValue(120);
+        child<QSpinBox>("maxBandwidth")->setValue(10);
+        child<QCheckBox>("tlsEnabled")->setChecked(false);
+        const MigrationConfig config = form->config();
+        QCOMPARE(config.guest.ramSize, 1024ull << 20);
+        QCOMPARE(config.guest.dirtyRate, 0ull);
+        QCOMPARE(config.multifdChannels, 3u);
+        QCOMPARE(config.downtimeLimitMs, 120ull);
+        QCOMPARE(config.maxBandwidth, 10ull << 20);
+        QVERIFY(!config.tls.enabled);
+        QCOMPARE(QString::fromStdString(config.tls.credsDir), creds);
+        QVERIFY(!child<QLineEdit>("credsDir")->isEnabled()); // TLS off: nothing to configure
+        child<QCheckBox>("tlsEnabled")->setChecked(true);
+        QVERIFY(child<QLineEdit>("credsDir")->isEnabled());
+
+        form->setRunning(true);
+        QVERIFY(!child<QPushButton>("startButton")->isEnabled());
+        QVERIFY(child<QPushButton>("cancelButton")->isEnabled());
+        QVERIFY(!child<QSpinBox>("ramSize")->isEnabled());
+        QVERIFY(!child<QLineEdit>("credsDir")->isEnabled());
+        form->setRunning(false);
+        QVERIFY(child<QPushButton>("startButton")->isEnabled());
+        QVERIFY(!child<QPushButton>("cancelButton")->isEnabled());
+        QVERIFY(child<QSpinBox>("ramSize")->isEnabled());
+    }
+
+    void tlsRunCompletesAndIsShownEverywhere() {
+        fillForm(64, 16, 2, 0);
+        QVERIFY(window_->historyModel()->reload());
+        const int historyRowsBefore = historyTable()->rowCount();
+        QSignalSpy finished(window_->runController(), &RunController::runFinished);
+
+        QTest::mouseClick(child<QPushButton>("startButton"), Qt::LeftButton);
+        QVERIFY(window_->runController()->isRunning());
+        QVERIFY(!child<QPushButton>("startButton")->isEnabled());
+        QTRY_VERIFY_WITH_TIMEOUT(shownStatus() == QLatin1String("completed"), 120000);
+        // The engine reports `completed` a moment before it has written the history row.
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 30000);
+        QCOMPARE(finished.at(0).at(0).value<MigrationStatus>(), MigrationStatus::Completed);
+        QVERIFY(child<QPushButton>("startButton")->isEnabled());
+        QVERIFY(!child<QLabel>("errorValue")->isVisible());
+
+        ThroughputPlot* plot = window_->throughputPlot();
+        QCOMPARE(plot->graphCount(), 4);
+        for (const char* channel : {"main", "multifd-0", "multifd-1", "total"}) {
+            const int points = plot->pointCount(QLatin1String(channel));
+            QVERIFY2(points > 0,
+                     qPrintable(QStringLiteral("%1: %2 points").arg(channel).arg(points)));
+        }
+
+        QAbstractItemModel* channels = channelTable();
+        QCOMPARE(channels->rowCount(), 3);
+        for (int row = 0; row < channels->rowCount(); ++row) {
+            const QString id = channels->index(row, ChannelTableModel::Channel).data().toString();
+            QCOMPARE(channels->index(row, ChannelTableModel::TlsVersion).data().toString(),
+                     QStringLiteral("TLS1.3"));
+            QVERIFY2(
+                !channels->index(row, ChannelTableModel::TlsCipher).data().toString().isEmpty(),
+                qPrintable(id));
+        }
+        QCOMPARE(channels->index(0, ChannelTableModel::Channel).data().toString(),
+                 QStringLiteral("main"));
+
+        QVERIFY(window_->eventLogModel()->rowCount() > 0);
+
+        QCOMPARE(historyTable()->rowCount(), historyRowsBefore + 1);
+        QCOMPARE(newestHistoryStatus(), QStringLiteral("completed"));
+        QCOMPARE(historyTable()->index(0, 0).data(HistoryModel::RunIdRole).toLongLong(),
+                 window_->runController()->lastHistoryId());
+
+        QCOMPARE(child<QProgressBar>("progressBar")->value(), 100);
+        QCOMPARE(child<QLabel>("integrityValue")->text(), QStringLiteral("verified"));
+    }
+
+    void cancelledRunEndsCancelled() {
+        fillForm(256, 16, 2, 8);
+        QVERIFY(window_->historyModel()->reload());
+        const int historyRowsBefore = historyTable()->rowCount();
+        QSignalSpy finished(window_->runController(), &RunController::runFinished);
+
+        QTest::mouseClick(child<QPushButton>("startButton"), Qt::LeftButton);
+        // The previous run's graphs are gone: the plot shows this run only.
+        QCOMPARE(window_->throughputPlot()->graphCount(), 0);
+        QTRY_VERIFY_WITH_TIMEOUT(shownStatus() == QLatin1String("active"), 60000);
+        QVERIFY(child<QPushButton>("cancelButton")->isEnabled());
+        QVERIFY(!child<QPushButton>("startButton")->isEnabled());
+
+        QTest::mouseClick(child<QPushButton>("cancelButton"), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(shownStatus() == QLatin1String("cancelled"), 60000);
+        QTRY_VERIFY_WITH_TIMEOUT(child<QPushButton>("startButton")->isEnabled(), 30000);
+        QCOMPARE(finished.count(), 1);
+        QCOMPARE(finished.at(0).at(0).value<MigrationStatus>(), MigrationStatus::Cancelled);
+        QVERIFY(!child<QPushButton>("cancelButton")->isEnabled());
+        // 256 MiB at 8 MiB/s takes over 30 s; a cancel that did not stop it would show more.
+        QVERIFY(child<QProgressBar>("progressBar")->value() < 100);
+
+        QCOMPARE(historyTable()->rowCount(), historyRowsBefore + 1);
+        QCOMPARE(newestHistoryStatus(), QStringLiteral("cancelled"));
+    }
+};
+
+QTEST_MAIN(TestGui)
+#include "tst_gui.moc"

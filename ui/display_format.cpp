@@ -1,0 +1,46 @@
+#include "display_format.h"
+
+#include "migration_config.h"
+
+#include <QCoreApplication>
+#include <QDateTime>
+
+namespace migrascope::ui {
+
+QString bytesText(double bytes) {
+    return QString::fromStdString(formatBytes(bytes));
+}
+
+QString rateText(double bytesPerSecond) {
+    return QCoreApplication::translate("migrascope::ui", "%1/s").arg(bytesText(bytesPerSecond));
+}
+
+QString durationText(double milliseconds) {
+    if (milliseconds < 1000)
+        return QCoreApplication::translate("migrascope::ui", "%1 ms").arg(qRound(milliseconds));
+    const double seconds = milliseconds / 1000;
+    if (seconds < 60)
+        return QCoreApplication::translate("migrascope::ui", "%1 s").arg(seconds, 0, 'f', 1);
+    const int whole = qRound(seconds);
+    return QCoreApplication::translate("migrascope::ui", "%1 min %2 s")
+        .arg(whole / 60)
+        .arg(whole % 60, 2, 10, QLatin1Char('0'));
+}
+
+QString statusText(MigrationStatus status) {
+    return QString::fromLatin1(toString(status));
+}
+
+QString localTimeText(const std::string& isoUtc) {
+    const QString text = QString::fromStdString(isoUtc);
+    QDateTime time = QDateTime::fromString(text, Qt::ISODateWithMs);
+    if (!time.isValid())
+        return text;
+    return time.toLocalTime().toString(QStringLiteral("yyyy-MM-dd HH:mm:ss"));
+}
+
+bool isTroubleStatus(const std::string& historyStatus) {
+    return historyStatus == "failed" || historyStatus == "interrupted";
+}
+
+} // namespace migrascope::ui

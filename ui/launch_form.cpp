@@ -1,0 +1,172 @@
+#include "launch_form.h"
+
+#include "tls_pki.h"
+
+#include <QCheckBox>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QVBoxLayout>
+#include <stdexcept>
+
+namespace migrascope::ui {
+namespace {
+
+constexpr std::uint64_t kMiB = 1024 * 1024;
+
+QSpinBox* makeSpinBox(const char* objectName, int minimum, int maximum, int value,
+                      const QString& suffix, QWidget* parent) {
+    auto* box = new QSpinBox(parent);
+    box->setObjectName(QLatin1String(objectName));
+    box->setRange(minimum, maximum);
+    box->setValue(value);
+    box->setSuffix(suffix);
+    box->setAlignment(Qt::AlignRight);
+    box->setAccelerated(true);
+    return box;
+}
+
+} // namespace
+
+LaunchForm::LaunchForm(QWidget* parent) : QWidget(parent) {
+    auto* guestBox = new QGroupBox(tr("Guest"), this);
+    ramSize_ = makeSpinBox("ramSize", 64, 65536, 512, tr(" MiB"), guestBox);
+    ramSize_->setSingleStep(64);
+    ramSize_->setToolTip(tr("Guest RAM to migrate"));
+    dirtyRate_ = makeSpinBox("dirtyRate", 0, 65536, 64, tr(" MiB/s"), guestBox);
+    dirtyRate_->setSingleStep(16);
+    dirtyRate_->setSpecialValueText(tr("idle guest"));
+    dirtyRate_->setToolTip(tr("How fast the guest workload dirties memory; 0 = idle guest"));
+    auto* guestLayout = new QFormLayout(guestBox);
+    guestLayout->addRow(tr("RAM size:"), ramSize_);
+    guestLayout->addRow(tr("Dirty rate:"), dirtyRate_);
+
+    auto* migrationBox = new QGroupBox(tr("Migration parameters"), this);
+    multifdChannels_ = makeSpinBox("multifdChannels", 0, 16, 4, QString(), migrationBox);
+    multifdChannels_->setSpecialValueText(tr("off (main channel only)"));
+    multifdChannels_->setToolTip(tr("multifd-channels: parallel channels for RAM pages"));
+    downtimeLimit_ = makeSpinBox("downtimeLimit", 1, 600000, 300, tr(" ms"), migrationBox);
+    downtimeLimit_->setSingleStep(50);
+    downtimeLimit_->setToolTip(tr("downtime-limit: longest pause of the guest at switchover"));
+    maxBandwidth_ = makeSpinBox("maxBandwidth", 0, 1048576, 0, tr(" MiB/s"), migrationBox);
+    maxBandwidth_->setSpecialValueText(tr("unlimited"));
+    maxBandwidth_->setToolTip(tr("max-bandwidth: cap on the migration stream; 0 = unlimited"));
+    auto* migrationLayout = new QFormLayout(migrationBox);
+    migrationLayout->addRow(tr("Multifd channels:"), multifdChannels_);
+    migrationLayout->addRow(tr("Downtime limit:"), downtimeLimit_);
+    migrationLayout->addRow(tr("Max bandwidth:"), maxBandwidth_);
+
+    auto* tlsBox = new QGroupBox(tr("TLS"), this);
+    tlsEnabled_ = new QCheckBox(tr("Encrypt every channel with TLS"), tlsBox);
+    tlsEnabled_->setObjectName(QStringLiteral("tlsEnabled"));
+    tlsEnabled_->setChecked(true);
+    credsDir_ = new QLineEdit(tlsBox);
+    credsDir_->setObjectName(QStringLiteral("credsDir"));
+    // The field is narrower than most paths; the tooltip shows all of it.
+    connect(credsDir_, &QLineEdit::textChanged, this, [this](const QString& dir) {
+        credsDir_->setToolTip(tr("%1\n\nDirectory in tls-creds-x509 layout: ca-cert.pem, "
+                                 "server-cert.pem, server-key.pem, client-cert.pem, "
+                                 "client-key.pem")
+                                  .arg(dir));
+    });
+    browseButton_ = new QPushButton(tr("Browse…"), tlsBox);
+    browseButton_->setObjectName(QStringLiteral("browseCredsDir"));
+    tlsPriority_ = new QLineEdit(QStringLiteral("NORMAL"), tlsBox);
+    tlsPriority_->setObjectName(QStringLiteral("tlsPriority"));
+    tlsPriority_->setToolTip(tr("tls-priority: a GnuTLS priority string"));
+    pkiProblem_ = new QLabel(tlsBox);
+    pkiProblem_->setObjectName(QStringLiteral("pkiProblem"));
+    pkiProblem_->setWordWrap(true);
+    pkiProblem_->setStyleSheet(QStringLiteral("color: #e01b24;"));
+    pkiProblem_->hide();
+    auto* credsRow = new QHBoxLayout;
+    credsRow->addWidget(credsDir_, 1);
+    credsRow->addWidget(browseButton_);
+    auto* tlsLayout = new QFormLayout(tlsBox);
+    tlsLayout->addRow(tlsEnabled_);
+    tlsLayout->addRow(tr("Credentials:"), credsRow);
+    tlsLayout->addRow(tr("Priority:"), tlsPriority_);
+    tlsLayout->addRow(pkiProblem_);
+
+    // Without certificates TLS cannot work at all; the default PKI makes the first run succeed
+    // without the operator running certtool.
+    try {
+        credsDir_->setText(QString::fromStdString(ensureDefaultPki()));
+    } catch (const std::exception& error) {
+        credsDir_->setText(QString::fromStdString(defaultPkiDirectory()));
+        pkiProblem_->setText(tr("Default certificates could not be created: %1")
+                                 .arg(QString::fromStdString(error.what())));
+        pkiProblem_->show();
+    }
+
+    startButton_ = new QPushButton(tr("Start migration"), this);
+    startButton_->setObjectName(QStringLiteral("startButton"));
+    startButton_->setDefault(true);
+    cancelButton_ = new QPushButton(tr("Cancel"), this);
+    cancelButton_->setObjectName(QStringLiteral("cancelButton"));
+    auto* buttons = new QHBoxLayout;
+    buttons->addWidget(startButton_, 1);
+    buttons->addWidget(cancelButton_);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->addWidget(guestBox);
+    layout->addWidget(migrationBox);
+    layout->addWidget(tlsBox);
+    layout->addLayout(buttons);
+    layout->addStretch(1);
+
+    parameterWidgets_ = {ramSize_,    dirtyRate_, multifdChannels_, downtimeLimit_, maxBandwidth_,
+                         tlsEnabled_, credsDir_,  browseButton_,    tlsPriority_};
+
+    connect(tlsEnabled_, &QCheckBox::toggled, this, &LaunchForm::updateTlsControls);
+    connect(browseButton_, &QPushButton::clicked, this, &LaunchForm::browseCredentials);
+    connect(startButton_, &QPushButton::clicked, this, &LaunchForm::startRequested);
+    connect(cancelButton_, &QPushButton::clicked, this, &LaunchForm::cancelRequested);
+    setRunning(false);
+}
+
+MigrationConfig LaunchForm::config() const {
+    MigrationConfig config;
+    config.guest.ramSize = static_cast<std::uint64_t>(ramSize_->value()) * kMiB;
+    config.guest.dirtyRate = static_cast<std::uint64_t>(dirtyRate_->value()) * kMiB;
+    config.multifdChannels = static_cast<unsigned>(multifdChannels_->value());
+    config.downtimeLimitMs = static_cast<std::uint64_t>(downtimeLimit_->value());
+    config.maxBandwidth = static_cast<std::uint64_t>(maxBandwidth_->value()) * kMiB;
+    config.tls.enabled = tlsEnabled_->isChecked();
+    config.tls.credsDir = credsDir_->text().trimmed().toStdString();
+    config.tls.priority = tlsPriority_->text().trimmed().toStdString();
+    if (config.tls.priority.empty())
+        config.tls.priority = "NORMAL";
+    return config;
+}
+
+void LaunchForm::setRunning(bool running) {
+    running_ = running;
+    for (QWidget* widget : std::as_const(parameterWidgets_))
+        widget->setEnabled(!running);
+    startButton_->setEnabled(!running);
+    cancelButton_->setEnabled(running);
+    if (!running)
+        updateTlsControls();
+}
+
+void LaunchForm::updateTlsControls() {
+    const bool tls = tlsEnabled_->isChecked() && !running_;
+    credsDir_->setEnabled(tls);
+    browseButton_->setEnabled(tls);
+    tlsPriority_->setEnabled(tls);
+}
+
+void LaunchForm::browseCredentials() {
+    const QString dir =
+        QFileDialog::getExistingDirectory(this, tr("TLS credentials directory"), credsDir_->text());
+    if (!dir.isEmpty())
+        credsDir_->setText(dir);
+}
+
+} // namespace migrascope::ui

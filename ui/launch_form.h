@@ -1,0 +1,52 @@
+// The parameters of the next migration, named as QEMU names them, and the Start/Cancel buttons.
+#pragma once
+
+#include "migration_config.h"
+
+#include <QWidget>
+
+class QCheckBox;
+class QLabel;
+class QLineEdit;
+class QPushButton;
+class QSpinBox;
+
+namespace migrascope::ui {
+
+class LaunchForm : public QWidget {
+    Q_OBJECT
+
+public:
+    // Fills the credentials directory with the default PKI, generating it on first use.
+    explicit LaunchForm(QWidget* parent = nullptr);
+
+    MigrationConfig config() const;
+    // While a run is in flight only Cancel is enabled: the run keeps the parameters it began with.
+    void setRunning(bool running);
+    bool isRunning() const { return running_; }
+
+signals:
+    void startRequested();
+    void cancelRequested();
+
+private:
+    void browseCredentials();
+    void updateTlsControls();
+
+    QSpinBox* ramSize_;
+    QSpinBox* dirtyRate_;
+    QSpinBox* multifdChannels_;
+    QSpinBox* downtimeLimit_;
+    QSpinBox* maxBandwidth_;
+    QCheckBox* tlsEnabled_;
+    QLineEdit* credsDir_;
+    QPushButton* browseButton_;
+    QLineEdit* tlsPriority_;
+    QLabel* pkiProblem_;
+    QPushButton* startButton_;
+    QPushButton* cancelButton_;
+    QList<QWidget*> parameterWidgets_;
+    bool running_ = false;
+};
+
+} // namespace migrascope::ui

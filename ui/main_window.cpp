@@ -1,0 +1,208 @@
+#include "main_window.h"
+
+#include "channel_table_model.h"
+#include "display_format.h"
+#include "event_log_model.h"
+#include "history_model.h"
+#include "history_store.h"
+#include "launch_form.h"
+#include "run_controller.h"
+#include "run_status_panel.h"
+#include "throughput_plot.h"
+
+#include <QCloseEvent>
+#include <QHeaderView>
+#include <QLabel>
+#include <QScrollArea>
+#include <QScrollBar>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QTableView>
+#include <QVBoxLayout>
+#include <stdexcept>
+
+namespace migrascope::ui {
+namespace {
+
+std::string resolveHistoryPath(const std::string& requested, QString& problem) {
+    if (!requested.empty())
+        return requested;
+    try {
+        return HistoryStore::defaultPath();
+    } catch (const std::exception& error) {
+        problem = QString::fromStdString(error.what());
+        return {};
+    }
+}
+
+QTableView* makeTableView(QAbstractItemModel* model, const char* objectName, QWidget* parent) {
+    auto* view = new QTableView(parent);
+    view->setObjectName(QLatin1String(objectName));
+    view->setModel(model);
+    view->setSelectionBehavior(QAbstractItemView::SelectRows);
+    view->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    view->setWordWrap(false);
+    view->verticalHeader()->hide();
+    view->verticalHeader()->setDefaultSectionSize(view->fontMetrics().height() + 8);
+    view->horizontalHeader()->setHighlightSections(false);
+    return view;
+}
+
+} // namespace
+
+MainWindow::MainWindow(WindowOptions options, QWidget* parent) : QMainWindow(parent) {
+    setWindowTitle(tr("Migrascope"));
+    QString historyProblem;
+    historyPath_ = resolveHistoryPath(options.historyPath, historyProblem);
+
+    controller_ = new RunController(historyPath_, this);
+    channelModel_ = new ChannelTableModel(this);
+    eventModel_ = new EventLogModel(this);
+    historyModel_ = new HistoryModel(historyPath_, this);
+
+    form_ = new LaunchForm;
+    auto* formScroll = new QScrollArea;
+    formScroll->setWidget(form_);
+    formScroll->setWidgetResizable(true);
+    formScroll->setFrameShape(QFrame::NoFrame);
+    formScroll->setMinimumWidth(form_->sizeHint().width() + 20);
+
+    tabs_ = new QTabWidget;
+    dashboard_ = createDashboard();
+    historyPage_ = createHistoryPage();
+    tabs_->addTab(dashboard_, tr("Live"));
+    tabs_->addTab(historyPage_, tr("History"));
+
+    auto* splitter = new QSplitter(Qt::Horizontal);
+    splitter->addWidget(formScroll);
+    splitter->addWidget(tabs_);
+    splitter->setStretchFactor(0, 0);
+    splitter->setStretchFactor(1, 1);
+    splitter->setCollapsible(1, false);
+    setCentralWidget(splitter);
+
+    auto* pathLabel = new QLabel(tr("History: %1").arg(QString::fromStdString(historyPath_)));
+    pathLabel->setObjectName(QStringLiteral("historyPathLabel"));
+    pathLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    statusBar()->addPermanentWidget(pathLabel);
+
+    connect(form_, &LaunchForm::startRequested, this, &MainWindow::startRun);
+    connect(form_, &LaunchForm::cancelRequested, controller_, &RunController::cancel);
+    connect(controller_, &RunController::snapshotUpdated, this, &MainWindow::showSnapshot);
+    connect(controller_, &RunController::samplesArrived, plot_, &ThroughputPlot::appendSamples);
+    connect(controller_, &RunController::samplesArrived, channelModel_,
+            &ChannelTableModel::updateRates);
+    connect(controller_, &RunController::eventsArrived, this, &MainWindow::appendEvents);
+    connect(controller_, &RunController::runFinished, this, &MainWindow::finishRun);
+    connect(historyModel_, &HistoryModel::reloadFailed, this, [this](const QString& error) {
+        statusBar()->showMessage(tr("History cannot be read: %1").arg(error));
+    });
+    // The run in flight has a row too; show it whenever the operator looks.
+    connect(tabs_, &QTabWidget::currentChanged, this, [this](int index) {
+        if (tabs_->widget(index) == historyPage_)
+            historyModel_->reload();
+    });
+
+    if (!historyProblem.isEmpty())
+        statusBar()->showMessage(tr("History is not recorded: %1").arg(historyProblem));
+    else
+        historyModel_->reload();
+    resize(1400, 900);
+}
+
+MainWindow::~MainWindow() = default;
+
+QWidget* MainWindow::createDashboard() {
+    auto* page = new QWidget;
+    statusPanel_ = new RunStatusPanel(page);
+    plot_ = new ThroughputPlot(page);
+    plot_->setObjectName(QStringLiteral("throughputPlot"));
+
+    channelView_ = makeTableView(channelModel_, "channelTable", page);
+    QHeaderView* channelHeader = channelView_->horizontalHeader();
+    // No stretched column: a wide last column would push the record counts far from the rest.
+    channelHeader->setSectionResizeMode(QHeaderView::ResizeToContents);
+    channelHeader->setStretchLastSection(false);
+
+    eventView_ = makeTableView(eventModel_, "eventLog", page);
+    QHeaderView* eventHeader = eventView_->horizontalHeader();
+    eventHeader->setSectionResizeMode(QHeaderView::ResizeToContents);
+    eventHeader->setStretchLastSection(true);
+
+    auto* splitter = new QSplitter(Qt::Vertical, page);
+    splitter->addWidget(plot_);
+    splitter->addWidget(channelView_);
+    splitter->addWidget(eventView_);
+    // The plot is what operators watch; the tables are for reading details.
+    splitter->setStretchFactor(0, 5);
+    splitter->setStretchFactor(1, 2);
+    splitter->setStretchFactor(2, 2);
+    splitter->setSizes({500, 200, 200});
+    splitter->setChildrenCollapsible(false);
+
+    auto* layout = new QVBoxLayout(page);
+    layout->addWidget(statusPanel_);
+    layout->addWidget(splitter, 1);
+    return page;
+}
+
+QWidget* MainWindow::createHistoryPage() {
+    auto* page = new QWidget;
+    historyView_ = makeTableView(historyModel_, "historyTable", page);
+    QHeaderView* header = historyView_->horizontalHeader();
+    header->setSectionResizeMode(QHeaderView::ResizeToContents);
+    header->setStretchLastSection(true);
+    auto* layout = new QVBoxLayout(page);
+    layout->addWidget(historyView_);
+    return page;
+}
+
+void MainWindow::startRun() {
+    if (controller_->isRunning())
+        return;
+    plot_->clear();
+    channelModel_->clear();
+    eventModel_->clear();
+    statusPanel_->reset();
+    if (!controller_->start(form_->config()))
+        return;
+    form_->setRunning(true);
+    tabs_->setCurrentWidget(dashboard_);
+    statusBar()->clearMessage();
+}
+
+void MainWindow::showSnapshot(const TelemetrySnapshot& snapshot) {
+    statusPanel_->showSnapshot(snapshot);
+    channelModel_->updateChannels(snapshot.channels);
+}
+
+void MainWindow::appendEvents(const std::vector<Event>& events) {
+    // Follow new events only when the operator has not scrolled back to read older ones.
+    QScrollBar* scroll = eventView_->verticalScrollBar();
+    const bool following = scroll->value() == scroll->maximum();
+    eventModel_->append(events);
+    if (following)
+        eventView_->scrollToBottom();
+}
+
+void MainWindow::finishRun(MigrationStatus status, qint64 historyId) {
+    form_->setRunning(false);
+    historyModel_->reload();
+    const QString word = statusText(status);
+    if (historyId > 0)
+        statusBar()->showMessage(tr("Migration %1; recorded as run %2").arg(word).arg(historyId));
+    else
+        statusBar()->showMessage(tr("Migration %1; not recorded in the history").arg(word));
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+    // Stopping takes a moment; start now so the wait in the destructor is short.
+    if (controller_->isRunning()) {
+        statusBar()->showMessage(tr("Cancelling the migration in flight…"));
+        controller_->cancel();
+    }
+    QMainWindow::closeEvent(event);
+}
+
+} // namespace migrascope::ui

@@ -1,0 +1,72 @@
+// The window: launch form on the left, live dashboard and history on the right. It only wires
+// the controller, models and widgets together; each of them lives in its own file.
+#pragma once
+
+#include "telemetry.h"
+
+#include <QMainWindow>
+#include <string>
+
+class QLabel;
+class QTabWidget;
+class QTableView;
+
+namespace migrascope::ui {
+
+class ChannelTableModel;
+class EventLogModel;
+class HistoryModel;
+class LaunchForm;
+class RunController;
+class RunStatusPanel;
+class ThroughputPlot;
+
+struct WindowOptions {
+    std::string historyPath; // empty = HistoryStore::defaultPath()
+};
+
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+
+public:
+    explicit MainWindow(WindowOptions options, QWidget* parent = nullptr);
+    // A run still in flight is cancelled and waited for here.
+    ~MainWindow() override;
+
+    RunController* runController() const { return controller_; }
+    ThroughputPlot* throughputPlot() const { return plot_; }
+    HistoryModel* historyModel() const { return historyModel_; }
+    LaunchForm* launchForm() const { return form_; }
+    RunStatusPanel* statusPanel() const { return statusPanel_; }
+    ChannelTableModel* channelTableModel() const { return channelModel_; }
+    EventLogModel* eventLogModel() const { return eventModel_; }
+    const std::string& historyPath() const { return historyPath_; }
+
+protected:
+    void closeEvent(QCloseEvent* event) override;
+
+private:
+    QWidget* createDashboard();
+    QWidget* createHistoryPage();
+    void startRun();
+    void showSnapshot(const TelemetrySnapshot& snapshot);
+    void finishRun(MigrationStatus status, qint64 historyId);
+    void appendEvents(const std::vector<Event>& events);
+
+    std::string historyPath_;
+    RunController* controller_;
+    ChannelTableModel* channelModel_;
+    EventLogModel* eventModel_;
+    HistoryModel* historyModel_;
+    LaunchForm* form_ = nullptr;
+    RunStatusPanel* statusPanel_ = nullptr;
+    ThroughputPlot* plot_ = nullptr;
+    QTableView* channelView_ = nullptr;
+    QTableView* eventView_ = nullptr;
+    QTableView* historyView_ = nullptr;
+    QTabWidget* tabs_ = nullptr;
+    QWidget* dashboard_ = nullptr;
+    QWidget* historyPage_ = nullptr;
+};
+
+} // namespace migrascope::ui

@@ -1,0 +1,66 @@
+#include "run_controller.h"
+
+namespace migrascope::ui {
+
+RunController::RunController(std::string historyPath, QObject* parent)
+    : QObject(parent), historyPath_(std::move(historyPath)) {
+    pollTimer_.setInterval(kDefaultPollIntervalMs);
+    connect(&pollTimer_, &QTimer::timeout, this, &RunController::poll);
+}
+
+RunController::~RunController() {
+    if (run_)
+        run_->cancel();
+    run_.reset();
+}
+
+bool RunController::start(MigrationConfig config) {
+    if (run_)
+        return false;
+    RunOptions options;
+    options.historyPath = historyPath_;
+    run_ = std::make_unique<MigrationRun>(std::move(config), options);
+    eventCursor_ = 0;
+    sampleCursor_ = 0;
+    lastSnapshot_ = TelemetrySnapshot{};
+    lastHistoryId_ = 0;
+    emit runStarted(run_->config());
+    run_->start();
+    pollTimer_.start();
+    return true;
+}
+
+void RunController::cancel() {
+    if (run_)
+        run_->cancel();
+}
+
+void RunController::poll() {
+    if (!run_) {
+        pollTimer_.stop();
+        return;
+    }
+    // Read finished() before the snapshot: a snapshot taken after the run said it is done
+    // holds its final status, statistics, samples and events.
+    const bool done = run_->finished();
+    TelemetrySnapshot snapshot = run_->snapshot(eventCursor_, sampleCursor_);
+    eventCursor_ = snapshot.nextEventIndex;
+    sampleCursor_ = snapshot.nextSampleIndex;
+    lastSnapshot_ = snapshot;
+
+    emit snapshotUpdated(snapshot);
+    if (!snapshot.samples.empty())
+        emit samplesArrived(snapshot.samples);
+    if (!snapshot.events.empty())
+        emit eventsArrived(snapshot.events);
+
+    if (done) {
+        pollTimer_.stop();
+        lastHistoryId_ = run_->historyId();
+        // Cheap now: every engine thread has ended.
+        run_.reset();
+        emit runFinished(snapshot.status, lastHistoryId_);
+    }
+}
+
+} // namespace migrascope::ui

@@ -1,0 +1,69 @@
+// Owns the migration in flight and turns its telemetry into Qt signals on the GUI thread.
+// The engine is only ever polled, so no engine thread can stall the window.
+#pragma once
+
+#include "migration_config.h"
+#include "migration_run.h"
+#include "telemetry.h"
+
+#include <QObject>
+#include <QTimer>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace migrascope::ui {
+
+class RunController : public QObject {
+    Q_OBJECT
+
+public:
+    static constexpr int kDefaultPollIntervalMs = 100;
+
+    // historyPath: where runs are recorded; empty = HistoryStore::defaultPath().
+    explicit RunController(std::string historyPath, QObject* parent = nullptr);
+    // Cancels a run still in flight and waits for its threads: the one place the window blocks.
+    ~RunController() override;
+
+    // Starts a run unless one is in flight (then returns false and changes nothing).
+    bool start(MigrationConfig config);
+    // Asks the run in flight to stop; it reports `cancelled` through runFinished.
+    void cancel();
+
+    bool isRunning() const { return run_ != nullptr; }
+    // The newest snapshot, kept after the run ended so views can be refreshed from it.
+    const TelemetrySnapshot& lastSnapshot() const { return lastSnapshot_; }
+    // History row of the last finished run; 0 when history could not be written.
+    std::int64_t lastHistoryId() const { return lastHistoryId_; }
+    const std::string& historyPath() const { return historyPath_; }
+
+    void setPollInterval(int milliseconds) { pollTimer_.setInterval(milliseconds); }
+    int pollInterval() const { return pollTimer_.interval(); }
+
+signals:
+    void runStarted(const migrascope::MigrationConfig& config);
+    // Once per poll while running. Carries only the samples and events new since the last one.
+    void snapshotUpdated(const migrascope::TelemetrySnapshot& snapshot);
+    void samplesArrived(const std::vector<migrascope::ChannelSample>& samples);
+    void eventsArrived(const std::vector<migrascope::Event>& events);
+    // After the last snapshotUpdated of a run.
+    void runFinished(migrascope::MigrationStatus status, qint64 historyId);
+
+private:
+    void poll();
+
+    std::string historyPath_;
+    std::unique_ptr<MigrationRun> run_;
+    QTimer pollTimer_;
+    std::size_t eventCursor_ = 0;
+    std::size_t sampleCursor_ = 0;
+    TelemetrySnapshot lastSnapshot_;
+    std::int64_t lastHistoryId_ = 0;
+};
+
+} // namespace migrascope::ui
+
+Q_DECLARE_METATYPE(migrascope::MigrationConfig)
+Q_DECLARE_METATYPE(migrascope::TelemetrySnapshot)
+Q_DECLARE_METATYPE(migrascope::MigrationStatus)

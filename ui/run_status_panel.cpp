@@ -1,0 +1,169 @@
+#include "run_status_panel.h"
+
+#include "display_format.h"
+
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QProgressBar>
+#include <QVBoxLayout>
+#include <algorithm>
+
+namespace migrascope::ui {
+namespace {
+
+QString statusColor(MigrationStatus status) {
+    switch (status) {
+    case MigrationStatus::Completed:
+        return QStringLiteral("#26a269");
+    case MigrationStatus::Failed:
+        return QStringLiteral("#e01b24");
+    case MigrationStatus::Cancelling:
+    case MigrationStatus::Cancelled:
+        return QStringLiteral("#c66400");
+    default:
+        return QString();
+    }
+}
+
+} // namespace
+
+RunStatusPanel::RunStatusPanel(QWidget* parent) : QWidget(parent) {
+    status_ = new QLabel(this);
+    status_->setObjectName(QStringLiteral("statusValue"));
+    QFont bold = status_->font();
+    bold.setBold(true);
+    bold.setPointSizeF(bold.pointSizeF() * 1.3);
+    status_->setFont(bold);
+    status_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    phase_ = new QLabel(this);
+    phase_->setObjectName(QStringLiteral("phaseValue"));
+    phase_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    error_ = new QLabel(this);
+    error_->setObjectName(QStringLiteral("errorValue"));
+    error_->setWordWrap(true);
+    error_->setStyleSheet(QStringLiteral("color: #e01b24; font-weight: bold;"));
+    error_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    error_->hide();
+
+    progress_ = new QProgressBar(this);
+    progress_->setObjectName(QStringLiteral("progressBar"));
+    progress_->setRange(0, 100);
+    progress_->setValue(0);
+    progress_->setMinimumWidth(200);
+
+    auto* statusRow = new QHBoxLayout;
+    auto* statusCaption = new QLabel(tr("Status:"), this);
+    statusRow->addWidget(statusCaption);
+    statusRow->addWidget(status_);
+    statusRow->addSpacing(16);
+    statusRow->addWidget(phase_, 1);
+    statusRow->addWidget(progress_, 1);
+
+    // Progress alone can mislead (remaining can grow); the figures beside it say whether the
+    // migration converges: iterations keep coming while the dirty rate stays above the rate sent.
+    auto* figures = new QGridLayout;
+    figures->setHorizontalSpacing(12);
+    iteration_ = addFigure(figures, 0, 0, tr("Iteration:"), "iterationValue");
+    dirtyRate_ = addFigure(figures, 0, 1, tr("Dirty pages rate:"), "dirtyPagesRateValue");
+    remaining_ = addFigure(figures, 0, 2, tr("Remaining:"), "remainingValue");
+    integrity_ = addFigure(figures, 0, 3, tr("Integrity:"), "integrityValue");
+    transferred_ = addFigure(figures, 1, 0, tr("Transferred:"), "transferredValue");
+    throughput_ = addFigure(figures, 1, 1, tr("Throughput:"), "mbpsValue");
+    downtime_ = addFigure(figures, 1, 2, tr("Downtime:"), "downtimeValue");
+    guest_ = addFigure(figures, 1, 3, tr("Source guest:"), "sourceGuestValue");
+    for (int column = 0; column < 4; ++column)
+        figures->setColumnStretch(column * 2 + 1, 1);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addLayout(statusRow);
+    layout->addWidget(error_);
+    layout->addLayout(figures);
+    reset();
+}
+
+QLabel* RunStatusPanel::addFigure(QGridLayout* grid, int row, int column, const QString& label,
+                                  const char* objectName) {
+    auto* caption = new QLabel(label, this);
+    caption->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
+    auto* value = new QLabel(this);
+    value->setObjectName(QLatin1String(objectName));
+    value->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    grid->addWidget(caption, row, column * 2);
+    grid->addWidget(value, row, column * 2 + 1);
+    return value;
+}
+
+void RunStatusPanel::reset() {
+    status_->setText(statusText(MigrationStatus::None));
+    status_->setStyleSheet(QString());
+    phase_->setText(tr("no migration yet"));
+    error_->clear();
+    error_->hide();
+    progress_->setValue(0);
+    for (QLabel* value : {iteration_, dirtyRate_, remaining_, transferred_, throughput_, downtime_,
+                          integrity_, guest_})
+        value->setText(QStringLiteral("–"));
+}
+
+void RunStatusPanel::showError(const QString& text) {
+    status_->setText(statusText(MigrationStatus::Failed));
+    status_->setStyleSheet(QStringLiteral("color: %1;").arg(statusColor(MigrationStatus::Failed)));
+    error_->setText(text);
+    error_->show();
+}
+
+void RunStatusPanel::showSnapshot(const TelemetrySnapshot& snapshot) {
+    const MigrationStats& stats = snapshot.stats;
+    status_->setText(statusText(snapshot.status));
+    const QString color = statusColor(snapshot.status);
+    status_->setStyleSheet(color.isEmpty() ? QString() : QStringLiteral("color: %1;").arg(color));
+    // A finished run keeps the phase it ended in: the status word already says "completed",
+    // but "failed" is more useful with where it failed.
+    const QString phase = QString::fromStdString(snapshot.phase);
+    if (!isFinal(snapshot.status))
+        phase_->setText(phase);
+    else if (phase.isEmpty() || phase == statusText(snapshot.status))
+        phase_->clear();
+    else
+        phase_->setText(tr("ended during: %1").arg(phase));
+    if (snapshot.errorDesc.empty()) {
+        error_->hide();
+    } else {
+        error_->setText(QString::fromStdString(snapshot.errorDesc));
+        error_->show();
+    }
+
+    // The engine already never lowers progress; keeping the larger value here as well means
+    // the bar cannot run backwards even if a snapshot from before a reset arrives late.
+    const int percent = std::clamp(static_cast<int>(snapshot.progress * 100), 0, 100);
+    progress_->setValue(std::max(progress_->value(), percent));
+
+    iteration_->setText(QString::number(stats.dirtySyncCount));
+    dirtyRate_->setText(tr("%1 pages/s").arg(qRound64(stats.dirtyPagesRate)));
+    remaining_->setText(bytesText(static_cast<double>(stats.remaining)));
+    const QString transferred = bytesText(static_cast<double>(stats.transferred));
+    // The RAM size is known only once the source has started migrating.
+    transferred_->setText(
+        stats.total == 0
+            ? transferred
+            : tr("%1 of %2 RAM").arg(transferred, bytesText(static_cast<double>(stats.total))));
+    throughput_->setText(tr("%1 Mbit/s").arg(stats.mbps, 0, 'f', 1));
+    if (stats.downtimeMs > 0)
+        downtime_->setText(durationText(stats.downtimeMs));
+    else
+        downtime_->setText(tr("expected %1").arg(durationText(stats.expectedDowntimeMs)));
+    integrity_->setText(QString::fromStdString(snapshot.integrity));
+    guest_->setText(QString::fromLatin1(toString(snapshot.sourceGuest)));
+}
+
+QString RunStatusPanel::displayedStatus() const {
+    return status_->text();
+}
+
+int RunStatusPanel::displayedProgress() const {
+    return progress_->value();
+}
+
+} // namespace migrascope::ui

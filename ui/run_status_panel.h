@@ -1,0 +1,47 @@
+// The run at a glance: status in QEMU's words, phase, error, progress and query-migrate figures.
+#pragma once
+
+#include "telemetry.h"
+
+#include <QWidget>
+
+class QGridLayout;
+class QLabel;
+class QProgressBar;
+
+namespace migrascope::ui {
+
+class RunStatusPanel : public QWidget {
+    Q_OBJECT
+
+public:
+    explicit RunStatusPanel(QWidget* parent = nullptr);
+
+    void showSnapshot(const TelemetrySnapshot& snapshot);
+    // Back to the look of a fresh run: the progress bar may start again from 0.
+    void reset();
+    // Shown like an engine error, for problems before the engine ran (e.g. no certificates).
+    void showError(const QString& text);
+
+    QString displayedStatus() const;
+    int displayedProgress() const;
+
+private:
+    QLabel* addFigure(QGridLayout* grid, int row, int column, const QString& label,
+                      const char* objectName);
+
+    QLabel* status_;
+    QLabel* phase_;
+    QLabel* error_;
+    QProgressBar* progress_;
+    QLabel* iteration_;
+    QLabel* dirtyRate_;
+    QLabel* remaining_;
+    QLabel* transferred_;
+    QLabel* throughput_;
+    QLabel* downtime_;
+    QLabel* integrity_;
+    QLabel* guest_;
+};
+
+} // namespace migrascope::ui

@@ -1,0 +1,180 @@
+#include "throughput_plot.h"
+
+#include <QEvent>
+#include <QVBoxLayout>
+#include <algorithm>
+#include <array>
+#include <qcustomplot.h>
+
+namespace migrascope::ui {
+namespace {
+
+constexpr double kBytesPerMiB = 1024.0 * 1024.0;
+// The x axis shows at least this much, so the first seconds of a run do not look stretched.
+constexpr double kMinimumSpanSeconds = 10;
+constexpr double kChannelPenWidth = 2;
+constexpr double kTotalPenWidth = 3;
+constexpr const char* kTotalLayer = "total";
+constexpr int kLegendColumns = 9;
+
+// Distinct hues that read on both light and dark backgrounds (Okabe–Ito, then Tableau).
+QColor channelColor(int index) {
+    static const std::array<QColor, 12> colors = {
+        QColor(0x00, 0x72, 0xb2), QColor(0xe6, 0x9f, 0x00), QColor(0x00, 0x9e, 0x73),
+        QColor(0xd5, 0x5e, 0x00), QColor(0xcc, 0x79, 0xa7), QColor(0x56, 0xb4, 0xe9),
+        QColor(0xb8, 0x9b, 0x00), QColor(0x8c, 0x56, 0x4b), QColor(0x7f, 0x3c, 0x8d),
+        QColor(0x11, 0xa5, 0x79), QColor(0xe4, 0x1a, 0x1c), QColor(0x66, 0x66, 0x66),
+    };
+    return colors[static_cast<std::size_t>(index) % colors.size()];
+}
+
+} // namespace
+
+ThroughputPlot::ThroughputPlot(QWidget* parent) : QWidget(parent), plot_(new QCustomPlot(this)) {
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(plot_);
+
+    // The raster renderer pays most for antialiasing; a few hundred points per line do not
+    // need it to look right.
+    plot_->setNotAntialiasedElements(QCP::aePlottables);
+    plot_->setPlottingHints(QCP::phFastPolylines | QCP::phCacheLabels);
+    plot_->setNoAntialiasingOnDrag(true);
+
+    plot_->xAxis->setLabel(tr("Time since start (s)"));
+    plot_->yAxis->setLabel(tr("Throughput (MiB/s)"));
+    plot_->xAxis->setRange(0, kMinimumSpanSeconds);
+    plot_->yAxis->setRange(0, 1);
+    plot_->addLayer(QLatin1String(kTotalLayer), plot_->layer(QStringLiteral("main")),
+                    QCustomPlot::limAbove);
+    // The legend sits in its own row above the axes: inside them it hides the first seconds of
+    // every run, and with 16 multifd channels it would cover most of the plot.
+    plot_->legend->setVisible(true);
+    plot_->axisRect()->insetLayout()->take(plot_->legend);
+    plot_->plotLayout()->insertRow(0);
+    plot_->plotLayout()->addElement(0, 0, plot_->legend);
+    plot_->plotLayout()->setRowStretchFactor(0, 0.001);
+    plot_->legend->setFillOrder(QCPLegend::foColumnsFirst);
+    plot_->legend->setWrap(kLegendColumns);
+    plot_->legend->setBorderPen(Qt::NoPen);
+    plot_->legend->setMargins(QMargins(4, 2, 4, 2));
+    plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+    plot_->axisRect()->setRangeZoom(Qt::Horizontal);
+    plot_->axisRect()->setRangeDrag(Qt::Horizontal);
+    setMinimumHeight(180);
+    applyPaletteColors();
+}
+
+ThroughputPlot::~ThroughputPlot() = default;
+
+QCPGraph* ThroughputPlot::graphFor(const QString& channel) {
+    if (QCPGraph* graph = graphs_.value(channel))
+        return graph;
+    QCPGraph* graph = plot_->addGraph();
+    graph->setName(channel);
+    graph->setAdaptiveSampling(true);
+    if (channel == QLatin1String(kTotalChannel)) {
+        graph->setPen(QPen(palette().color(QPalette::Text), kTotalPenWidth));
+        // Channels overlap the total when only one carries data; keep the total visible.
+        graph->setLayer(QLatin1String(kTotalLayer));
+    } else {
+        graph->setPen(QPen(channelColor(channelGraphs_++), kChannelPenWidth));
+    }
+    graphs_.insert(channel, graph);
+    return graph;
+}
+
+void ThroughputPlot::appendSamples(const std::vector<ChannelSample>& samples) {
+    if (samples.empty())
+        return;
+    for (const ChannelSample& sample : samples) {
+        const double seconds = sample.timeMs / 1000;
+        graphFor(QString::fromStdString(sample.channel))
+            ->addData(seconds, sample.bytesPerSecond / kBytesPerMiB);
+        latestSeconds_ = std::max(latestSeconds_, seconds);
+    }
+    rescaleAxes();
+    // A hidden tab still costs a replot; showEvent catches up when it becomes visible.
+    if (isVisible())
+        plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void ThroughputPlot::rescaleAxes() {
+    plot_->xAxis->setRange(0, std::max(kMinimumSpanSeconds, latestSeconds_));
+    bool found = false;
+    const QCPRange values = [&] {
+        QCPRange range(0, 0);
+        for (QCPGraph* graph : std::as_const(graphs_)) {
+            bool graphFound = false;
+            const QCPRange graphRange = graph->getValueRange(graphFound);
+            if (graphFound) {
+                range.expand(graphRange);
+                found = true;
+            }
+        }
+        return range;
+    }();
+    // Headroom so that the peak does not sit on the frame, and a floor so that an idle
+    // channel does not blow noise up to full height.
+    plot_->yAxis->setRange(0, found ? std::max(1.0, values.upper * 1.1) : 1.0);
+}
+
+void ThroughputPlot::clear() {
+    plot_->clearGraphs();
+    graphs_.clear();
+    channelGraphs_ = 0;
+    latestSeconds_ = 0;
+    rescaleAxes();
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+int ThroughputPlot::graphCount() const {
+    return plot_->graphCount();
+}
+
+int ThroughputPlot::pointCount(const QString& channel) const {
+    const QCPGraph* graph = graphs_.value(channel);
+    return graph ? graph->data()->size() : -1;
+}
+
+QStringList ThroughputPlot::channels() const {
+    QStringList names;
+    for (int i = 0; i < plot_->graphCount(); ++i)
+        names << plot_->graph(i)->name();
+    return names;
+}
+
+void ThroughputPlot::changeEvent(QEvent* event) {
+    QWidget::changeEvent(event);
+    if (event->type() == QEvent::PaletteChange)
+        applyPaletteColors();
+}
+
+void ThroughputPlot::showEvent(QShowEvent* event) {
+    QWidget::showEvent(event);
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void ThroughputPlot::applyPaletteColors() {
+    // QCustomPlot paints its own background and axes; follow the widget palette so a dark
+    // theme does not get a white plot with black text.
+    const QPalette colors = palette();
+    const QColor text = colors.color(QPalette::Text);
+    const QColor grid = colors.color(QPalette::Mid);
+    plot_->setBackground(colors.brush(QPalette::Base));
+    for (QCPAxis* axis : {plot_->xAxis, plot_->yAxis}) {
+        axis->setBasePen(QPen(text));
+        axis->setTickPen(QPen(text));
+        axis->setSubTickPen(QPen(text));
+        axis->setTickLabelColor(text);
+        axis->setLabelColor(text);
+        axis->grid()->setPen(QPen(grid, 0, Qt::DotLine));
+    }
+    plot_->legend->setBrush(colors.brush(QPalette::Base));
+    plot_->legend->setTextColor(text);
+    if (QCPGraph* total = graphs_.value(QLatin1String(kTotalChannel)))
+        total->setPen(QPen(text, kTotalPenWidth));
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+} // namespace migrascope::ui

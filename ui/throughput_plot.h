@@ -1,0 +1,52 @@
+// Live throughput per channel: one line per channel id plus a thicker "total" line.
+#pragma once
+
+#include "telemetry.h"
+
+#include <QHash>
+#include <QString>
+#include <QWidget>
+#include <vector>
+
+class QCustomPlot;
+class QCPGraph;
+
+namespace migrascope::ui {
+
+class ThroughputPlot : public QWidget {
+    Q_OBJECT
+
+public:
+    static constexpr const char* kTotalChannel = "total";
+
+    explicit ThroughputPlot(QWidget* parent = nullptr);
+    ~ThroughputPlot() override;
+
+    // Adds the samples (time in ms since the run started, bytes per second) and asks for one
+    // coalesced repaint; a graph appears the first time its channel id does.
+    void appendSamples(const std::vector<ChannelSample>& samples);
+    // Forgets every graph, for the next run.
+    void clear();
+
+    int graphCount() const;
+    // Points held for the channel's graph; -1 when there is no graph for it.
+    int pointCount(const QString& channel) const;
+    QStringList channels() const;
+    QCustomPlot* plot() const { return plot_; }
+
+protected:
+    void changeEvent(QEvent* event) override;
+    void showEvent(QShowEvent* event) override;
+
+private:
+    QCPGraph* graphFor(const QString& channel);
+    void applyPaletteColors();
+    void rescaleAxes();
+
+    QCustomPlot* plot_;
+    QHash<QString, QCPGraph*> graphs_;
+    int channelGraphs_ = 0; // channel lines made so far, to pick the next colour
+    double latestSeconds_ = 0;
+};
+
+} // namespace migrascope::ui
