@@ -1,5 +1,7 @@
 #include "history_store.h"
 
+#include "user_directories.h"
+
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -224,44 +226,6 @@ const char* finalStatusText(MigrationStatus status) {
     }
 }
 
-const char* channelKindText(ChannelKind kind) {
-    switch (kind) {
-    case ChannelKind::Main:
-        return "main";
-    case ChannelKind::Multifd:
-        return "multifd";
-    }
-    return "unknown";
-}
-
-const char* channelStateText(ChannelState state) {
-    switch (state) {
-    case ChannelState::Connecting:
-        return "connecting";
-    case ChannelState::Handshake:
-        return "handshake";
-    case ChannelState::Open:
-        return "open";
-    case ChannelState::Closed:
-        return "closed";
-    case ChannelState::Failed:
-        return "failed";
-    }
-    return "unknown";
-}
-
-const char* eventLevelText(EventLevel level) {
-    switch (level) {
-    case EventLevel::Info:
-        return "info";
-    case EventLevel::Warning:
-        return "warning";
-    case EventLevel::Error:
-        return "error";
-    }
-    return "info";
-}
-
 EventLevel eventLevelFromText(const std::string& text) {
     if (text == "error")
         return EventLevel::Error;
@@ -401,19 +365,6 @@ bool ownerHasEnded(const ProcessIdentity& owner, const ProcessIdentity& observer
 
 // ---- Paths ----
 
-std::string homeDirectory() {
-    if (const char* home = std::getenv("HOME"); home != nullptr && home[0] != '\0')
-        return home;
-    passwd entry{};
-    passwd* found = nullptr;
-    std::vector<char> buffer(16384);
-    const int rc = ::getpwuid_r(::getuid(), &entry, buffer.data(), buffer.size(), &found);
-    if (rc == 0 && found != nullptr && found->pw_dir != nullptr && found->pw_dir[0] != '\0')
-        return found->pw_dir;
-    throw std::runtime_error("cannot find the home directory: HOME is unset and user " +
-                             std::to_string(::getuid()) + " has no passwd entry");
-}
-
 void makeDirectories(const std::filesystem::path& dir) {
     std::filesystem::path partial;
     for (const auto& component : dir) {
@@ -458,13 +409,7 @@ void HistoryStore::Closer::operator()(sqlite3* db) const {
 }
 
 std::string HistoryStore::defaultPath() {
-    // The XDG spec says to ignore a relative XDG_DATA_HOME.
-    const char* dataHome = std::getenv("XDG_DATA_HOME");
-    const std::filesystem::path base =
-        dataHome != nullptr && dataHome[0] == '/'
-            ? std::filesystem::path(dataHome)
-            : std::filesystem::path(homeDirectory()) / ".local" / "share";
-    const std::filesystem::path dir = base / "migrascope";
+    const std::filesystem::path dir = userDataHome() / "migrascope";
     makeDirectories(dir);
     return (dir / "history.sqlite").string();
 }
@@ -613,7 +558,7 @@ void HistoryStore::appendEvents(std::int64_t runId, const std::vector<Event>& ev
         insert.reset();
         insert.bindInteger(1, runId)
             .bindReal(2, event.timeMs)
-            .bindText(3, eventLevelText(event.level))
+            .bindText(3, toString(event.level))
             .bindText(4, event.side)
             .bindText(5, event.text);
         insert.step();
@@ -662,8 +607,8 @@ void HistoryStore::finishRun(std::int64_t runId, const TelemetrySnapshot& final)
         insert.bindInteger(1, runId)
             .bindInteger(2, position++)
             .bindText(3, channel.id)
-            .bindText(4, channelKindText(channel.kind))
-            .bindText(5, channelStateText(channel.state))
+            .bindText(4, toString(channel.kind))
+            .bindText(5, toString(channel.state))
             .bindUnsigned(6, channel.bytes)
             .bindUnsigned(7, channel.pages)
             .bindUnsigned(8, channel.packets)

@@ -1,5 +1,7 @@
 #include "tls_pki.h"
 
+#include "user_directories.h"
+
 #include <algorithm>
 #include <arpa/inet.h>
 #include <array>
@@ -288,19 +290,6 @@ void writePrivateKey(const std::filesystem::path& path, gnutls_x509_privkey_t ke
     writeFileReplacing(path, pem.view(), 0600);
 }
 
-std::string homeDirectory() {
-    if (const char* home = std::getenv("HOME"); home != nullptr && home[0] != '\0')
-        return home;
-    passwd entry{};
-    passwd* found = nullptr;
-    std::vector<char> buffer(16384);
-    const int rc = ::getpwuid_r(::getuid(), &entry, buffer.data(), buffer.size(), &found);
-    if (rc == 0 && found != nullptr && found->pw_dir != nullptr && found->pw_dir[0] != '\0')
-        return found->pw_dir;
-    throw std::runtime_error("cannot find the home directory: HOME is unset and user " +
-                             std::to_string(::getuid()) + " has no passwd entry");
-}
-
 } // namespace
 
 void generatePki(const std::string& dir, const PkiOptions& options) {
@@ -369,12 +358,7 @@ void generatePki(const std::string& dir, const PkiOptions& options) {
 }
 
 std::string defaultPkiDirectory() {
-    // The XDG spec says to ignore a relative XDG_CONFIG_HOME.
-    const char* configHome = std::getenv("XDG_CONFIG_HOME");
-    const std::filesystem::path base = configHome != nullptr && configHome[0] == '/'
-                                           ? std::filesystem::path(configHome)
-                                           : std::filesystem::path(homeDirectory()) / ".config";
-    return (base / "migrascope" / "pki").string();
+    return (userConfigHome() / "migrascope" / "pki").string();
 }
 
 std::string ensureDefaultPki() {
