@@ -47,13 +47,10 @@ ThroughputPlot::ThroughputPlot(QWidget* parent) : QWidget(parent), plot_(new QCu
     plot_->yAxis->setRange(0, 1);
     plot_->addLayer(QLatin1String(kTotalLayer), plot_->layer(QStringLiteral("main")),
                     QCustomPlot::limAbove);
-    // The legend sits in its own row above the axes: inside them it hides the first seconds of
-    // every run, and with 16 multifd channels it would cover most of the plot.
-    plot_->legend->setVisible(true);
-    plot_->axisRect()->insetLayout()->take(plot_->legend);
-    plot_->plotLayout()->insertRow(0);
-    plot_->plotLayout()->addElement(0, 0, plot_->legend);
-    plot_->plotLayout()->setRowStretchFactor(0, 0.001);
+    // The legend gets its own row above the axes (inside them it hides the first seconds of
+    // every run, and with 16 channels most of the plot), but only once it has an entry: an
+    // empty legend in the layout grid squeezes the axes to a sliver.
+    plot_->legend->setVisible(false);
     plot_->legend->setFillOrder(QCPLegend::foColumnsFirst);
     plot_->legend->setWrap(kLegendColumns);
     plot_->legend->setBorderPen(Qt::NoPen);
@@ -71,6 +68,7 @@ QCPGraph* ThroughputPlot::graphFor(const QString& channel) {
     if (QCPGraph* graph = graphs_.value(channel))
         return graph;
     QCPGraph* graph = plot_->addGraph();
+    showLegendRow(true);
     graph->setName(channel);
     graph->setAdaptiveSampling(true);
     if (channel == QLatin1String(kTotalChannel)) {
@@ -122,10 +120,27 @@ void ThroughputPlot::rescaleAxes() {
 void ThroughputPlot::clear() {
     plot_->clearGraphs();
     graphs_.clear();
+    showLegendRow(false);
     channelGraphs_ = 0;
     latestSeconds_ = 0;
     rescaleAxes();
     plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void ThroughputPlot::showLegendRow(bool show) {
+    QCPLayoutGrid* layout = plot_->plotLayout();
+    const bool inRow = layout->hasElement(0, 0) && layout->element(0, 0) == plot_->legend;
+    if (show && !inRow) {
+        plot_->axisRect()->insetLayout()->take(plot_->legend);
+        layout->insertRow(0);
+        layout->addElement(0, 0, plot_->legend);
+        layout->setRowStretchFactor(0, 0.001);
+    } else if (!show && inRow) {
+        layout->take(plot_->legend);
+        layout->simplify();
+        plot_->axisRect()->insetLayout()->addElement(plot_->legend, Qt::AlignTop | Qt::AlignRight);
+    }
+    plot_->legend->setVisible(show);
 }
 
 int ThroughputPlot::graphCount() const {

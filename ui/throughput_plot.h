@@ -39,6 +39,7 @@ protected:
     void showEvent(QShowEvent* event) override;
 
 private:
+    void showLegendRow(bool show);
     QCPGraph* graphFor(const QString& channel);
     void applyPaletteColors();
     void rescaleAxes();
