@@ -12,7 +12,9 @@ namespace {
 const char* const kFaultHelp =
     "A fault to inject, repeatable. Known faults:\n"
     "  cut-channel=CHANNEL@BYTES  cut the network under CHANNEL (main, multifd-N)\n"
-    "                             once BYTES were sent on it, e.g. cut-channel=multifd-1@64M";
+    "                             once BYTES were sent on it, e.g. cut-channel=multifd-1@64M\n"
+    "  tls-no-bye                 end multifd channels without TLS close_notify, as\n"
+    "                             sources before QEMU 9.1 did";
 
 std::uint64_t sizeOption(const QCommandLineParser& parser, const QString& name) {
     try {
@@ -31,6 +33,16 @@ unsigned long long numberOption(const QCommandLineParser& parser, const QString&
                                     parser.value(name).toStdString() +
                                     "' is not a whole number from 0 to " + std::to_string(max));
     return value;
+}
+
+bool onOffOption(const QCommandLineParser& parser, const QString& name) {
+    const QString value = parser.value(name);
+    if (value == "on")
+        return true;
+    if (value == "off")
+        return false;
+    throw std::invalid_argument("--" + name.toStdString() + ": '" + value.toStdString() +
+                                "' must be on or off");
 }
 
 } // namespace
@@ -61,6 +73,18 @@ CommandLine parseCommandLine(const QStringList& arguments) {
         {"tls-priority", "GnuTLS priority string. Default NORMAL.", "STRING", "NORMAL"},
         {"tls-hostname", "Name expected in the destination's certificate. Default: the host.",
          "NAME"},
+        {"tls-rekey-interval",
+         "Force a TLS 1.3 key update every N records sent on each channel (0 = only "
+         "GnuTLS's own, after 2^24 records). For tests and training.",
+         "N", "0"},
+        {"tls-record-warning",
+         "Warn when a channel has sent N records under one key (ciphers with a record "
+         "limit). Default: 3/4 of 2^24.",
+         "N", QString::number(kTlsRecordLimit / 4 * 3)},
+        {"multifd-clean-tls-termination",
+         "on: a multifd channel that ends without TLS close_notify fails the migration. off: "
+         "tolerate it after the last packet (sources older than QEMU 9.1). Default on.",
+         "on|off", "on"},
         {"inject", kFaultHelp, "FAULT"},
         {"history", "History database. Default $XDG_DATA_HOME/migrascope/history.sqlite.", "FILE"},
     });
@@ -87,6 +111,9 @@ CommandLine parseCommandLine(const QStringList& arguments) {
         throw std::invalid_argument("--no-tls and --tls-creds contradict each other");
     config.tls.priority = parser.value("tls-priority").toStdString();
     config.tls.hostname = parser.value("tls-hostname").toStdString();
+    config.tls.rekeyInterval = numberOption(parser, "tls-rekey-interval", kTlsRecordLimit);
+    config.tls.recordWarning = numberOption(parser, "tls-record-warning", kTlsRecordLimit);
+    config.multifdCleanTlsTermination = onOffOption(parser, "multifd-clean-tls-termination");
     if (config.tls.enabled)
         config.tls.credsDir = parser.isSet("tls-creds") ? parser.value("tls-creds").toStdString()
                                                         : ensureDefaultPki();

@@ -50,6 +50,14 @@ QJsonObject jsonResult(const TelemetrySnapshot& snapshot, std::int64_t historyId
             tls["version"] = QString::fromStdString(channel.tlsVersion);
             tls["cipher"] = QString::fromStdString(channel.tlsCipher);
             tls["records-sent"] = static_cast<qint64>(channel.tlsRecordsSent);
+            tls["records-received"] = static_cast<qint64>(channel.tlsRecordsReceived);
+            tls["key-updates-sent"] = static_cast<qint64>(channel.keyUpdatesSent);
+            tls["key-updates-received"] = static_cast<qint64>(channel.keyUpdatesReceived);
+            tls["records-under-current-key"] = static_cast<qint64>(channel.recordsUnderCurrentKey);
+            tls["record-limit"] = channel.recordLimit > 0
+                                      ? QJsonValue(static_cast<qint64>(channel.recordLimit))
+                                      : QJsonValue(QJsonValue::Null);
+            tls["termination"] = toString(channel.termination);
             entry["tls"] = tls;
         }
         channels.append(entry);

@@ -1,11 +1,14 @@
 #include "connection.h"
 
+#include "migration_config.h"
 #include "migration_error.h"
 #include "telemetry.h"
 
 #include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <poll.h>
@@ -16,6 +19,14 @@ namespace migrascope {
 namespace {
 
 constexpr unsigned kHandshakeTimeoutMs = 20000;
+constexpr auto kMinimumKeyUpdateSpacing = std::chrono::milliseconds(150);
+
+std::string percentOfLimit(std::uint64_t records) {
+    char text[16];
+    std::snprintf(text, sizeof text, "%.1f%%",
+                  100.0 * static_cast<double>(records) / static_cast<double>(kTlsRecordLimit));
+    return text;
+}
 
 bool isIpLiteral(const std::string& host) {
     std::uint8_t address[16];
@@ -97,13 +108,146 @@ void Connection::fail(const std::string& what, int gnutlsError) const {
     throw MigrationError("channel " + name_ + ": " + what + ": " + detail);
 }
 
-void Connection::startTlsClient(const TlsCredentials& credentials, const std::string& priority,
-                                const std::string& hostname) {
-    gnutls_init(&session_, GNUTLS_CLIENT | GNUTLS_NO_TICKETS);
+void Connection::setTlsPolicy(const TlsPolicy& policy, Telemetry* telemetry, std::string side) {
+    policy_ = policy;
+    telemetry_ = telemetry;
+    side_ = std::move(side);
+}
+
+void Connection::initSession(unsigned flags, const std::string& priority) {
+    gnutls_init(&session_, flags | GNUTLS_NO_TICKETS);
     const char* errorPosition = nullptr;
     if (gnutls_priority_set_direct(session_, priority.c_str(), &errorPosition) < 0)
         throw MigrationError("TLS priority string '" + priority + "' is invalid near '" +
                              (errorPosition ? errorPosition : "") + "'");
+    gnutls_session_set_ptr(session_, this);
+    gnutls_transport_set_ptr(session_, this);
+    gnutls_transport_set_vec_push_function(session_, &Connection::push);
+    gnutls_transport_set_pull_function(session_, &Connection::pull);
+    gnutls_transport_set_pull_timeout_function(session_, &Connection::pullTimeout);
+    gnutls_handshake_set_hook_function(session_, GNUTLS_HANDSHAKE_KEY_UPDATE, GNUTLS_HOOK_POST,
+                                       &Connection::keyUpdateHook);
+}
+
+ssize_t Connection::push(gnutls_transport_ptr_t self, const giovec_t* pieces, int count) {
+    auto& connection = *static_cast<Connection*>(self);
+    msghdr message{};
+    message.msg_iov = const_cast<iovec*>(reinterpret_cast<const iovec*>(pieces));
+    message.msg_iovlen = static_cast<std::size_t>(count);
+    const ssize_t sent = ::sendmsg(connection.fd_.get(), &message, MSG_NOSIGNAL);
+    if (sent < 0)
+        gnutls_transport_set_errno(connection.session_, errno);
+    return sent;
+}
+
+ssize_t Connection::pull(gnutls_transport_ptr_t self, void* data, std::size_t length) {
+    auto& connection = *static_cast<Connection*>(self);
+    const ssize_t got = ::recv(connection.fd_.get(), data, length, 0);
+    if (got < 0)
+        gnutls_transport_set_errno(connection.session_, errno);
+    else
+        connection.countIncomingRecords(static_cast<const std::uint8_t*>(data),
+                                        static_cast<std::size_t>(got));
+    return got;
+}
+
+int Connection::pullTimeout(gnutls_transport_ptr_t self, unsigned milliseconds) {
+    auto& connection = *static_cast<Connection*>(self);
+    pollfd poller{connection.fd_.get(), POLLIN, 0};
+    const int timeout =
+        milliseconds == GNUTLS_INDEFINITE_TIMEOUT ? -1 : static_cast<int>(milliseconds);
+    return ::poll(&poller, 1, timeout);
+}
+
+void Connection::countIncomingRecords(const std::uint8_t* data, std::size_t length) {
+    // Every TLS record starts with 5 bytes: type, version (2), length (2).
+    while (length > 0) {
+        if (recordBodyLeft_ > 0) {
+            const std::size_t skip = std::min(recordBodyLeft_, length);
+            recordBodyLeft_ -= skip;
+            data += skip;
+            length -= skip;
+            continue;
+        }
+        const std::size_t take = std::min(sizeof recordHeader_ - recordHeaderFilled_, length);
+        std::memcpy(recordHeader_ + recordHeaderFilled_, data, take);
+        recordHeaderFilled_ += take;
+        data += take;
+        length -= take;
+        if (recordHeaderFilled_ == sizeof recordHeader_) {
+            recordHeaderFilled_ = 0;
+            recordBodyLeft_ = static_cast<std::size_t>(recordHeader_[3] << 8 | recordHeader_[4]);
+            if (counters_)
+                counters_->tlsRecordsReceived.fetch_add(1, std::memory_order_relaxed);
+        }
+    }
+}
+
+int Connection::keyUpdateHook(gnutls_session_t session, unsigned, unsigned, unsigned incoming,
+                              const gnutls_datum_t*) {
+    auto& connection = *static_cast<Connection*>(gnutls_session_get_ptr(session));
+    if (incoming) {
+        if (connection.counters_)
+            connection.counters_->keyUpdatesReceived.fetch_add(1, std::memory_order_relaxed);
+    } else {
+        // Our sending key changed: the record count towards the limit starts again.
+        connection.recordsUnderKey_ = 0;
+        if (connection.counters_) {
+            connection.counters_->keyUpdatesSent.fetch_add(1, std::memory_order_relaxed);
+            connection.counters_->recordsUnderCurrentKey.store(0, std::memory_order_relaxed);
+        }
+    }
+    return 0;
+}
+
+void Connection::afterRecordSent() {
+    ++recordsUnderKey_;
+    if (counters_) {
+        counters_->tlsRecordsSent.fetch_add(1, std::memory_order_relaxed);
+        counters_->recordsUnderCurrentKey.store(recordsUnderKey_, std::memory_order_relaxed);
+    }
+    if (recordLimitApplies_ && policy_.recordWarning > 0 && !warnedAboutRecordLimit_ &&
+        recordsUnderKey_ >= policy_.recordWarning) {
+        warnedAboutRecordLimit_ = true;
+        if (telemetry_)
+            telemetry_->event(EventLevel::Warning, side_,
+                              "channel " + name_ + " has sent " + std::to_string(recordsUnderKey_) +
+                                  " TLS records under one key, " +
+                                  percentOfLimit(recordsUnderKey_) + " of the " +
+                                  std::to_string(kTlsRecordLimit) + "-record limit of " +
+                                  tlsCipher() + "; GnuTLS re-keys at the limit");
+    }
+    // GnuTLS refuses more than 8 KeyUpdates a second from its peer (a DoS guard; we saw
+    // "Too many handshake packets" at ten), so forced updates are paced below that.
+    const auto now = std::chrono::steady_clock::now();
+    if (policy_.rekeyInterval > 0 && recordsUnderKey_ >= policy_.rekeyInterval &&
+        now - lastForcedKeyUpdate_ >= kMinimumKeyUpdateSpacing) {
+        lastForcedKeyUpdate_ = now;
+        const int rc = gnutls_session_key_update(session_, 0);
+        if (rc < 0)
+            fail("forced TLS key update failed", rc);
+    }
+}
+
+void Connection::endSession() {
+    if (session_) {
+        int rc;
+        do {
+            rc = gnutls_bye(session_, GNUTLS_SHUT_WR);
+        } while (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED);
+        if (rc < 0)
+            fail("ending the TLS session (close_notify) failed", rc);
+    }
+    ::shutdown(fd_.get(), SHUT_WR);
+}
+
+void Connection::closeWithoutBye() {
+    ::shutdown(fd_.get(), SHUT_WR);
+}
+
+void Connection::startTlsClient(const TlsCredentials& credentials, const std::string& priority,
+                                const std::string& hostname) {
+    initSession(GNUTLS_CLIENT, priority);
     gnutls_credentials_set(session_, GNUTLS_CRD_CERTIFICATE, credentials.get());
     // SNI carries DNS names only; an address is still checked against the IP SANs below.
     if (!isIpLiteral(hostname))
@@ -113,11 +257,7 @@ void Connection::startTlsClient(const TlsCredentials& credentials, const std::st
 }
 
 void Connection::startTlsServer(const TlsCredentials& credentials, const std::string& priority) {
-    gnutls_init(&session_, GNUTLS_SERVER | GNUTLS_NO_TICKETS);
-    const char* errorPosition = nullptr;
-    if (gnutls_priority_set_direct(session_, priority.c_str(), &errorPosition) < 0)
-        throw MigrationError("TLS priority string '" + priority + "' is invalid near '" +
-                             (errorPosition ? errorPosition : "") + "'");
+    initSession(GNUTLS_SERVER, priority);
     gnutls_credentials_set(session_, GNUTLS_CRD_CERTIFICATE, credentials.get());
     gnutls_certificate_server_set_request(session_, GNUTLS_CERT_REQUIRE);
     gnutls_session_set_verify_cert(session_, nullptr, 0);
@@ -125,7 +265,6 @@ void Connection::startTlsServer(const TlsCredentials& credentials, const std::st
 }
 
 void Connection::handshake(const std::string& role) {
-    gnutls_transport_set_int(session_, fd_.get());
     gnutls_handshake_set_timeout(session_, kHandshakeTimeoutMs);
     int rc;
     do {
@@ -137,6 +276,12 @@ void Connection::handshake(const std::string& role) {
         fail(role + " failed", rc);
     }
     staging_.resize(gnutls_record_get_max_size(session_));
+    // ChaCha20-Poly1305 has no practical record limit; the AEAD ciphers with one do.
+    const auto cipher = gnutls_cipher_get(session_);
+    recordLimitApplies_ = gnutls_protocol_get_version(session_) == GNUTLS_TLS1_3 &&
+                          cipher != GNUTLS_CIPHER_CHACHA20_POLY1305;
+    if (counters_)
+        counters_->recordLimit.store(recordLimitApplies_ ? kTlsRecordLimit : 0);
 }
 
 std::string Connection::tlsVersion() const {
@@ -183,8 +328,7 @@ void Connection::sendRecord(const std::uint8_t* data, std::size_t length) {
         }
         data += rc;
         length -= static_cast<std::size_t>(rc);
-        if (counters_)
-            counters_->tlsRecordsSent.fetch_add(1, std::memory_order_relaxed);
+        afterRecordSent();
     }
 }
 
@@ -263,15 +407,30 @@ std::size_t Connection::recvSome(void* data, std::size_t length) {
     for (;;) {
         if (session_) {
             const ssize_t rc = gnutls_record_recv(session_, data, length);
-            if (rc >= 0)
+            if (rc > 0)
                 return static_cast<std::size_t>(rc);
+            if (rc == 0) {
+                termination_ = Termination::Clean;
+                return 0;
+            }
             if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED)
                 continue;
+            if (rc == GNUTLS_E_PREMATURE_TERMINATION && !shutDown_.load()) {
+                termination_ = Termination::Premature;
+                throw PrematureTermination("channel " + name_ +
+                                           ": The TLS connection was non-properly terminated "
+                                           "(the peer closed it without close_notify)");
+            }
+            termination_ = Termination::Error;
             fail("receive failed", static_cast<int>(rc));
         }
         const ssize_t rc = ::recv(fd_.get(), data, length, 0);
-        if (rc >= 0)
+        if (rc > 0)
             return static_cast<std::size_t>(rc);
+        if (rc == 0) {
+            termination_ = Termination::Clean;
+            return 0;
+        }
         if (errno == EINTR)
             continue;
         failErrno("receive failed", errno);

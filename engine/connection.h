@@ -2,9 +2,12 @@
 // One thread drives it at a time; shutdown() may come from any thread to unblock it.
 #pragma once
 
+#include "migration_error.h"
 #include "socket.h"
+#include "telemetry.h"
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <gnutls/gnutls.h>
 #include <memory>
@@ -15,6 +18,13 @@
 namespace migrascope {
 
 struct ChannelCounters;
+class Telemetry;
+
+// What the session does besides carrying bytes.
+struct TlsPolicy {
+    std::uint64_t rekeyInterval = 0; // force a KeyUpdate every N records sent; 0 = never
+    std::uint64_t recordWarning = 0; // warn once N records went under one key; 0 = never
+};
 
 // X.509 credentials in QEMU's tls-creds-x509 directory layout.
 class TlsCredentials {
@@ -45,6 +55,8 @@ public:
     const std::string& name() const { return name_; }
     void setName(std::string name) { name_ = std::move(name); }
     void setCounters(ChannelCounters* counters) { counters_ = counters; }
+    // Warnings (record limit) go to `telemetry` as events of `side`. Set before the handshake.
+    void setTlsPolicy(const TlsPolicy& policy, Telemetry* telemetry, std::string side);
 
     // Both peers are verified; the client also checks the server's certificate names `hostname`.
     void startTlsClient(const TlsCredentials& credentials, const std::string& priority,
@@ -62,11 +74,27 @@ public:
     // Returns 0 at a clean end of stream (TCP FIN, or TLS close_notify).
     std::size_t recvSome(void* data, std::size_t length);
 
+    // Ends the session after the last byte: close_notify (gnutls_bye with the write side),
+    // then the socket's write side. Without TLS only the latter.
+    void endSession();
+    // What a source did before the close_notify fix: the write side closes, nothing is said.
+    void closeWithoutBye();
+    // How the peer ended the stream; set once recvSome() saw it.
+    Termination termination() const { return termination_; }
+
     // Unblocks any thread inside this connection; later I/O fails. Safe from any thread.
     void shutdown();
     bool wasShutDown() const { return shutDown_.load(); }
 
 private:
+    static ssize_t push(gnutls_transport_ptr_t self, const giovec_t* pieces, int count);
+    static ssize_t pull(gnutls_transport_ptr_t self, void* data, std::size_t length);
+    static int pullTimeout(gnutls_transport_ptr_t self, unsigned milliseconds);
+    static int keyUpdateHook(gnutls_session_t session, unsigned type, unsigned when,
+                             unsigned incoming, const gnutls_datum_t* message);
+    void initSession(unsigned flags, const std::string& priority);
+    void countIncomingRecords(const std::uint8_t* data, std::size_t length);
+    void afterRecordSent();
     void handshake(const std::string& role);
     [[noreturn]] void fail(const std::string& what, int gnutlsError) const;
     [[noreturn]] void failErrno(const std::string& what, int error) const;
@@ -79,6 +107,25 @@ private:
     ChannelCounters* counters_ = nullptr;
     std::atomic<bool> shutDown_{false};
     std::vector<std::uint8_t> staging_; // one TLS record's worth, for records spanning pieces
+    Termination termination_ = Termination::None;
+
+    TlsPolicy policy_;
+    Telemetry* telemetry_ = nullptr;
+    std::string side_;
+    std::uint64_t recordsUnderKey_ = 0;
+    bool recordLimitApplies_ = false;
+    bool warnedAboutRecordLimit_ = false; // once per channel, not once per key
+    std::chrono::steady_clock::time_point lastForcedKeyUpdate_{};
+    // Incoming TLS record framing, parsed in pull() to count records exactly.
+    std::uint8_t recordHeader_[5] = {};
+    std::size_t recordHeaderFilled_ = 0;
+    std::size_t recordBodyLeft_ = 0;
+};
+
+// The peer closed the connection without ending its TLS session (no close_notify).
+class PrematureTermination : public MigrationError {
+public:
+    using MigrationError::MigrationError;
 };
 
 } // namespace migrascope

@@ -197,10 +197,23 @@ void createSchemaV1(sqlite3* db, const std::string& path) {
     execute(db, path, kSql, "creating the schema version 1 tables");
 }
 
+// Version 2: how each channel's TLS session went (issue: TLS sessions done right).
+void addTlsSessionColumns(sqlite3* db, const std::string& path) {
+    static const char* const kSql = R"sql(
+        ALTER TABLE run_channels ADD COLUMN tls_records_received INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE run_channels ADD COLUMN key_updates_sent INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE run_channels ADD COLUMN key_updates_received INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE run_channels ADD COLUMN record_limit INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE run_channels ADD COLUMN termination TEXT NOT NULL DEFAULT 'none';
+    )sql";
+    execute(db, path, kSql, "adding the TLS session columns (schema version 2)");
+}
+
 using MigrationStep = void (*)(sqlite3*, const std::string&);
 // kMigrationSteps[v] takes a database from schema version v to v + 1. Append, never edit.
 constexpr std::array<MigrationStep, HistoryStore::kSchemaVersion> kMigrationSteps = {
     createSchemaV1,
+    addTlsSessionColumns,
 };
 
 [[noreturn]] void refuseNewerSchema(const std::string& path, int version) {
@@ -599,8 +612,11 @@ void HistoryStore::finishRun(std::int64_t runId, const TelemetrySnapshot& final)
 
     Statement insert(db_.get(), path_, "storing a channel of run " + std::to_string(runId),
                      "INSERT INTO run_channels (run_id, position, channel, kind, state, bytes, "
-                     "pages, packets, tls_records_sent, tls_version, tls_cipher) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+                     "pages, packets, tls_records_sent, tls_version, tls_cipher, "
+                     "tls_records_received, key_updates_sent, key_updates_received, "
+                     "record_limit, termination) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+                     "?16)");
     std::int64_t position = 0;
     for (const ChannelSnapshot& channel : final.channels) {
         insert.reset();
@@ -614,7 +630,12 @@ void HistoryStore::finishRun(std::int64_t runId, const TelemetrySnapshot& final)
             .bindUnsigned(8, channel.packets)
             .bindUnsigned(9, channel.tlsRecordsSent)
             .bindText(10, channel.tlsVersion)
-            .bindText(11, channel.tlsCipher);
+            .bindText(11, channel.tlsCipher)
+            .bindUnsigned(12, channel.tlsRecordsReceived)
+            .bindUnsigned(13, channel.keyUpdatesSent)
+            .bindUnsigned(14, channel.keyUpdatesReceived)
+            .bindUnsigned(15, channel.recordLimit)
+            .bindText(16, toString(channel.termination));
         insert.step();
     }
     transaction.commit();
@@ -643,7 +664,9 @@ std::optional<RunRecord> HistoryStore::run(std::int64_t id) const {
 std::vector<ChannelRecord> HistoryStore::channels(std::int64_t runId) const {
     Statement select(db_.get(), path_, "reading the channels of run " + std::to_string(runId),
                      "SELECT channel, kind, state, tls_version, tls_cipher, bytes, pages, "
-                     "packets, tls_records_sent FROM run_channels WHERE run_id = ?1 "
+                     "packets, tls_records_sent, tls_records_received, key_updates_sent, "
+                     "key_updates_received, record_limit, termination FROM run_channels "
+                     "WHERE run_id = ?1 "
                      "ORDER BY position");
     select.bindInteger(1, runId);
     std::vector<ChannelRecord> channels;
@@ -658,6 +681,11 @@ std::vector<ChannelRecord> HistoryStore::channels(std::int64_t runId) const {
         channel.pages = select.unsignedInteger(6);
         channel.packets = select.unsignedInteger(7);
         channel.tlsRecordsSent = select.unsignedInteger(8);
+        channel.tlsRecordsReceived = select.unsignedInteger(9);
+        channel.keyUpdatesSent = select.unsignedInteger(10);
+        channel.keyUpdatesReceived = select.unsignedInteger(11);
+        channel.recordLimit = select.unsignedInteger(12);
+        channel.termination = select.text(13);
         channels.push_back(std::move(channel));
     }
     return channels;

@@ -44,6 +44,11 @@ struct ChannelRecord {
     std::uint64_t pages = 0;
     std::uint64_t packets = 0;
     std::uint64_t tlsRecordsSent = 0;
+    std::uint64_t tlsRecordsReceived = 0;
+    std::uint64_t keyUpdatesSent = 0;
+    std::uint64_t keyUpdatesReceived = 0;
+    std::uint64_t recordLimit = 0; // 0: the cipher has none
+    std::string termination;       // "none", "clean", "premature", "error"
 };
 
 // One instance is used by one thread at a time. Separate instances on the same file, in other
@@ -51,7 +56,7 @@ struct ChannelRecord {
 // 5 s for each other. Every failure throws std::runtime_error naming the file and SQLite's text.
 class HistoryStore {
 public:
-    static constexpr int kSchemaVersion = 1;
+    static constexpr int kSchemaVersion = 2;
 
     // $XDG_DATA_HOME/migrascope/history.sqlite (XDG_DATA_HOME defaults to $HOME/.local/share);
     // creates the folder.

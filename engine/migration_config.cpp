@@ -116,7 +116,11 @@ FaultSpec parseFault(const std::string& text) {
         fault.afterBytes = parseSize(text.substr(at + 1));
         return fault;
     }
-    throw std::invalid_argument("unknown fault '" + name + "' (known: cut-channel)");
+    if (name == "tls-no-bye" && equals == std::string::npos) {
+        fault.kind = FaultSpec::Kind::TlsNoBye;
+        return fault;
+    }
+    throw std::invalid_argument("unknown fault '" + name + "' (known: cut-channel, tls-no-bye)");
 }
 
 std::string describe(const MigrationConfig& config) {
@@ -131,7 +135,11 @@ std::string describe(const MigrationConfig& config) {
     if (config.tls.enabled)
         out << "tls-creds=" << config.tls.credsDir << '\n'
             << "tls-priority=" << config.tls.priority << '\n'
-            << "tls-hostname=" << config.tls.hostname << '\n';
+            << "tls-hostname=" << config.tls.hostname << '\n'
+            << "tls-rekey-interval=" << config.tls.rekeyInterval << '\n'
+            << "tls-record-warning=" << config.tls.recordWarning << '\n';
+    out << "multifd-clean-tls-termination=" << (config.multifdCleanTlsTermination ? "on" : "off")
+        << '\n';
     for (const auto& fault : config.faults)
         out << "inject=" << fault.text << '\n';
     return out.str();

@@ -15,6 +15,9 @@ Uuid generateUuid();
 std::string uuidToString(const Uuid& uuid);
 std::optional<Uuid> uuidFromString(const std::string& text);
 
+// GnuTLS re-keys TLS 1.3 AES-GCM/CCM sessions after 2^24 records (RFC 8446 section 5.5).
+inline constexpr std::uint64_t kTlsRecordLimit = std::uint64_t{1} << 24;
+
 struct TlsParameters {
     bool enabled = true;
     // Directory in QEMU's tls-creds-x509 layout (ca-cert.pem, server-*.pem, client-*.pem).
@@ -22,11 +25,18 @@ struct TlsParameters {
     std::string priority = "NORMAL";
     // Name the source expects in the destination's certificate; empty = the host it dialled.
     std::string hostname;
+    // Force a TLS 1.3 KeyUpdate every N records sent (0 = only GnuTLS's own, at 2^24).
+    std::uint64_t rekeyInterval = 0;
+    // Warn when a channel has sent this many records under one key (ciphers with a limit).
+    std::uint64_t recordWarning = kTlsRecordLimit / 4 * 3;
 };
 
 // A fault injected on purpose (tests, trainers). Spelled NAME[=ARGS][@WHEN] on the command line.
 struct FaultSpec {
-    enum class Kind { CutChannel };
+    enum class Kind {
+        CutChannel,
+        TlsNoBye, // a legacy source: multifd channels close without close_notify
+    };
     Kind kind = Kind::CutChannel;
     std::string channel; // "main", "multifd-0", ...
     std::uint64_t afterBytes = 0;
@@ -45,6 +55,9 @@ struct MigrationConfig {
     std::uint64_t downtimeLimitMs = 300;
     std::uint64_t maxBandwidth = 0; // bytes per second; 0 = unlimited
     TlsParameters tls;
+    // QEMU's migration property of the same name: off tolerates a source that ends multifd
+    // channels without close_notify (sources before QEMU 9.1 never sent it).
+    bool multifdCleanTlsTermination = true;
     std::vector<FaultSpec> faults;
     Uuid uuid{};
     // Destination endpoint; the in-process destination listens on an ephemeral loopback port.

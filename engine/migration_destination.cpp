@@ -81,11 +81,30 @@ void MigrationDestination::fail(const std::string& error) {
             return;
         state_ = State::Failed;
         error_ = error;
+        // The main channel stays up: its thread wakes, and reports the error to the source
+        // on the return path (SHUT) before it closes.
         for (auto& connection : connections_)
-            connection->shutdown();
+            if (connection->name() != "main")
+                connection->shutdown();
     }
     changed_.notify_all();
     telemetry_.event(EventLevel::Error, "dst", "incoming migration failed: " + error);
+}
+
+void MigrationDestination::sendShut(Connection& connection, bool failed) {
+    std::uint8_t shut[8];
+    wire::put16(shut, static_cast<std::uint16_t>(ReturnPathMessage::Shut));
+    wire::put16(shut + 2, 4);
+    wire::put32(shut + 4, failed ? 1 : 0);
+    if (!failed) {
+        connection.sendAll(shut, sizeof shut);
+        return;
+    }
+    // Best effort: the error that brought us here may be this very channel's.
+    try {
+        connection.sendAll(shut, sizeof shut);
+    } catch (const std::exception&) {
+    }
 }
 
 void MigrationDestination::acceptLoop() {
@@ -127,16 +146,21 @@ void MigrationDestination::serve(Connection& connection, std::string peer) {
         }
     } catch (const std::exception& error) {
         const bool mainChannel = magic == kVmFileMagic;
+        const bool ourChannel = mainChannel || connection.name().rfind("multifd-", 0) == 0;
         std::unique_lock lock(mutex_);
-        const bool finished = state_ == State::Completed || state_ == State::Failed || stopping_;
+        const bool completed = state_ == State::Completed;
+        const bool endedElsewhere = state_ == State::Failed || stopping_;
         lock.unlock();
-        if (finished) {
-            connection.shutdown();
-            return;
-        }
-        if (mainChannel || connection.name().rfind("multifd-", 0) == 0)
+        if (ChannelCounters* counters = telemetry_.findChannel(connection.name());
+            counters && counters->termination.load() == Termination::None)
+            counters->termination.store(connection.termination() == Termination::Premature
+                                            ? Termination::Premature
+                                            : Termination::Error);
+        if (mainChannel && !completed)
+            sendShut(connection, true);
+        if (ourChannel && !completed && !endedElsewhere)
             fail(error.what());
-        else
+        else if (!ourChannel)
             telemetry_.event(EventLevel::Error, "dst",
                              "rejected connection from " + peer + ": " + error.what());
         connection.shutdown();
@@ -221,11 +245,17 @@ void MigrationDestination::loadMainStream(Connection& connection) {
             section == static_cast<std::uint8_t>(Section::End)) {
             if (const auto id = in.get32(); id != kRamSectionId)
                 throw MigrationError("main channel: unknown section id " + std::to_string(id));
+            {
+                std::lock_guard lock(mutex_);
+                inFinalSection_ = section == static_cast<std::uint8_t>(Section::End);
+            }
             loadRamItems(in);
             // After the last RAM section every page is here (its flush was a barrier): hash
             // now, while the source hashes its own copy, rather than after its digest arrives.
-            if (section == static_cast<std::uint8_t>(Section::End))
+            if (section == static_cast<std::uint8_t>(Section::End)) {
                 ourDigest = guest_->digest();
+                waitForChannelsEnded();
+            }
         } else if (section == static_cast<std::uint8_t>(Section::Full)) {
             const auto id = in.get32();
             const std::string name = in.getString8();
@@ -253,12 +283,18 @@ void MigrationDestination::loadMainStream(Connection& connection) {
     }
     if (!verified)
         throw MigrationError("main channel: the stream ended without an integrity section");
-    std::uint8_t shut[8];
-    wire::put16(shut, static_cast<std::uint16_t>(ReturnPathMessage::Shut));
-    wire::put16(shut + 2, 4);
-    wire::put32(shut + 4, 0);
-    connection.sendAll(shut, sizeof shut);
+    sendShut(connection, false);
     guest_->start();
+    // The source ends the main session after our SHUT; see how it did.
+    try {
+        std::uint8_t rest;
+        if (connection.recvSome(&rest, 1) == 0)
+            channelEnded("main", connection.termination());
+    } catch (const std::exception&) {
+        channelEnded("main", connection.termination() == Termination::None
+                                 ? Termination::Error
+                                 : connection.termination());
+    }
     {
         std::lock_guard lock(mutex_);
         state_ = State::Completed;
@@ -321,7 +357,30 @@ void MigrationDestination::waitForChannelsSynced() {
         throw MigrationError("main channel: stopped while waiting for multifd channels to sync");
     syncArrived_ = 0;
     ++syncGeneration_;
+    if (inFinalSection_)
+        finalSyncDone_ = true;
     changed_.notify_all();
+}
+
+void MigrationDestination::channelEnded(const std::string& channel, Termination termination) {
+    if (ChannelCounters* counters = telemetry_.findChannel(channel))
+        counters->termination.store(termination);
+    if (channel == "main")
+        return;
+    {
+        std::lock_guard lock(mutex_);
+        ++channelsEnded_;
+    }
+    changed_.notify_all();
+}
+
+void MigrationDestination::waitForChannelsEnded() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [this] {
+        return channelsEnded_ == expectedChannels_ || state_ == State::Failed || stopping_;
+    });
+    if (channelsEnded_ != expectedChannels_)
+        throw MigrationError("main channel: stopped while waiting for multifd channels to end");
 }
 
 void MigrationDestination::arriveAtSync() {
@@ -365,13 +424,30 @@ void MigrationDestination::receiveMultifd(Connection& connection, const std::uin
 
     std::vector<std::uint8_t> header(kMultifdHeaderSize);
     for (;;) {
-        const std::size_t got = connection.recvSome(header.data(), header.size());
+        std::size_t got = 0;
+        try {
+            got = connection.recvSome(header.data(), header.size());
+        } catch (const PrematureTermination& error) {
+            // A source before the close_notify fix ends like this after its last packet.
+            std::unique_lock lock(mutex_);
+            if (!finalSyncDone_ || options_.cleanTlsTermination)
+                throw;
+            lock.unlock();
+            telemetry_.event(EventLevel::Warning, "dst",
+                             std::string(error.what()) +
+                                 "; tolerated after the last packet because "
+                                 "multifd-clean-tls-termination is off");
+            channelEnded(connection.name(), Termination::Premature);
+            return;
+        }
         if (got == 0) {
-            std::lock_guard lock(mutex_);
-            if (state_ == State::Completed)
-                return;
-            throw MigrationError("channel " + connection.name() +
-                                 ": the source closed it before the migration finished");
+            std::unique_lock lock(mutex_);
+            if (!finalSyncDone_)
+                throw MigrationError("channel " + connection.name() +
+                                     ": the source closed it before the migration finished");
+            lock.unlock();
+            channelEnded(connection.name(), connection.termination());
+            return;
         }
         connection.recvExact(header.data() + got, header.size() - got);
         const MultifdPacket packet = decodePacketHeader(header.data());

@@ -28,6 +28,7 @@ public:
         std::uint16_t port = 0; // 0 = ephemeral
         TlsParameters tls;
         std::optional<Uuid> expectedUuid; // the in-process destination knows its migration
+        bool cleanTlsTermination = true;  // multifd-clean-tls-termination
     };
     enum class State { Listening, Loading, Completed, Failed };
 
@@ -54,7 +55,11 @@ private:
     void loadRamItems(StreamReader& in);
     void receiveMultifd(Connection& connection, const std::uint8_t* first4);
     void fail(const std::string& error);
+    // The return path's last word: SHUT with success or with an error.
+    void sendShut(Connection& connection, bool failed);
     void waitForChannelsSynced();
+    void waitForChannelsEnded();
+    void channelEnded(const std::string& channel, Termination termination);
     void arriveAtSync();
 
     Options options_;
@@ -82,6 +87,9 @@ private:
     // The multifd flush barrier (QEMU's multifd_recv_sync_main).
     unsigned syncArrived_ = 0;
     std::uint64_t syncGeneration_ = 0;
+    bool inFinalSection_ = false; // reading the RAM section that ends the stream
+    bool finalSyncDone_ = false;  // after it, a multifd channel may end
+    unsigned channelsEnded_ = 0;
 };
 
 const char* toString(MigrationDestination::State state);

@@ -136,6 +136,7 @@ void MigrationRun::coordinate() {
         destination.listenHost = config_.destinationHost;
         destination.tls = config_.tls;
         destination.expectedUuid = config_.uuid;
+        destination.cleanTlsTermination = config_.multifdCleanTlsTermination;
         destination_ = std::make_unique<MigrationDestination>(destination, telemetry_);
         destination_->start();
         telemetry_.event(EventLevel::Info, "dst",

@@ -5,6 +5,7 @@
 #include "multifd_sender.h"
 #include "multifd_wire.h"
 
+#include <algorithm>
 #include <bit>
 #include <optional>
 
@@ -56,6 +57,8 @@ std::unique_ptr<Connection> MigrationSource::openChannel(std::uint16_t port,
     counters.state.store(ChannelState::Connecting);
     auto connection = std::make_unique<Connection>(connectTcp(config_.destinationHost, port), id);
     connection->setCounters(&counters);
+    connection->setTlsPolicy(TlsPolicy{config_.tls.rekeyInterval, config_.tls.recordWarning},
+                             &telemetry_, "src");
     {
         std::lock_guard lock(connectionsMutex_);
         connections_.push_back(connection.get());
@@ -287,6 +290,18 @@ void MigrationSource::complete(std::vector<std::vector<std::uint64_t>>& dirty) {
     out.put32(kRamSectionId);
     sendRound(dirty);
     endRound();
+    if (multifd_) {
+        // The multifd channels carry nothing more: end their sessions now, so the destination
+        // judges how they ended before it gives its verdict.
+        const bool legacy = std::any_of(config_.faults.begin(), config_.faults.end(), [](auto& f) {
+            return f.kind == FaultSpec::Kind::TlsNoBye;
+        });
+        multifd_->finish(legacy);
+        if (legacy && config_.tls.enabled)
+            telemetry_.event(EventLevel::Warning, "src",
+                             "fault injected: tls-no-bye (multifd channels closed without "
+                             "close_notify, as sources before QEMU 9.1 did)");
+    }
 
     const Digest digest = guest_.digest();
     out.put8(static_cast<std::uint8_t>(Section::Full));
@@ -314,8 +329,7 @@ void MigrationSource::complete(std::vector<std::vector<std::uint64_t>>& dirty) {
     if (failed != 0)
         throw MigrationError("the destination reported an error (SHUT " + std::to_string(failed) +
                              ")");
-    if (multifd_)
-        multifd_->finish();
+    main_->endSession();
     mainCounters_->state.store(ChannelState::Closed);
     publishStats(0);
 }

@@ -113,11 +113,17 @@ void MultifdSender::syncAll() {
     }
 }
 
-void MultifdSender::finish() {
-    // The last round ended with a sync, so every channel is idle here.
+void MultifdSender::finish(bool legacyClose) {
+    // The last round ended with a sync, so every channel is idle here, and once the threads
+    // are joined this thread is the only user of each session.
     stopThreads();
-    for (auto& worker : workers_)
+    for (auto& worker : workers_) {
+        if (legacyClose)
+            worker->channel.connection->closeWithoutBye();
+        else
+            worker->channel.connection->endSession();
         worker->channel.counters->state.store(ChannelState::Closed);
+    }
 }
 
 std::uint64_t MultifdSender::zeroPages() const {

@@ -39,8 +39,9 @@ public:
     void flush();
     // Flushes, then sends a SYNC packet on every channel and waits until all are on the wire.
     void syncAll();
-    // Ends the send threads after a successful migration and joins them.
-    void finish();
+    // After a successful migration: joins the send threads, then ends every channel's TLS
+    // session (close_notify), or with `legacyClose` closes without it as old sources did.
+    void finish(bool legacyClose);
 
     // Any thread: unblocks every channel (cancel, failure elsewhere).
     void shutdownAll();

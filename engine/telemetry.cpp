@@ -69,6 +69,20 @@ const char* toString(GuestState state) {
     return "unknown";
 }
 
+const char* toString(Termination termination) {
+    switch (termination) {
+    case Termination::None:
+        return "none";
+    case Termination::Clean:
+        return "clean";
+    case Termination::Premature:
+        return "premature";
+    case Termination::Error:
+        return "error";
+    }
+    return "unknown";
+}
+
 const char* toString(EventLevel level) {
     switch (level) {
     case EventLevel::Info:
@@ -107,6 +121,14 @@ ChannelCounters& Telemetry::addChannel(std::string id, ChannelKind kind) {
     counters->kind = kind;
     lastSampleBytes_.push_back(0);
     return *counters;
+}
+
+ChannelCounters* Telemetry::findChannel(const std::string& id) {
+    std::lock_guard lock(mutex_);
+    for (auto& counters : channels_)
+        if (counters->id == id)
+            return counters.get();
+    return nullptr;
 }
 
 void Telemetry::setStatus(MigrationStatus status) {
@@ -198,6 +220,13 @@ TelemetrySnapshot Telemetry::snapshot(std::size_t eventCursor, std::size_t sampl
         channel.pages = counters->pages.load(std::memory_order_relaxed);
         channel.packets = counters->packets.load(std::memory_order_relaxed);
         channel.tlsRecordsSent = counters->tlsRecordsSent.load(std::memory_order_relaxed);
+        channel.tlsRecordsReceived = counters->tlsRecordsReceived.load(std::memory_order_relaxed);
+        channel.keyUpdatesSent = counters->keyUpdatesSent.load(std::memory_order_relaxed);
+        channel.keyUpdatesReceived = counters->keyUpdatesReceived.load(std::memory_order_relaxed);
+        channel.recordsUnderCurrentKey =
+            counters->recordsUnderCurrentKey.load(std::memory_order_relaxed);
+        channel.recordLimit = counters->recordLimit.load(std::memory_order_relaxed);
+        channel.termination = counters->termination.load();
         counters->tlsInfo(channel.tlsVersion, channel.tlsCipher);
         snap.channels.push_back(std::move(channel));
     }

@@ -34,6 +34,15 @@ enum class ChannelState { Connecting, Handshake, Open, Closed, Failed };
 const char* toString(ChannelState state);
 
 enum class GuestState { Running, Paused, Postmigrate };
+
+// How a channel's TLS session ended, as its receiver saw it.
+enum class Termination {
+    None,      // still open, or never opened
+    Clean,     // close_notify (or, without TLS, an orderly end after the last byte)
+    Premature, // the connection closed without close_notify
+    Error,     // the channel failed
+};
+const char* toString(Termination termination);
 const char* toString(GuestState state);
 
 // Counters for one channel, updated by the one thread that drives the channel.
@@ -44,7 +53,13 @@ struct ChannelCounters {
     std::atomic<std::uint64_t> pages{0};
     std::atomic<std::uint64_t> packets{0};
     std::atomic<std::uint64_t> tlsRecordsSent{0};
+    std::atomic<std::uint64_t> tlsRecordsReceived{0};
+    std::atomic<std::uint64_t> keyUpdatesSent{0};
+    std::atomic<std::uint64_t> keyUpdatesReceived{0};
+    std::atomic<std::uint64_t> recordsUnderCurrentKey{0}; // sent since the last KeyUpdate
+    std::atomic<std::uint64_t> recordLimit{0};            // 0 = the cipher has none
     std::atomic<ChannelState> state{ChannelState::Connecting};
+    std::atomic<Termination> termination{Termination::None};
 
     // Written once after the handshake, read by snapshots.
     void setTlsInfo(std::string version, std::string cipher);
@@ -74,6 +89,12 @@ struct ChannelSnapshot {
     std::uint64_t pages = 0;
     std::uint64_t packets = 0;
     std::uint64_t tlsRecordsSent = 0;
+    std::uint64_t tlsRecordsReceived = 0;
+    std::uint64_t keyUpdatesSent = 0;
+    std::uint64_t keyUpdatesReceived = 0;
+    std::uint64_t recordsUnderCurrentKey = 0;
+    std::uint64_t recordLimit = 0;
+    Termination termination = Termination::None;
     std::string tlsVersion; // empty without TLS
     std::string tlsCipher;
 };
@@ -125,6 +146,8 @@ public:
 
     // Channels are registered before the data path starts and live as long as the Telemetry.
     ChannelCounters& addChannel(std::string id, ChannelKind kind);
+    // The counters of a registered channel, or nullptr.
+    ChannelCounters* findChannel(const std::string& id);
 
     void setStatus(MigrationStatus status);
     MigrationStatus status() const { return status_.load(); }

@@ -1,4 +1,5 @@
 #include "history_store.h"
+#include "migration_config.h"
 
 #include <QFileInfo>
 #include <QRegularExpression>
@@ -64,6 +65,7 @@ private slots:
     void finishedRunReadsBackAfterReopening();
     void listRunsShowsNewestFirst();
     void newFileHasCurrentSchemaVersion();
+    void versionOneFileIsUpgradedKeepingItsRuns();
     void refusesFileFromNewerVersion();
     void finishingWithoutFinalStatusIsRefused();
     void runOfKilledProcessBecomesInterrupted();
@@ -109,10 +111,38 @@ void TestHistoryStore::finishedRunReadsBackAfterReopening() {
         final.stats.totalTimeMs = 4321.5;
         final.stats.downtimeMs = 12.25;
         final.stats.mbps = 940.5;
-        final.channels.push_back({"main", ChannelKind::Main, ChannelState::Closed, 1000, 2, 30, 40,
-                                  "TLS1.3", "AES-256-GCM"});
-        final.channels.push_back({"multifd-0", ChannelKind::Multifd, ChannelState::Failed,
-                                  5000000000ull, 1220000, 600, 700, "TLS1.3", "AES-256-GCM"});
+        {
+            ChannelSnapshot channel;
+            channel.id = "main";
+            channel.kind = ChannelKind::Main;
+            channel.state = ChannelState::Closed;
+            channel.bytes = 1000;
+            channel.pages = 2;
+            channel.packets = 30;
+            channel.tlsRecordsSent = 40;
+            channel.termination = Termination::Clean;
+            channel.tlsVersion = "TLS1.3";
+            channel.tlsCipher = "AES-256-GCM";
+            final.channels.push_back(channel);
+        }
+        {
+            ChannelSnapshot channel;
+            channel.id = "multifd-0";
+            channel.kind = ChannelKind::Multifd;
+            channel.state = ChannelState::Failed;
+            channel.bytes = 5000000000ull;
+            channel.pages = 1220000;
+            channel.packets = 600;
+            channel.tlsRecordsSent = 700;
+            channel.tlsRecordsReceived = 9;
+            channel.keyUpdatesSent = 70;
+            channel.keyUpdatesReceived = 1;
+            channel.recordLimit = kTlsRecordLimit;
+            channel.termination = Termination::Premature;
+            channel.tlsVersion = "TLS1.3";
+            channel.tlsCipher = "AES-256-GCM";
+            final.channels.push_back(channel);
+        }
         store.finishRun(id, final);
     }
 
@@ -152,6 +182,12 @@ void TestHistoryStore::finishedRunReadsBackAfterReopening() {
     QCOMPARE(channels[1].pages, 1220000ull);
     QCOMPARE(channels[1].packets, 600ull);
     QCOMPARE(channels[1].tlsRecordsSent, 700ull);
+    QCOMPARE(channels[1].tlsRecordsReceived, 9ull);
+    QCOMPARE(channels[1].keyUpdatesSent, 70ull);
+    QCOMPARE(channels[1].keyUpdatesReceived, 1ull);
+    QCOMPARE(channels[1].recordLimit, kTlsRecordLimit);
+    QCOMPARE(channels[1].termination, std::string("premature"));
+    QCOMPARE(channels[0].termination, std::string("clean"));
 
     const std::vector<ChannelSample> samples = store.samples(id);
     QCOMPARE(samples.size(), 7u);
@@ -193,8 +229,40 @@ void TestHistoryStore::listRunsShowsNewestFirst() {
 }
 
 void TestHistoryStore::newFileHasCurrentSchemaVersion() {
-    QCOMPARE(HistoryStore(path().toStdString()).schemaVersion(), 1);
+    QCOMPARE(HistoryStore(path().toStdString()).schemaVersion(), 2);
     QCOMPARE(HistoryStore(path().toStdString()).schemaVersion(), HistoryStore::kSchemaVersion);
+}
+
+void TestHistoryStore::versionOneFileIsUpgradedKeepingItsRuns() {
+    std::int64_t id = 0;
+    {
+        HistoryStore store(path().toStdString());
+        id = store.beginRun("from-v1", "tls: on", 64ull << 20, 1, true);
+        TelemetrySnapshot final;
+        final.status = MigrationStatus::Completed;
+        ChannelSnapshot channel;
+        channel.id = "multifd-0";
+        channel.kind = ChannelKind::Multifd;
+        channel.tlsRecordsSent = 5;
+        final.channels.push_back(channel);
+        store.finishRun(id, final);
+    }
+    // Make the file what version 1 wrote: no TLS session columns.
+    QVERIFY(executeRaw(path(), "ALTER TABLE run_channels DROP COLUMN tls_records_received;"
+                               "ALTER TABLE run_channels DROP COLUMN key_updates_sent;"
+                               "ALTER TABLE run_channels DROP COLUMN key_updates_received;"
+                               "ALTER TABLE run_channels DROP COLUMN record_limit;"
+                               "ALTER TABLE run_channels DROP COLUMN termination;"
+                               "PRAGMA user_version = 1;"));
+    HistoryStore store(path().toStdString());
+    QCOMPARE(store.schemaVersion(), 2);
+    const auto run = store.run(id);
+    QVERIFY(run);
+    QCOMPARE(run->uuid, std::string("from-v1"));
+    const auto channels = store.channels(id);
+    QCOMPARE(channels.size(), 1u);
+    QCOMPARE(channels[0].tlsRecordsSent, 5ull);
+    QCOMPARE(channels[0].termination, std::string("none"));
 }
 
 void TestHistoryStore::refusesFileFromNewerVersion() {
