@@ -1,0 +1,158 @@
+// TLS sessions done right (seeds 000-002): how channels end, re-keys, cipher choice.
+#include "history_store.h"
+#include "migration_run.h"
+#include "test_support.h"
+#include "tls_pki.h"
+
+#include <QTemporaryDir>
+#include <QtTest>
+
+using namespace migrascope;
+
+class TestTlsSessions : public QObject {
+    Q_OBJECT
+
+private:
+    QTemporaryDir dir_;
+    std::string pki_;
+    std::string historyPath() const { return dir_.path().toStdString() + "/history.sqlite"; }
+
+    MigrationConfig config() const {
+        auto config = test::smallTlsConfig(pki_);
+        config.guest.ramSize = 64ull << 20;
+        config.multifdChannels = 3;
+        return config;
+    }
+
+    static bool hasEvent(const TelemetrySnapshot& snap, EventLevel level, const QString& text) {
+        for (const auto& event : snap.events)
+            if (event.level == level && QString::fromStdString(event.text).contains(text))
+                return true;
+        return false;
+    }
+
+private slots:
+    void initTestCase() {
+        QVERIFY(dir_.isValid());
+        test::isolateUserDirectories(dir_);
+        pki_ = dir_.path().toStdString() + "/pki";
+        generatePki(pki_);
+    }
+
+    void everyChannelEndsItsSessionCleanly() {
+        MigrationRun run(config(), RunOptions{historyPath()});
+        test::runToEnd(run);
+        const auto snap = run.snapshot();
+        QVERIFY2(snap.status == MigrationStatus::Completed, snap.errorDesc.c_str());
+        for (const auto& channel : snap.channels)
+            QVERIFY2(channel.termination == Termination::Clean, channel.id.c_str());
+        HistoryStore history(historyPath());
+        for (const auto& channel : history.channels(run.historyId()))
+            QCOMPARE(channel.termination, std::string("clean"));
+    }
+
+    void legacySourceWithoutCloseNotifyFailsByDefault() {
+        auto legacy = config();
+        legacy.faults.push_back(parseFault("tls-no-bye"));
+        MigrationRun run(legacy, RunOptions{historyPath()});
+        test::runToEnd(run);
+        const auto snap = run.snapshot();
+        QVERIFY2(snap.status == MigrationStatus::Failed, toString(snap.status));
+        const QString error = QString::fromStdString(snap.errorDesc);
+        QVERIFY2(error.contains("non-properly terminated"), snap.errorDesc.c_str());
+        QVERIFY2(error.contains("channel multifd-"), snap.errorDesc.c_str());
+        bool premature = false;
+        for (const auto& channel : snap.channels)
+            premature = premature || channel.termination == Termination::Premature;
+        QVERIFY(premature);
+        QVERIFY(snap.sourceGuest == GuestState::Running);
+        run.sourceGuest()->stop();
+        QCOMPARE(run.sourceGuest()->countCorruptPages(), std::uint64_t{0});
+        HistoryStore history(historyPath());
+        QCOMPARE(history.run(run.historyId())->status, std::string("failed"));
+    }
+
+    void legacySourceIsToleratedWithTheCompatParameterOff() {
+        auto legacy = config();
+        legacy.faults.push_back(parseFault("tls-no-bye"));
+        legacy.multifdCleanTlsTermination = false;
+        MigrationRun run(legacy, RunOptions{historyPath()});
+        test::runToEnd(run);
+        const auto snap = run.snapshot();
+        QVERIFY2(snap.status == MigrationStatus::Completed, snap.errorDesc.c_str());
+        QCOMPARE(snap.integrity, std::string("verified"));
+        for (const auto& channel : snap.channels)
+            if (channel.kind == ChannelKind::Multifd)
+                QVERIFY2(channel.termination == Termination::Premature, channel.id.c_str());
+        QVERIFY(hasEvent(snap, EventLevel::Warning, "tolerated after the last packet"));
+    }
+
+    void forcedKeyUpdatesAreCountedAndTheDataSurvivesThem() {
+        auto rekeying = config();
+        rekeying.tls.rekeyInterval = 100;
+        rekeying.maxBandwidth = 48ull << 20; // long enough for several paced key updates
+        MigrationRun run(rekeying, RunOptions{historyPath()});
+        test::runToEnd(run);
+        const auto snap = run.snapshot();
+        QVERIFY2(snap.status == MigrationStatus::Completed, snap.errorDesc.c_str());
+        QCOMPARE(snap.integrity, std::string("verified"));
+        std::uint64_t updates = 0;
+        for (const auto& channel : snap.channels)
+            if (channel.kind == ChannelKind::Multifd) {
+                QVERIFY2(channel.keyUpdatesSent > 0, channel.id.c_str());
+                QVERIFY(channel.recordsUnderCurrentKey < channel.tlsRecordsSent);
+                updates += channel.keyUpdatesSent;
+            }
+        QVERIFY(updates >= 6);
+    }
+
+    void passingTheRecordWarningIsLoggedOncePerChannel() {
+        auto warned = config();
+        warned.tls.recordWarning = 50;
+        warned.tls.rekeyInterval = 100;
+        MigrationRun run(warned, RunOptions{historyPath()});
+        test::runToEnd(run);
+        const auto snap = run.snapshot();
+        QVERIFY2(snap.status == MigrationStatus::Completed, snap.errorDesc.c_str());
+        for (const auto& channel : snap.channels) {
+            if (channel.kind != ChannelKind::Multifd)
+                continue;
+            QCOMPARE(channel.recordLimit, kTlsRecordLimit);
+            int warnings = 0;
+            for (const auto& event : snap.events)
+                if (event.level == EventLevel::Warning &&
+                    event.text.find("channel " + channel.id + " has sent") != std::string::npos)
+                    ++warnings;
+            QCOMPARE(warnings, 1);
+        }
+    }
+
+    void priorityStringCanForceChacha20() {
+        auto chacha = config();
+        chacha.tls.priority = "NORMAL:-AES-256-GCM:-AES-128-GCM:-AES-128-CCM";
+        MigrationRun run(chacha, RunOptions{historyPath()});
+        test::runToEnd(run);
+        const auto snap = run.snapshot();
+        QVERIFY2(snap.status == MigrationStatus::Completed, snap.errorDesc.c_str());
+        for (const auto& channel : snap.channels) {
+            QVERIFY2(QString::fromStdString(channel.tlsCipher).contains("CHACHA20"),
+                     channel.tlsCipher.c_str());
+            QCOMPARE(channel.recordLimit, std::uint64_t{0}); // no re-key needed
+        }
+    }
+
+    void invalidPriorityStringIsNamed() {
+        auto bad = config();
+        bad.tls.priority = "NORMAL:+NO-SUCH-CIPHER";
+        MigrationRun run(bad, RunOptions{historyPath()});
+        test::runToEnd(run);
+        const auto snap = run.snapshot();
+        QVERIFY(snap.status == MigrationStatus::Failed);
+        QVERIFY2(QString::fromStdString(snap.errorDesc).contains("NO-SUCH-CIPHER"),
+                 snap.errorDesc.c_str());
+        QVERIFY(snap.sourceGuest == GuestState::Running);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestTlsSessions)
+#include "tst_tls_sessions.moc"
