@@ -43,6 +43,7 @@ QJsonObject jsonResult(const TelemetrySnapshot& snapshot, std::int64_t historyId
         entry["bytes"] = static_cast<qint64>(channel.bytes);
         entry["pages"] = static_cast<qint64>(channel.pages);
         entry["packets"] = static_cast<qint64>(channel.packets);
+        entry["bidirectional"] = channel.bidirectional;
         if (channel.tlsVersion.empty()) {
             entry["tls"] = QJsonValue::Null;
         } else {
@@ -58,6 +59,7 @@ QJsonObject jsonResult(const TelemetrySnapshot& snapshot, std::int64_t historyId
                                       ? QJsonValue(static_cast<qint64>(channel.recordLimit))
                                       : QJsonValue(QJsonValue::Null);
             tls["termination"] = toString(channel.termination);
+            tls["protection"] = QString::fromStdString(channel.tlsProtection);
             entry["tls"] = tls;
         }
         channels.append(entry);

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <poll.h>
 #include <sys/socket.h>
@@ -106,6 +107,43 @@ void Connection::fail(const std::string& what, int gnutlsError) const {
     if (shutDown_.load())
         detail = "connection shut down";
     throw MigrationError("channel " + name_ + ": " + what + ": " + detail);
+}
+
+const char* toString(TlsProtection protection) {
+    switch (protection) {
+    case TlsProtection::None:
+        return "none";
+    case TlsProtection::SessionLock:
+        return "session lock";
+    }
+    return "unknown";
+}
+
+// One GnuTLS call. Under SessionLock the socket is non-blocking and the call runs under the
+// session lock; when GnuTLS would block, the lock is let go and this thread waits in poll()
+// for the direction GnuTLS asked for, then calls again (GnuTLS wants the same call repeated).
+// So GnuTLS never sees two threads at once, and no thread holds the lock while it waits.
+template <typename Operation> ssize_t Connection::sessionCall(Operation&& operation) {
+    for (;;) {
+        ssize_t rc = 0;
+        bool wantsWrite = false;
+        {
+            std::unique_lock lock(sessionMutex_, std::defer_lock);
+            if (protection_ == TlsProtection::SessionLock)
+                lock.lock();
+            rc = operation();
+            if (rc == GNUTLS_E_AGAIN)
+                wantsWrite = gnutls_record_get_direction(session_) == 1;
+        }
+        if (rc == GNUTLS_E_INTERRUPTED ||
+            (rc == GNUTLS_E_AGAIN && protection_ != TlsProtection::SessionLock))
+            continue;
+        if (rc != GNUTLS_E_AGAIN)
+            return rc;
+        pollfd poller{fd_.get(), static_cast<short>(wantsWrite ? POLLOUT : POLLIN), 0};
+        while (::poll(&poller, 1, -1) < 0 && errno == EINTR) {
+        }
+    }
 }
 
 void Connection::setTlsPolicy(const TlsPolicy& policy, Telemetry* telemetry, std::string side) {
@@ -223,7 +261,8 @@ void Connection::afterRecordSent() {
     if (policy_.rekeyInterval > 0 && recordsUnderKey_ >= policy_.rekeyInterval &&
         now - lastForcedKeyUpdate_ >= kMinimumKeyUpdateSpacing) {
         lastForcedKeyUpdate_ = now;
-        const int rc = gnutls_session_key_update(session_, 0);
+        const int rc =
+            static_cast<int>(sessionCall([&] { return gnutls_session_key_update(session_, 0); }));
         if (rc < 0)
             fail("forced TLS key update failed", rc);
     }
@@ -231,10 +270,8 @@ void Connection::afterRecordSent() {
 
 void Connection::endSession() {
     if (session_) {
-        int rc;
-        do {
-            rc = gnutls_bye(session_, GNUTLS_SHUT_WR);
-        } while (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED);
+        const int rc =
+            static_cast<int>(sessionCall([&] { return gnutls_bye(session_, GNUTLS_SHUT_WR); }));
         if (rc < 0)
             fail("ending the TLS session (close_notify) failed", rc);
     }
@@ -276,6 +313,10 @@ void Connection::handshake(const std::string& role) {
         fail(role + " failed", rc);
     }
     staging_.resize(gnutls_record_get_max_size(session_));
+    if (protection_ == TlsProtection::SessionLock) {
+        const int flags = ::fcntl(fd_.get(), F_GETFL);
+        ::fcntl(fd_.get(), F_SETFL, flags | O_NONBLOCK);
+    }
     // ChaCha20-Poly1305 has no practical record limit; the AEAD ciphers with one do.
     const auto cipher = gnutls_cipher_get(session_);
     recordLimitApplies_ = gnutls_protocol_get_version(session_) == GNUTLS_TLS1_3 &&
@@ -317,11 +358,10 @@ std::string Connection::pendingAlert() {
 
 void Connection::sendRecord(const std::uint8_t* data, std::size_t length) {
     while (length > 0) {
-        const ssize_t rc = gnutls_record_send(session_, data, length);
-        if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED)
-            continue;
+        const ssize_t rc = sessionCall([&] { return gnutls_record_send(session_, data, length); });
         if (rc < 0) {
-            const std::string alert = pendingAlert();
+            const std::string alert =
+                protection_ == TlsProtection::SessionLock ? std::string() : pendingAlert();
             if (!alert.empty())
                 throw MigrationError("channel " + name_ + ": send failed" + alert);
             fail("send failed", static_cast<int>(rc));
@@ -406,15 +446,14 @@ void Connection::sendv(const iovec* pieces, std::size_t count) {
 std::size_t Connection::recvSome(void* data, std::size_t length) {
     for (;;) {
         if (session_) {
-            const ssize_t rc = gnutls_record_recv(session_, data, length);
+            const ssize_t rc =
+                sessionCall([&] { return gnutls_record_recv(session_, data, length); });
             if (rc > 0)
                 return static_cast<std::size_t>(rc);
             if (rc == 0) {
                 termination_ = Termination::Clean;
                 return 0;
             }
-            if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED)
-                continue;
             if (rc == GNUTLS_E_PREMATURE_TERMINATION && !shutDown_.load()) {
                 termination_ = Termination::Premature;
                 throw PrematureTermination("channel " + name_ +

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <gnutls/gnutls.h>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <sys/uio.h>
 #include <vector>
@@ -19,6 +20,15 @@ namespace migrascope {
 
 struct ChannelCounters;
 class Telemetry;
+
+// How a session that two threads use at once (one reads, one writes) is kept safe.
+// GnuTLS is not safe when a TLS 1.3 KeyUpdate happens while one thread is in
+// gnutls_record_recv and another in gnutls_record_send (seed 002; GnuTLS issue 1717).
+enum class TlsProtection {
+    None,        // one thread at a time uses the session (multifd), or the demo of the bug
+    SessionLock, // every GnuTLS call under one lock; never held while waiting on the socket
+};
+const char* toString(TlsProtection protection);
 
 // What the session does besides carrying bytes.
 struct TlsPolicy {
@@ -57,6 +67,9 @@ public:
     void setCounters(ChannelCounters* counters) { counters_ = counters; }
     // Warnings (record limit) go to `telemetry` as events of `side`. Set before the handshake.
     void setTlsPolicy(const TlsPolicy& policy, Telemetry* telemetry, std::string side);
+    // For a channel one thread reads while another writes. Set before the handshake.
+    void setProtection(TlsProtection protection) { protection_ = protection; }
+    TlsProtection protection() const { return protection_; }
 
     // Both peers are verified; the client also checks the server's certificate names `hostname`.
     void startTlsClient(const TlsCredentials& credentials, const std::string& priority,
@@ -95,6 +108,7 @@ private:
     void initSession(unsigned flags, const std::string& priority);
     void countIncomingRecords(const std::uint8_t* data, std::size_t length);
     void afterRecordSent();
+    template <typename Operation> ssize_t sessionCall(Operation&& operation);
     void handshake(const std::string& role);
     [[noreturn]] void fail(const std::string& what, int gnutlsError) const;
     [[noreturn]] void failErrno(const std::string& what, int error) const;
@@ -112,9 +126,13 @@ private:
     TlsPolicy policy_;
     Telemetry* telemetry_ = nullptr;
     std::string side_;
-    std::uint64_t recordsUnderKey_ = 0;
+    TlsProtection protection_ = TlsProtection::None;
+    std::mutex sessionMutex_; // with SessionLock: held around every GnuTLS call, never in poll()
+    // Touched by the writer and, through the key-update hook, by whichever thread GnuTLS
+    // sends a KeyUpdate from.
+    std::atomic<std::uint64_t> recordsUnderKey_{0};
     bool recordLimitApplies_ = false;
-    bool warnedAboutRecordLimit_ = false; // once per channel, not once per key
+    std::atomic<bool> warnedAboutRecordLimit_{false}; // once per channel, not once per key
     std::chrono::steady_clock::time_point lastForcedKeyUpdate_{};
     // Incoming TLS record framing, parsed in pull() to count records exactly.
     std::uint8_t recordHeader_[5] = {};

@@ -205,6 +205,8 @@ void addTlsSessionColumns(sqlite3* db, const std::string& path) {
         ALTER TABLE run_channels ADD COLUMN key_updates_received INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE run_channels ADD COLUMN record_limit INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE run_channels ADD COLUMN termination TEXT NOT NULL DEFAULT 'none';
+        ALTER TABLE run_channels ADD COLUMN bidirectional INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE run_channels ADD COLUMN tls_protection TEXT NOT NULL DEFAULT '';
     )sql";
     execute(db, path, kSql, "adding the TLS session columns (schema version 2)");
 }
@@ -614,9 +616,9 @@ void HistoryStore::finishRun(std::int64_t runId, const TelemetrySnapshot& final)
                      "INSERT INTO run_channels (run_id, position, channel, kind, state, bytes, "
                      "pages, packets, tls_records_sent, tls_version, tls_cipher, "
                      "tls_records_received, key_updates_sent, key_updates_received, "
-                     "record_limit, termination) "
+                     "record_limit, termination, bidirectional, tls_protection) "
                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
-                     "?16)");
+                     "?16, ?17, ?18)");
     std::int64_t position = 0;
     for (const ChannelSnapshot& channel : final.channels) {
         insert.reset();
@@ -635,7 +637,9 @@ void HistoryStore::finishRun(std::int64_t runId, const TelemetrySnapshot& final)
             .bindUnsigned(13, channel.keyUpdatesSent)
             .bindUnsigned(14, channel.keyUpdatesReceived)
             .bindUnsigned(15, channel.recordLimit)
-            .bindText(16, toString(channel.termination));
+            .bindText(16, toString(channel.termination))
+            .bindInteger(17, channel.bidirectional ? 1 : 0)
+            .bindText(18, channel.tlsProtection);
         insert.step();
     }
     transaction.commit();
@@ -665,7 +669,8 @@ std::vector<ChannelRecord> HistoryStore::channels(std::int64_t runId) const {
     Statement select(db_.get(), path_, "reading the channels of run " + std::to_string(runId),
                      "SELECT channel, kind, state, tls_version, tls_cipher, bytes, pages, "
                      "packets, tls_records_sent, tls_records_received, key_updates_sent, "
-                     "key_updates_received, record_limit, termination FROM run_channels "
+                     "key_updates_received, record_limit, termination, bidirectional, "
+                     "tls_protection FROM run_channels "
                      "WHERE run_id = ?1 "
                      "ORDER BY position");
     select.bindInteger(1, runId);
@@ -686,6 +691,8 @@ std::vector<ChannelRecord> HistoryStore::channels(std::int64_t runId) const {
         channel.keyUpdatesReceived = select.unsignedInteger(11);
         channel.recordLimit = select.unsignedInteger(12);
         channel.termination = select.text(13);
+        channel.bidirectional = select.integer(14) != 0;
+        channel.tlsProtection = select.text(15);
         channels.push_back(std::move(channel));
     }
     return channels;

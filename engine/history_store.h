@@ -49,6 +49,8 @@ struct ChannelRecord {
     std::uint64_t keyUpdatesReceived = 0;
     std::uint64_t recordLimit = 0; // 0: the cipher has none
     std::string termination;       // "none", "clean", "premature", "error"
+    bool bidirectional = false;
+    std::string tlsProtection; // "none", "session lock"
 };
 
 // One instance is used by one thread at a time. Separate instances on the same file, in other

@@ -123,8 +123,11 @@ void MigrationDestination::acceptLoop() {
 void MigrationDestination::serve(Connection& connection, std::string peer) {
     std::uint8_t first4[4];
     try {
-        if (credentials_)
+        if (credentials_) {
+            // Any connection may turn out to be the main channel, read and written at once.
+            connection.setProtection(TlsProtection::SessionLock);
             connection.startTlsServer(*credentials_, options_.tls.priority);
+        }
         connection.recvExact(first4, sizeof first4);
     } catch (const std::exception& error) {
         telemetry_.event(EventLevel::Error, "dst",

@@ -59,6 +59,11 @@ std::unique_ptr<Connection> MigrationSource::openChannel(std::uint16_t port,
     connection->setCounters(&counters);
     connection->setTlsPolicy(TlsPolicy{config_.tls.rekeyInterval, config_.tls.recordWarning},
                              &telemetry_, "src");
+    if (id == "main") {
+        // Stream out, return path in: two threads on one session (seed 002).
+        counters.bidirectional.store(true);
+        connection->setProtection(TlsProtection::SessionLock);
+    }
     {
         std::lock_guard lock(connectionsMutex_);
         connections_.push_back(connection.get());
@@ -70,7 +75,8 @@ std::unique_ptr<Connection> MigrationSource::openChannel(std::uint16_t port,
             const std::string& hostname =
                 config_.tls.hostname.empty() ? config_.destinationHost : config_.tls.hostname;
             connection->startTlsClient(*credentials_, config_.tls.priority, hostname);
-            counters.setTlsInfo(connection->tlsVersion(), connection->tlsCipher());
+            counters.setTlsInfo(connection->tlsVersion(), connection->tlsCipher(),
+                                toString(connection->protection()));
         }
     } catch (...) {
         // cancel() must never reach a connection that is about to be freed.

@@ -95,16 +95,19 @@ const char* toString(EventLevel level) {
     return "unknown";
 }
 
-void ChannelCounters::setTlsInfo(std::string version, std::string cipher) {
+void ChannelCounters::setTlsInfo(std::string version, std::string cipher, std::string protection) {
     std::lock_guard lock(tlsMutex_);
     tlsVersion_ = std::move(version);
     tlsCipher_ = std::move(cipher);
+    tlsProtection_ = std::move(protection);
 }
 
-void ChannelCounters::tlsInfo(std::string& version, std::string& cipher) const {
+void ChannelCounters::tlsInfo(std::string& version, std::string& cipher,
+                              std::string& protection) const {
     std::lock_guard lock(tlsMutex_);
     version = tlsVersion_;
     cipher = tlsCipher_;
+    protection = tlsProtection_;
 }
 
 Telemetry::Telemetry() : start_(std::chrono::steady_clock::now()) {}
@@ -227,7 +230,8 @@ TelemetrySnapshot Telemetry::snapshot(std::size_t eventCursor, std::size_t sampl
             counters->recordsUnderCurrentKey.load(std::memory_order_relaxed);
         channel.recordLimit = counters->recordLimit.load(std::memory_order_relaxed);
         channel.termination = counters->termination.load();
-        counters->tlsInfo(channel.tlsVersion, channel.tlsCipher);
+        counters->tlsInfo(channel.tlsVersion, channel.tlsCipher, channel.tlsProtection);
+        channel.bidirectional = counters->bidirectional.load();
         snap.channels.push_back(std::move(channel));
     }
     if (eventCursor < events_.size())

@@ -60,15 +60,18 @@ struct ChannelCounters {
     std::atomic<std::uint64_t> recordLimit{0};            // 0 = the cipher has none
     std::atomic<ChannelState> state{ChannelState::Connecting};
     std::atomic<Termination> termination{Termination::None};
+    // The main channel carries the stream one way and the return path the other.
+    std::atomic<bool> bidirectional{false};
 
     // Written once after the handshake, read by snapshots.
-    void setTlsInfo(std::string version, std::string cipher);
-    void tlsInfo(std::string& version, std::string& cipher) const;
+    void setTlsInfo(std::string version, std::string cipher, std::string protection);
+    void tlsInfo(std::string& version, std::string& cipher, std::string& protection) const;
 
 private:
     mutable std::mutex tlsMutex_;
     std::string tlsVersion_;
     std::string tlsCipher_;
+    std::string tlsProtection_;
 };
 
 enum class EventLevel { Info, Warning, Error };
@@ -95,8 +98,10 @@ struct ChannelSnapshot {
     std::uint64_t recordsUnderCurrentKey = 0;
     std::uint64_t recordLimit = 0;
     Termination termination = Termination::None;
+    bool bidirectional = false;
     std::string tlsVersion; // empty without TLS
     std::string tlsCipher;
+    std::string tlsProtection; // how concurrent use of the session is made safe
 };
 
 // The statistics query-migrate reports, plus what Migrascope adds.

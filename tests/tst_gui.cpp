@@ -170,6 +170,14 @@ private slots:
             QVERIFY2(
                 !channels->index(row, ChannelTableModel::TlsCipher).data().toString().isEmpty(),
                 qPrintable(id));
+            // Every session ended with close_notify, and the TLS panel says so.
+            QCOMPARE(channels->index(row, ChannelTableModel::Termination).data().toString(),
+                     QStringLiteral("clean"));
+            const bool main = id == QLatin1String("main");
+            QCOMPARE(channels->index(row, ChannelTableModel::Direction).data().toString(),
+                     main ? QStringLiteral("both ways") : QStringLiteral("one way"));
+            QCOMPARE(channels->index(row, ChannelTableModel::Protection).data().toString(),
+                     main ? QStringLiteral("session lock") : QStringLiteral("none"));
         }
         QCOMPARE(channels->index(0, ChannelTableModel::Channel).data().toString(),
                  QStringLiteral("main"));

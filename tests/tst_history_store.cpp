@@ -253,6 +253,8 @@ void TestHistoryStore::versionOneFileIsUpgradedKeepingItsRuns() {
                                "ALTER TABLE run_channels DROP COLUMN key_updates_received;"
                                "ALTER TABLE run_channels DROP COLUMN record_limit;"
                                "ALTER TABLE run_channels DROP COLUMN termination;"
+                               "ALTER TABLE run_channels DROP COLUMN bidirectional;"
+                               "ALTER TABLE run_channels DROP COLUMN tls_protection;"
                                "PRAGMA user_version = 1;"));
     HistoryStore store(path().toStdString());
     QCOMPARE(store.schemaVersion(), 2);

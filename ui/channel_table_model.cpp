@@ -41,21 +41,65 @@ QVariant ChannelTableModel::data(const QModelIndex& index, int role) const {
             return QString::fromStdString(channel.tlsCipher);
         case TlsRecords:
             return channel.tlsVersion.empty() ? QString() : QString::number(channel.tlsRecordsSent);
+        case TlsRecordsReceived:
+            return channel.tlsVersion.empty() ? QString()
+                                              : QString::number(channel.tlsRecordsReceived);
+        case KeyUpdates:
+            return channel.tlsVersion.empty() ? QString()
+                                              : QStringLiteral("%1 / %2")
+                                                    .arg(channel.keyUpdatesSent)
+                                                    .arg(channel.keyUpdatesReceived);
+        case KeyUse:
+            if (channel.tlsVersion.empty())
+                return QString();
+            if (channel.recordLimit == 0)
+                return tr("no limit");
+            return QStringLiteral("%1%").arg(
+                100.0 * static_cast<double>(channel.recordsUnderCurrentKey) /
+                    static_cast<double>(channel.recordLimit),
+                0, 'f', 2);
+        case Termination:
+            return QString::fromLatin1(toString(channel.termination));
+        case Direction:
+            return channel.bidirectional ? tr("both ways") : tr("one way");
+        case Protection:
+            return QString::fromStdString(channel.tlsProtection);
         }
     } else if (role == Qt::TextAlignmentRole) {
         switch (index.column()) {
         case Bytes:
         case Rate:
         case TlsRecords:
+        case TlsRecordsReceived:
+        case KeyUpdates:
+        case KeyUse:
             return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
         default:
             return QVariant::fromValue(Qt::AlignLeft | Qt::AlignVCenter);
         }
-    } else if (role == Qt::ForegroundRole && index.column() == State &&
-               channel.state == ChannelState::Failed) {
+    } else if (role == Qt::ForegroundRole &&
+               ((index.column() == State && channel.state == ChannelState::Failed) ||
+                (index.column() == Termination &&
+                 (channel.termination == migrascope::Termination::Premature ||
+                  channel.termination == migrascope::Termination::Error)))) {
         return QBrush(QColor(0xc0, 0x1c, 0x28));
-    } else if (role == Qt::ToolTipRole && index.column() == TlsRecords) {
-        return tr("TLS records sent on this channel");
+    } else if (role == Qt::ToolTipRole) {
+        switch (index.column()) {
+        case TlsRecords:
+            return tr("TLS records this end sent on the channel");
+        case TlsRecordsReceived:
+            return tr("TLS records this end received on the channel");
+        case KeyUpdates:
+            return tr("TLS 1.3 KeyUpdates sent / received");
+        case KeyUse:
+            return tr("Records sent under the current key, as a share of the cipher's limit "
+                      "(2^24 for AES-GCM; GnuTLS re-keys there)");
+        case Termination:
+            return tr("How the TLS session ended: clean (close_notify), premature (closed "
+                      "without it), error");
+        case Protection:
+            return tr("How a session read and written by two threads at once is kept safe");
+        }
     }
     return {};
 }
@@ -79,7 +123,19 @@ QVariant ChannelTableModel::headerData(int section, Qt::Orientation orientation,
     case TlsCipher:
         return tr("Cipher");
     case TlsRecords:
-        return tr("Records");
+        return tr("Rec. out");
+    case TlsRecordsReceived:
+        return tr("Rec. in");
+    case KeyUpdates:
+        return tr("KeyUpd out/in");
+    case KeyUse:
+        return tr("Key use");
+    case Termination:
+        return tr("End");
+    case Direction:
+        return tr("Direction");
+    case Protection:
+        return tr("Protection");
     }
     return {};
 }

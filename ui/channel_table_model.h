@@ -21,6 +21,12 @@ public:
         TlsVersion,
         TlsCipher,
         TlsRecords,
+        TlsRecordsReceived,
+        KeyUpdates,
+        KeyUse,
+        Termination,
+        Direction,
+        Protection,
         ColumnCount
     };
 
