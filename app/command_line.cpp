@@ -73,6 +73,10 @@ CommandLine parseCommandLine(const QStringList& arguments) {
         {"tls-priority", "GnuTLS priority string. Default NORMAL.", "STRING", "NORMAL"},
         {"tls-hostname", "Name expected in the destination's certificate. Default: the host.",
          "NAME"},
+        {"tls-authz",
+         "Accept only client certificates with this distinguished name (RFC 4514, e.g. "
+         "CN=migrascope-source,O=Migrascope); repeatable.",
+         "DN"},
         {"tls-rekey-interval",
          "Force a TLS 1.3 key update every N records sent on each channel (0 = only "
          "GnuTLS's own, after 2^24 records). For tests and training.",
@@ -107,10 +111,16 @@ CommandLine parseCommandLine(const QStringList& arguments) {
     config.downtimeLimitMs = numberOption(parser, "downtime-limit", 2000000);
     config.maxBandwidth = sizeOption(parser, "max-bandwidth");
     config.tls.enabled = !parser.isSet("no-tls");
-    if (parser.isSet("no-tls") && parser.isSet("tls-creds"))
-        throw std::invalid_argument("--no-tls and --tls-creds contradict each other");
+    if (parser.isSet("no-tls"))
+        for (const char* tlsOption :
+             {"tls-creds", "tls-authz", "tls-hostname", "tls-priority", "tls-rekey-interval"})
+            if (parser.isSet(tlsOption))
+                throw std::invalid_argument(std::string("--no-tls and --") + tlsOption +
+                                            " contradict each other");
     config.tls.priority = parser.value("tls-priority").toStdString();
     config.tls.hostname = parser.value("tls-hostname").toStdString();
+    for (const QString& dn : parser.values("tls-authz"))
+        config.tls.authz.push_back(dn.toStdString());
     config.tls.rekeyInterval = numberOption(parser, "tls-rekey-interval", kTlsRecordLimit);
     config.tls.recordWarning = numberOption(parser, "tls-record-warning", kTlsRecordLimit);
     config.multifdCleanTlsTermination = onOffOption(parser, "multifd-clean-tls-termination");

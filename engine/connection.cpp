@@ -12,6 +12,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
+#include <gnutls/x509.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -27,6 +28,31 @@ std::string percentOfLimit(std::uint64_t records) {
     std::snprintf(text, sizeof text, "%.1f%%",
                   100.0 * static_cast<double>(records) / static_cast<double>(kTlsRecordLimit));
     return text;
+}
+
+// DNs are written in both orders (RFC 4514 lists the RDNs backwards from the certificate,
+// and GnuTLS, OpenSSL and QEMU's docs differ), so compare the set of RDNs.
+std::vector<std::string> rdnSet(const std::string& dn) {
+    std::vector<std::string> parts;
+    std::string part;
+    for (std::size_t i = 0; i < dn.size(); ++i) {
+        if (dn[i] == '\\' && i + 1 < dn.size()) {
+            part += dn[i];
+            part += dn[++i];
+        } else if (dn[i] == ',') {
+            parts.push_back(part);
+            part.clear();
+        } else if (dn[i] != ' ' || !part.empty()) {
+            part += dn[i];
+        }
+    }
+    parts.push_back(part);
+    std::sort(parts.begin(), parts.end());
+    return parts;
+}
+
+bool sameDistinguishedName(const std::string& a, const std::string& b) {
+    return rdnSet(a) == rdnSet(b);
 }
 
 bool isIpLiteral(const std::string& host) {
@@ -293,12 +319,49 @@ void Connection::startTlsClient(const TlsCredentials& credentials, const std::st
     handshake("TLS handshake with the destination");
 }
 
-void Connection::startTlsServer(const TlsCredentials& credentials, const std::string& priority) {
+std::size_t Connection::peek(void* data, std::size_t length) {
+    ssize_t got;
+    while ((got = ::recv(fd_.get(), data, 1, MSG_PEEK)) < 0 && errno == EINTR) {
+    }
+    if (got <= 0)
+        return 0;
+    // Whatever else already arrived, without waiting for more.
+    got = ::recv(fd_.get(), data, length, MSG_PEEK | MSG_DONTWAIT);
+    return got > 0 ? static_cast<std::size_t>(got) : 1;
+}
+
+void Connection::startTlsServer(const TlsCredentials& credentials, const std::string& priority,
+                                const std::vector<std::string>& allowedClients) {
     initSession(GNUTLS_SERVER, priority);
     gnutls_credentials_set(session_, GNUTLS_CRD_CERTIFICATE, credentials.get());
     gnutls_certificate_server_set_request(session_, GNUTLS_CERT_REQUIRE);
     gnutls_session_set_verify_cert(session_, nullptr, 0);
     handshake("TLS handshake with the source");
+    if (allowedClients.empty())
+        return;
+    unsigned count = 0;
+    const gnutls_datum_t* chain = gnutls_certificate_get_peers(session_, &count);
+    std::string dn = "(none)";
+    gnutls_x509_crt_t certificate = nullptr;
+    if (count > 0 && gnutls_x509_crt_init(&certificate) == 0) {
+        gnutls_datum_t text{};
+        if (gnutls_x509_crt_import(certificate, &chain[0], GNUTLS_X509_FMT_DER) == 0 &&
+            gnutls_x509_crt_get_dn3(certificate, &text, 0) == 0) {
+            dn.assign(reinterpret_cast<const char*>(text.data), text.size);
+            gnutls_free(text.data);
+        }
+        gnutls_x509_crt_deinit(certificate);
+    }
+    for (const auto& allowed : allowedClients)
+        if (sameDistinguishedName(allowed, dn))
+            return;
+    sessionCall(
+        [&] { return gnutls_alert_send(session_, GNUTLS_AL_FATAL, GNUTLS_A_ACCESS_DENIED); });
+    std::string allowed;
+    for (const auto& entry : allowedClients)
+        allowed += (allowed.empty() ? "'" : ", '") + entry + "'";
+    throw MigrationError("channel " + name_ + ": client certificate '" + dn +
+                         "' is not allowed by tls-authz (allowed: " + allowed + ")");
 }
 
 void Connection::handshake(const std::string& role) {
@@ -348,7 +411,12 @@ std::string Connection::pendingAlert() {
     if (!session_ || ::poll(&poller, 1, 50) <= 0)
         return {};
     std::uint8_t scratch[256];
-    gnutls_record_set_timeout(session_, 50);
+    // One attempt, not sessionCall(): with nothing complete to read it must not wait.
+    std::unique_lock lock(sessionMutex_, std::defer_lock);
+    if (protection_ == TlsProtection::SessionLock)
+        lock.lock();
+    else
+        gnutls_record_set_timeout(session_, 50);
     const ssize_t rc = gnutls_record_recv(session_, scratch, sizeof scratch);
     if (rc == GNUTLS_E_FATAL_ALERT_RECEIVED || rc == GNUTLS_E_WARNING_ALERT_RECEIVED)
         return std::string(" (peer sent TLS alert: ") +
@@ -360,8 +428,7 @@ void Connection::sendRecord(const std::uint8_t* data, std::size_t length) {
     while (length > 0) {
         const ssize_t rc = sessionCall([&] { return gnutls_record_send(session_, data, length); });
         if (rc < 0) {
-            const std::string alert =
-                protection_ == TlsProtection::SessionLock ? std::string() : pendingAlert();
+            const std::string alert = pendingAlert();
             if (!alert.empty())
                 throw MigrationError("channel " + name_ + ": send failed" + alert);
             fail("send failed", static_cast<int>(rc));

@@ -74,7 +74,11 @@ public:
     // Both peers are verified; the client also checks the server's certificate names `hostname`.
     void startTlsClient(const TlsCredentials& credentials, const std::string& priority,
                         const std::string& hostname);
-    void startTlsServer(const TlsCredentials& credentials, const std::string& priority);
+    // A non-empty `allowedClients` restricts the client certificate's DN (tls-authz).
+    void startTlsServer(const TlsCredentials& credentials, const std::string& priority,
+                        const std::vector<std::string>& allowedClients = {});
+    // Looks at up to `length` bytes the peer sent without consuming them; waits for the first.
+    std::size_t peek(void* data, std::size_t length);
     bool isTls() const { return session_ != nullptr; }
     std::string tlsVersion() const;
     std::string tlsCipher() const;

@@ -138,6 +138,8 @@ std::string describe(const MigrationConfig& config) {
             << "tls-hostname=" << config.tls.hostname << '\n'
             << "tls-rekey-interval=" << config.tls.rekeyInterval << '\n'
             << "tls-record-warning=" << config.tls.recordWarning << '\n';
+    for (const auto& dn : config.tls.authz)
+        out << "tls-authz=" << dn << '\n';
     out << "multifd-clean-tls-termination=" << (config.multifdCleanTlsTermination ? "on" : "off")
         << '\n';
     for (const auto& fault : config.faults)

@@ -25,6 +25,9 @@ struct TlsParameters {
     std::string priority = "NORMAL";
     // Name the source expects in the destination's certificate; empty = the host it dialled.
     std::string hostname;
+    // The destination accepts only client certificates with one of these distinguished names
+    // (RFC 4514, e.g. "CN=migrascope-source,O=Migrascope"); empty = any the CA signed.
+    std::vector<std::string> authz;
     // Force a TLS 1.3 KeyUpdate every N records sent (0 = only GnuTLS's own, at 2^24).
     std::uint64_t rekeyInterval = 0;
     // Warn when a channel has sent this many records under one key (ciphers with a limit).

@@ -45,17 +45,21 @@ void MigrationDestination::stop() {
         if (stopping_ && !acceptor_.joinable())
             return;
         stopping_ = true;
-        for (auto& connection : connections_)
-            connection->shutdown();
+        for (auto& incoming : incoming_)
+            if (incoming.connection)
+                incoming.connection->shutdown();
     }
     changed_.notify_all();
     listener_.shutdown();
     if (acceptor_.joinable())
         acceptor_.join();
-    // The acceptor has stopped, so no worker is added from here on.
-    for (auto& worker : workers_)
-        if (worker.joinable())
-            worker.join();
+    // The acceptor has stopped, so no worker is added from here on; the list itself changes
+    // only under the lock, and a thread's own entry is never erased before it is joined.
+    for (auto& incoming : incoming_)
+        if (incoming.thread.joinable())
+            incoming.thread.join();
+    std::lock_guard lock(mutex_);
+    incoming_.clear();
 }
 
 MigrationDestination::State MigrationDestination::state() const {
@@ -83,9 +87,9 @@ void MigrationDestination::fail(const std::string& error) {
         error_ = error;
         // The main channel stays up: its thread wakes, and reports the error to the source
         // on the return path (SHUT) before it closes.
-        for (auto& connection : connections_)
-            if (connection->name() != "main")
-                connection->shutdown();
+        for (auto& incoming : incoming_)
+            if (incoming.connection && incoming.connection->name() != "main")
+                incoming.connection->shutdown();
     }
     changed_.notify_all();
     telemetry_.event(EventLevel::Error, "dst", "incoming migration failed: " + error);
@@ -114,24 +118,81 @@ void MigrationDestination::acceptLoop() {
         std::lock_guard lock(mutex_);
         if (!fd.valid() || stopping_)
             return;
-        auto& connection =
-            connections_.emplace_back(std::make_unique<Connection>(std::move(fd), peer));
-        workers_.emplace_back([this, c = connection.get(), peer] { serve(*c, peer); });
+        reapFinished();
+        auto incoming = incoming_.emplace(incoming_.end());
+        incoming->connection = std::make_unique<Connection>(std::move(fd), peer);
+        incoming->thread = std::thread([this, incoming, peer] {
+            serve(*incoming->connection, peer);
+            release(incoming);
+        });
     }
+}
+
+void MigrationDestination::release(std::list<Incoming>::iterator incoming) {
+    std::unique_ptr<Connection> closing;
+    {
+        std::lock_guard lock(mutex_);
+        closing = std::move(incoming->connection);
+        incoming->finished = true;
+    }
+    // Out of the list, no other thread can reach it: close it now, not at stop().
+}
+
+void MigrationDestination::reapFinished() {
+    for (auto it = incoming_.begin(); it != incoming_.end();) {
+        if (!it->finished) {
+            ++it;
+            continue;
+        }
+        it->thread.join(); // past release(): it only has to return
+        it = incoming_.erase(it);
+    }
+}
+
+void MigrationDestination::reject(const std::string& peer, const std::string& why) {
+    {
+        std::lock_guard lock(mutex_);
+        lastRejection_ = why;
+    }
+    telemetry_.event(EventLevel::Error, "dst", "rejected connection from " + peer + ": " + why);
+}
+
+std::string MigrationDestination::lastRejection() const {
+    std::lock_guard lock(mutex_);
+    return lastRejection_;
+}
+
+void MigrationDestination::classifyBeforeTls(Connection& connection) {
+    std::uint8_t first[4] = {};
+    const std::size_t got = connection.peek(first, sizeof first);
+    if (got == 0)
+        throw MigrationError("the connection closed before sending anything");
+    if (first[0] == 0x16) // a TLS handshake record
+        return;
+    if (got == 4 && (wire::get32(first) == kVmFileMagic || wire::get32(first) == kMultifdMagic))
+        throw MigrationError("a plain-text migration channel arrived at a TLS destination (is "
+                             "TLS off at the source?)");
+    char text[32];
+    std::snprintf(text, sizeof text, "0x%02x%02x%02x%02x", first[0], first[1], first[2], first[3]);
+    throw MigrationError(std::string("not a TLS handshake: the first bytes are ") +
+                         std::string(text, 2 + 2 * got));
 }
 
 void MigrationDestination::serve(Connection& connection, std::string peer) {
     std::uint8_t first4[4];
     try {
         if (credentials_) {
+            classifyBeforeTls(connection);
             // Any connection may turn out to be the main channel, read and written at once.
             connection.setProtection(TlsProtection::SessionLock);
-            connection.startTlsServer(*credentials_, options_.tls.priority);
+            connection.startTlsServer(*credentials_, options_.tls.priority, options_.tls.authz);
         }
         connection.recvExact(first4, sizeof first4);
+        if (!credentials_ && first4[0] == 0x16 && first4[1] == 0x03)
+            throw MigrationError("a TLS handshake arrived at a plain-text destination (is TLS on "
+                                 "at the source and off here?)");
     } catch (const std::exception& error) {
-        telemetry_.event(EventLevel::Error, "dst",
-                         "rejected connection from " + peer + ": " + error.what());
+        reject(peer, error.what());
         connection.shutdown();
         return;
     }
@@ -164,8 +225,7 @@ void MigrationDestination::serve(Connection& connection, std::string peer) {
         if (ourChannel && !completed && !endedElsewhere)
             fail(error.what());
         else if (!ourChannel)
-            telemetry_.event(EventLevel::Error, "dst",
-                             "rejected connection from " + peer + ": " + error.what());
+            reject(peer, error.what());
         connection.shutdown();
     }
 }

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -44,13 +45,28 @@ public:
 
     State state() const;
     std::string error() const;
+    // Why the last connection that was not accepted as a channel was turned away.
+    std::string lastRejection() const;
     bool waitUntilFinished(std::chrono::milliseconds timeout) const;
     // The incoming guest; meaningful once the state is Completed.
     Guest* guest() { return guest_.get(); }
 
 private:
+    // One accepted connection and the thread serving it. The thread hands its connection back
+    // (closing it) when it ends; the acceptor joins finished threads as new connections come.
+    struct Incoming {
+        std::unique_ptr<Connection> connection;
+        std::thread thread;
+        bool finished = false;
+    };
+
     void acceptLoop();
     void serve(Connection& connection, std::string peer);
+    void release(std::list<Incoming>::iterator incoming);
+    void reapFinished();
+    void reject(const std::string& peer, const std::string& why);
+    // Names what arrived when it is not a TLS handshake.
+    void classifyBeforeTls(Connection& connection);
     void loadMainStream(Connection& connection);
     void loadRamItems(StreamReader& in);
     void receiveMultifd(Connection& connection, const std::uint8_t* first4);
@@ -73,8 +89,8 @@ private:
     bool stopping_ = false;
     State state_ = State::Listening;
     std::string error_;
-    std::vector<std::unique_ptr<Connection>> connections_;
-    std::vector<std::thread> workers_;
+    std::list<Incoming> incoming_;
+    std::string lastRejection_;
 
     // Migration session, filled from the main channel's configuration section.
     bool mainSeen_ = false;

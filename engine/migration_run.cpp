@@ -154,9 +154,15 @@ void MigrationRun::coordinate() {
             destination_->waitUntilFinished(std::chrono::milliseconds(500));
             // When the destination failed, its reason is the cause and ours the symptom.
             const std::string theirs = destination_->error();
+            const std::string rejection = destination_->lastRejection();
             if (!theirs.empty())
                 telemetry_.setError(
                     "destination: " + theirs + " (source: " + telemetry_.error() + ")", true);
+            else if (!rejection.empty() && status == MigrationStatus::Failed)
+                telemetry_.setError(telemetry_.error() +
+                                        " (the destination rejected a connection: " + rejection +
+                                        ")",
+                                    true);
             telemetry_.setIntegrity(std::string("not verified: migration ") + toString(status));
         } else {
             telemetry_.setIntegrity("verified");
