@@ -152,14 +152,16 @@ void MigrationDestination::reapFinished() {
 void MigrationDestination::reject(const std::string& peer, const std::string& why) {
     {
         std::lock_guard lock(mutex_);
-        lastRejection_ = why;
+        // The first refusal is the cause; later ones are usually its consequences.
+        if (firstRejection_.empty())
+            firstRejection_ = why;
     }
     telemetry_.event(EventLevel::Error, "dst", "rejected connection from " + peer + ": " + why);
 }
 
-std::string MigrationDestination::lastRejection() const {
+std::string MigrationDestination::firstRejection() const {
     std::lock_guard lock(mutex_);
-    return lastRejection_;
+    return firstRejection_;
 }
 
 void MigrationDestination::classifyBeforeTls(Connection& connection) {
@@ -348,6 +350,12 @@ void MigrationDestination::loadMainStream(Connection& connection) {
         throw MigrationError("main channel: the stream ended without an integrity section");
     sendShut(connection, false);
     guest_->start();
+    {
+        std::lock_guard lock(mutex_);
+        state_ = State::Completed;
+    }
+    changed_.notify_all();
+    telemetry_.event(EventLevel::Info, "dst", "incoming migration completed; guest running");
     // The source ends the main session after our SHUT; see how it did.
     try {
         std::uint8_t rest;
@@ -358,12 +366,6 @@ void MigrationDestination::loadMainStream(Connection& connection) {
                                  ? Termination::Error
                                  : connection.termination());
     }
-    {
-        std::lock_guard lock(mutex_);
-        state_ = State::Completed;
-    }
-    changed_.notify_all();
-    telemetry_.event(EventLevel::Info, "dst", "incoming migration completed; guest running");
 }
 
 void MigrationDestination::loadRamItems(StreamReader& in) {

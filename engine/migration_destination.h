@@ -45,8 +45,8 @@ public:
 
     State state() const;
     std::string error() const;
-    // Why the last connection that was not accepted as a channel was turned away.
-    std::string lastRejection() const;
+    // Why the first connection that was not accepted as a channel was turned away.
+    std::string firstRejection() const;
     bool waitUntilFinished(std::chrono::milliseconds timeout) const;
     // The incoming guest; meaningful once the state is Completed.
     Guest* guest() { return guest_.get(); }
@@ -90,7 +90,7 @@ private:
     State state_ = State::Listening;
     std::string error_;
     std::list<Incoming> incoming_;
-    std::string lastRejection_;
+    std::string firstRejection_;
 
     // Migration session, filled from the main channel's configuration section.
     bool mainSeen_ = false;

@@ -154,7 +154,7 @@ void MigrationRun::coordinate() {
             destination_->waitUntilFinished(std::chrono::milliseconds(500));
             // When the destination failed, its reason is the cause and ours the symptom.
             const std::string theirs = destination_->error();
-            const std::string rejection = destination_->lastRejection();
+            const std::string rejection = destination_->firstRejection();
             if (!theirs.empty())
                 telemetry_.setError(
                     "destination: " + theirs + " (source: " + telemetry_.error() + ")", true);
