@@ -78,8 +78,9 @@ CommandLine parseCommandLine(const QStringList& arguments) {
          "CN=migrascope-source,O=Migrascope); repeatable.",
          "DN"},
         {"tls-rekey-interval",
-         "Force a TLS 1.3 key update every N records sent on each channel (0 = only "
-         "GnuTLS's own, after 2^24 records). For tests and training.",
+         "Force a TLS 1.3 key update every N records sent on each channel, at most one "
+         "every 400 ms (GnuTLS refuses more than 8 a second from a peer); 0 = only GnuTLS's "
+         "own, after 2^24 records. For tests and training.",
          "N", "0"},
         {"tls-record-warning",
          "Warn when a channel has sent N records under one key (ciphers with a record "

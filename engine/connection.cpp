@@ -15,13 +15,21 @@
 #include <gnutls/x509.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <thread>
 #include <unistd.h>
 
 namespace migrascope {
 namespace {
 
 constexpr unsigned kHandshakeTimeoutMs = 20000;
-constexpr auto kMinimumKeyUpdateSpacing = std::chrono::milliseconds(150);
+// Matches what our receivers accept (4 per 1500 ms, below), so a reader rarely has to stop.
+constexpr auto kMinimumKeyUpdateSpacing = std::chrono::milliseconds(400);
+// GnuTLS fails a session on the 9th KeyUpdate received within 1000 ms of the first of a
+// window. We allow at most 4 per window of 1500 ms of our own, whatever the offset between
+// our clock readings and GnuTLS's: any 1000 ms then holds at most two of our windows' worth.
+constexpr unsigned kKeyUpdatesBeforePause = 4;
+constexpr auto kKeyUpdateWindowMirror = std::chrono::milliseconds(1500);
+constexpr auto kKeyUpdateWindowWait = std::chrono::milliseconds(1500);
 
 std::string percentOfLimit(std::uint64_t records) {
     char text[16];
@@ -253,6 +261,17 @@ int Connection::keyUpdateHook(gnutls_session_t session, unsigned, unsigned, unsi
     if (incoming) {
         if (connection.counters_)
             connection.counters_->keyUpdatesReceived.fetch_add(1, std::memory_order_relaxed);
+        const auto now = std::chrono::steady_clock::now();
+        if (connection.keyUpdatesInWindow_ == 0 ||
+            now - connection.keyUpdateWindowStart_ > kKeyUpdateWindowMirror) {
+            connection.keyUpdateWindowStart_ = now;
+            connection.keyUpdatesInWindow_ = 0;
+        }
+        if (++connection.keyUpdatesInWindow_ >= kKeyUpdatesBeforePause)
+            connection.readPauseUntilNs_.store(
+                std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    (connection.keyUpdateWindowStart_ + kKeyUpdateWindowWait).time_since_epoch())
+                    .count());
     } else {
         // Our sending key changed: the record count towards the limit starts again.
         connection.recordsUnderKey_ = 0;
@@ -282,7 +301,7 @@ void Connection::afterRecordSent() {
                                   tlsCipher() + "; GnuTLS re-keys at the limit");
     }
     // GnuTLS refuses more than 8 KeyUpdates a second from its peer (a DoS guard; we saw
-    // "Too many handshake packets" at ten), so forced updates are paced below that.
+    // "Too many handshake packets"), so forced updates are paced well below that.
     const auto now = std::chrono::steady_clock::now();
     if (policy_.rekeyInterval > 0 && recordsUnderKey_ >= policy_.rekeyInterval &&
         now - lastForcedKeyUpdate_ >= kMinimumKeyUpdateSpacing) {
@@ -510,9 +529,22 @@ void Connection::sendv(const iovec* pieces, std::size_t count) {
         counters_->bytes.fetch_add(total, std::memory_order_relaxed);
 }
 
+void Connection::waitOutKeyUpdateWindow() {
+    using namespace std::chrono;
+    for (;;) {
+        const auto until = steady_clock::time_point(nanoseconds(readPauseUntilNs_.load()));
+        const auto now = steady_clock::now();
+        if (now >= until || shutDown_.load())
+            return;
+        std::this_thread::sleep_for(
+            std::min<steady_clock::duration>(until - now, milliseconds(10)));
+    }
+}
+
 std::size_t Connection::recvSome(void* data, std::size_t length) {
     for (;;) {
         if (session_) {
+            waitOutKeyUpdateWindow();
             const ssize_t rc =
                 sessionCall([&] { return gnutls_record_recv(session_, data, length); });
             if (rc > 0)

@@ -138,6 +138,14 @@ private:
     bool recordLimitApplies_ = false;
     std::atomic<bool> warnedAboutRecordLimit_{false}; // once per channel, not once per key
     std::chrono::steady_clock::time_point lastForcedKeyUpdate_{};
+    // GnuTLS fails a session that receives more than 8 KeyUpdates within 1000 ms of its own
+    // processing (lib/tls13/key_update.c), so a reader that falls behind and catches up
+    // could trip it however the sender paces. The reader keeps its own, stricter count and
+    // stops reading until its window has passed (seen under ThreadSanitizer).
+    std::chrono::steady_clock::time_point keyUpdateWindowStart_{}; // under the session lock
+    unsigned keyUpdatesInWindow_ = 0;
+    std::atomic<std::int64_t> readPauseUntilNs_{0};
+    void waitOutKeyUpdateWindow();
     // Incoming TLS record framing, parsed in pull() to count records exactly.
     std::uint8_t recordHeader_[5] = {};
     std::size_t recordHeaderFilled_ = 0;

@@ -52,6 +52,7 @@ bench)
     build default
     build/tests/benchmarks/bench_tls_loopback
     build/tests/benchmarks/bench_migration
+    build/tests/benchmarks/bench_tls_protection
     ;;
 *)
     echo "usage: $0 run [migrascope options] | test [default|asan|tsan] | bench" >&2

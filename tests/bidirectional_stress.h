@@ -22,9 +22,9 @@ struct StressOptions {
     std::string pki;
     std::string priority = "NORMAL"; // TLS 1.3 with AES-256-GCM on this machine
     TlsProtection protection = TlsProtection::SessionLock;
-    int sessions = 8; // each is 2 connections and 4 threads
-    std::chrono::milliseconds duration{15000};
-    std::uint64_t rekeyInterval = 8; // records; GnuTLS paces it to one per 150 ms anyway
+    int sessions = 16; // each is 2 connections and 4 threads
+    std::chrono::milliseconds duration{20000};
+    std::uint64_t rekeyInterval = 8; // records; paced to one per 400 ms per session anyway
 };
 
 struct StressResult {

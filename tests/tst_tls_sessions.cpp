@@ -91,6 +91,7 @@ private slots:
         auto rekeying = config();
         rekeying.tls.rekeyInterval = 100;
         rekeying.maxBandwidth = 48ull << 20; // long enough for several paced key updates
+        rekeying.guest.dirtyRate = 4ull << 20; // converges even with re-keys slowing channels
         MigrationRun run(rekeying, RunOptions{historyPath()});
         test::runToEnd(run);
         const auto snap = run.snapshot();
@@ -103,7 +104,7 @@ private slots:
                 QVERIFY(channel.recordsUnderCurrentKey < channel.tlsRecordsSent);
                 updates += channel.keyUpdatesSent;
             }
-        QVERIFY(updates >= 6);
+        QVERIFY(updates >= 3);
     }
 
     void passingTheRecordWarningIsLoggedOncePerChannel() {
