@@ -218,6 +218,38 @@ private slots:
         QCOMPARE(historyTable()->rowCount(), historyRowsBefore + 1);
         QCOMPARE(newestHistoryStatus(), QStringLiteral("cancelled"));
     }
+
+    // The trainer's view of seeds 000/001: a legacy source fails against a strict destination,
+    // the TLS panel shows which channel ended prematurely, and the compat setting lets it pass.
+    void legacySourceIsShownAndCanBeTolerated() {
+        fillForm(64, 8, 2, 0);
+        child<QCheckBox>("legacySource")->setChecked(true);
+        QVERIFY(child<QCheckBox>("cleanTlsTermination")->isChecked());
+        QSignalSpy finished(window_->runController(), &RunController::runFinished);
+        QTest::mouseClick(child<QPushButton>("startButton"), Qt::LeftButton);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 120000);
+        QCOMPARE(shownStatus(), QStringLiteral("failed"));
+        QVERIFY2(child<QLabel>("errorValue")->text().contains("non-properly terminated"),
+                 qPrintable(child<QLabel>("errorValue")->text()));
+        QAbstractItemModel* channels = channelTable();
+        bool prematureShown = false;
+        for (int row = 0; row < channels->rowCount(); ++row)
+            prematureShown =
+                prematureShown ||
+                channels->index(row, ChannelTableModel::Termination).data().toString() ==
+                    QLatin1String("premature");
+        QVERIFY(prematureShown);
+
+        child<QCheckBox>("cleanTlsTermination")->setChecked(false);
+        QTest::mouseClick(child<QPushButton>("startButton"), Qt::LeftButton);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 120000);
+        QCOMPARE(shownStatus(), QStringLiteral("completed"));
+        for (int row = 1; row < channels->rowCount(); ++row)
+            QCOMPARE(channels->index(row, ChannelTableModel::Termination).data().toString(),
+                     QStringLiteral("premature"));
+        child<QCheckBox>("legacySource")->setChecked(false);
+        child<QCheckBox>("cleanTlsTermination")->setChecked(true);
+    }
 };
 
 QTEST_MAIN(TestGui)

@@ -79,6 +79,19 @@ LaunchForm::LaunchForm(QWidget* parent) : QWidget(parent) {
     tlsPriority_ = new QLineEdit(QStringLiteral("NORMAL"), tlsBox);
     tlsPriority_->setObjectName(QStringLiteral("tlsPriority"));
     tlsPriority_->setToolTip(tr("tls-priority: a GnuTLS priority string"));
+    rekeyInterval_ = makeSpinBox("tlsRekeyInterval", 0, 1000000, 0, tr(" records"), tlsBox);
+    rekeyInterval_->setSpecialValueText(tr("only at the limit"));
+    rekeyInterval_->setToolTip(tr("tls-rekey-interval: force a TLS 1.3 KeyUpdate every N records "
+                                  "(at most one every 400 ms); for demonstrations"));
+    cleanTermination_ = new QCheckBox(tr("Fail a channel that ends without close_notify"), tlsBox);
+    cleanTermination_->setObjectName(QStringLiteral("cleanTlsTermination"));
+    cleanTermination_->setChecked(true);
+    cleanTermination_->setToolTip(tr("multifd-clean-tls-termination: off tolerates sources older "
+                                     "than QEMU 9.1, which never sent close_notify"));
+    legacySource_ = new QCheckBox(tr("Act as a legacy source (no close_notify)"), tlsBox);
+    legacySource_->setObjectName(QStringLiteral("legacySource"));
+    legacySource_->setToolTip(tr("Fault tls-no-bye: the multifd channels close without ending "
+                                 "their TLS sessions, as before the fix (seeds 000, 001)"));
     pkiProblem_ = new QLabel(tlsBox);
     pkiProblem_->setObjectName(QStringLiteral("pkiProblem"));
     pkiProblem_->setWordWrap(true);
@@ -91,6 +104,9 @@ LaunchForm::LaunchForm(QWidget* parent) : QWidget(parent) {
     tlsLayout->addRow(tlsEnabled_);
     tlsLayout->addRow(tr("Credentials:"), credsRow);
     tlsLayout->addRow(tr("Priority:"), tlsPriority_);
+    tlsLayout->addRow(tr("Re-key every:"), rekeyInterval_);
+    tlsLayout->addRow(cleanTermination_);
+    tlsLayout->addRow(legacySource_);
     tlsLayout->addRow(pkiProblem_);
 
     // Without certificates TLS cannot work at all; the default PKI makes the first run succeed
@@ -120,8 +136,9 @@ LaunchForm::LaunchForm(QWidget* parent) : QWidget(parent) {
     layout->addLayout(buttons);
     layout->addStretch(1);
 
-    parameterWidgets_ = {ramSize_,    dirtyRate_, multifdChannels_, downtimeLimit_, maxBandwidth_,
-                         tlsEnabled_, credsDir_,  browseButton_,    tlsPriority_};
+    parameterWidgets_ = {ramSize_,      dirtyRate_,     multifdChannels_,  downtimeLimit_,
+                         maxBandwidth_, tlsEnabled_,    credsDir_,         browseButton_,
+                         tlsPriority_,  rekeyInterval_, cleanTermination_, legacySource_};
 
     connect(tlsEnabled_, &QCheckBox::toggled, this, &LaunchForm::updateTlsControls);
     connect(browseButton_, &QPushButton::clicked, this, &LaunchForm::browseCredentials);
@@ -142,6 +159,10 @@ MigrationConfig LaunchForm::config() const {
     config.tls.priority = tlsPriority_->text().trimmed().toStdString();
     if (config.tls.priority.empty())
         config.tls.priority = "NORMAL";
+    config.tls.rekeyInterval = static_cast<std::uint64_t>(rekeyInterval_->value());
+    config.multifdCleanTlsTermination = cleanTermination_->isChecked();
+    if (legacySource_->isChecked())
+        config.faults.push_back(parseFault("tls-no-bye"));
     return config;
 }
 
@@ -160,6 +181,9 @@ void LaunchForm::updateTlsControls() {
     credsDir_->setEnabled(tls);
     browseButton_->setEnabled(tls);
     tlsPriority_->setEnabled(tls);
+    rekeyInterval_->setEnabled(tls);
+    cleanTermination_->setEnabled(tls);
+    legacySource_->setEnabled(tls);
 }
 
 void LaunchForm::browseCredentials() {

@@ -42,6 +42,9 @@ private:
     QLineEdit* credsDir_;
     QPushButton* browseButton_;
     QLineEdit* tlsPriority_;
+    QSpinBox* rekeyInterval_;
+    QCheckBox* cleanTermination_;
+    QCheckBox* legacySource_;
     QLabel* pkiProblem_;
     QPushButton* startButton_;
     QPushButton* cancelButton_;
