@@ -1,6 +1,7 @@
 // migrascope: the window by default, or one headless migration with --headless.
 #include "command_line.h"
 #include "headless.h"
+#include "launch_form.h"
 #include "main_window.h"
 
 #include <QApplication>
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
         return migrascope::app::runHeadless(line);
 
     migrascope::ui::MainWindow window(migrascope::ui::WindowOptions{line.historyPath});
+    window.launchForm()->setConfig(line.config);
     window.show();
     return QApplication::exec();
 }

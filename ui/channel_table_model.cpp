@@ -59,7 +59,9 @@ QVariant ChannelTableModel::data(const QModelIndex& index, int role) const {
                     static_cast<double>(channel.recordLimit),
                 0, 'f', 2);
         case Termination:
-            return QString::fromLatin1(toString(channel.termination));
+            return channel.termination == migrascope::Termination::None
+                       ? QStringLiteral("–")
+                       : QString::fromLatin1(toString(channel.termination));
         case Direction:
             return channel.bidirectional ? tr("both ways") : tr("one way");
         case Protection:

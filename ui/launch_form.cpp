@@ -12,6 +12,7 @@
 #include <QPushButton>
 #include <QSpinBox>
 #include <QVBoxLayout>
+#include <algorithm>
 #include <stdexcept>
 
 namespace migrascope::ui {
@@ -174,6 +175,24 @@ void LaunchForm::setRunning(bool running) {
     cancelButton_->setEnabled(running);
     if (!running)
         updateTlsControls();
+}
+
+void LaunchForm::setConfig(const MigrationConfig& config) {
+    ramSize_->setValue(static_cast<int>(config.guest.ramSize / kMiB));
+    dirtyRate_->setValue(static_cast<int>(config.guest.dirtyRate / kMiB));
+    multifdChannels_->setValue(static_cast<int>(config.multifdChannels));
+    downtimeLimit_->setValue(static_cast<int>(config.downtimeLimitMs));
+    maxBandwidth_->setValue(static_cast<int>(config.maxBandwidth / kMiB));
+    tlsEnabled_->setChecked(config.tls.enabled);
+    if (!config.tls.credsDir.empty())
+        credsDir_->setText(QString::fromStdString(config.tls.credsDir));
+    tlsPriority_->setText(QString::fromStdString(config.tls.priority));
+    rekeyInterval_->setValue(static_cast<int>(config.tls.rekeyInterval));
+    cleanTermination_->setChecked(config.multifdCleanTlsTermination);
+    legacySource_->setChecked(std::any_of(config.faults.begin(), config.faults.end(), [](auto& f) {
+        return f.kind == FaultSpec::Kind::TlsNoBye;
+    }));
+    updateTlsControls();
 }
 
 void LaunchForm::updateTlsControls() {

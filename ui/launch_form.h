@@ -21,6 +21,10 @@ public:
     explicit LaunchForm(QWidget* parent = nullptr);
 
     MigrationConfig config() const;
+
+    // Shows `config` in the form (the window takes its starting values from the command line).
+
+    void setConfig(const MigrationConfig& config);
     // While a run is in flight only Cancel is enabled: the run keeps the parameters it began with.
     void setRunning(bool running);
     bool isRunning() const { return running_; }
