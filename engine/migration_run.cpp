@@ -4,18 +4,15 @@
 #include "migration_destination.h"
 #include "migration_source.h"
 
-#include <csignal>
-
 namespace migrascope {
 namespace {
 constexpr double kHistoryFlushMs = 1000;
 }
 
+// Every send uses MSG_NOSIGNAL (ours, and GnuTLS's through our push function), so a peer
+// that vanishes fails a send with EPIPE without the process touching SIGPIPE's disposition.
 MigrationRun::MigrationRun(MigrationConfig config, RunOptions options)
-    : config_(std::move(config)), options_(std::move(options)) {
-    // A peer that vanishes must fail a send with EPIPE, not kill the process.
-    std::signal(SIGPIPE, SIG_IGN);
-}
+    : config_(std::move(config)), options_(std::move(options)) {}
 
 MigrationRun::~MigrationRun() {
     cancel();

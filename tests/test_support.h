@@ -19,6 +19,24 @@ inline void isolateUserDirectories(const QTemporaryDir& dir) {
     qputenv("XDG_DATA_HOME", (dir.path() + "/data").toUtf8());
 }
 
+// One test class's private XDG tree with a generated PKI in it.
+struct Workspace {
+    QTemporaryDir dir;
+    std::string pki;
+
+    bool prepare() {
+        if (!dir.isValid())
+            return false;
+        isolateUserDirectories(dir);
+        pki = dir.path().toStdString() + "/pki";
+        generatePki(pki);
+        return true;
+    }
+    std::string path(const std::string& name) const {
+        return dir.path().toStdString() + "/" + name;
+    }
+};
+
 inline MigrationConfig smallTlsConfig(const std::string& credsDir) {
     MigrationConfig config;
     config.guest.ramSize = 128ull << 20;

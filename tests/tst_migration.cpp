@@ -15,9 +15,8 @@ class TestMigration : public QObject {
     Q_OBJECT
 
 private:
-    QTemporaryDir dir_;
-    std::string pki_;
-    std::string historyPath() const { return dir_.path().toStdString() + "/history.sqlite"; }
+    test::Workspace workspace_;
+    std::string historyPath() const { return workspace_.path("history.sqlite"); }
 
     static bool ramEqual(Guest& a, Guest& b) {
         if (a.blocks().size() != b.blocks().size())
@@ -49,15 +48,10 @@ private:
     }
 
 private slots:
-    void initTestCase() {
-        QVERIFY(dir_.isValid());
-        test::isolateUserDirectories(dir_);
-        pki_ = dir_.path().toStdString() + "/pki";
-        generatePki(pki_);
-    }
+    void initTestCase() { QVERIFY(workspace_.prepare()); }
 
     void tlsMigrationWithWorkloadCompletesAndRamMatches() {
-        MigrationRun run(test::smallTlsConfig(pki_), RunOptions{historyPath()});
+        MigrationRun run(test::smallTlsConfig(workspace_.pki), RunOptions{historyPath()});
         test::runToEnd(run);
         const auto snap = run.snapshot();
         QVERIFY2(snap.status == MigrationStatus::Completed, snap.errorDesc.c_str());
@@ -98,13 +92,13 @@ private slots:
 
     void wrongCaFailsNamingTheCertificateProblem() {
         // The source trusts another CA, so the destination's certificate is unknown to it.
-        const std::string other = dir_.path().toStdString() + "/other-pki";
+        const std::string other = workspace_.path("other-pki");
         generatePki(other, PkiOptions{.caName = "Somebody else's CA"});
-        const std::string mixed = dir_.path().toStdString() + "/mixed-pki";
+        const std::string mixed = workspace_.path("mixed-pki");
         std::filesystem::create_directories(mixed);
         for (const char* file :
              {"server-cert.pem", "server-key.pem", "client-cert.pem", "client-key.pem"})
-            std::filesystem::copy_file(pki_ + "/" + file, mixed + "/" + file);
+            std::filesystem::copy_file(workspace_.pki + "/" + file, mixed + "/" + file);
         std::filesystem::copy_file(other + "/ca-cert.pem", mixed + "/ca-cert.pem");
 
         auto config = test::smallTlsConfig(mixed);
@@ -126,7 +120,7 @@ private slots:
     }
 
     void cancelMidRunLeavesTheGuestRunning() {
-        auto config = test::smallTlsConfig(pki_);
+        auto config = test::smallTlsConfig(workspace_.pki);
         config.guest.ramSize = 256ull << 20;
         config.maxBandwidth = 32ull << 20; // slow enough to be caught in the middle
         MigrationRun run(config, RunOptions{historyPath()});
@@ -146,7 +140,7 @@ private slots:
     }
 
     void cutChannelFailsNamingTheChannel() {
-        auto config = test::smallTlsConfig(pki_);
+        auto config = test::smallTlsConfig(workspace_.pki);
         config.faults.push_back(parseFault("cut-channel=multifd-1@8M"));
         MigrationRun run(config, RunOptions{historyPath()});
         test::runToEnd(run);

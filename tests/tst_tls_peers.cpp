@@ -50,11 +50,10 @@ class TestTlsPeers : public QObject {
     Q_OBJECT
 
 private:
-    QTemporaryDir dir_;
-    std::string pki_;
+    test::Workspace workspace_;
 
     MigrationConfig config() const {
-        auto config = test::smallTlsConfig(pki_);
+        auto config = test::smallTlsConfig(workspace_.pki);
         config.guest.ramSize = 32ull << 20;
         config.multifdChannels = 2;
         config.uuid = generateUuid();
@@ -64,7 +63,7 @@ private:
     MigrationDestination::Options destinationOptions(bool tls) const {
         MigrationDestination::Options options;
         options.tls.enabled = tls;
-        options.tls.credsDir = pki_;
+        options.tls.credsDir = workspace_.pki;
         return options;
     }
 
@@ -82,12 +81,7 @@ private:
     }
 
 private slots:
-    void initTestCase() {
-        QVERIFY(dir_.isValid());
-        test::isolateUserDirectories(dir_);
-        pki_ = dir_.path().toStdString() + "/pki";
-        generatePki(pki_);
-    }
+    void initTestCase() { QVERIFY(workspace_.prepare()); }
 
     void hostnameMismatchIsNamed() {
         auto wrongName = config();
@@ -97,7 +91,7 @@ private slots:
     }
 
     void expiredCertificateIsNamed() {
-        const std::string expired = dir_.path().toStdString() + "/expired-pki";
+        const std::string expired = workspace_.path("expired-pki");
         generatePki(expired,
                     PkiOptions{.leafValidFromSeconds = -2 * 86400, .leafValidForSeconds = 86400});
         auto old = config();
@@ -179,7 +173,7 @@ private slots:
         const int descriptorsBefore = openDescriptors();
 
         QProcess client;
-        const QString dir = QString::fromStdString(pki_);
+        const QString dir = QString::fromStdString(workspace_.pki);
         client.start(cli, {"--x509cafile", dir + "/ca-cert.pem", "--x509certfile",
                            dir + "/client-cert.pem", "--x509keyfile", dir + "/client-key.pem", "-p",
                            QString::number(destination.port()), "127.0.0.1"});

@@ -13,12 +13,11 @@ class TestTlsSessions : public QObject {
     Q_OBJECT
 
 private:
-    QTemporaryDir dir_;
-    std::string pki_;
-    std::string historyPath() const { return dir_.path().toStdString() + "/history.sqlite"; }
+    test::Workspace workspace_;
+    std::string historyPath() const { return workspace_.path("history.sqlite"); }
 
     MigrationConfig config() const {
-        auto config = test::smallTlsConfig(pki_);
+        auto config = test::smallTlsConfig(workspace_.pki);
         config.guest.ramSize = 64ull << 20;
         config.multifdChannels = 3;
         return config;
@@ -32,12 +31,7 @@ private:
     }
 
 private slots:
-    void initTestCase() {
-        QVERIFY(dir_.isValid());
-        test::isolateUserDirectories(dir_);
-        pki_ = dir_.path().toStdString() + "/pki";
-        generatePki(pki_);
-    }
+    void initTestCase() { QVERIFY(workspace_.prepare()); }
 
     void everyChannelEndsItsSessionCleanly() {
         MigrationRun run(config(), RunOptions{historyPath()});
@@ -90,7 +84,7 @@ private slots:
     void forcedKeyUpdatesAreCountedAndTheDataSurvivesThem() {
         auto rekeying = config();
         rekeying.tls.rekeyInterval = 100;
-        rekeying.maxBandwidth = 48ull << 20; // long enough for several paced key updates
+        rekeying.maxBandwidth = 48ull << 20;   // long enough for several paced key updates
         rekeying.guest.dirtyRate = 4ull << 20; // converges even with re-keys slowing channels
         MigrationRun run(rekeying, RunOptions{historyPath()});
         test::runToEnd(run);
