@@ -433,7 +433,7 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
         // The guest is never left stopped by a migration that did not complete.
         guest_.start();
         telemetry_.setSourceGuest(GuestState::Running);
-        publishStats(lastRemaining_);
+        publishStats(telemetry_.stats().remaining); // what was left when it stopped
         const MigrationStatus final =
             cancelled ? MigrationStatus::Cancelled : MigrationStatus::Failed;
         telemetry_.setPhase(cancelled ? "cancelled" : "failed");

@@ -75,7 +75,6 @@ private:
     double setupTimeMs_ = 0;
     double startMs_ = 0;
     double downtimeMs_ = 0;
-    std::uint64_t lastRemaining_ = 0;
 };
 
 } // namespace migrascope

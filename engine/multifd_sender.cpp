@@ -146,9 +146,8 @@ void MultifdSender::run(Worker& worker) {
     std::unique_lock lock(mutex_);
     for (;;) {
         changed_.wait(lock, [&] { return worker.pending || quit_; });
-        if (quit_ && !worker.pending)
-            return;
-        if (quit_ && worker.pending) // stopped with work left: the migration is being torn down
+        // Work still pending at quit belongs to a migration that is being torn down.
+        if (quit_)
             return;
         lock.unlock();
         std::uint64_t zero = 0;
