@@ -119,8 +119,8 @@ Connection::~Connection() {
 
 void Connection::failErrno(const std::string& what, int error) const {
     if (shutDown_.load())
-        throw MigrationError("channel " + name_ + ": " + what + ": connection shut down");
-    throw MigrationError("channel " + name_ + ": " + what + ": " + errnoText(error));
+        throw ConnectionError("channel " + name_ + ": " + what + ": connection shut down");
+    throw ConnectionError("channel " + name_ + ": " + what + ": " + errnoText(error));
 }
 
 void Connection::fail(const std::string& what, int gnutlsError) const {
@@ -140,7 +140,7 @@ void Connection::fail(const std::string& what, int gnutlsError) const {
     }
     if (shutDown_.load())
         detail = "connection shut down";
-    throw MigrationError("channel " + name_ + ": " + what + ": " + detail);
+    throw ConnectionError("channel " + name_ + ": " + what + ": " + detail);
 }
 
 const char* toString(TlsProtection protection) {
@@ -449,7 +449,7 @@ void Connection::sendRecord(const std::uint8_t* data, std::size_t length) {
         if (rc < 0) {
             const std::string alert = pendingAlert();
             if (!alert.empty())
-                throw MigrationError("channel " + name_ + ": send failed" + alert);
+                throw ConnectionError("channel " + name_ + ": send failed" + alert);
             fail("send failed", static_cast<int>(rc));
         }
         data += rc;
@@ -581,8 +581,8 @@ void Connection::recvExact(void* data, std::size_t length) {
         const std::size_t got = recvSome(bytes, length);
         if (got == 0) {
             if (shutDown_.load())
-                throw MigrationError("channel " + name_ + ": connection shut down");
-            throw MigrationError("channel " + name_ + ": connection closed by the peer");
+                throw ConnectionError("channel " + name_ + ": connection shut down");
+            throw ConnectionError("channel " + name_ + ": connection closed by the peer");
         }
         bytes += got;
         length -= got;

@@ -153,9 +153,9 @@ private:
 };
 
 // The peer closed the connection without ending its TLS session (no close_notify).
-class PrematureTermination : public MigrationError {
+class PrematureTermination : public ConnectionError {
 public:
-    using MigrationError::MigrationError;
+    using ConnectionError::ConnectionError;
 };
 
 } // namespace migrascope

@@ -1,5 +1,6 @@
 #include "guest.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <stdexcept>
@@ -146,6 +147,8 @@ void Guest::start() {
 void Guest::stop() {
     if (!running_)
         return;
+    if (gate_)
+        gate_->interrupt();
     {
         std::lock_guard lock(stopMutex_);
         stopRequested_ = true;
@@ -176,8 +179,13 @@ void Guest::runWorkload() {
         const auto now = Clock::now();
         budget += std::chrono::duration<double>(now - sliceStart).count() * pagesPerSecond;
         sliceStart = now;
+        // A vCPU that waited for a page does not catch up in one burst afterwards.
+        budget = std::min(budget, static_cast<double>(pagesPerSecond) / 20 + 1);
         for (; budget >= 1; budget -= 1) {
-            writePage(hotBlock, splitmix(state) % hotPages, ++generation_);
+            const std::uint64_t page = splitmix(state) % hotPages;
+            if (gate_ && !gate_->beforeWrite(hotBlock, page))
+                break;
+            writePage(hotBlock, page, ++generation_);
             pagesWritten_.fetch_add(1, std::memory_order_relaxed);
         }
         lock.lock();
@@ -194,16 +202,36 @@ std::uint64_t Guest::countCorruptPages() const {
     return corrupt;
 }
 
+std::uint64_t hashPage(const std::uint8_t* page) {
+    return XXH3_64bits(page, kPageSize);
+}
+
+PageHashes Guest::pageHashes() const {
+    PageHashes hashes(blocks_.size());
+    for (std::size_t b = 0; b < blocks_.size(); ++b) {
+        hashes[b].resize(blocks_[b]->pageCount());
+        for (std::uint64_t page = 0; page < blocks_[b]->pageCount(); ++page)
+            hashes[b][page] = hashPage(blocks_[b]->data() + page * kPageSize);
+    }
+    return hashes;
+}
+
 Digest Guest::digest() const {
+    return digestOf(pageHashes());
+}
+
+Digest Guest::digestOf(const PageHashes& hashes) const {
     std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state(XXH3_createState(),
                                                                    &XXH3_freeState);
     if (!state || XXH3_128bits_reset(state.get()) != XXH_OK)
         throw std::runtime_error("cannot initialise the RAM digest");
-    for (const auto& block : blocks_) {
+    for (std::size_t b = 0; b < blocks_.size(); ++b) {
+        const auto& block = blocks_[b];
         XXH3_128bits_update(state.get(), block->name().data(), block->name().size());
         const std::uint64_t size = block->size();
         XXH3_128bits_update(state.get(), &size, sizeof size);
-        XXH3_128bits_update(state.get(), block->data(), block->size());
+        XXH3_128bits_update(state.get(), hashes[b].data(),
+                            hashes[b].size() * sizeof(std::uint64_t));
     }
     XXH128_canonical_t canonical;
     XXH128_canonicalFromHash(&canonical, XXH3_128bits_digest(state.get()));

@@ -45,10 +45,25 @@ private:
     std::size_t dirtyWords_;
 };
 
-// XXH3-128 of every block's name, size and bytes: fast enough to hash several GiB inside
+// The RAM digest is XXH3-128 over every block's name, size and the XXH3-64 of each page.
+// Hashing page by page lets a postcopy destination, whose guest already runs, hash a page
+// the moment before its guest first writes it. XXH3 is fast enough for several GiB inside
 // the downtime window, and a non-cryptographic hash suffices to catch a lost or torn page.
 using Digest = std::array<std::uint8_t, 16>;
+using PageHashes = std::vector<std::vector<std::uint64_t>>; // [block][page]
 std::string toHex(const Digest& digest);
+std::uint64_t hashPage(const std::uint8_t* page);
+
+// The guest's page faults during postcopy (QEMU: userfaultfd and the fault thread). The
+// workload asks before it writes a page and waits while that page has not arrived.
+class PageAccessGate {
+public:
+    virtual ~PageAccessGate() = default;
+    // The workload thread, before every write. False: give the write up (shutting down).
+    virtual bool beforeWrite(std::size_t block, std::uint64_t page) = 0;
+    // Any thread: wakes a workload waiting in beforeWrite() for good.
+    virtual void interrupt() = 0;
+};
 
 class Guest {
 public:
@@ -72,6 +87,10 @@ public:
     RamBlock* findBlock(const std::string& name);
     std::uint64_t totalBytes() const;
 
+    // Both before start(): the workload's rate, and the postcopy fault gate (nullptr = none).
+    void setDirtyRate(std::uint64_t bytesPerSecond) { config_.dirtyRate = bytesPerSecond; }
+    void setPageGate(PageAccessGate* gate) { gate_ = gate; }
+
     // Starts the vCPUs (the workload thread). Idempotent.
     void start();
     // Stops the vCPUs: the workload thread is joined before this returns. Idempotent.
@@ -83,6 +102,8 @@ public:
     // Pages whose content does not match their own header: > 0 means the RAM was corrupted.
     std::uint64_t countCorruptPages() const;
     Digest digest() const;
+    PageHashes pageHashes() const;
+    Digest digestOf(const PageHashes& hashes) const;
 
 private:
     void runWorkload();
@@ -91,6 +112,7 @@ private:
     GuestConfig config_;
     std::vector<std::unique_ptr<RamBlock>> blocks_;
     bool running_ = false; // touched only by the owner's thread
+    PageAccessGate* gate_ = nullptr;
 
     std::thread workload_;
     std::mutex stopMutex_;

@@ -39,6 +39,39 @@ void StreamWriter::putString8(const std::string& text) {
     putBytes(text.data(), text.size());
 }
 
+const char* toString(StreamCommand command) {
+    switch (command) {
+    case StreamCommand::Invalid:
+        return "INVALID";
+    case StreamCommand::OpenReturnPath:
+        return "OPEN_RETURN_PATH";
+    case StreamCommand::Ping:
+        return "PING";
+    case StreamCommand::PostcopyAdvise:
+        return "POSTCOPY_ADVISE";
+    case StreamCommand::PostcopyListen:
+        return "POSTCOPY_LISTEN";
+    case StreamCommand::PostcopyRun:
+        return "POSTCOPY_RUN";
+    case StreamCommand::PostcopyRamDiscard:
+        return "POSTCOPY_RAM_DISCARD";
+    case StreamCommand::PostcopyResume:
+        return "POSTCOPY_RESUME";
+    case StreamCommand::RecvBitmap:
+        return "RECV_BITMAP";
+    }
+    return "unknown";
+}
+
+void StreamWriter::putCommand(StreamCommand command, const std::vector<std::uint8_t>& payload) {
+    put8(static_cast<std::uint8_t>(Section::Command));
+    std::uint8_t header[4];
+    wire::put16(header, static_cast<std::uint16_t>(command));
+    wire::put16(header + 2, static_cast<std::uint16_t>(payload.size()));
+    putBytes(header, sizeof header);
+    putBytes(payload.data(), payload.size());
+}
+
 void StreamWriter::putBulk(const void* data, std::size_t length) {
     const iovec pieces[2] = {{buffer_.data(), buffer_.size()}, {const_cast<void*>(data), length}};
     connection_.sendv(pieces, 2);
@@ -56,8 +89,16 @@ void StreamReader::fill() {
     begin_ = 0;
     end_ = connection_.recvSome(buffer_.data(), buffer_.size());
     if (end_ == 0)
-        throw MigrationError("channel " + connection_.name() +
-                             ": the stream ended in the middle of a section");
+        throw ConnectionError("channel " + connection_.name() +
+                              ": the stream ended in the middle of a section");
+}
+
+bool StreamReader::atEnd() {
+    if (begin_ < end_)
+        return false;
+    begin_ = 0;
+    end_ = connection_.recvSome(buffer_.data(), buffer_.size());
+    return end_ == 0;
 }
 
 void StreamReader::getBytes(void* data, std::size_t length) {

@@ -39,8 +39,27 @@ inline constexpr std::uint32_t kRamSectionId = 1;
 inline constexpr std::uint32_t kIntegritySectionId = 2;
 inline constexpr const char* kIntegritySectionName = "migrascope/integrity";
 
-// Return-path message types (QEMU's enum mig_rp_message_type).
-enum class ReturnPathMessage : std::uint16_t { Invalid = 0, Shut = 1 };
+// QEMU_VM_COMMAND numbers (migration/savevm.c, mig_cmd_args): u8 0x08, be16 command,
+// be16 length, payload.
+enum class StreamCommand : std::uint16_t {
+    Invalid = 0,
+    OpenReturnPath = 1,
+    Ping = 2,
+    PostcopyAdvise = 3,
+    PostcopyListen = 4,
+    PostcopyRun = 5,
+    PostcopyRamDiscard = 6,
+    PostcopyResume = 9,
+    RecvBitmap = 10,
+};
+const char* toString(StreamCommand command);
+
+// Capabilities, as the configuration section carries them (one bit each).
+namespace capability_bit {
+inline constexpr std::uint32_t kReturnPath = 1u << 0;
+inline constexpr std::uint32_t kPostcopyRam = 1u << 1;
+inline constexpr std::uint32_t kSwitchoverAck = 1u << 2;
+} // namespace capability_bit
 
 // Buffered writer: small fields are gathered, page data goes by reference.
 class StreamWriter {
@@ -51,6 +70,7 @@ public:
     void put64(std::uint64_t value);
     void putBytes(const void* data, std::size_t length);
     void putString8(const std::string& text); // u8 length + bytes
+    void putCommand(StreamCommand command, const std::vector<std::uint8_t>& payload = {});
     // Sends the buffered fields followed by `length` bytes at `data` without copying them.
     void putBulk(const void* data, std::size_t length);
     void flush();
@@ -69,6 +89,8 @@ public:
     std::uint64_t get64();
     void getBytes(void* data, std::size_t length);
     std::string getString8();
+    // True when the peer ended the stream cleanly here, between two items.
+    bool atEnd();
 
 private:
     void fill();

@@ -120,7 +120,81 @@ FaultSpec parseFault(const std::string& text) {
         fault.kind = FaultSpec::Kind::TlsNoBye;
         return fault;
     }
-    throw std::invalid_argument("unknown fault '" + name + "' (known: cut-channel, tls-no-bye)");
+    if (text.rfind("cut-main@", 0) == 0) {
+        const std::string when = text.substr(9);
+        const auto plus = when.find('+');
+        if (when.substr(0, plus) != "postcopy")
+            throw std::invalid_argument("fault '" + text +
+                                        "': expected cut-main@postcopy or "
+                                        "cut-main@postcopy+BYTES (e.g. cut-main@postcopy+16M)");
+        fault.kind = FaultSpec::Kind::CutMainInPostcopy;
+        fault.channel = "main";
+        if (plus != std::string::npos)
+            fault.afterBytes = parseSize(when.substr(plus + 1));
+        return fault;
+    }
+    if (name == "switchover-ack-after" && equals != std::string::npos) {
+        fault.kind = FaultSpec::Kind::SwitchoverAckAfter;
+        try {
+            std::size_t used = 0;
+            fault.count = std::stoull(text.substr(equals + 1), &used);
+            if (used != text.size() - equals - 1)
+                throw std::invalid_argument("trailing text");
+        } catch (const std::exception&) {
+            throw std::invalid_argument("fault '" + text +
+                                        "': expected switchover-ack-after=ROUNDS, e.g. "
+                                        "switchover-ack-after=3");
+        }
+        return fault;
+    }
+    throw std::invalid_argument("unknown fault '" + name +
+                                "' (known: cut-channel, tls-no-bye, cut-main@postcopy, "
+                                "switchover-ack-after)");
+}
+
+void applyCapability(const std::string& text, Capabilities& capabilities) {
+    const auto equals = text.find('=');
+    const std::string name = text.substr(0, equals);
+    const std::string value = equals == std::string::npos ? "" : text.substr(equals + 1);
+    if (value != "on" && value != "off")
+        throw std::invalid_argument("capability '" + text + "': expected NAME=on or NAME=off");
+    const bool on = value == "on";
+    if (name == "postcopy-ram")
+        capabilities.postcopyRam = on;
+    else if (name == "switchover-ack")
+        capabilities.switchoverAck = on;
+    else if (name == "return-path") {
+        if (!on)
+            throw std::invalid_argument(
+                "capability return-path cannot be turned off: Migrascope reports a migration "
+                "completed only after the destination's verdict, which comes back on the "
+                "return path");
+    } else
+        throw std::invalid_argument("unknown capability '" + name +
+                                    "' (known: return-path, postcopy-ram, switchover-ack)");
+}
+
+PostcopyStart parsePostcopyStart(const std::string& text) {
+    PostcopyStart start;
+    std::size_t used = 0;
+    double value = -1;
+    try {
+        value = std::stod(text, &used);
+    } catch (const std::exception&) {
+    }
+    const std::string unit = used < text.size() ? text.substr(used) : "";
+    if (value < 0 || !std::isfinite(value) || (unit != "" && unit != "s" && unit != "ms") ||
+        (unit.empty() && (value < 1 || value != std::floor(value))))
+        throw std::invalid_argument("'" + text +
+                                    "' is not a postcopy start: give dirty iterations (e.g. 2) "
+                                    "or a time in precopy (e.g. 1.5s, 800ms)");
+    if (unit.empty())
+        start.afterIterations = static_cast<unsigned>(value);
+    else
+        start.afterMs = unit == "s" ? value * 1000 : value;
+    if (!unit.empty() && start.afterMs <= 0)
+        throw std::invalid_argument("'" + text + "': the time before postcopy must be positive");
+    return start;
 }
 
 std::string describe(const MigrationConfig& config) {
@@ -144,6 +218,16 @@ std::string describe(const MigrationConfig& config) {
         << '\n';
     for (const auto& fault : config.faults)
         out << "inject=" << fault.text << '\n';
+    out << "capability=return-path=on\n"
+        << "capability=postcopy-ram=" << (config.capabilities.postcopyRam ? "on" : "off") << '\n'
+        << "capability=switchover-ack=" << (config.capabilities.switchoverAck ? "on" : "off")
+        << '\n';
+    if (config.postcopyStart.afterIterations > 0)
+        out << "postcopy-after=" << config.postcopyStart.afterIterations << '\n';
+    if (config.postcopyStart.afterMs > 0)
+        out << "postcopy-after=" << config.postcopyStart.afterMs << "ms\n";
+    if (config.autoRecover)
+        out << "recover-delay=" << config.recoverDelayMs << '\n';
     return out.str();
 }
 

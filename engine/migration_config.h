@@ -38,18 +38,35 @@ struct TlsParameters {
 struct FaultSpec {
     enum class Kind {
         CutChannel,
-        TlsNoBye, // a legacy source: multifd channels close without close_notify
+        TlsNoBye,           // a legacy source: multifd channels close without close_notify
+        CutMainInPostcopy,  // the network fails during postcopy: both sides pause
+        SwitchoverAckAfter, // the destination acknowledges switchover only after N rounds
     };
     Kind kind = Kind::CutChannel;
-    std::string channel; // "main", "multifd-0", ...
-    std::uint64_t afterBytes = 0;
-    std::string text; // as given, for logs and history
+    std::string channel;          // "main", "multifd-0", ...
+    std::uint64_t afterBytes = 0; // cut-channel: bytes on the channel; cut-main: since postcopy
+    std::uint64_t count = 0;      // switchover-ack-after: RAM rounds loaded
+    std::string text;             // as given, for logs and history
 };
 
 struct GuestConfig {
     std::uint64_t ramSize = 512ull << 20;
     std::uint64_t dirtyRate = 64ull << 20; // bytes per second; 0 = idle guest
     std::uint32_t seed = 1;
+};
+
+// migrate-set-capabilities. The return path cannot be turned off: "completed" is reported
+// only after the destination's verdict, and the verdict comes back on it.
+struct Capabilities {
+    bool postcopyRam = false;
+    bool switchoverAck = false;
+};
+
+// When precopy switches to postcopy without an operator (migrate-start-postcopy).
+struct PostcopyStart {
+    unsigned afterIterations = 0; // after this many dirty-page iterations; 0 = not by count
+    double afterMs = 0;           // after this long in precopy; 0 = not by time
+    bool automatic() const { return afterIterations > 0 || afterMs > 0; }
 };
 
 struct MigrationConfig {
@@ -62,6 +79,12 @@ struct MigrationConfig {
     // channels without close_notify (sources before QEMU 9.1 never sent it).
     bool multifdCleanTlsTermination = true;
     std::vector<FaultSpec> faults;
+    Capabilities capabilities;
+    PostcopyStart postcopyStart;
+    // A paused postcopy recovers by itself (migrate-recover, then migrate resume) after this
+    // delay. Off, an operator recovers it.
+    bool autoRecover = false;
+    std::uint64_t recoverDelayMs = 1000;
     Uuid uuid{};
     // Destination endpoint; the in-process destination listens on an ephemeral loopback port.
     std::string destinationHost = "127.0.0.1";
@@ -72,6 +95,10 @@ struct MigrationConfig {
 std::uint64_t parseSize(const std::string& text);
 std::string formatBytes(double bytes);
 FaultSpec parseFault(const std::string& text);
+// "NAME=on|off" for --capability; throws std::invalid_argument naming what is wrong.
+void applyCapability(const std::string& text, Capabilities& capabilities);
+// "3" (dirty iterations) or "1.5s" / "800ms" (time in precopy).
+PostcopyStart parsePostcopyStart(const std::string& text);
 
 // One line per parameter, for the history's configuration column and the event log.
 std::string describe(const MigrationConfig& config);

@@ -9,18 +9,44 @@
 
 namespace migrascope {
 
-const char* toString(MigrationDestination::State state) {
+namespace {
+
+// A resume connection this destination will not take. The paused migration goes on
+// waiting; only the connection is turned away.
+class ResumeRefused : public MigrationError {
+public:
+    using MigrationError::MigrationError;
+};
+
+class IntegrityError : public MigrationError {
+public:
+    using MigrationError::MigrationError;
+};
+
+MigrationStatus asStatus(MigrationDestination::State state) {
     switch (state) {
     case MigrationDestination::State::Listening:
-        return "listening";
+        return MigrationStatus::Setup;
     case MigrationDestination::State::Loading:
-        return "loading";
+        return MigrationStatus::Active;
+    case MigrationDestination::State::PostcopyActive:
+        return MigrationStatus::PostcopyActive;
+    case MigrationDestination::State::PostcopyPaused:
+        return MigrationStatus::PostcopyPaused;
+    case MigrationDestination::State::PostcopyRecover:
+        return MigrationStatus::PostcopyRecover;
     case MigrationDestination::State::Completed:
-        return "completed";
+        return MigrationStatus::Completed;
     case MigrationDestination::State::Failed:
-        return "failed";
+        return MigrationStatus::Failed;
     }
-    return "unknown";
+    return MigrationStatus::None;
+}
+
+} // namespace
+
+const char* toString(MigrationDestination::State state) {
+    return toString(asStatus(state));
 }
 
 MigrationDestination::MigrationDestination(Options options, Telemetry& telemetry)
@@ -78,13 +104,19 @@ bool MigrationDestination::waitUntilFinished(std::chrono::milliseconds timeout) 
         lock, timeout, [this] { return state_ == State::Completed || state_ == State::Failed; });
 }
 
-void MigrationDestination::fail(const std::string& error) {
+void MigrationDestination::setState(State state) {
+    state_ = state;
+    telemetry_.setDestinationStatus(asStatus(state));
+}
+
+void MigrationDestination::fail(const std::string& error, ShutReason reason) {
     {
         std::lock_guard lock(mutex_);
         if (state_ == State::Completed || state_ == State::Failed)
             return;
-        state_ = State::Failed;
+        setState(State::Failed);
         error_ = error;
+        failReason_ = reason;
         // The main channel stays up: its thread wakes, and reports the error to the source
         // on the return path (SHUT) before it closes.
         for (auto& incoming : incoming_)
@@ -95,20 +127,25 @@ void MigrationDestination::fail(const std::string& error) {
     telemetry_.event(EventLevel::Error, "dst", "incoming migration failed: " + error);
 }
 
-void MigrationDestination::sendShut(Connection& connection, bool failed) {
-    std::uint8_t shut[8];
-    wire::put16(shut, static_cast<std::uint16_t>(ReturnPathMessage::Shut));
-    wire::put16(shut + 2, 4);
-    wire::put32(shut + 4, failed ? 1 : 0);
-    if (!failed) {
-        connection.sendAll(shut, sizeof shut);
-        return;
+std::string MigrationDestination::recover() {
+    {
+        std::lock_guard lock(mutex_);
+        if (state_ != State::PostcopyPaused)
+            return std::string("recover refused: the destination is ") + toString(state_) +
+                   ", not postcopy-paused";
+        if (recoverArmed_)
+            return "recover refused: already waiting for the source to resume";
+        recoverArmed_ = true;
     }
-    // Best effort: the error that brought us here may be this very channel's.
-    try {
-        connection.sendAll(shut, sizeof shut);
-    } catch (const std::exception&) {
-    }
+    telemetry_.event(EventLevel::Info, "dst",
+                     "migrate-recover: listening for the source's resume on port " +
+                         std::to_string(port()));
+    return {};
+}
+
+void MigrationDestination::stopGuest() {
+    if (guest_)
+        guest_->stop();
 }
 
 void MigrationDestination::acceptLoop() {
@@ -199,9 +236,13 @@ void MigrationDestination::serve(Connection& connection, std::string peer) {
         return;
     }
     const std::uint32_t magic = wire::get32(first4);
+    const bool mainChannel = magic == kVmFileMagic;
+    std::optional<ReturnPathSender> returnPath;
     try {
-        if (magic == kVmFileMagic) {
-            loadMainStream(connection);
+        if (mainChannel) {
+            connection.setName("main");
+            returnPath.emplace(connection);
+            serveMain(connection, *returnPath);
         } else if (magic == kMultifdMagic) {
             receiveMultifd(connection, first4);
         } else {
@@ -210,67 +251,174 @@ void MigrationDestination::serve(Connection& connection, std::string peer) {
             throw MigrationError(std::string("unknown channel magic ") + text +
                                  " (not a migration stream)");
         }
+    } catch (const ResumeRefused& refused) {
+        reject(peer, refused.what());
+        connection.shutdown();
     } catch (const std::exception& error) {
-        const bool mainChannel = magic == kVmFileMagic;
+        if (mainChannel && pauseIfPostcopy(connection, *returnPath, error))
+            return;
         const bool ourChannel = mainChannel || connection.name().rfind("multifd-", 0) == 0;
         std::unique_lock lock(mutex_);
         const bool completed = state_ == State::Completed;
         const bool endedElsewhere = state_ == State::Failed || stopping_;
+        const ShutReason elsewhereReason = failReason_;
         lock.unlock();
         if (ChannelCounters* counters = telemetry_.findChannel(connection.name());
             counters && counters->termination.load() == Termination::None)
             counters->termination.store(connection.termination() == Termination::Premature
                                             ? Termination::Premature
                                             : Termination::Error);
-        if (mainChannel && !completed)
-            sendShut(connection, true);
+        ShutReason reason = ShutReason::StreamError;
+        if (dynamic_cast<const IntegrityError*>(&error))
+            reason = ShutReason::IntegrityMismatch;
+        else if (endedElsewhere)
+            reason = elsewhereReason;
+        else if (dynamic_cast<const ConnectionError*>(&error))
+            reason = ShutReason::ChannelFailure;
+        if (mainChannel && !completed) {
+            // Best effort: the error that brought us here may be this very channel's.
+            try {
+                returnPath->shut(reason);
+            } catch (const std::exception&) {
+            }
+        }
         if (ourChannel && !completed && !endedElsewhere)
-            fail(error.what());
+            fail(error.what(), mainChannel ? reason : ShutReason::ChannelFailure);
         else if (!ourChannel)
             reject(peer, error.what());
         connection.shutdown();
     }
 }
 
-void MigrationDestination::loadMainStream(Connection& connection) {
-    connection.setName("main");
+bool MigrationDestination::pauseIfPostcopy(Connection& connection, ReturnPathSender& returnPath,
+                                           const std::exception& error) {
+    if (!dynamic_cast<const ConnectionError*>(&error))
+        return false;
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_ || (state_ != State::PostcopyActive && state_ != State::PostcopyRecover))
+            return false;
+    }
+    // QEMU's postcopy_pause_incoming: close the connection, stop asking on it, then wait
+    // for migrate-recover. The guest keeps running; a fault on a missing page waits.
+    connection.shutdown();
+    postcopy_->detach(returnPath);
+    {
+        std::lock_guard lock(mutex_);
+        setState(State::PostcopyPaused);
+        recoverArmed_ = false;
+    }
+    changed_.notify_all();
+    telemetry_.event(EventLevel::Warning, "dst",
+                     std::string("postcopy-paused: ") + error.what() + "; " +
+                         std::to_string(postcopy_->missingPages()) +
+                         " pages still missing, the guest waits on any it touches");
+    return true;
+}
+
+void MigrationDestination::serveMain(Connection& connection, ReturnPathSender& returnPath) {
+    // The return path dies with this connection: whatever happens, the guest's page faults
+    // stop asking on it before it is freed.
+    struct DetachOnExit {
+        MigrationDestination& destination;
+        ReturnPathSender& returnPath;
+        ~DetachOnExit() {
+            if (destination.postcopy_)
+                destination.postcopy_->detach(returnPath);
+        }
+    } detachOnExit{*this, returnPath};
+
     StreamReader in(connection);
+    const StreamHeader header = readHeader(in);
+    if (header.resume) {
+        acceptResume(header);
+    } else {
+        acceptFirstMain(header);
+    }
+    loadSections(in, returnPath);
+    // The source ends the main session after our SHUT; see how it did.
+    try {
+        std::uint8_t rest;
+        if (connection.recvSome(&rest, 1) == 0)
+            channelEnded("main", connection.termination());
+    } catch (const std::exception&) {
+        channelEnded("main", connection.termination() == Termination::None
+                                 ? Termination::Error
+                                 : connection.termination());
+    }
+}
+
+MigrationDestination::StreamHeader MigrationDestination::readHeader(StreamReader& in) {
     if (const auto version = in.get32(); version != kVmFileVersion)
         throw MigrationError("main channel: stream version " + std::to_string(version) +
                              " is not supported (expected " + std::to_string(kVmFileVersion) + ")");
     if (in.get8() != static_cast<std::uint8_t>(Section::Configuration) ||
         in.getString8() != "migrascope")
         throw MigrationError("main channel: the stream has no Migrascope configuration section");
-    Uuid uuid;
-    in.getBytes(uuid.data(), uuid.size());
-    const std::uint32_t channels = in.get32();
+    StreamHeader header;
+    in.getBytes(header.uuid.data(), header.uuid.size());
+    header.channels = in.get32();
     if (const auto pageSize = in.get32(); pageSize != kPageSize)
         throw MigrationError("main channel: source page size " + std::to_string(pageSize) +
                              " differs from ours (" + std::to_string(kPageSize) + ")");
-    if (channels > 255)
-        throw MigrationError("main channel: " + std::to_string(channels) +
+    header.capabilities = in.get32();
+    header.resume = in.get8() != 0;
+    if (header.channels > 255)
+        throw MigrationError("main channel: " + std::to_string(header.channels) +
                              " multifd channels announced; at most 255 are possible");
+    return header;
+}
+
+void MigrationDestination::acceptFirstMain(const StreamHeader& header) {
     {
         std::lock_guard lock(mutex_);
         if (mainSeen_)
-            throw MigrationError("a second main channel arrived for migration " +
-                                 uuidToString(uuid));
-        if (options_.expectedUuid && *options_.expectedUuid != uuid)
-            throw MigrationError("main channel belongs to migration " + uuidToString(uuid) +
+            throw ResumeRefused("a second main channel arrived for migration " +
+                                uuidToString(header.uuid) + " (a resume must say so)");
+        if (options_.expectedUuid && *options_.expectedUuid != header.uuid)
+            throw MigrationError("main channel belongs to migration " + uuidToString(header.uuid) +
                                  ", expected " + uuidToString(*options_.expectedUuid));
         mainSeen_ = true;
-        uuid_ = uuid;
-        expectedChannels_ = channels;
-        channelSeen_.assign(channels, false);
-        state_ = State::Loading;
+        uuid_ = header.uuid;
+        expectedChannels_ = header.channels;
+        capabilities_ = header.capabilities;
+        channelSeen_.assign(header.channels, false);
+        setState(State::Loading);
     }
     changed_.notify_all();
     telemetry_.event(EventLevel::Info, "dst",
-                     "main channel from the source of migration " + uuidToString(uuid) + ", " +
-                         std::to_string(channels) + " multifd channels announced");
+                     "main channel from the source of migration " + uuidToString(header.uuid) +
+                         ", " + std::to_string(header.channels) + " multifd channels announced");
+}
 
-    if (in.get8() != static_cast<std::uint8_t>(Section::Start) || in.get32() != kRamSectionId ||
-        in.getString8() != "ram")
+void MigrationDestination::acceptResume(const StreamHeader& header) {
+    {
+        std::lock_guard lock(mutex_);
+        if (!mainSeen_ || header.uuid != uuid_)
+            throw ResumeRefused("resume refused: this destination has no paused migration " +
+                                uuidToString(header.uuid));
+        if (state_ != State::PostcopyPaused)
+            throw ResumeRefused(std::string("resume refused: the destination is ") +
+                                toString(state_) + ", not postcopy-paused");
+        if (!recoverArmed_)
+            throw ResumeRefused("resume refused: the destination is postcopy-paused but was not "
+                                "told to recover (migrate-recover)");
+        recoverArmed_ = false;
+        setState(State::PostcopyRecover);
+    }
+    changed_.notify_all();
+    telemetry_.event(EventLevel::Info, "dst",
+                     "postcopy-recover: the source reconnected to resume migration " +
+                         uuidToString(header.uuid));
+}
+
+void MigrationDestination::loadRamSetup(StreamReader& in) {
+    {
+        std::lock_guard lock(mutex_);
+        if (guestReady_)
+            throw MigrationError("main channel: a second RAM setup section");
+    }
+    if (in.get32() != kRamSectionId || in.getString8() != "ram")
         throw MigrationError("main channel: expected the RAM setup section");
     in.get32(); // instance
     in.get32(); // version
@@ -288,7 +436,7 @@ void MigrationDestination::loadMainStream(Connection& connection) {
         announced += block.size;
         layout.push_back(block);
     }
-    auto guest = std::make_unique<Guest>(layout, GuestConfig{0, 0, 0}, Guest::Content::Empty);
+    auto guest = std::make_unique<Guest>(layout, GuestConfig{0, 0, 2}, Guest::Content::Empty);
     {
         std::lock_guard lock(mutex_);
         for (const auto& block : guest->blocks())
@@ -299,26 +447,54 @@ void MigrationDestination::loadMainStream(Connection& connection) {
     }
     changed_.notify_all();
     loadRamItems(in);
+}
 
-    bool verified = false;
-    std::optional<Digest> ourDigest;
+std::size_t MigrationDestination::blockIndex(const RamBlock* block) const {
+    std::size_t index = 0;
+    while (guest_->blocks()[index].get() != block)
+        ++index;
+    return index;
+}
+
+void MigrationDestination::loadSections(StreamReader& in, ReturnPathSender& returnPath) {
     for (;;) {
         const auto section = in.get8();
         if (section == static_cast<std::uint8_t>(Section::Eof))
             break;
-        if (section == static_cast<std::uint8_t>(Section::Part) ||
-            section == static_cast<std::uint8_t>(Section::End)) {
+        if (section == static_cast<std::uint8_t>(Section::Command)) {
+            handleCommand(in, returnPath);
+        } else if (section == static_cast<std::uint8_t>(Section::Start)) {
+            loadRamSetup(in);
+        } else if (section == static_cast<std::uint8_t>(Section::Part) ||
+                   section == static_cast<std::uint8_t>(Section::End)) {
+            if (!guestReady_)
+                throw MigrationError("main channel: RAM pages before the RAM setup section");
             if (const auto id = in.get32(); id != kRamSectionId)
                 throw MigrationError("main channel: unknown section id " + std::to_string(id));
+            const bool final = section == static_cast<std::uint8_t>(Section::End);
             {
                 std::lock_guard lock(mutex_);
-                inFinalSection_ = section == static_cast<std::uint8_t>(Section::End);
+                inFinalSection_ = final;
             }
             loadRamItems(in);
+            ++roundsLoaded_;
+            if (returnPathOpen_ && !switchoverAckSent_ &&
+                (capabilities_ & capability_bit::kSwitchoverAck) &&
+                roundsLoaded_ >= options_.switchoverAckAfterRounds) {
+                returnPath.switchoverAck();
+                switchoverAckSent_ = true;
+            }
             // After the last RAM section every page is here (its flush was a barrier): hash
             // now, while the source hashes its own copy, rather than after its digest arrives.
-            if (section == static_cast<std::uint8_t>(Section::End)) {
-                ourDigest = guest_->digest();
+            if (final) {
+                if (postcopy_) {
+                    if (const auto missing = postcopy_->missingPages(); missing > 0)
+                        throw MigrationError("main channel: RAM ended with " +
+                                             std::to_string(missing) + " pages never received");
+                    ourDigest_ = guest_->digestOf(postcopy_->arrivalHashes());
+                } else {
+                    ourDigest_ = guest_->digest();
+                }
                 waitForChannelsEnded();
             }
         } else if (section == static_cast<std::uint8_t>(Section::Full)) {
@@ -332,45 +508,178 @@ void MigrationDestination::loadMainStream(Connection& connection) {
             in.getBytes(sourceDigest.data(), sourceDigest.size());
             if (in.get8() != static_cast<std::uint8_t>(Section::Footer) || in.get32() != id)
                 throw MigrationError("main channel: integrity section has a bad footer");
-            if (!ourDigest)
-                throw MigrationError("main channel: integrity section before the end of RAM");
-            const Digest ours = *ourDigest;
-            if (ours != sourceDigest)
-                throw MigrationError("integrity check failed: destination RAM digest " +
-                                     toHex(ours) + " differs from the source's " +
-                                     toHex(sourceDigest));
-            verified = true;
-            telemetry_.event(EventLevel::Info, "dst",
-                             "RAM verified: XXH3-128 " + toHex(ours) + " matches the source");
+            verifyAndComplete(sourceDigest, returnPath);
         } else {
             throw MigrationError("main channel: unknown section type " + std::to_string(section));
         }
     }
-    if (!verified)
+    std::lock_guard lock(mutex_);
+    if (state_ != State::Completed)
         throw MigrationError("main channel: the stream ended without an integrity section");
-    sendShut(connection, false);
+}
+
+void MigrationDestination::verifyAndComplete(const Digest& sourceDigest,
+                                             ReturnPathSender& returnPath) {
+    if (!ourDigest_)
+        throw MigrationError("main channel: integrity section before the end of RAM");
+    if (*ourDigest_ != sourceDigest)
+        throw IntegrityError("integrity check failed: destination RAM digest " +
+                             toHex(*ourDigest_) + " differs from the source's " +
+                             toHex(sourceDigest));
+    telemetry_.event(EventLevel::Info, "dst",
+                     "RAM verified: XXH3-128 " + toHex(*ourDigest_) + " matches the source" +
+                         (postcopy_ ? " (pages hashed as they arrived, before the running "
+                                      "guest wrote them)"
+                                    : ""));
+    returnPath.shut(ShutReason::Success);
     guest_->start();
     {
         std::lock_guard lock(mutex_);
-        state_ = State::Completed;
+        setState(State::Completed);
     }
     changed_.notify_all();
     telemetry_.event(EventLevel::Info, "dst", "incoming migration completed; guest running");
-    // The source ends the main session after our SHUT; see how it did.
-    try {
-        std::uint8_t rest;
-        if (connection.recvSome(&rest, 1) == 0)
-            channelEnded("main", connection.termination());
-    } catch (const std::exception&) {
-        channelEnded("main", connection.termination() == Termination::None
-                                 ? Termination::Error
-                                 : connection.termination());
+}
+
+void MigrationDestination::handleCommand(StreamReader& in, ReturnPathSender& returnPath) {
+    const auto raw = in.get16();
+    const auto length = in.get16();
+    std::vector<std::uint8_t> payload(length);
+    in.getBytes(payload.data(), payload.size());
+    const auto command = static_cast<StreamCommand>(raw);
+    auto expectLength = [&](std::size_t expected) {
+        if (length != expected)
+            throw MigrationError(std::string("main channel: command ") + toString(command) +
+                                 " has length " + std::to_string(length) + ", expected " +
+                                 std::to_string(expected));
+    };
+    auto currentState = [&] {
+        std::lock_guard lock(mutex_);
+        return state_;
+    };
+    switch (command) {
+    case StreamCommand::OpenReturnPath:
+        expectLength(0);
+        returnPathOpen_ = true;
+        if ((capabilities_ & capability_bit::kSwitchoverAck) && !switchoverAckSent_ &&
+            options_.switchoverAckAfterRounds == 0) {
+            // No device here needs its precopy data before it can approve.
+            returnPath.switchoverAck();
+            switchoverAckSent_ = true;
+        }
+        return;
+    case StreamCommand::Ping:
+        expectLength(4);
+        returnPath.pong(wire::get32(payload.data()));
+        return;
+    case StreamCommand::PostcopyAdvise:
+        expectLength(16);
+        if (wire::get64(payload.data() + 8) != kPageSize)
+            throw MigrationError("main channel: POSTCOPY_ADVISE announces target pages of " +
+                                 std::to_string(wire::get64(payload.data() + 8)) + " bytes");
+        return;
+    case StreamCommand::PostcopyRamDiscard:
+        discardPages(payload);
+        return;
+    case StreamCommand::PostcopyListen: {
+        expectLength(0);
+        if (!guestReady_ || !(capabilities_ & capability_bit::kPostcopyRam))
+            throw MigrationError("main channel: POSTCOPY_LISTEN without postcopy-ram or before "
+                                 "the RAM setup");
+        auto postcopy = std::make_unique<PostcopyIncoming>(*guest_, received_, telemetry_);
+        guest_->setPageGate(postcopy.get());
+        postcopy->attach(returnPath);
+        {
+            std::lock_guard lock(mutex_);
+            postcopy_ = std::move(postcopy);
+            postcopyListening_ = true;
+        }
+        changed_.notify_all();
+        telemetry_.event(EventLevel::Info, "dst",
+                         "postcopy listen: the guest's page faults will be served from the "
+                         "source");
+        return;
+    }
+    case StreamCommand::PostcopyRun:
+        expectLength(0);
+        if (!postcopy_)
+            throw MigrationError("main channel: POSTCOPY_RUN before POSTCOPY_LISTEN");
+        guest_->setDirtyRate(options_.postcopyDirtyRate);
+        guest_->start();
+        {
+            std::lock_guard lock(mutex_);
+            setState(State::PostcopyActive);
+        }
+        changed_.notify_all();
+        telemetry_.event(EventLevel::Info, "dst",
+                         "postcopy-active: the guest runs here with " +
+                             std::to_string(postcopy_->missingPages()) + " pages still missing");
+        return;
+    case StreamCommand::RecvBitmap: {
+        if (length < 1 || length != 1u + payload[0])
+            throw MigrationError("main channel: RECV_BITMAP has a bad length");
+        if (currentState() != State::PostcopyRecover)
+            throw MigrationError("main channel: RECV_BITMAP outside postcopy-recover");
+        const std::string name(reinterpret_cast<const char*>(payload.data() + 1), payload[0]);
+        RamBlock* block = guest_->findBlock(name);
+        if (!block)
+            throw MigrationError("main channel: RECV_BITMAP for unknown RAM block '" + name + "'");
+        const std::size_t index = blockIndex(block);
+        std::vector<std::uint64_t> received((block->pageCount() + 63) / 64);
+        for (std::size_t w = 0; w < received.size(); ++w)
+            received[w] = received_[index][w].load(std::memory_order_acquire);
+        returnPath.recvBitmap(name, received, block->pageCount());
+        return;
+    }
+    case StreamCommand::PostcopyResume:
+        expectLength(0);
+        if (currentState() != State::PostcopyRecover || !postcopy_)
+            throw MigrationError("main channel: POSTCOPY_RESUME outside postcopy-recover");
+        {
+            std::lock_guard lock(mutex_);
+            setState(State::PostcopyActive);
+        }
+        changed_.notify_all();
+        returnPath.resumeAck();
+        postcopy_->attach(returnPath); // and ask again for what the guest still waits on
+        telemetry_.event(EventLevel::Info, "dst",
+                         "postcopy-active again: RESUME_ACK sent, pending page requests "
+                         "re-sent");
+        return;
+    case StreamCommand::Invalid:
+        break;
+    }
+    throw MigrationError("main channel: unknown command " + std::to_string(raw) + " (length " +
+                         std::to_string(length) + ")");
+}
+
+void MigrationDestination::discardPages(const std::vector<std::uint8_t>& payload) {
+    if (payload.size() < 3 || payload[0] != 0 || payload.size() < 3u + payload[1] ||
+        payload[2u + payload[1]] != 0 || (payload.size() - 3 - payload[1]) % 16 != 0)
+        throw MigrationError("main channel: malformed POSTCOPY_RAM_DISCARD");
+    const std::string name(reinterpret_cast<const char*>(payload.data() + 2), payload[1]);
+    RamBlock* block = guest_ ? guest_->findBlock(name) : nullptr;
+    if (!block || postcopy_)
+        throw MigrationError("main channel: POSTCOPY_RAM_DISCARD for '" + name +
+                             "' is unknown or too late");
+    const std::size_t index = blockIndex(block);
+    for (std::size_t at = 3u + payload[1]; at < payload.size(); at += 16) {
+        const std::uint64_t start = wire::get64(payload.data() + at);
+        const std::uint64_t length = wire::get64(payload.data() + at + 8);
+        if (start % kPageSize != 0 || length % kPageSize != 0 || start > block->size() ||
+            length > block->size() - start)
+            throw MigrationError("main channel: POSTCOPY_RAM_DISCARD range outside '" + name + "'");
+        // These pages changed after they were sent: not here until they come again.
+        for (std::uint64_t page = start / kPageSize; page < (start + length) / kPageSize; ++page)
+            received_[index][page / 64].fetch_and(~(std::uint64_t{1} << (page % 64)),
+                                                  std::memory_order_relaxed);
     }
 }
 
 void MigrationDestination::loadRamItems(StreamReader& in) {
     RamBlock* block = nullptr;
-    std::size_t blockIndex = 0;
+    std::size_t index = 0;
+    std::vector<std::uint8_t> duplicate;
     for (;;) {
         const std::uint64_t item = in.get64();
         const std::uint64_t flags = item & ram_flag::kMask;
@@ -389,8 +698,7 @@ void MigrationDestination::loadRamItems(StreamReader& in) {
             block = guest_->findBlock(name);
             if (!block)
                 throw MigrationError("main channel: unknown RAM block '" + name + "'");
-            for (blockIndex = 0; guest_->blocks()[blockIndex].get() != block; ++blockIndex) {
-            }
+            index = blockIndex(block);
         } else if (!block) {
             throw MigrationError("main channel: CONTINUE page without a block");
         }
@@ -398,7 +706,26 @@ void MigrationDestination::loadRamItems(StreamReader& in) {
             throw MigrationError("main channel: page offset " + std::to_string(offset) +
                                  " is outside RAM block '" + block->name() + "'");
         const std::uint64_t page = offset / kPageSize;
-        auto& word = received_[blockIndex][page / 64];
+        if (postcopy_) {
+            // Postcopy: a page is placed once. A second copy (asked for and also pushed)
+            // is dropped: the running guest may have written the page since.
+            const bool already = postcopy_->isReceived(index, page);
+            if (flags & ram_flag::kZero) {
+                if (in.get8() != 0)
+                    throw MigrationError("main channel: zero page with a non-zero fill");
+                if (!already)
+                    std::memset(block->data() + offset, 0, kPageSize);
+            } else if (already) {
+                duplicate.resize(kPageSize);
+                in.getBytes(duplicate.data(), kPageSize);
+            } else {
+                in.getBytes(block->data() + offset, kPageSize);
+            }
+            if (!already)
+                postcopy_->arrived(index, page);
+            continue;
+        }
+        auto& word = received_[index][page / 64];
         const std::uint64_t bit = std::uint64_t{1} << (page % 64);
         if (flags & ram_flag::kZero) {
             const std::uint8_t fill = in.get8();
@@ -495,7 +822,7 @@ void MigrationDestination::receiveMultifd(Connection& connection, const std::uin
         } catch (const PrematureTermination& error) {
             // A source before the close_notify fix ends like this after its last packet.
             std::unique_lock lock(mutex_);
-            if (!finalSyncDone_ || options_.cleanTlsTermination)
+            if (!(finalSyncDone_ || postcopyListening_) || options_.cleanTlsTermination)
                 throw;
             lock.unlock();
             telemetry_.event(EventLevel::Warning, "dst",
@@ -507,7 +834,7 @@ void MigrationDestination::receiveMultifd(Connection& connection, const std::uin
         }
         if (got == 0) {
             std::unique_lock lock(mutex_);
-            if (!finalSyncDone_)
+            if (!finalSyncDone_ && !postcopyListening_)
                 throw MigrationError("channel " + connection.name() +
                                      ": the source closed it before the migration finished");
             lock.unlock();
@@ -524,9 +851,7 @@ void MigrationDestination::receiveMultifd(Connection& connection, const std::uin
         if (!block)
             throw MigrationError("channel " + connection.name() + ": unknown RAM block '" +
                                  packet.ramBlock + "'");
-        std::size_t blockIndex = 0;
-        while (guest_->blocks()[blockIndex].get() != block)
-            ++blockIndex;
+        const std::size_t index = blockIndex(block);
         for (const std::uint64_t offset : packet.offsets)
             if (offset % kPageSize != 0 || offset + kPageSize > block->size())
                 throw MigrationError("channel " + connection.name() + ": page offset " +
@@ -536,7 +861,7 @@ void MigrationDestination::receiveMultifd(Connection& connection, const std::uin
             connection.recvExact(block->data() + packet.offsets[i], kPageSize);
         for (std::size_t i = 0; i < packet.offsets.size(); ++i) {
             const std::uint64_t page = packet.offsets[i] / kPageSize;
-            auto& word = received_[blockIndex][page / 64];
+            auto& word = received_[index][page / 64];
             const std::uint64_t bit = std::uint64_t{1} << (page % 64);
             // A zero page that was never received is already zero here (QEMU skips it too).
             if (i >= packet.normalPages && (word.load(std::memory_order_relaxed) & bit))

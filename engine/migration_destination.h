@@ -6,6 +6,8 @@
 #include "guest.h"
 #include "main_stream.h"
 #include "migration_config.h"
+#include "postcopy_incoming.h"
+#include "return_path.h"
 #include "telemetry.h"
 
 #include <atomic>
@@ -30,8 +32,20 @@ public:
         TlsParameters tls;
         std::optional<Uuid> expectedUuid; // the in-process destination knows its migration
         bool cleanTlsTermination = true;  // multifd-clean-tls-termination
+        // The guest's workload once it runs here during postcopy (bytes/s; 0 = idle).
+        std::uint64_t postcopyDirtyRate = 0;
+        // A fault: SWITCHOVER_ACK only after this many RAM rounds were loaded (0 = at once).
+        std::uint64_t switchoverAckAfterRounds = 0;
     };
-    enum class State { Listening, Loading, Completed, Failed };
+    enum class State {
+        Listening,
+        Loading,
+        PostcopyActive,
+        PostcopyPaused,
+        PostcopyRecover,
+        Completed,
+        Failed
+    };
 
     MigrationDestination(Options options, Telemetry& telemetry);
     ~MigrationDestination();
@@ -48,6 +62,11 @@ public:
     // Why the first connection that was not accepted as a channel was turned away.
     std::string firstRejection() const;
     bool waitUntilFinished(std::chrono::milliseconds timeout) const;
+    // migrate-recover: a paused postcopy accepts the source's resume connection. Returns ""
+    // when accepted, or why not.
+    std::string recover();
+    // After stop(): stops the guest that a failed postcopy had started here.
+    void stopGuest();
     // The incoming guest; meaningful once the state is Completed.
     Guest* guest() { return guest_.get(); }
 
@@ -67,12 +86,30 @@ private:
     void reject(const std::string& peer, const std::string& why);
     // Names what arrived when it is not a TLS handshake.
     void classifyBeforeTls(Connection& connection);
-    void loadMainStream(Connection& connection);
+    struct StreamHeader {
+        Uuid uuid{};
+        std::uint32_t channels = 0;
+        std::uint32_t capabilities = 0;
+        bool resume = false;
+    };
+    void serveMain(Connection& connection, ReturnPathSender& returnPath);
+    StreamHeader readHeader(StreamReader& in);
+    void acceptFirstMain(const StreamHeader& header);
+    void acceptResume(const StreamHeader& header);
+    void loadRamSetup(StreamReader& in);
+    // Sections and commands until EOF. True when the migration completed.
+    void loadSections(StreamReader& in, ReturnPathSender& returnPath);
+    void handleCommand(StreamReader& in, ReturnPathSender& returnPath);
     void loadRamItems(StreamReader& in);
+    void discardPages(const std::vector<std::uint8_t>& payload);
+    void verifyAndComplete(const Digest& sourceDigest, ReturnPathSender& returnPath);
+    // A broken main connection during postcopy pauses instead of failing. True if it did.
+    bool pauseIfPostcopy(Connection& connection, ReturnPathSender& returnPath,
+                         const std::exception& error);
+    void setState(State state); // with mutex_ held
+    std::size_t blockIndex(const RamBlock* block) const;
     void receiveMultifd(Connection& connection, const std::uint8_t* first4);
-    void fail(const std::string& error);
-    // The return path's last word: SHUT with success or with an error.
-    void sendShut(Connection& connection, bool failed);
+    void fail(const std::string& error, ShutReason reason = ShutReason::StreamError);
     void waitForChannelsSynced();
     void waitForChannelsEnded();
     void channelEnded(const std::string& channel, Termination termination);
@@ -89,6 +126,7 @@ private:
     bool stopping_ = false;
     State state_ = State::Listening;
     std::string error_;
+    ShutReason failReason_ = ShutReason::StreamError;
     std::list<Incoming> incoming_;
     std::string firstRejection_;
 
@@ -97,9 +135,19 @@ private:
     Uuid uuid_{};
     unsigned expectedChannels_ = 0;
     std::vector<bool> channelSeen_;
+    std::uint32_t capabilities_ = 0;
+    // Declared before guest_ so that it outlives the guest's workload, which it gates.
+    std::unique_ptr<PostcopyIncoming> postcopy_;
     std::unique_ptr<Guest> guest_;
     bool guestReady_ = false;
-    std::vector<std::unique_ptr<std::atomic<std::uint64_t>[]>> received_;
+    ReceivedMap received_;
+    // Main-channel loader only.
+    bool postcopyListening_ = false; // after POSTCOPY_LISTEN; also read by multifd threads
+    bool recoverArmed_ = false;      // migrate-recover was given while paused
+    std::uint64_t roundsLoaded_ = 0;
+    bool switchoverAckSent_ = false;
+    bool returnPathOpen_ = false;
+    std::optional<Digest> ourDigest_;
     // The multifd flush barrier (QEMU's multifd_recv_sync_main).
     unsigned syncArrived_ = 0;
     std::uint64_t syncGeneration_ = 0;

@@ -10,4 +10,12 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// The transport failed: a connection was refused, closed, reset or shut down, or its TLS
+// session broke. During postcopy this pauses the migration instead of failing it (QEMU
+// pauses only on I/O errors too; a protocol or integrity error still fails).
+class ConnectionError : public MigrationError {
+public:
+    using MigrationError::MigrationError;
+};
+
 } // namespace migrascope

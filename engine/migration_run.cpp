@@ -37,6 +37,57 @@ void MigrationRun::cancel() {
         telemetry_.setStatus(MigrationStatus::Cancelling);
 }
 
+namespace {
+const char* const kNotRunning = "no migration is running";
+}
+
+std::string MigrationRun::startPostcopy() {
+    std::lock_guard lock(mutex_);
+    return source_ && !finished_ ? source_->startPostcopy() : kNotRunning;
+}
+
+std::string MigrationRun::pause() {
+    std::lock_guard lock(mutex_);
+    return source_ && !finished_ ? source_->pause() : kNotRunning;
+}
+
+std::string MigrationRun::resume() {
+    std::lock_guard lock(mutex_);
+    return source_ && !finished_ ? source_->resume() : kNotRunning;
+}
+
+std::string MigrationRun::cutNetwork() {
+    std::lock_guard lock(mutex_);
+    return source_ && !finished_ ? source_->cutNetwork() : kNotRunning;
+}
+
+std::string MigrationRun::recover() {
+    std::lock_guard lock(mutex_);
+    return destination_ && !finished_ ? destination_->recover() : kNotRunning;
+}
+
+void MigrationRun::recoverByItself(double& pausedSinceMs) {
+    const bool paused = telemetry_.status() == MigrationStatus::PostcopyPaused &&
+                        telemetry_.destinationStatus() == MigrationStatus::PostcopyPaused;
+    if (!paused) {
+        pausedSinceMs = -1;
+        return;
+    }
+    const double now = telemetry_.elapsedMs();
+    if (pausedSinceMs < 0)
+        pausedSinceMs = now;
+    if (now - pausedSinceMs < static_cast<double>(config_.recoverDelayMs))
+        return;
+    pausedSinceMs = -1;
+    telemetry_.event(EventLevel::Info, "src",
+                     "recovering by itself after " + std::to_string(config_.recoverDelayMs) +
+                         " ms: migrate-recover on the destination, then migrate resume");
+    if (const std::string refused = recover(); !refused.empty())
+        telemetry_.event(EventLevel::Warning, "dst", refused);
+    else if (const std::string refusedHere = resume(); !refusedHere.empty())
+        telemetry_.event(EventLevel::Warning, "src", refusedHere);
+}
+
 bool MigrationRun::finished() const {
     std::lock_guard lock(mutex_);
     return finished_;
@@ -72,6 +123,7 @@ void MigrationRun::flushHistory(HistoryStore& history) {
 
 void MigrationRun::sampleLoop(HistoryStore* history) {
     double lastFlush = telemetry_.elapsedMs();
+    double pausedSinceMs = -1;
     std::unique_lock lock(mutex_);
     while (!samplerStop_) {
         changed_.wait_for(lock,
@@ -79,6 +131,8 @@ void MigrationRun::sampleLoop(HistoryStore* history) {
                           [this] { return samplerStop_; });
         lock.unlock();
         telemetry_.sample();
+        if (config_.autoRecover)
+            recoverByItself(pausedSinceMs);
         if (history && telemetry_.elapsedMs() - lastFlush >= kHistoryFlushMs) {
             try {
                 flushHistory(*history);
@@ -134,7 +188,15 @@ void MigrationRun::coordinate() {
         destination.tls = config_.tls;
         destination.expectedUuid = config_.uuid;
         destination.cleanTlsTermination = config_.multifdCleanTlsTermination;
-        destination_ = std::make_unique<MigrationDestination>(destination, telemetry_);
+        destination.postcopyDirtyRate = config_.guest.dirtyRate;
+        for (const auto& fault : config_.faults)
+            if (fault.kind == FaultSpec::Kind::SwitchoverAckAfter)
+                destination.switchoverAckAfterRounds = fault.count;
+        {
+            auto created = std::make_unique<MigrationDestination>(destination, telemetry_);
+            std::lock_guard lock(mutex_);
+            destination_ = std::move(created);
+        }
         destination_->start();
         telemetry_.event(EventLevel::Info, "dst",
                          "listening on " + config_.destinationHost + ":" +
@@ -165,6 +227,8 @@ void MigrationRun::coordinate() {
             telemetry_.setIntegrity("verified");
         }
         destination_->stop();
+        if (status != MigrationStatus::Completed)
+            destination_->stopGuest(); // a postcopy guest that started there is discarded
     } catch (const std::exception& error) {
         telemetry_.setError(error.what());
         telemetry_.event(EventLevel::Error, "src", error.what());

@@ -38,6 +38,13 @@ public:
     void start();
     // Any thread, any time; the run ends in `cancelled` unless it already ended.
     void cancel();
+    // Operator actions (QEMU's names), any thread. Each returns "" when accepted, or why
+    // it was refused.
+    std::string startPostcopy(); // migrate-start-postcopy
+    std::string pause();         // migrate-pause on the source
+    std::string recover();       // migrate-recover on the destination
+    std::string resume();        // migrate resume=true on the source
+    std::string cutNetwork();    // a trainer's fault: the main channel's network fails
     bool finished() const;
     void wait() const;
     bool waitFor(std::chrono::milliseconds timeout) const;
@@ -58,6 +65,7 @@ private:
     void coordinate();
     void sampleLoop(HistoryStore* history);
     void flushHistory(HistoryStore& history);
+    void recoverByItself(double& pausedSinceMs);
 
     MigrationConfig config_;
     RunOptions options_;
@@ -70,7 +78,7 @@ private:
 
     mutable std::mutex mutex_;
     mutable std::condition_variable changed_;
-    std::unique_ptr<MigrationSource> source_; // guarded by mutex_ for cancel()
+    std::unique_ptr<MigrationSource> source_; // guarded by mutex_ for the operator's actions
     bool cancelRequested_ = false;
     bool finished_ = false;
     bool samplerStop_ = false;

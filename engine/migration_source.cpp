@@ -4,6 +4,7 @@
 #include "migration_error.h"
 #include "multifd_sender.h"
 #include "multifd_wire.h"
+#include "wire.h"
 
 #include <algorithm>
 #include <bit>
@@ -24,14 +25,26 @@ MigrationSource::MigrationSource(const MigrationConfig& config, Guest& guest, Te
     for (unsigned i = 0; i < config_.multifdChannels; ++i)
         multifdCounters_.push_back(
             &telemetry_.addChannel("multifd-" + std::to_string(i), ChannelKind::Multifd));
+    faultFired_.assign(config_.faults.size(), false);
 }
 
-MigrationSource::~MigrationSource() = default;
+MigrationSource::~MigrationSource() {
+    // run() joins the return path on every way out; this covers a source that never ran.
+    if (returnPath_.joinable()) {
+        if (main_)
+            main_->shutdown();
+        returnPath_.join();
+    }
+}
 
 void MigrationSource::cancel() {
-    cancelRequested_.store(true);
-    if (!isFinal(telemetry_.status()))
-        telemetry_.setStatus(MigrationStatus::Cancelling);
+    {
+        std::lock_guard lock(controlMutex_);
+        cancelRequested_.store(true);
+        if (!isFinal(telemetry_.status()))
+            telemetry_.setStatus(MigrationStatus::Cancelling);
+    }
+    controlChanged_.notify_all();
     limiter_.cancel();
     std::lock_guard lock(connectionsMutex_);
     for (Connection* connection : connections_)
@@ -67,6 +80,8 @@ std::unique_ptr<Connection> MigrationSource::openChannel(std::uint16_t port,
     {
         std::lock_guard lock(connectionsMutex_);
         connections_.push_back(connection.get());
+        if (id == "main")
+            liveMain_ = connection.get();
     }
     try {
         throwIfCancelled();
@@ -83,6 +98,8 @@ std::unique_ptr<Connection> MigrationSource::openChannel(std::uint16_t port,
         counters.state.store(ChannelState::Failed);
         std::lock_guard lock(connectionsMutex_);
         std::erase(connections_, connection.get());
+        if (liveMain_ == connection.get())
+            liveMain_ = nullptr;
         throw;
     }
     counters.state.store(ChannelState::Open);
@@ -131,7 +148,7 @@ void MigrationSource::connectChannels(std::uint16_t port) {
         multifd_ = std::make_unique<MultifdSender>(std::move(channels), limiter_, telemetry_);
 }
 
-void MigrationSource::sendSetup() {
+void MigrationSource::sendHeader(bool resume) {
     StreamWriter& out = *stream_;
     out.put32(kVmFileMagic);
     out.put32(kVmFileVersion);
@@ -140,6 +157,24 @@ void MigrationSource::sendSetup() {
     out.putBytes(config_.uuid.data(), config_.uuid.size());
     out.put32(config_.multifdChannels);
     out.put32(static_cast<std::uint32_t>(kPageSize));
+    std::uint32_t capabilities = capability_bit::kReturnPath;
+    if (config_.capabilities.postcopyRam)
+        capabilities |= capability_bit::kPostcopyRam;
+    if (config_.capabilities.switchoverAck)
+        capabilities |= capability_bit::kSwitchoverAck;
+    out.put32(capabilities);
+    // A resume is a new main channel for a paused postcopy: no multifd, no RAM setup.
+    out.put8(resume ? 1 : 0);
+}
+
+void MigrationSource::sendSetup() {
+    StreamWriter& out = *stream_;
+    sendHeader(false);
+    out.putCommand(StreamCommand::OpenReturnPath);
+    sendPing(nextPing_++);
+    if (config_.capabilities.postcopyRam)
+        out.putCommand(StreamCommand::PostcopyAdvise,
+                       wire::Payload().add64(kPageSize).add64(kPageSize).bytes);
 
     out.put8(static_cast<std::uint8_t>(Section::Start));
     out.put32(kRamSectionId);
@@ -196,7 +231,7 @@ void MigrationSource::checkMainChannelFault() {
 }
 
 void MigrationSource::sendPageOnMainChannel(std::size_t block, std::uint64_t offset,
-                                            bool& continued) {
+                                            bool& continued, bool urgent) {
     RamBlock& ram = *guest_.blocks()[block];
     const std::uint8_t* page = ram.data() + offset;
     bool zero = true;
@@ -213,7 +248,8 @@ void MigrationSource::sendPageOnMainChannel(std::size_t block, std::uint64_t off
         ++mainZeroPages_;
         return;
     }
-    if (!limiter_.acquire(kPageSize))
+    // A page the destination guest is waiting for does not queue behind the bandwidth cap.
+    if (!urgent && !limiter_.acquire(kPageSize))
         throwIfCancelled();
     out.putBytes(page, kPageSize);
     ++mainNormalPages_;
@@ -272,6 +308,7 @@ void MigrationSource::sendRound(std::vector<std::vector<std::uint64_t>>& dirty) 
                 if (++sinceCheck == kPagesBetweenChecks) {
                     sinceCheck = 0;
                     throwIfCancelled();
+                    throwIfReturnPathEnded();
                     checkMainChannelFault();
                     publishStats(left * kPageSize);
                 }
@@ -296,19 +333,36 @@ void MigrationSource::complete(std::vector<std::vector<std::uint64_t>>& dirty) {
     out.put32(kRamSectionId);
     sendRound(dirty);
     endRound();
-    if (multifd_) {
-        // The multifd channels carry nothing more: end their sessions now, so the destination
-        // judges how they ended before it gives its verdict.
-        const bool legacy = std::any_of(config_.faults.begin(), config_.faults.end(), [](auto& f) {
-            return f.kind == FaultSpec::Kind::TlsNoBye;
-        });
-        multifd_->finish(legacy);
-        if (legacy && config_.tls.enabled)
-            telemetry_.event(EventLevel::Warning, "src",
-                             "fault injected: tls-no-bye (multifd channels closed without "
-                             "close_notify, as sources before QEMU 9.1 did)");
-    }
+    // The multifd channels carry nothing more: end their sessions now, so the destination
+    // judges how they ended before it gives its verdict.
+    finishMultifd();
 
+    sendIntegritySectionAndEof();
+    telemetry_.setPhase("switchover: waiting for the destination's verdict");
+    // The destination answers SHUT on the return path after it has loaded everything and
+    // compared its RAM digest with ours.
+    waitForShut();
+    downtimeMs_ = telemetry_.elapsedMs() - stoppedAt;
+    closeReturnPath();
+    main_->endSession();
+    mainCounters_->state.store(ChannelState::Closed);
+    publishStats(0);
+}
+
+void MigrationSource::finishMultifd() {
+    if (!multifd_)
+        return;
+    const bool legacy = std::any_of(config_.faults.begin(), config_.faults.end(),
+                                    [](auto& f) { return f.kind == FaultSpec::Kind::TlsNoBye; });
+    multifd_->finish(legacy);
+    if (legacy && config_.tls.enabled)
+        telemetry_.event(EventLevel::Warning, "src",
+                         "fault injected: tls-no-bye (multifd channels closed without "
+                         "close_notify, as sources before QEMU 9.1 did)");
+}
+
+void MigrationSource::sendIntegritySectionAndEof() {
+    StreamWriter& out = *stream_;
     const Digest digest = guest_.digest();
     out.put8(static_cast<std::uint8_t>(Section::Full));
     out.put32(kIntegritySectionId);
@@ -320,28 +374,17 @@ void MigrationSource::complete(std::vector<std::vector<std::uint64_t>>& dirty) {
     out.put32(kIntegritySectionId);
     out.put8(static_cast<std::uint8_t>(Section::Eof));
     out.flush();
-    telemetry_.setPhase("switchover: waiting for the destination's verdict");
-
-    // The destination answers on the main channel's reverse direction, after it has
-    // loaded everything and compared its RAM digest with ours.
-    StreamReader in(*main_);
-    const auto type = in.get16();
-    const auto length = in.get16();
-    if (type != static_cast<std::uint16_t>(ReturnPathMessage::Shut) || length != 4)
-        throw MigrationError("return path: expected SHUT (type 1, length 4), got type " +
-                             std::to_string(type) + " length " + std::to_string(length));
-    const std::uint32_t failed = in.get32();
-    downtimeMs_ = telemetry_.elapsedMs() - stoppedAt;
-    if (failed != 0)
-        throw MigrationError("the destination reported an error (SHUT " + std::to_string(failed) +
-                             ")");
-    main_->endSession();
-    mainCounters_->state.store(ChannelState::Closed);
-    publishStats(0);
 }
 
 void MigrationSource::warnAboutFaultsThatNeverFired() {
-    for (const auto& fault : config_.faults) {
+    for (std::size_t i = 0; i < config_.faults.size(); ++i) {
+        const FaultSpec& fault = config_.faults[i];
+        if (fault.kind == FaultSpec::Kind::CutMainInPostcopy && !faultFired_[i])
+            telemetry_.event(EventLevel::Warning, "src",
+                             "fault " + fault.text + " never fired: " +
+                                 (switchedToPostcopy_ ? "postcopy ended before the main channel "
+                                                        "carried that much"
+                                                      : "the migration never reached postcopy"));
         if (fault.kind != FaultSpec::Kind::CutChannel)
             continue;
         const ChannelCounters* counters = nullptr;
@@ -360,6 +403,7 @@ void MigrationSource::warnAboutFaultsThatNeverFired() {
 }
 
 MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
+    port_ = destinationPort;
     startMs_ = telemetry_.elapsedMs();
     windowStartMs_ = startMs_;
     lastSyncMs_ = startMs_;
@@ -367,10 +411,16 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
         telemetry_.setStatus(MigrationStatus::Setup);
         telemetry_.setPhase("setup: connecting channels");
         connectChannels(destinationPort);
+        openReturnPath();
         sendSetup();
         setupTimeMs_ = telemetry_.elapsedMs() - startMs_;
         throwIfCancelled();
-        telemetry_.setStatus(MigrationStatus::Active);
+        {
+            std::lock_guard lock(controlMutex_);
+            throwIfCancelled();
+            telemetry_.setStatus(MigrationStatus::Active);
+        }
+        activeStartMs_ = telemetry_.elapsedMs();
 
         // The bulk pass is the first round: every page is dirty. Whatever the guest wrote
         // before now is covered by it, so the guest's own log starts empty.
@@ -382,6 +432,8 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
             if (pages % 64 != 0)
                 dirty[b].back() = (std::uint64_t{1} << (pages % 64)) - 1;
         }
+        bool postcopy = false;
+        bool announcedAckWait = false;
         for (;;) {
             telemetry_.setPhase(dirtySyncCount_ <= 1
                                     ? "bulk copy"
@@ -398,12 +450,31 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
                              "dirty sync " + std::to_string(dirtySyncCount_) + ": " +
                                  formatBytes(static_cast<double>(remaining)) +
                                  " dirty, switchover threshold " + formatBytes(threshold));
-            if (static_cast<double>(remaining) <= threshold)
-                break;
             throwIfCancelled();
+            throwIfReturnPathEnded();
+            if (postcopyWanted()) {
+                postcopy = true;
+                break;
+            }
+            if (static_cast<double>(remaining) <= threshold) {
+                if (!config_.capabilities.switchoverAck || switchoverAcked())
+                    break;
+                if (!announcedAckWait)
+                    telemetry_.event(EventLevel::Info, "src",
+                                     "converged, but switchover waits for the destination's "
+                                     "SWITCHOVER_ACK (switchover-ack capability)");
+                announcedAckWait = true;
+                telemetry_.setPhase("waiting for SWITCHOVER_ACK");
+                waitForSwitchoverAck(std::chrono::milliseconds(100));
+            }
         }
         throwIfCancelled();
-        complete(dirty);
+        if (postcopy) {
+            switchToPostcopy(dirty);
+            runPostcopy();
+        } else {
+            complete(dirty);
+        }
         warnAboutFaultsThatNeverFired();
         telemetry_.setPhase("completed");
         telemetry_.setSourceGuest(GuestState::Postmigrate);
@@ -421,7 +492,9 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
             for (Connection* connection : connections_)
                 connection->shutdown();
             connections_.clear();
+            liveMain_ = nullptr;
         }
+        closeReturnPath(); // its connection is shut down: it ends now
         multifd_.reset();
         stream_.reset();
         main_.reset();
@@ -434,6 +507,11 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
         guest_.start();
         telemetry_.setSourceGuest(GuestState::Running);
         publishStats(telemetry_.stats().remaining); // what was left when it stopped
+        if (switchedToPostcopy_)
+            telemetry_.event(EventLevel::Warning, "src",
+                             "the migration ended during postcopy: the source guest resumes "
+                             "from the switchover state, and what the destination guest did "
+                             "since is discarded with it");
         const MigrationStatus final =
             cancelled ? MigrationStatus::Cancelled : MigrationStatus::Failed;
         telemetry_.setPhase(cancelled ? "cancelled" : "failed");

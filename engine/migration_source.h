@@ -8,12 +8,20 @@
 #include "main_stream.h"
 #include "migration_config.h"
 #include "rate_limiter.h"
+#include "return_path.h"
 #include "telemetry.h"
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
 #include <vector>
 
 namespace migrascope {
@@ -31,13 +39,78 @@ public:
     // Any thread. The migration thread ends in `cancelled` soon after.
     void cancel();
 
+    // Operator actions, any thread. Each returns "" when accepted, or why it was refused.
+    std::string startPostcopy(); // migrate-start-postcopy
+    std::string pause();         // migrate-pause: postcopy-active or postcopy-recover only
+    std::string resume();        // migrate resume=true: postcopy-paused only
+    // A trainer's fault: the network under the main channel fails during postcopy.
+    std::string cutNetwork();
+
+    // The steps of a postcopy pause, in order. Tests act at each (seed 004's race).
+    enum class PauseStep { ChannelShutDown, ReturnPathJoined, ChannelReleased, Paused };
+    // Set before run(); called on the migration thread after each step.
+    void setPauseStepHook(std::function<void(PauseStep)> hook) { pauseStepHook_ = std::move(hook); }
+
 private:
+    struct PageRef {
+        std::size_t block = 0;
+        std::uint64_t offset = 0;
+    };
+    // What the return-path thread of the current connection has told the migration thread.
+    struct ReturnPathState {
+        bool ended = false;
+        bool lost = false; // ended by a broken connection (pauses postcopy), not a bad message
+        std::string error;
+        std::optional<std::uint32_t> shut;
+        std::uint32_t lastPong = 0;
+        bool switchoverAcked = false;
+        bool resumeAcked = false;
+        std::map<std::string, std::vector<std::uint64_t>> bitmaps;
+    };
+
+    // The return path: one thread per main connection, joined before that connection is
+    // released (seed 004), never reused for the next one.
+    void openReturnPath();
+    void closeReturnPath();
+    void returnPathLoop(Connection& connection, unsigned generation);
+    void handleReturnPathMessage(const ReturnPathMessage& message);
+    // Throws if the current return path has ended: ConnectionError when it was lost.
+    void throwIfReturnPathEnded();
+    void sendPing(std::uint32_t value);
+    void waitForPong(std::uint32_t value);
+    // Returns when the destination answered SHUT 0; throws for anything else.
+    void waitForShut();
+    bool switchoverAcked();
+    void waitForSwitchoverAck(std::chrono::milliseconds timeout);
+    std::vector<RamBlockLayout> ramLayout() const;
+
+    // Postcopy.
+    bool postcopyWanted() const;
+    void switchToPostcopy(std::vector<std::vector<std::uint64_t>>& dirty);
+    void sendDiscards();
+    void runPostcopy();
+    void sendPostcopyPages();
+    void finishPostcopy();
+    bool takeUrgentPage(PageRef& page);
+    void maybeCutNetworkForFault();
+    std::string interrupt(const std::string& reason);
+    void pauseUntilResumed(std::string reason);
+    void pauseSequence(const std::string& reason);
+    void resumeHandshake();
+    void releaseMainChannel();
+    void pauseStep(PauseStep step);
+    void sendIntegritySectionAndEof();
+    void finishMultifd();
+    std::uint64_t pagesToSend() const;
+
     void connectChannels(std::uint16_t port);
     std::unique_ptr<Connection> openChannel(std::uint16_t port, const std::string& id);
+    void sendHeader(bool resume);
     void sendSetup();
     // Sends every page dirty in `dirty`; returns when done or throws.
     void sendRound(std::vector<std::vector<std::uint64_t>>& dirty);
-    void sendPageOnMainChannel(std::size_t block, std::uint64_t offset, bool& continued);
+    void sendPageOnMainChannel(std::size_t block, std::uint64_t offset, bool& continued,
+                               bool urgent = false);
     void endRound();
     std::uint64_t harvest(std::vector<std::vector<std::uint64_t>>& dirty);
     void publishStats(std::uint64_t remainingBytes, bool roundEnded = false);
@@ -56,6 +129,28 @@ private:
     std::atomic<bool> cancelRequested_{false};
     std::mutex connectionsMutex_; // guards the list cancel() walks while channels are opened
     std::vector<Connection*> connections_;
+    Connection* liveMain_ = nullptr; // guarded by connectionsMutex_: what pause() shuts down
+    std::uint16_t port_ = 0;
+
+    // Guards the return-path state and the operator's requests; the migration thread waits
+    // on controlChanged_ for any of them.
+    std::mutex controlMutex_;
+    std::condition_variable controlChanged_;
+    ReturnPathState returnPathState_;
+    std::deque<PageRef> urgentPages_;
+    bool resumeRequested_ = false;
+    std::string interruptReason_;
+    std::thread returnPath_;
+    unsigned returnPathGeneration_ = 0; // migration thread only
+    std::uint32_t nextPing_ = 1;
+
+    std::atomic<bool> postcopyRequested_{false};
+    bool switchedToPostcopy_ = false; // migration thread only
+    std::function<void(PauseStep)> pauseStepHook_;
+    std::vector<std::vector<std::uint64_t>> toSend_; // postcopy: pages the destination lacks
+    std::uint64_t postcopyStartBytes_ = 0;
+    double activeStartMs_ = 0;
+    std::vector<bool> faultFired_;
 
     std::unique_ptr<Connection> main_;
     ChannelCounters* mainCounters_ = nullptr;

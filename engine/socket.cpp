@@ -67,7 +67,7 @@ UniqueFd connectTcp(const std::string& host, std::uint16_t port) {
     }
     freeaddrinfo(results);
     if (!connected.valid())
-        throw MigrationError("cannot connect to " + host + ":" + service + ": " + lastError);
+        throw ConnectionError("cannot connect to " + host + ":" + service + ": " + lastError);
     return connected;
 }
 

@@ -14,6 +14,14 @@ const char* toString(MigrationStatus status) {
         return "active";
     case MigrationStatus::Device:
         return "device";
+    case MigrationStatus::PostcopyActive:
+        return "postcopy-active";
+    case MigrationStatus::PostcopyPaused:
+        return "postcopy-paused";
+    case MigrationStatus::PostcopyRecoverSetup:
+        return "postcopy-recover-setup";
+    case MigrationStatus::PostcopyRecover:
+        return "postcopy-recover";
     case MigrationStatus::Completed:
         return "completed";
     case MigrationStatus::Failed:
@@ -29,6 +37,12 @@ const char* toString(MigrationStatus status) {
 bool isFinal(MigrationStatus status) {
     return status == MigrationStatus::Completed || status == MigrationStatus::Failed ||
            status == MigrationStatus::Cancelled;
+}
+
+bool isPostcopy(MigrationStatus status) {
+    return status == MigrationStatus::PostcopyActive || status == MigrationStatus::PostcopyPaused ||
+           status == MigrationStatus::PostcopyRecoverSetup ||
+           status == MigrationStatus::PostcopyRecover;
 }
 
 const char* toString(ChannelKind kind) {
@@ -184,6 +198,67 @@ void Telemetry::event(EventLevel level, const std::string& side, const std::stri
     events_.push_back(Event{now, level, side, text});
 }
 
+namespace {
+// A long postcopy can request many thousands of pages; the log keeps the first ones and a
+// count of the rest, so that a snapshot stays cheap.
+constexpr std::size_t kReturnPathLogLimit = 20000;
+
+double percentile(std::vector<double> values, double fraction) {
+    if (values.empty())
+        return 0;
+    const auto rank = static_cast<std::size_t>(fraction * static_cast<double>(values.size() - 1));
+    std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(rank),
+                     values.end());
+    return values[rank];
+}
+} // namespace
+
+void Telemetry::returnPathMessage(const std::string& type, const std::string& text,
+                                  unsigned connection) {
+    const double now = elapsedMs();
+    std::lock_guard lock(mutex_);
+    ++returnPathCount_;
+    if (returnPath_.size() < kReturnPathLogLimit)
+        returnPath_.push_back(ReturnPathRecord{now, type, text, connection});
+}
+
+void Telemetry::pageRequested() {
+    std::lock_guard lock(mutex_);
+    ++postcopy_.pageRequests;
+}
+
+void Telemetry::pageRequestServed(double latencyMs) {
+    std::lock_guard lock(mutex_);
+    ++postcopy_.pagesServed;
+    requestLatenciesMs_.push_back(latencyMs);
+    postcopy_.latencyMaxMs = std::max(postcopy_.latencyMaxMs, latencyMs);
+}
+
+void Telemetry::urgentPageSent() {
+    std::lock_guard lock(mutex_);
+    ++postcopy_.urgentPagesSent;
+}
+
+void Telemetry::postcopyPaused() {
+    std::lock_guard lock(mutex_);
+    ++postcopy_.pauses;
+}
+
+void Telemetry::postcopyRecovered(double recoveryMs, std::uint64_t pagesMissing) {
+    std::lock_guard lock(mutex_);
+    ++postcopy_.recoveries;
+    postcopy_.lastRecoveryMs = recoveryMs;
+    postcopy_.pagesResentAfterRecovery += pagesMissing;
+}
+
+PostcopyStats Telemetry::postcopyStats() const {
+    std::lock_guard lock(mutex_);
+    PostcopyStats stats = postcopy_;
+    stats.latencyMedianMs = percentile(requestLatenciesMs_, 0.5);
+    stats.latencyP99Ms = percentile(requestLatenciesMs_, 0.99);
+    return stats;
+}
+
 void Telemetry::sample() {
     const double now = elapsedMs();
     std::lock_guard lock(mutex_);
@@ -204,10 +279,13 @@ void Telemetry::sample() {
     lastSampleMs_ = now;
 }
 
-TelemetrySnapshot Telemetry::snapshot(std::size_t eventCursor, std::size_t sampleCursor) const {
+TelemetrySnapshot Telemetry::snapshot(std::size_t eventCursor, std::size_t sampleCursor,
+                                      std::size_t returnPathCursor) const {
     TelemetrySnapshot snap;
     snap.status = status_.load();
     snap.sourceGuest = sourceGuest_.load();
+    snap.destinationStatus = destinationStatus_.load();
+    snap.postcopy = postcopyStats();
     std::lock_guard lock(mutex_);
     snap.phase = phase_;
     snap.errorDesc = error_;
@@ -242,6 +320,11 @@ TelemetrySnapshot Telemetry::snapshot(std::size_t eventCursor, std::size_t sampl
         snap.samples.assign(samples_.begin() + static_cast<std::ptrdiff_t>(sampleCursor),
                             samples_.end());
     snap.nextSampleIndex = samples_.size();
+    if (returnPathCursor < returnPath_.size())
+        snap.returnPath.assign(returnPath_.begin() + static_cast<std::ptrdiff_t>(returnPathCursor),
+                               returnPath_.end());
+    snap.nextReturnPathIndex = returnPath_.size();
+    snap.returnPathCount = returnPathCount_;
     return snap;
 }
 

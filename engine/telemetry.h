@@ -19,6 +19,10 @@ enum class MigrationStatus {
     Setup,
     Active,
     Device,
+    PostcopyActive,
+    PostcopyPaused,
+    PostcopyRecoverSetup, // source only: reconnecting for a resume
+    PostcopyRecover,      // the resume handshake: bitmaps, then RESUME_ACK
     Completed,
     Failed,
     Cancelling,
@@ -26,6 +30,7 @@ enum class MigrationStatus {
 };
 const char* toString(MigrationStatus status);
 bool isFinal(MigrationStatus status);
+bool isPostcopy(MigrationStatus status);
 
 enum class ChannelKind { Main, Multifd };
 const char* toString(ChannelKind kind);
@@ -120,6 +125,29 @@ struct MigrationStats {
     double totalTimeMs = 0;
 };
 
+// One message the destination sent on the return path, as the source received it.
+struct ReturnPathRecord {
+    double timeMs = 0;
+    std::string type;        // QEMU's name: SHUT, PONG, REQ_PAGES, ...
+    std::string text;        // the whole message in words
+    unsigned connection = 0; // 1 for the first main connection, +1 for every resume
+};
+
+// Postcopy as both ends see it: page faults the destination guest could not satisfy
+// locally, and recoveries after the network failed.
+struct PostcopyStats {
+    std::uint64_t pageRequests = 0; // pages the destination asked for (REQ_PAGES)
+    std::uint64_t pagesServed = 0;  // of those, pages that arrived (latency measured)
+    double latencyMedianMs = 0;     // from the fault to the page's arrival
+    double latencyP99Ms = 0;
+    double latencyMaxMs = 0;
+    std::uint64_t urgentPagesSent = 0; // source: pages sent ahead of the background push
+    unsigned pauses = 0;
+    unsigned recoveries = 0;
+    double lastRecoveryMs = 0;                  // from postcopy-paused to postcopy-active again
+    std::uint64_t pagesResentAfterRecovery = 0; // missing at the destination per its bitmap
+};
+
 // One point of the throughput plot and of the history's sample table.
 struct ChannelSample {
     double timeMs = 0;
@@ -141,6 +169,11 @@ struct TelemetrySnapshot {
     std::size_t nextEventIndex = 0;
     std::vector<ChannelSample> samples; // samples with index >= the caller's cursor
     std::size_t nextSampleIndex = 0;
+    std::vector<ReturnPathRecord> returnPath; // records with index >= the caller's cursor
+    std::size_t nextReturnPathIndex = 0;
+    std::size_t returnPathCount = 0; // every message, including those not kept
+    MigrationStatus destinationStatus = MigrationStatus::None;
+    PostcopyStats postcopy;
 };
 
 class Telemetry {
@@ -163,21 +196,34 @@ public:
     std::string error() const;
     void setIntegrity(std::string integrity);
     void setSourceGuest(GuestState state) { sourceGuest_.store(state); }
+    // The destination's own state (postcopy pauses and recovers on both sides).
+    void setDestinationStatus(MigrationStatus status) { destinationStatus_.store(status); }
+    MigrationStatus destinationStatus() const { return destinationStatus_.load(); }
     void updateStats(const MigrationStats& stats);
     MigrationStats stats() const;
 
     void event(EventLevel level, const std::string& side, const std::string& text);
+    void returnPathMessage(const std::string& type, const std::string& text, unsigned connection);
+
+    void pageRequested();
+    void pageRequestServed(double latencyMs);
+    void urgentPageSent();
+    void postcopyPaused();
+    void postcopyRecovered(double recoveryMs, std::uint64_t pagesMissing);
+    PostcopyStats postcopyStats() const;
 
     // Appends one sample per channel plus "total", computed from byte deltas since the last call.
     void sample();
 
     // eventCursor/sampleCursor: return only what is newer (pass 0 for everything).
-    TelemetrySnapshot snapshot(std::size_t eventCursor = 0, std::size_t sampleCursor = 0) const;
+    TelemetrySnapshot snapshot(std::size_t eventCursor = 0, std::size_t sampleCursor = 0,
+                               std::size_t returnPathCursor = 0) const;
 
 private:
     std::chrono::steady_clock::time_point start_;
     std::atomic<MigrationStatus> status_{MigrationStatus::None};
     std::atomic<GuestState> sourceGuest_{GuestState::Running};
+    std::atomic<MigrationStatus> destinationStatus_{MigrationStatus::None};
 
     mutable std::mutex mutex_; // guards everything below; never held on the data path
     std::deque<std::unique_ptr<ChannelCounters>> channels_;
@@ -188,6 +234,10 @@ private:
     double progress_ = 0;
     std::vector<Event> events_;
     std::vector<ChannelSample> samples_;
+    std::vector<ReturnPathRecord> returnPath_;
+    std::size_t returnPathCount_ = 0;
+    PostcopyStats postcopy_;
+    std::vector<double> requestLatenciesMs_;
     std::vector<std::uint64_t> lastSampleBytes_;
     double lastSampleMs_ = 0;
 };

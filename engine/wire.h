@@ -3,6 +3,8 @@
 
 #include <cstdint>
 #include <cstring>
+#include <string>
+#include <vector>
 
 namespace migrascope::wire {
 
@@ -33,5 +35,39 @@ inline std::uint64_t get64(const std::uint8_t* in) {
         value = value << 8 | in[i];
     return value;
 }
+
+// A message payload built field by field (commands, return-path messages).
+struct Payload {
+    std::vector<std::uint8_t> bytes;
+
+    Payload& add8(std::uint8_t value) {
+        bytes.push_back(value);
+        return *this;
+    }
+    Payload& add16(std::uint16_t value) {
+        bytes.resize(bytes.size() + 2);
+        put16(bytes.data() + bytes.size() - 2, value);
+        return *this;
+    }
+    Payload& add32(std::uint32_t value) {
+        bytes.resize(bytes.size() + 4);
+        put32(bytes.data() + bytes.size() - 4, value);
+        return *this;
+    }
+    Payload& add64(std::uint64_t value) {
+        bytes.resize(bytes.size() + 8);
+        put64(bytes.data() + bytes.size() - 8, value);
+        return *this;
+    }
+    Payload& addBytes(const void* data, std::size_t length) {
+        const auto* begin = static_cast<const std::uint8_t*>(data);
+        bytes.insert(bytes.end(), begin, begin + length);
+        return *this;
+    }
+    Payload& addString8(const std::string& text) { // u8 length + bytes, no NUL
+        add8(static_cast<std::uint8_t>(text.size()));
+        return addBytes(text.data(), text.size());
+    }
+};
 
 } // namespace migrascope::wire
