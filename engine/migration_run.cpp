@@ -204,6 +204,7 @@ void MigrationRun::coordinate() {
         {
             std::lock_guard lock(mutex_);
             source_ = std::make_unique<MigrationSource>(config_, *sourceGuest_, telemetry_);
+            source_->setPauseStepHook(options_.pauseStepHook);
             if (cancelRequested_)
                 source_->cancel();
         }

@@ -5,10 +5,12 @@
 
 #include "guest.h"
 #include "migration_config.h"
+#include "migration_source.h"
 #include "telemetry.h"
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -17,13 +19,18 @@
 namespace migrascope {
 
 class MigrationDestination;
-class MigrationSource;
 class HistoryStore;
 
 struct RunOptions {
+    RunOptions() = default;
+    RunOptions(std::string history, bool record = true)
+        : historyPath(std::move(history)), recordHistory(record) {}
+
     std::string historyPath; // empty = HistoryStore::defaultPath()
     bool recordHistory = true;
     double sampleIntervalMs = 100;
+    // Tests: called on the migration thread after each step of a postcopy pause.
+    std::function<void(PauseStep)> pauseStepHook;
 };
 
 class MigrationRun {

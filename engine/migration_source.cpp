@@ -285,7 +285,7 @@ void MigrationSource::publishStats(std::uint64_t remainingBytes, bool roundEnded
     telemetry_.updateStats(stats);
 }
 
-void MigrationSource::sendRound(std::vector<std::vector<std::uint64_t>>& dirty) {
+bool MigrationSource::sendRound(std::vector<std::vector<std::uint64_t>>& dirty) {
     std::uint64_t left = 0;
     for (const auto& words : dirty)
         for (auto word : words)
@@ -311,10 +311,14 @@ void MigrationSource::sendRound(std::vector<std::vector<std::uint64_t>>& dirty) 
                     throwIfReturnPathEnded();
                     checkMainChannelFault();
                     publishStats(left * kPageSize);
+                    // Postcopy may start mid-round: what is left here is sent in postcopy.
+                    if (telemetry_.status() == MigrationStatus::Active && postcopyWanted())
+                        return false;
                 }
             }
         }
     }
+    return true;
 }
 
 void MigrationSource::complete(std::vector<std::vector<std::uint64_t>>& dirty) {
@@ -440,8 +444,12 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
                                     : "dirty iteration " + std::to_string(dirtySyncCount_ - 1));
             stream_->put8(static_cast<std::uint8_t>(Section::Part));
             stream_->put32(kRamSectionId);
-            sendRound(dirty);
+            const bool roundComplete = sendRound(dirty);
             endRound();
+            if (!roundComplete) {
+                postcopy = true;
+                break;
+            }
             const std::uint64_t remaining = harvest(dirty);
             publishStats(remaining, true);
             const double threshold =
@@ -482,8 +490,19 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
         return MigrationStatus::Completed;
     } catch (const std::exception& error) {
         const bool cancelled = cancelRequested_.load();
-        telemetry_.setError(error.what());
-        telemetry_.event(EventLevel::Error, "src", error.what());
+        // A bad return-path message shuts the channel down, so the migration thread fails
+        // on its next send; the return path's reason is the cause.
+        std::string reason = error.what();
+        {
+            std::lock_guard lock(controlMutex_);
+            if (returnPathState_.ended && !returnPathState_.lost && !returnPathState_.error.empty())
+                reason = returnPathState_.error;
+            else if (returnPathState_.shut && *returnPathState_.shut != 0 && !cancelled)
+                reason = "the destination reported an error (SHUT " +
+                         describeShut(*returnPathState_.shut) + ")";
+        }
+        telemetry_.setError(reason);
+        telemetry_.event(EventLevel::Error, "src", reason);
         if (cancelled)
             telemetry_.setStatus(MigrationStatus::Cancelling);
         limiter_.cancel();

@@ -28,6 +28,10 @@ namespace migrascope {
 
 class MultifdSender;
 
+// The steps of a postcopy pause, in order. Tests act at each one (seed 004's race).
+enum class PauseStep { ChannelShutDown, ReturnPathJoined, ChannelReleased, Paused };
+const char* toString(PauseStep step);
+
 class MigrationSource {
 public:
     MigrationSource(const MigrationConfig& config, Guest& guest, Telemetry& telemetry);
@@ -46,9 +50,7 @@ public:
     // A trainer's fault: the network under the main channel fails during postcopy.
     std::string cutNetwork();
 
-    // The steps of a postcopy pause, in order. Tests act at each (seed 004's race).
-    enum class PauseStep { ChannelShutDown, ReturnPathJoined, ChannelReleased, Paused };
-    // Set before run(); called on the migration thread after each step.
+    // Set before run(); called on the migration thread after each step of a pause.
     void setPauseStepHook(std::function<void(PauseStep)> hook) { pauseStepHook_ = std::move(hook); }
 
 private:
@@ -107,8 +109,9 @@ private:
     std::unique_ptr<Connection> openChannel(std::uint16_t port, const std::string& id);
     void sendHeader(bool resume);
     void sendSetup();
-    // Sends every page dirty in `dirty`; returns when done or throws.
-    void sendRound(std::vector<std::vector<std::uint64_t>>& dirty);
+    // Sends every page dirty in `dirty` and returns true, or false when postcopy is to start
+    // now (the pages not sent stay in `dirty`). Throws on failure.
+    bool sendRound(std::vector<std::vector<std::uint64_t>>& dirty);
     void sendPageOnMainChannel(std::size_t block, std::uint64_t offset, bool& continued,
                                bool urgent = false);
     void endRound();

@@ -14,6 +14,20 @@ constexpr unsigned kPagesPerSection = 64;
 constexpr unsigned kPagesBetweenChecks = 256;
 } // namespace
 
+const char* toString(PauseStep step) {
+    switch (step) {
+    case PauseStep::ChannelShutDown:
+        return "main channel shut down";
+    case PauseStep::ReturnPathJoined:
+        return "return-path thread joined";
+    case PauseStep::ChannelReleased:
+        return "main channel released";
+    case PauseStep::Paused:
+        return "postcopy-paused";
+    }
+    return "unknown";
+}
+
 std::string MigrationSource::startPostcopy() {
     if (!config_.capabilities.postcopyRam)
         return "the postcopy-ram capability is off for this migration";

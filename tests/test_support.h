@@ -53,4 +53,26 @@ inline void runToEnd(MigrationRun& run, std::chrono::seconds limit = std::chrono
     QVERIFY2(run.waitFor(limit), "the migration did not end in time");
 }
 
+// After any failure: the source guest runs, and its RAM holds only pages the guest wrote.
+inline void verifySourceGuestIntact(MigrationRun& run) {
+    const auto snap = run.snapshot();
+    QVERIFY(snap.sourceGuest == GuestState::Running);
+    Guest* guest = run.sourceGuest();
+    QVERIFY(guest);
+    QVERIFY(guest->running());
+    const auto before = guest->pagesWritten();
+    if (run.config().guest.dirtyRate > 0)
+        QTRY_VERIFY(guest->pagesWritten() > before); // the workload still writes
+    guest->stop();
+    QCOMPARE(guest->countCorruptPages(), std::uint64_t{0});
+}
+
+// Whether any event's text contains `text`.
+inline bool hasEvent(const TelemetrySnapshot& snap, const std::string& text) {
+    for (const auto& event : snap.events)
+        if (event.text.find(text) != std::string::npos)
+            return true;
+    return false;
+}
+
 } // namespace migrascope::test

@@ -28,20 +28,6 @@ private:
         return true;
     }
 
-    // After any failure: the source guest runs, and its RAM holds only pages the guest wrote.
-    static void verifySourceGuestIntact(MigrationRun& run) {
-        const auto snap = run.snapshot();
-        QVERIFY(snap.sourceGuest == GuestState::Running);
-        Guest* guest = run.sourceGuest();
-        QVERIFY(guest);
-        QVERIFY(guest->running());
-        const auto before = guest->pagesWritten();
-        if (run.config().guest.dirtyRate > 0)
-            QTRY_VERIFY(guest->pagesWritten() > before); // the workload still writes
-        guest->stop();
-        QCOMPARE(guest->countCorruptPages(), std::uint64_t{0});
-    }
-
     std::optional<RunRecord> historyRow(const MigrationRun& run) {
         HistoryStore store(historyPath());
         return store.run(run.historyId());
@@ -112,7 +98,7 @@ private slots:
         QVERIFY2(QString::fromStdString(snap.errorDesc).contains("issuer", Qt::CaseInsensitive),
                  snap.errorDesc.c_str());
         QVERIFY(snap.integrity != "verified");
-        verifySourceGuestIntact(run);
+        test::verifySourceGuestIntact(run);
         const auto row = historyRow(run);
         QVERIFY(row);
         QCOMPARE(row->status, std::string("failed"));
@@ -131,7 +117,7 @@ private slots:
         const auto snap = run.snapshot();
         QVERIFY2(snap.status == MigrationStatus::Cancelled, toString(snap.status));
         QVERIFY(snap.stats.transferred < snap.stats.total);
-        verifySourceGuestIntact(run);
+        test::verifySourceGuestIntact(run);
         const auto row = historyRow(run);
         QVERIFY(row);
         QCOMPARE(row->status, std::string("cancelled"));
@@ -148,7 +134,7 @@ private slots:
         QVERIFY2(snap.status == MigrationStatus::Failed, toString(snap.status));
         QVERIFY2(QString::fromStdString(snap.errorDesc).contains("multifd-1"),
                  snap.errorDesc.c_str());
-        verifySourceGuestIntact(run);
+        test::verifySourceGuestIntact(run);
         const auto row = historyRow(run);
         QVERIFY(row);
         QCOMPARE(row->status, std::string("failed"));

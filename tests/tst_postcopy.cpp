@@ -1,0 +1,211 @@
+// Postcopy end to end: the destination guest runs (and writes) before every page is there,
+// the network fails and recovers, and resume is tried at every step of a pause (seed 004).
+#include "history_store.h"
+#include "migration_run.h"
+#include "test_support.h"
+
+#include <QtTest>
+#include <dirent.h>
+#include <mutex>
+
+using namespace migrascope;
+
+namespace {
+
+std::size_t countEntries(const char* directory) {
+    std::size_t count = 0;
+    if (DIR* dir = opendir(directory)) {
+        while (readdir(dir))
+            ++count;
+        closedir(dir);
+    }
+    return count;
+}
+
+} // namespace
+
+class TestPostcopy : public QObject {
+    Q_OBJECT
+
+private:
+    test::Workspace workspace_;
+    std::string historyPath() const { return workspace_.path("history.sqlite"); }
+
+    // Postcopy starts early (the bulk pass is capped, so most pages are still at the source)
+    // and lasts: the destination guest faults on pages it does not have yet.
+    MigrationConfig postcopyConfig(std::uint64_t bandwidth) const {
+        MigrationConfig config = test::smallTlsConfig(workspace_.pki);
+        config.guest.ramSize = 96ull << 20;
+        config.guest.dirtyRate = 16ull << 20;
+        config.multifdChannels = 2;
+        config.maxBandwidth = bandwidth;
+        config.capabilities.postcopyRam = true;
+        config.postcopyStart.afterMs = 300;
+        return config;
+    }
+
+    static void waitForStatus(MigrationRun& run, MigrationStatus source,
+                              MigrationStatus destination) {
+        QTRY_VERIFY_WITH_TIMEOUT(run.telemetry().status() == source &&
+                                     run.telemetry().destinationStatus() == destination,
+                                 60000);
+    }
+
+private slots:
+    void initTestCase() { QVERIFY(workspace_.prepare()); }
+
+    void postcopyWithRunningDestinationGuestCompletesVerified() {
+        MigrationRun run(postcopyConfig(48ull << 20), RunOptions{historyPath()});
+        test::runToEnd(run);
+        const auto snap = run.snapshot();
+        QVERIFY2(snap.status == MigrationStatus::Completed, snap.errorDesc.c_str());
+        QCOMPARE(snap.integrity, std::string("verified"));
+        QVERIFY(test::hasEvent(snap, "postcopy-active: the guest runs here"));
+        // The destination guest touched pages that were not there and asked for them.
+        QVERIFY2(snap.postcopy.pageRequests > 0, "no page was ever requested");
+        QCOMPARE(snap.postcopy.pagesServed, snap.postcopy.pageRequests);
+        QVERIFY(snap.postcopy.urgentPagesSent > 0);
+        QVERIFY(snap.postcopy.latencyMedianMs > 0);
+        QVERIFY(snap.postcopy.latencyP99Ms >= snap.postcopy.latencyMedianMs);
+        bool sawRequest = false;
+        for (const auto& record : snap.returnPath)
+            sawRequest = sawRequest || record.type == "REQ_PAGES_ID" || record.type == "REQ_PAGES";
+        QVERIFY(sawRequest);
+        // Its writes since are its own: every page is still a consistent page.
+        Guest* destination = run.destinationGuest();
+        QVERIFY(destination);
+        QVERIFY(destination->pagesWritten() > 0);
+        destination->stop();
+        QCOMPARE(destination->countCorruptPages(), std::uint64_t{0});
+    }
+
+    void twentyNetworkCutsInPostcopyRecoverAndMemoryMatches() {
+        const std::size_t threadsBefore = countEntries("/proc/self/task");
+        const std::size_t descriptorsBefore = countEntries("/proc/self/fd");
+        {
+            // Capped hard, so postcopy outlasts twenty outages.
+            MigrationRun run(postcopyConfig(12ull << 20), RunOptions{historyPath()});
+            run.start();
+            for (int cut = 0; cut < 20; ++cut) {
+                waitForStatus(run, MigrationStatus::PostcopyActive,
+                              MigrationStatus::PostcopyActive);
+                QCOMPARE(run.cutNetwork(), std::string());
+                waitForStatus(run, MigrationStatus::PostcopyPaused,
+                              MigrationStatus::PostcopyPaused);
+                QCOMPARE(run.recover(), std::string());
+                QCOMPARE(run.resume(), std::string());
+            }
+            QVERIFY2(run.waitFor(std::chrono::seconds(180)), "the migration did not end");
+            const auto snap = run.snapshot();
+            QVERIFY2(snap.status == MigrationStatus::Completed, snap.errorDesc.c_str());
+            QCOMPARE(snap.integrity, std::string("verified"));
+            QCOMPARE(snap.postcopy.pauses, 20u);
+            QCOMPARE(snap.postcopy.recoveries, 20u);
+            // Every connection had its own return-path thread, each told apart in the log.
+            unsigned lastConnection = 0;
+            for (const auto& record : snap.returnPath)
+                lastConnection = std::max(lastConnection, record.connection);
+            QCOMPARE(lastConnection, 21u);
+            Guest* destination = run.destinationGuest();
+            destination->stop();
+            QCOMPARE(destination->countCorruptPages(), std::uint64_t{0});
+        }
+        // Every thread joined and every socket closed.
+        QCOMPARE(countEntries("/proc/self/task"), threadsBefore);
+        QCOMPARE(countEntries("/proc/self/fd"), descriptorsBefore);
+    }
+
+    void resumeAtEveryStepOfThePauseIsRefusedOrClean() {
+        std::mutex mutex;
+        std::vector<std::pair<PauseStep, std::string>> answers;
+        MigrationRun* running = nullptr;
+        int sequences = 0;
+        RunOptions options{historyPath()};
+        options.pauseStepHook = [&](PauseStep step) {
+            std::lock_guard lock(mutex);
+            // The seed-004 race: resume while the old return path is still closing. From the
+            // third pause on, the test recovers the destination and resumes itself.
+            if (sequences < 2)
+                answers.emplace_back(step, running->resume());
+            if (step == PauseStep::Paused)
+                ++sequences;
+        };
+        MigrationRun run(postcopyConfig(12ull << 20), options);
+        running = &run;
+        run.start();
+        waitForStatus(run, MigrationStatus::PostcopyActive, MigrationStatus::PostcopyActive);
+        QCOMPARE(run.cutNetwork(), std::string());
+        // The first resume came before the destination was told to recover: refused there,
+        // so the source pauses again, and the second sequence's resume is refused likewise.
+        QTRY_VERIFY_WITH_TIMEOUT(
+            [&] {
+                std::lock_guard lock(mutex);
+                return sequences == 3;
+            }(),
+            60000);
+        waitForStatus(run, MigrationStatus::PostcopyPaused, MigrationStatus::PostcopyPaused);
+        QCOMPARE(run.recover(), std::string());
+        QCOMPARE(run.resume(), std::string());
+        QVERIFY2(run.waitFor(std::chrono::seconds(180)), "the migration did not end");
+
+        const auto snap = run.snapshot();
+        QVERIFY2(snap.status == MigrationStatus::Completed, snap.errorDesc.c_str());
+        QCOMPARE(snap.integrity, std::string("verified"));
+        std::lock_guard lock(mutex);
+        QCOMPARE(answers.size(), std::size_t{8});
+        for (const auto& [step, answer] : answers) {
+            if (step == PauseStep::Paused)
+                QVERIFY2(answer.empty(), answer.c_str());
+            else
+                QVERIFY2(answer.find("not postcopy-paused") != std::string::npos,
+                         (std::string(toString(step)) + ": " + answer).c_str());
+        }
+        QVERIFY(test::hasEvent(snap, "was not told to recover (migrate-recover)"));
+        QVERIFY(test::hasEvent(snap, "resume failed"));
+    }
+
+    void injectedCutRecoversByItself() {
+        MigrationConfig config = postcopyConfig(32ull << 20);
+        config.faults.push_back(parseFault("cut-main@postcopy+2M"));
+        config.autoRecover = true;
+        config.recoverDelayMs = 200;
+        MigrationRun run(config, RunOptions{historyPath()});
+        test::runToEnd(run);
+        const auto snap = run.snapshot();
+        QVERIFY2(snap.status == MigrationStatus::Completed, snap.errorDesc.c_str());
+        QCOMPARE(snap.integrity, std::string("verified"));
+        QCOMPARE(snap.postcopy.recoveries, 1u);
+        QVERIFY(snap.postcopy.lastRecoveryMs >= 200);
+        QVERIFY(test::hasEvent(snap, "fault injected: cut-main@postcopy+2M"));
+        QVERIFY(test::hasEvent(snap, "recovering by itself after 200 ms"));
+        bool sawBitmap = false;
+        bool sawResumeAck = false;
+        for (const auto& record : snap.returnPath) {
+            sawBitmap = sawBitmap || record.type == "RECV_BITMAP";
+            sawResumeAck = sawResumeAck || record.type == "RESUME_ACK";
+        }
+        QVERIFY(sawBitmap);
+        QVERIFY(sawResumeAck);
+    }
+
+    void cancelDuringPostcopyPauseResumesTheSourceGuest() {
+        MigrationRun run(postcopyConfig(12ull << 20), RunOptions{historyPath()});
+        run.start();
+        waitForStatus(run, MigrationStatus::PostcopyActive, MigrationStatus::PostcopyActive);
+        QCOMPARE(run.pause(), std::string());
+        waitForStatus(run, MigrationStatus::PostcopyPaused, MigrationStatus::PostcopyPaused);
+        QVERIFY(test::hasEvent(run.snapshot(), "paused by the operator (migrate-pause)"));
+        run.cancel();
+        QVERIFY(run.waitFor(std::chrono::seconds(60)));
+        const auto snap = run.snapshot();
+        QVERIFY2(snap.status == MigrationStatus::Cancelled, toString(snap.status));
+        test::verifySourceGuestIntact(run);
+        HistoryStore store(historyPath());
+        const auto row = store.run(run.historyId());
+        QVERIFY(row);
+        QCOMPARE(row->status, std::string("cancelled"));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestPostcopy)
+#include "tst_postcopy.moc"
