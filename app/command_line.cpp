@@ -14,7 +14,12 @@ const char* const kFaultHelp =
     "  cut-channel=CHANNEL@BYTES  cut the network under CHANNEL (main, multifd-N)\n"
     "                             once BYTES were sent on it, e.g. cut-channel=multifd-1@64M\n"
     "  tls-no-bye                 end multifd channels without TLS close_notify, as\n"
-    "                             sources before QEMU 9.1 did";
+    "                             sources before QEMU 9.1 did\n"
+    "  cut-main@postcopy[+BYTES]  the main channel's network fails during postcopy\n"
+    "                             (after BYTES more on it): both sides pause, and the run\n"
+    "                             recovers by itself after --recover-delay\n"
+    "  switchover-ack-after=N     the destination sends SWITCHOVER_ACK only after it has\n"
+    "                             loaded N RAM rounds (with --capability switchover-ack=on)";
 
 std::uint64_t sizeOption(const QCommandLineParser& parser, const QString& name) {
     try {
@@ -90,6 +95,18 @@ CommandLine parseCommandLine(const QStringList& arguments) {
          "on: a multifd channel that ends without TLS close_notify fails the migration. off: "
          "tolerate it after the last packet (sources older than QEMU 9.1). Default on.",
          "on|off", "on"},
+        {"capability",
+         "A migration capability, repeatable: return-path (always on), postcopy-ram, "
+         "switchover-ack. Default off.",
+         "NAME=on|off"},
+        {"postcopy-after",
+         "With postcopy-ram: switch to postcopy after N dirty-page iterations (e.g. 2) or "
+         "after a time in precopy (e.g. 1.5s, 800ms), as migrate-start-postcopy would.",
+         "WHEN"},
+        {"recover-delay",
+         "A paused postcopy recovers by itself after MS milliseconds (migrate-recover, then "
+         "migrate resume). Default 1000.",
+         "MS", "1000"},
         {"inject", kFaultHelp, "FAULT"},
         {"history", "History database. Default $XDG_DATA_HOME/migrascope/history.sqlite.", "FILE"},
     });
@@ -128,12 +145,39 @@ CommandLine parseCommandLine(const QStringList& arguments) {
     if (config.tls.enabled)
         config.tls.credsDir = parser.isSet("tls-creds") ? parser.value("tls-creds").toStdString()
                                                         : ensureDefaultPki();
+    for (const QString& capability : parser.values("capability")) {
+        try {
+            applyCapability(capability.toStdString(), config.capabilities);
+        } catch (const std::invalid_argument& error) {
+            throw std::invalid_argument(std::string("--capability: ") + error.what());
+        }
+    }
+    if (parser.isSet("postcopy-after")) {
+        if (!config.capabilities.postcopyRam)
+            throw std::invalid_argument("--postcopy-after needs --capability postcopy-ram=on");
+        try {
+            config.postcopyStart = parsePostcopyStart(parser.value("postcopy-after").toStdString());
+        } catch (const std::invalid_argument& error) {
+            throw std::invalid_argument(std::string("--postcopy-after: ") + error.what());
+        }
+    }
+    config.recoverDelayMs = numberOption(parser, "recover-delay", 3600000);
+    // Without a window nobody is there to recover a paused postcopy.
+    config.autoRecover = line.mode == CommandLine::Mode::Headless;
     for (const QString& fault : parser.values("inject")) {
         try {
             config.faults.push_back(parseFault(fault.toStdString()));
         } catch (const std::invalid_argument& error) {
             throw std::invalid_argument(std::string("--inject: ") + error.what());
         }
+    }
+    for (const auto& fault : config.faults) {
+        if (fault.kind == FaultSpec::Kind::CutMainInPostcopy && !config.capabilities.postcopyRam)
+            throw std::invalid_argument("--inject " + fault.text +
+                                        ": needs --capability postcopy-ram=on");
+        if (fault.kind == FaultSpec::Kind::SwitchoverAckAfter && !config.capabilities.switchoverAck)
+            throw std::invalid_argument("--inject " + fault.text +
+                                        ": needs --capability switchover-ack=on");
     }
     return line;
 }

@@ -65,6 +65,35 @@ QJsonObject jsonResult(const TelemetrySnapshot& snapshot, std::int64_t historyId
         channels.append(entry);
     }
     result["channels"] = channels;
+
+    // What the destination said, in order; the count includes messages past the log's cap.
+    QJsonArray returnPath;
+    for (const auto& record : snapshot.returnPath) {
+        QJsonObject entry;
+        entry["time"] = std::llround(record.timeMs);
+        entry["type"] = QString::fromStdString(record.type);
+        entry["message"] = QString::fromStdString(record.text);
+        entry["connection"] = static_cast<qint64>(record.connection);
+        returnPath.append(entry);
+    }
+    result["return-path"] = returnPath;
+    result["return-path-count"] = static_cast<qint64>(snapshot.returnPathCount);
+
+    const PostcopyStats& postcopy = snapshot.postcopy;
+    QJsonObject postcopyJson;
+    postcopyJson["page-requests"] = static_cast<qint64>(postcopy.pageRequests);
+    postcopyJson["pages-served"] = static_cast<qint64>(postcopy.pagesServed);
+    postcopyJson["latency-median-ms"] = postcopy.latencyMedianMs;
+    postcopyJson["latency-p99-ms"] = postcopy.latencyP99Ms;
+    postcopyJson["latency-max-ms"] = postcopy.latencyMaxMs;
+    postcopyJson["urgent-pages-sent"] = static_cast<qint64>(postcopy.urgentPagesSent);
+    postcopyJson["pauses"] = static_cast<qint64>(postcopy.pauses);
+    postcopyJson["recoveries"] = static_cast<qint64>(postcopy.recoveries);
+    postcopyJson["last-recovery-time"] = std::llround(postcopy.lastRecoveryMs);
+    postcopyJson["pages-resent-after-recovery"] =
+        static_cast<qint64>(postcopy.pagesResentAfterRecovery);
+    result["postcopy"] = postcopyJson;
+    result["destination-status"] = toString(snapshot.destinationStatus);
     result["source-guest"] = toString(snapshot.sourceGuest);
     result["history-id"] =
         historyId > 0 ? QJsonValue(static_cast<qint64>(historyId)) : QJsonValue(QJsonValue::Null);

@@ -211,11 +211,32 @@ void addTlsSessionColumns(sqlite3* db, const std::string& path) {
     execute(db, path, kSql, "adding the TLS session columns (schema version 2)");
 }
 
+// Version 3: the return path and postcopy (issue: return path and postcopy).
+void addReturnPathTables(sqlite3* db, const std::string& path) {
+    static const char* const kSql = R"sql(
+        CREATE TABLE return_path_messages (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            time_ms REAL NOT NULL,
+            type TEXT NOT NULL,
+            text TEXT NOT NULL,
+            connection INTEGER NOT NULL
+        );
+        CREATE INDEX return_path_by_run ON return_path_messages(run_id, time_ms);
+        ALTER TABLE runs ADD COLUMN postcopy_page_requests INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE runs ADD COLUMN postcopy_latency_median_ms REAL NOT NULL DEFAULT 0;
+        ALTER TABLE runs ADD COLUMN postcopy_latency_p99_ms REAL NOT NULL DEFAULT 0;
+        ALTER TABLE runs ADD COLUMN postcopy_recoveries INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE runs ADD COLUMN return_path_count INTEGER NOT NULL DEFAULT 0;
+    )sql";
+    execute(db, path, kSql, "adding the return-path tables (schema version 3)");
+}
+
 using MigrationStep = void (*)(sqlite3*, const std::string&);
 // kMigrationSteps[v] takes a database from schema version v to v + 1. Append, never edit.
 constexpr std::array<MigrationStep, HistoryStore::kSchemaVersion> kMigrationSteps = {
     createSchemaV1,
     addTlsSessionColumns,
+    addReturnPathTables,
 };
 
 [[noreturn]] void refuseNewerSchema(const std::string& path, int version) {
@@ -394,7 +415,9 @@ void makeDirectories(const std::filesystem::path& dir) {
 
 constexpr char kRunColumns[] =
     "id, uuid, started_at, ended_at, status, error_desc, integrity, config, ram_total, "
-    "transferred, total_time_ms, downtime_ms, mbps, multifd_channels, tls, owner_pid";
+    "transferred, total_time_ms, downtime_ms, mbps, multifd_channels, tls, owner_pid, "
+    "postcopy_page_requests, postcopy_latency_median_ms, postcopy_latency_p99_ms, "
+    "postcopy_recoveries, return_path_count";
 
 RunRecord readRun(const Statement& row) {
     RunRecord run;
@@ -414,6 +437,11 @@ RunRecord readRun(const Statement& row) {
     run.multifdChannels = static_cast<unsigned>(row.integer(13));
     run.tls = row.integer(14) != 0;
     run.ownerPid = row.integer(15);
+    run.postcopyPageRequests = row.unsignedInteger(16);
+    run.postcopyLatencyMedianMs = row.real(17);
+    run.postcopyLatencyP99Ms = row.real(18);
+    run.postcopyRecoveries = static_cast<unsigned>(row.integer(19));
+    run.returnPathCount = row.unsignedInteger(20);
     return run;
 }
 
@@ -581,6 +609,45 @@ void HistoryStore::appendEvents(std::int64_t runId, const std::vector<Event>& ev
     transaction.commit();
 }
 
+void HistoryStore::appendReturnPath(std::int64_t runId,
+                                    const std::vector<ReturnPathRecord>& messages) {
+    if (messages.empty())
+        return;
+    Transaction transaction(db_.get(), path_, "storing return-path messages");
+    Statement insert(db_.get(), path_,
+                     "storing a return-path message of run " + std::to_string(runId),
+                     "INSERT INTO return_path_messages (run_id, time_ms, type, text, connection) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5)");
+    for (const ReturnPathRecord& message : messages) {
+        insert.reset();
+        insert.bindInteger(1, runId)
+            .bindReal(2, message.timeMs)
+            .bindText(3, message.type)
+            .bindText(4, message.text)
+            .bindInteger(5, message.connection);
+        insert.step();
+    }
+    transaction.commit();
+}
+
+std::vector<ReturnPathRecord> HistoryStore::returnPath(std::int64_t runId) const {
+    Statement select(db_.get(), path_,
+                     "reading the return-path messages of run " + std::to_string(runId),
+                     "SELECT time_ms, type, text, connection FROM return_path_messages "
+                     "WHERE run_id = ?1 ORDER BY time_ms, rowid");
+    select.bindInteger(1, runId);
+    std::vector<ReturnPathRecord> messages;
+    while (select.step()) {
+        ReturnPathRecord message;
+        message.timeMs = select.real(0);
+        message.type = select.text(1);
+        message.text = select.text(2);
+        message.connection = static_cast<unsigned>(select.integer(3));
+        messages.push_back(std::move(message));
+    }
+    return messages;
+}
+
 void HistoryStore::finishRun(std::int64_t runId, const TelemetrySnapshot& final) {
     const char* status = finalStatusText(final.status);
     if (status == nullptr)
@@ -591,8 +658,10 @@ void HistoryStore::finishRun(std::int64_t runId, const TelemetrySnapshot& final)
     Transaction transaction(db_.get(), path_, "finishing run " + std::to_string(runId));
     Statement update(db_.get(), path_, "recording the end of run " + std::to_string(runId),
                      "UPDATE runs SET ended_at = ?1, status = ?2, error_desc = ?3, integrity = ?4, "
-                     "transferred = ?5, total_time_ms = ?6, downtime_ms = ?7, mbps = ?8 "
-                     "WHERE id = ?9");
+                     "transferred = ?5, total_time_ms = ?6, downtime_ms = ?7, mbps = ?8, "
+                     "postcopy_page_requests = ?10, postcopy_latency_median_ms = ?11, "
+                     "postcopy_latency_p99_ms = ?12, postcopy_recoveries = ?13, "
+                     "return_path_count = ?14 WHERE id = ?9");
     update.bindText(1, utcNowIso8601())
         .bindText(2, status)
         .bindText(3, final.errorDesc)
@@ -601,7 +670,12 @@ void HistoryStore::finishRun(std::int64_t runId, const TelemetrySnapshot& final)
         .bindReal(6, final.stats.totalTimeMs)
         .bindReal(7, final.stats.downtimeMs)
         .bindReal(8, final.stats.mbps)
-        .bindInteger(9, runId);
+        .bindInteger(9, runId)
+        .bindUnsigned(10, final.postcopy.pageRequests)
+        .bindReal(11, final.postcopy.latencyMedianMs)
+        .bindReal(12, final.postcopy.latencyP99Ms)
+        .bindInteger(13, final.postcopy.recoveries)
+        .bindUnsigned(14, final.returnPathCount);
     update.step();
     if (sqlite3_changes(db_.get()) == 0)
         throw std::runtime_error("history database " + path_ + ": cannot finish run " +

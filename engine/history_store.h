@@ -32,6 +32,12 @@ struct RunRecord {
     unsigned multifdChannels = 0;
     bool tls = false;
     std::int64_t ownerPid = 0; // the process that began the run
+    // Postcopy, when the run reached it.
+    std::uint64_t postcopyPageRequests = 0;
+    double postcopyLatencyMedianMs = 0;
+    double postcopyLatencyP99Ms = 0;
+    unsigned postcopyRecoveries = 0;
+    std::uint64_t returnPathCount = 0; // messages, including those beyond the stored log
 };
 
 struct ChannelRecord {
@@ -58,7 +64,7 @@ struct ChannelRecord {
 // 5 s for each other. Every failure throws std::runtime_error naming the file and SQLite's text.
 class HistoryStore {
 public:
-    static constexpr int kSchemaVersion = 2;
+    static constexpr int kSchemaVersion = 3;
 
     // $XDG_DATA_HOME/migrascope/history.sqlite (XDG_DATA_HOME defaults to $HOME/.local/share);
     // creates the folder.
@@ -82,15 +88,17 @@ public:
                           std::uint64_t ramTotal, unsigned multifdChannels, bool tls);
     void appendSamples(std::int64_t runId, const std::vector<ChannelSample>& samples);
     void appendEvents(std::int64_t runId, const std::vector<Event>& events);
+    void appendReturnPath(std::int64_t runId, const std::vector<ReturnPathRecord>& messages);
     // Stores final.status (which must be Completed, Failed or Cancelled), error, integrity,
     // statistics and one row per channel of final.channels, replacing earlier channel rows.
     void finishRun(std::int64_t runId, const TelemetrySnapshot& final);
 
     std::vector<RunRecord> listRuns(int limit = 500) const; // newest first
     std::optional<RunRecord> run(std::int64_t id) const;
-    std::vector<ChannelRecord> channels(std::int64_t runId) const; // in the order stored
-    std::vector<ChannelSample> samples(std::int64_t runId) const;  // ordered by time
-    std::vector<Event> events(std::int64_t runId) const;           // ordered by time
+    std::vector<ChannelRecord> channels(std::int64_t runId) const;      // in the order stored
+    std::vector<ChannelSample> samples(std::int64_t runId) const;       // ordered by time
+    std::vector<Event> events(std::int64_t runId) const;                // ordered by time
+    std::vector<ReturnPathRecord> returnPath(std::int64_t runId) const; // ordered by time
 
 private:
     struct Closer {

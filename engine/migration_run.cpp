@@ -113,12 +113,15 @@ Guest* MigrationRun::destinationGuest() {
 }
 
 void MigrationRun::flushHistory(HistoryStore& history) {
-    const auto snap = telemetry_.snapshot(historyEventCursor_, historySampleCursor_);
+    const auto snap =
+        telemetry_.snapshot(historyEventCursor_, historySampleCursor_, historyReturnPathCursor_);
     const std::int64_t id = historyId();
     history.appendSamples(id, snap.samples);
     history.appendEvents(id, snap.events);
+    history.appendReturnPath(id, snap.returnPath);
     historyEventCursor_ = snap.nextEventIndex;
     historySampleCursor_ = snap.nextSampleIndex;
+    historyReturnPathCursor_ = snap.nextReturnPathIndex;
 }
 
 void MigrationRun::sampleLoop(HistoryStore* history) {

@@ -57,8 +57,9 @@ public:
     bool waitFor(std::chrono::milliseconds timeout) const;
 
     const MigrationConfig& config() const { return config_; }
-    TelemetrySnapshot snapshot(std::size_t eventCursor = 0, std::size_t sampleCursor = 0) const {
-        return telemetry_.snapshot(eventCursor, sampleCursor);
+    TelemetrySnapshot snapshot(std::size_t eventCursor = 0, std::size_t sampleCursor = 0,
+                               std::size_t returnPathCursor = 0) const {
+        return telemetry_.snapshot(eventCursor, sampleCursor, returnPathCursor);
     }
     Telemetry& telemetry() { return telemetry_; }
     // 0 until the history row exists, or when history is off or could not be written.
@@ -92,6 +93,7 @@ private:
     std::int64_t historyId_ = 0;
     std::size_t historyEventCursor_ = 0;
     std::size_t historySampleCursor_ = 0;
+    std::size_t historyReturnPathCursor_ = 0;
 };
 
 } // namespace migrascope

@@ -94,6 +94,30 @@ private slots:
         QVERIFY(json["channels"].toArray()[1].toObject()["tls"].isNull());
     }
 
+    // A script's view of a network outage: postcopy pauses, recovers by itself, completes.
+    void postcopyOutageRecoversByItself() {
+        const auto outcome = run(
+            {"--headless", "--ram-size", "64M", "--dirty-rate", "16M", "--multifd-channels", "2",
+             "--max-bandwidth", "32M", "--capability", "postcopy-ram=on", "--postcopy-after",
+             "300ms", "--inject", "cut-main@postcopy+1M", "--recover-delay", "300", "--json"});
+        QVERIFY2(outcome.exitCode == 0, outcome.err.constData());
+        const auto json = QJsonDocument::fromJson(outcome.out).object();
+        QCOMPARE(json["status"].toString(), QString("completed"));
+        QCOMPARE(json["integrity"].toString(), QString("verified"));
+        QCOMPARE(json["destination-status"].toString(), QString("completed"));
+        const auto postcopy = json["postcopy"].toObject();
+        QCOMPARE(postcopy["pauses"].toInteger(), 1);
+        QCOMPARE(postcopy["recoveries"].toInteger(), 1);
+        QVERIFY(postcopy["last-recovery-time"].toInteger() >= 300);
+        QStringList types;
+        for (const auto& message : json["return-path"].toArray())
+            types << message.toObject()["type"].toString();
+        QVERIFY2(types.contains("RECV_BITMAP") && types.contains("RESUME_ACK"),
+                 qPrintable(types.join(' ')));
+        QCOMPARE(types.last(), QString("SHUT"));
+        QVERIFY(outcome.err.contains("postcopy-paused"));
+    }
+
     void badInputNamesTheOption_data() {
         QTest::addColumn<QStringList>("arguments");
         QTest::addColumn<QString>("named");
@@ -102,6 +126,14 @@ private slots:
                                   << "--multifd-channels";
         QTest::newRow("fault") << QStringList{"--inject", "explode"} << "--inject";
         QTest::newRow("creds") << QStringList{"--tls-creds", "/nonexistent/pki"} << "ca-cert.pem";
+        QTest::newRow("capability") << QStringList{"--capability", "colo=on"} << "--capability";
+        QTest::newRow("no return path")
+            << QStringList{"--capability", "return-path=off"} << "return-path cannot be turned off";
+        QTest::newRow("postcopy start")
+            << QStringList{"--capability", "postcopy-ram=on", "--postcopy-after", "soon"}
+            << "--postcopy-after";
+        QTest::newRow("cut without postcopy")
+            << QStringList{"--inject", "cut-main@postcopy"} << "needs --capability postcopy-ram=on";
     }
     void badInputNamesTheOption() {
         QFETCH(QStringList, arguments);

@@ -66,6 +66,7 @@ private slots:
     void listRunsShowsNewestFirst();
     void newFileHasCurrentSchemaVersion();
     void versionOneFileIsUpgradedKeepingItsRuns();
+    void returnPathAndPostcopyAreKept();
     void refusesFileFromNewerVersion();
     void finishingWithoutFinalStatusIsRefused();
     void runOfKilledProcessBecomesInterrupted();
@@ -229,7 +230,7 @@ void TestHistoryStore::listRunsShowsNewestFirst() {
 }
 
 void TestHistoryStore::newFileHasCurrentSchemaVersion() {
-    QCOMPARE(HistoryStore(path().toStdString()).schemaVersion(), 2);
+    QCOMPARE(HistoryStore(path().toStdString()).schemaVersion(), 3);
     QCOMPARE(HistoryStore(path().toStdString()).schemaVersion(), HistoryStore::kSchemaVersion);
 }
 
@@ -247,8 +248,14 @@ void TestHistoryStore::versionOneFileIsUpgradedKeepingItsRuns() {
         final.channels.push_back(channel);
         store.finishRun(id, final);
     }
-    // Make the file what version 1 wrote: no TLS session columns.
-    QVERIFY(executeRaw(path(), "ALTER TABLE run_channels DROP COLUMN tls_records_received;"
+    // Make the file what version 1 wrote: no TLS session columns, no return path.
+    QVERIFY(executeRaw(path(), "DROP TABLE return_path_messages;"
+                               "ALTER TABLE runs DROP COLUMN postcopy_page_requests;"
+                               "ALTER TABLE runs DROP COLUMN postcopy_latency_median_ms;"
+                               "ALTER TABLE runs DROP COLUMN postcopy_latency_p99_ms;"
+                               "ALTER TABLE runs DROP COLUMN postcopy_recoveries;"
+                               "ALTER TABLE runs DROP COLUMN return_path_count;"
+                               "ALTER TABLE run_channels DROP COLUMN tls_records_received;"
                                "ALTER TABLE run_channels DROP COLUMN key_updates_sent;"
                                "ALTER TABLE run_channels DROP COLUMN key_updates_received;"
                                "ALTER TABLE run_channels DROP COLUMN record_limit;"
@@ -257,14 +264,46 @@ void TestHistoryStore::versionOneFileIsUpgradedKeepingItsRuns() {
                                "ALTER TABLE run_channels DROP COLUMN tls_protection;"
                                "PRAGMA user_version = 1;"));
     HistoryStore store(path().toStdString());
-    QCOMPARE(store.schemaVersion(), 2);
+    QCOMPARE(store.schemaVersion(), 3);
     const auto run = store.run(id);
     QVERIFY(run);
     QCOMPARE(run->uuid, std::string("from-v1"));
+    QCOMPARE(run->postcopyRecoveries, 0u);
+    QVERIFY(store.returnPath(id).empty());
     const auto channels = store.channels(id);
     QCOMPARE(channels.size(), 1u);
     QCOMPARE(channels[0].tlsRecordsSent, 5ull);
     QCOMPARE(channels[0].termination, std::string("none"));
+}
+
+void TestHistoryStore::returnPathAndPostcopyAreKept() {
+    HistoryStore store(path().toStdString());
+    const auto id = store.beginRun("postcopy", "", 64ull << 20, 2, true);
+    store.appendReturnPath(id, {ReturnPathRecord{1.5, "PONG", "PONG 1", 1},
+                                ReturnPathRecord{900, "RECV_BITMAP", "RECV_BITMAP pc.ram", 2}});
+    store.appendReturnPath(id, {ReturnPathRecord{950, "SHUT", "SHUT 0 (success)", 2}});
+    TelemetrySnapshot final;
+    final.status = MigrationStatus::Completed;
+    final.postcopy.pageRequests = 321;
+    final.postcopy.latencyMedianMs = 0.75;
+    final.postcopy.latencyP99Ms = 4.5;
+    final.postcopy.recoveries = 2;
+    final.returnPathCount = 3;
+    store.finishRun(id, final);
+
+    HistoryStore reader(path().toStdString());
+    const auto messages = reader.returnPath(id);
+    QCOMPARE(messages.size(), 3u);
+    QCOMPARE(messages[1].type, std::string("RECV_BITMAP"));
+    QCOMPARE(messages[1].connection, 2u);
+    QCOMPARE(messages[2].text, std::string("SHUT 0 (success)"));
+    const auto run = reader.run(id);
+    QVERIFY(run);
+    QCOMPARE(run->postcopyPageRequests, 321ull);
+    QCOMPARE(run->postcopyLatencyMedianMs, 0.75);
+    QCOMPARE(run->postcopyLatencyP99Ms, 4.5);
+    QCOMPARE(run->postcopyRecoveries, 2u);
+    QCOMPARE(run->returnPathCount, 3ull);
 }
 
 void TestHistoryStore::refusesFileFromNewerVersion() {

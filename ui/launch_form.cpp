@@ -121,6 +121,33 @@ LaunchForm::LaunchForm(QWidget* parent) : QWidget(parent) {
         pkiProblem_->show();
     }
 
+    auto* capabilitiesBox = new QGroupBox(tr("Capabilities"), this);
+    postcopyRam_ = new QCheckBox(tr("postcopy-ram"), capabilitiesBox);
+    postcopyRam_->setObjectName(QStringLiteral("postcopyRam"));
+    postcopyRam_->setToolTip(tr("Allow switching to postcopy: the destination guest starts "
+                                "before every page is there and asks for the ones it lacks"));
+    switchoverAck_ = new QCheckBox(tr("switchover-ack"), capabilitiesBox);
+    switchoverAck_->setObjectName(QStringLiteral("switchoverAck"));
+    switchoverAck_->setToolTip(tr("The source switches over only after the destination has "
+                                  "sent SWITCHOVER_ACK"));
+    postcopyAfter_ = makeSpinBox("postcopyAfter", 0, 3600000, 0, tr(" ms"), capabilitiesBox);
+    postcopyAfter_->setSingleStep(250);
+    postcopyAfter_->setSpecialValueText(tr("by hand"));
+    postcopyAfter_->setToolTip(tr("Switch to postcopy by itself after this long in precopy; "
+                                  "\"by hand\" waits for the Switch to postcopy button"));
+    autoRecover_ = new QCheckBox(tr("Recover a paused postcopy by itself"), capabilitiesBox);
+    autoRecover_->setObjectName(QStringLiteral("autoRecover"));
+    autoRecover_->setToolTip(tr("After a network failure: migrate-recover, then migrate resume, "
+                                "once the delay below has passed"));
+    recoverDelay_ = makeSpinBox("recoverDelay", 0, 3600000, 1000, tr(" ms"), capabilitiesBox);
+    recoverDelay_->setSingleStep(250);
+    auto* capabilitiesLayout = new QFormLayout(capabilitiesBox);
+    capabilitiesLayout->addRow(postcopyRam_);
+    capabilitiesLayout->addRow(tr("Postcopy after:"), postcopyAfter_);
+    capabilitiesLayout->addRow(autoRecover_);
+    capabilitiesLayout->addRow(tr("Recover after:"), recoverDelay_);
+    capabilitiesLayout->addRow(switchoverAck_);
+
     startButton_ = new QPushButton(tr("Start migration"), this);
     startButton_->setObjectName(QStringLiteral("startButton"));
     startButton_->setDefault(true);
@@ -134,14 +161,19 @@ LaunchForm::LaunchForm(QWidget* parent) : QWidget(parent) {
     layout->addWidget(guestBox);
     layout->addWidget(migrationBox);
     layout->addWidget(tlsBox);
+    layout->addWidget(capabilitiesBox);
     layout->addLayout(buttons);
     layout->addStretch(1);
 
     parameterWidgets_ = {ramSize_,      dirtyRate_,     multifdChannels_,  downtimeLimit_,
                          maxBandwidth_, tlsEnabled_,    credsDir_,         browseButton_,
-                         tlsPriority_,  rekeyInterval_, cleanTermination_, legacySource_};
+                         tlsPriority_,  rekeyInterval_, cleanTermination_, legacySource_,
+                         postcopyRam_,  switchoverAck_, postcopyAfter_,    autoRecover_,
+                         recoverDelay_};
 
     connect(tlsEnabled_, &QCheckBox::toggled, this, &LaunchForm::updateTlsControls);
+    connect(postcopyRam_, &QCheckBox::toggled, this, &LaunchForm::updatePostcopyControls);
+    connect(autoRecover_, &QCheckBox::toggled, this, &LaunchForm::updatePostcopyControls);
     connect(browseButton_, &QPushButton::clicked, this, &LaunchForm::browseCredentials);
     connect(startButton_, &QPushButton::clicked, this, &LaunchForm::startRequested);
     connect(cancelButton_, &QPushButton::clicked, this, &LaunchForm::cancelRequested);
@@ -164,6 +196,15 @@ MigrationConfig LaunchForm::config() const {
     config.multifdCleanTlsTermination = cleanTermination_->isChecked();
     if (legacySource_->isChecked())
         config.faults.push_back(parseFault("tls-no-bye"));
+    config.capabilities.postcopyRam = postcopyRam_->isChecked();
+    config.capabilities.switchoverAck = switchoverAck_->isChecked();
+    if (config.capabilities.postcopyRam) {
+        config.postcopyStart.afterMs = postcopyAfter_->value();
+        config.postcopyStart.afterIterations = postcopyAfterIterations_;
+        config.autoRecover = autoRecover_->isChecked();
+    }
+    config.recoverDelayMs = static_cast<std::uint64_t>(recoverDelay_->value());
+    config.faults.insert(config.faults.end(), otherFaults_.begin(), otherFaults_.end());
     return config;
 }
 
@@ -173,8 +214,10 @@ void LaunchForm::setRunning(bool running) {
         widget->setEnabled(!running);
     startButton_->setEnabled(!running);
     cancelButton_->setEnabled(running);
-    if (!running)
+    if (!running) {
         updateTlsControls();
+        updatePostcopyControls();
+    }
 }
 
 void LaunchForm::setConfig(const MigrationConfig& config) {
@@ -192,7 +235,25 @@ void LaunchForm::setConfig(const MigrationConfig& config) {
     legacySource_->setChecked(std::any_of(config.faults.begin(), config.faults.end(), [](auto& f) {
         return f.kind == FaultSpec::Kind::TlsNoBye;
     }));
+    otherFaults_.clear();
+    for (const auto& fault : config.faults)
+        if (fault.kind != FaultSpec::Kind::TlsNoBye)
+            otherFaults_.push_back(fault);
+    postcopyRam_->setChecked(config.capabilities.postcopyRam);
+    switchoverAck_->setChecked(config.capabilities.switchoverAck);
+    postcopyAfter_->setValue(static_cast<int>(config.postcopyStart.afterMs));
+    postcopyAfterIterations_ = config.postcopyStart.afterIterations;
+    autoRecover_->setChecked(config.autoRecover);
+    recoverDelay_->setValue(static_cast<int>(config.recoverDelayMs));
     updateTlsControls();
+    updatePostcopyControls();
+}
+
+void LaunchForm::updatePostcopyControls() {
+    const bool postcopy = postcopyRam_->isChecked() && !running_;
+    postcopyAfter_->setEnabled(postcopy);
+    autoRecover_->setEnabled(postcopy);
+    recoverDelay_->setEnabled(postcopy && autoRecover_->isChecked());
 }
 
 void LaunchForm::updateTlsControls() {

@@ -4,6 +4,7 @@
 #include "migration_config.h"
 
 #include <QWidget>
+#include <vector>
 
 class QCheckBox;
 class QLabel;
@@ -36,6 +37,7 @@ signals:
 private:
     void browseCredentials();
     void updateTlsControls();
+    void updatePostcopyControls();
 
     QSpinBox* ramSize_;
     QSpinBox* dirtyRate_;
@@ -49,6 +51,14 @@ private:
     QSpinBox* rekeyInterval_;
     QCheckBox* cleanTermination_;
     QCheckBox* legacySource_;
+    QCheckBox* postcopyRam_;
+    QCheckBox* switchoverAck_;
+    QSpinBox* postcopyAfter_;
+    QCheckBox* autoRecover_;
+    QSpinBox* recoverDelay_;
+    // Faults from the command line that no control shows; they go with the next run.
+    std::vector<FaultSpec> otherFaults_;
+    unsigned postcopyAfterIterations_ = 0; // --postcopy-after N has no control of its own
     QLabel* pkiProblem_;
     QPushButton* startButton_;
     QPushButton* cancelButton_;

@@ -6,6 +6,8 @@
 #include "history_model.h"
 #include "history_store.h"
 #include "launch_form.h"
+#include "postcopy_panel.h"
+#include "return_path_model.h"
 #include "run_controller.h"
 #include "run_status_panel.h"
 #include "throughput_plot.h"
@@ -60,6 +62,7 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent) : QMainWindow(par
     channelModel_ = new ChannelTableModel(this);
     eventModel_ = new EventLogModel(this);
     historyModel_ = new HistoryModel(historyPath_, this);
+    returnPathModel_ = new ReturnPathModel(this);
 
     form_ = new LaunchForm;
     auto* formScroll = new QScrollArea;
@@ -94,6 +97,17 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent) : QMainWindow(par
     connect(controller_, &RunController::samplesArrived, channelModel_,
             &ChannelTableModel::updateRates);
     connect(controller_, &RunController::eventsArrived, this, &MainWindow::appendEvents);
+    connect(controller_, &RunController::returnPathArrived, this, &MainWindow::appendReturnPath);
+    connect(postcopyPanel_, &PostcopyPanel::startPostcopyRequested, this,
+            [this] { reportAction(tr("Switch to postcopy"), controller_->startPostcopy()); });
+    connect(postcopyPanel_, &PostcopyPanel::pauseRequested, this,
+            [this] { reportAction(tr("Pause"), controller_->pause()); });
+    connect(postcopyPanel_, &PostcopyPanel::recoverRequested, this,
+            [this] { reportAction(tr("Recover"), controller_->recover()); });
+    connect(postcopyPanel_, &PostcopyPanel::resumeRequested, this,
+            [this] { reportAction(tr("Resume"), controller_->resume()); });
+    connect(postcopyPanel_, &PostcopyPanel::cutNetworkRequested, this,
+            [this] { reportAction(tr("Cut network"), controller_->cutNetwork()); });
     connect(controller_, &RunController::runFinished, this, &MainWindow::finishRun);
     connect(historyModel_, &HistoryModel::reloadFailed, this, [this](const QString& error) {
         statusBar()->showMessage(tr("History cannot be read: %1").arg(error));
@@ -116,6 +130,7 @@ MainWindow::~MainWindow() = default;
 QWidget* MainWindow::createDashboard() {
     auto* page = new QWidget;
     statusPanel_ = new RunStatusPanel(page);
+    postcopyPanel_ = new PostcopyPanel(page);
     plot_ = new ThroughputPlot(page);
     plot_->setObjectName(QStringLiteral("throughputPlot"));
 
@@ -130,10 +145,22 @@ QWidget* MainWindow::createDashboard() {
     eventHeader->setSectionResizeMode(QHeaderView::ResizeToContents);
     eventHeader->setStretchLastSection(true);
 
+    returnPathView_ = makeTableView(returnPathModel_, "returnPathLog", page);
+    QHeaderView* returnPathHeader = returnPathView_->horizontalHeader();
+    returnPathHeader->setSectionResizeMode(QHeaderView::ResizeToContents);
+    returnPathHeader->setStretchLastSection(true);
+
+    // The two logs share one place: events say what happened, the return path what the
+    // destination answered.
+    auto* logs = new QTabWidget(page);
+    logs->setObjectName(QStringLiteral("logTabs"));
+    logs->addTab(eventView_, tr("Events"));
+    logs->addTab(returnPathView_, tr("Return path"));
+
     auto* splitter = new QSplitter(Qt::Vertical, page);
     splitter->addWidget(plot_);
     splitter->addWidget(channelView_);
-    splitter->addWidget(eventView_);
+    splitter->addWidget(logs);
     // The plot is what operators watch; the tables are for reading details.
     splitter->setStretchFactor(0, 5);
     splitter->setStretchFactor(1, 2);
@@ -143,6 +170,7 @@ QWidget* MainWindow::createDashboard() {
 
     auto* layout = new QVBoxLayout(page);
     layout->addWidget(statusPanel_);
+    layout->addWidget(postcopyPanel_);
     layout->addWidget(splitter, 1);
     return page;
 }
@@ -164,8 +192,12 @@ void MainWindow::startRun() {
     plot_->clear();
     channelModel_->clear();
     eventModel_->clear();
+    returnPathModel_->clear();
     statusPanel_->reset();
-    if (!controller_->start(form_->config()))
+    postcopyPanel_->reset();
+    const MigrationConfig config = form_->config();
+    postcopyAllowed_ = config.capabilities.postcopyRam;
+    if (!controller_->start(config))
         return;
     form_->setRunning(true);
     tabs_->setCurrentWidget(dashboard_);
@@ -174,6 +206,7 @@ void MainWindow::startRun() {
 
 void MainWindow::showSnapshot(const TelemetrySnapshot& snapshot) {
     statusPanel_->showSnapshot(snapshot);
+    postcopyPanel_->showSnapshot(snapshot, postcopyAllowed_);
     channelModel_->updateChannels(snapshot.channels);
 }
 
@@ -184,6 +217,21 @@ void MainWindow::appendEvents(const std::vector<Event>& events) {
     eventModel_->append(events);
     if (following)
         eventView_->scrollToBottom();
+}
+
+void MainWindow::appendReturnPath(const std::vector<ReturnPathRecord>& records) {
+    QScrollBar* scroll = returnPathView_->verticalScrollBar();
+    const bool following = scroll->value() == scroll->maximum();
+    returnPathModel_->append(records);
+    if (following)
+        returnPathView_->scrollToBottom();
+}
+
+void MainWindow::reportAction(const QString& action, const QString& refusal) {
+    if (refusal.isEmpty())
+        statusBar()->showMessage(tr("%1: accepted").arg(action), 5000);
+    else
+        statusBar()->showMessage(tr("%1 refused: %2").arg(action, refusal));
 }
 
 void MainWindow::finishRun(MigrationStatus status, qint64 historyId) {

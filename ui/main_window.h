@@ -17,6 +17,8 @@ class ChannelTableModel;
 class EventLogModel;
 class HistoryModel;
 class LaunchForm;
+class PostcopyPanel;
+class ReturnPathModel;
 class RunController;
 class RunStatusPanel;
 class ThroughputPlot;
@@ -40,6 +42,8 @@ public:
     RunStatusPanel* statusPanel() const { return statusPanel_; }
     ChannelTableModel* channelTableModel() const { return channelModel_; }
     EventLogModel* eventLogModel() const { return eventModel_; }
+    ReturnPathModel* returnPathModel() const { return returnPathModel_; }
+    PostcopyPanel* postcopyPanel() const { return postcopyPanel_; }
     const std::string& historyPath() const { return historyPath_; }
 
 protected:
@@ -52,12 +56,19 @@ private:
     void showSnapshot(const TelemetrySnapshot& snapshot);
     void finishRun(MigrationStatus status, qint64 historyId);
     void appendEvents(const std::vector<Event>& events);
+    void appendReturnPath(const std::vector<ReturnPathRecord>& records);
+    // Shows an operator action's refusal, or that it was accepted.
+    void reportAction(const QString& action, const QString& refusal);
 
     std::string historyPath_;
     RunController* controller_;
     ChannelTableModel* channelModel_;
     EventLogModel* eventModel_;
     HistoryModel* historyModel_;
+    ReturnPathModel* returnPathModel_;
+    PostcopyPanel* postcopyPanel_ = nullptr;
+    QTableView* returnPathView_ = nullptr;
+    bool postcopyAllowed_ = false; // the run in flight has postcopy-ram
     LaunchForm* form_ = nullptr;
     RunStatusPanel* statusPanel_ = nullptr;
     ThroughputPlot* plot_ = nullptr;

@@ -22,6 +22,7 @@ bool RunController::start(MigrationConfig config) {
     run_ = std::make_unique<MigrationRun>(std::move(config), options);
     eventCursor_ = 0;
     sampleCursor_ = 0;
+    returnPathCursor_ = 0;
     lastSnapshot_ = TelemetrySnapshot{};
     lastHistoryId_ = 0;
     emit runStarted(run_->config());
@@ -35,6 +36,33 @@ void RunController::cancel() {
         run_->cancel();
 }
 
+namespace {
+QString refusalOrEmpty(const std::string& answer) {
+    return QString::fromStdString(answer);
+}
+const char* const kNoRun = "no migration is running";
+} // namespace
+
+QString RunController::startPostcopy() {
+    return refusalOrEmpty(run_ ? run_->startPostcopy() : kNoRun);
+}
+
+QString RunController::pause() {
+    return refusalOrEmpty(run_ ? run_->pause() : kNoRun);
+}
+
+QString RunController::recover() {
+    return refusalOrEmpty(run_ ? run_->recover() : kNoRun);
+}
+
+QString RunController::resume() {
+    return refusalOrEmpty(run_ ? run_->resume() : kNoRun);
+}
+
+QString RunController::cutNetwork() {
+    return refusalOrEmpty(run_ ? run_->cutNetwork() : kNoRun);
+}
+
 void RunController::poll() {
     if (!run_) {
         pollTimer_.stop();
@@ -43,9 +71,10 @@ void RunController::poll() {
     // Read finished() before the snapshot: a snapshot taken after the run said it is done
     // holds its final status, statistics, samples and events.
     const bool done = run_->finished();
-    TelemetrySnapshot snapshot = run_->snapshot(eventCursor_, sampleCursor_);
+    TelemetrySnapshot snapshot = run_->snapshot(eventCursor_, sampleCursor_, returnPathCursor_);
     eventCursor_ = snapshot.nextEventIndex;
     sampleCursor_ = snapshot.nextSampleIndex;
+    returnPathCursor_ = snapshot.nextReturnPathIndex;
     lastSnapshot_ = snapshot;
 
     emit snapshotUpdated(snapshot);
@@ -53,6 +82,8 @@ void RunController::poll() {
         emit samplesArrived(snapshot.samples);
     if (!snapshot.events.empty())
         emit eventsArrived(snapshot.events);
+    if (!snapshot.returnPath.empty())
+        emit returnPathArrived(snapshot.returnPath);
 
     if (done) {
         pollTimer_.stop();

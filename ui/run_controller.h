@@ -7,6 +7,7 @@
 #include "telemetry.h"
 
 #include <QObject>
+#include <QString>
 #include <QTimer>
 #include <cstdint>
 #include <memory>
@@ -30,6 +31,12 @@ public:
     bool start(MigrationConfig config);
     // Asks the run in flight to stop; it reports `cancelled` through runFinished.
     void cancel();
+    // The operator's postcopy actions. Each returns "" when accepted, or why it was refused.
+    QString startPostcopy();
+    QString pause();
+    QString recover();
+    QString resume();
+    QString cutNetwork();
 
     bool isRunning() const { return run_ != nullptr; }
     // The newest snapshot, kept after the run ended so views can be refreshed from it.
@@ -47,6 +54,7 @@ signals:
     void snapshotUpdated(const migrascope::TelemetrySnapshot& snapshot);
     void samplesArrived(const std::vector<migrascope::ChannelSample>& samples);
     void eventsArrived(const std::vector<migrascope::Event>& events);
+    void returnPathArrived(const std::vector<migrascope::ReturnPathRecord>& records);
     // After the last snapshotUpdated of a run.
     void runFinished(migrascope::MigrationStatus status, qint64 historyId);
 
@@ -58,6 +66,7 @@ private:
     QTimer pollTimer_;
     std::size_t eventCursor_ = 0;
     std::size_t sampleCursor_ = 0;
+    std::size_t returnPathCursor_ = 0;
     TelemetrySnapshot lastSnapshot_;
     std::int64_t lastHistoryId_ = 0;
 };

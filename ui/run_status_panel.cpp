@@ -20,6 +20,7 @@ QString statusColor(MigrationStatus status) {
         return QStringLiteral("#e01b24");
     case MigrationStatus::Cancelling:
     case MigrationStatus::Cancelled:
+    case MigrationStatus::PostcopyPaused:
         return QStringLiteral("#c66400");
     default:
         return QString();
