@@ -5,6 +5,7 @@
 #include "history_model.h"
 #include "launch_form.h"
 #include "main_window.h"
+#include "return_path_model.h"
 #include "run_controller.h"
 #include "throughput_plot.h"
 
@@ -65,7 +66,8 @@ private slots:
         QVERIFY(QTest::qWaitForWindowExposed(window_.get()));
 
         for (QAbstractItemModel* model : std::initializer_list<QAbstractItemModel*>{
-                 window_->channelTableModel(), window_->eventLogModel(), window_->historyModel()})
+                 window_->channelTableModel(), window_->eventLogModel(), window_->historyModel(),
+                 window_->returnPathModel()})
             modelTesters_.push_back(std::make_unique<QAbstractItemModelTester>(
                 model, QAbstractItemModelTester::FailureReportingMode::QtTest));
 
@@ -249,6 +251,50 @@ private slots:
                      QStringLiteral("premature"));
         child<QCheckBox>("legacySource")->setChecked(false);
         child<QCheckBox>("cleanTlsTermination")->setChecked(true);
+    }
+
+    // An operator's postcopy with an outage: switch by hand, cut the network, watch both
+    // sides pause, recover the destination, resume the source, and read the return path.
+    void postcopyOutageIsDrivenFromTheWindow() {
+        fillForm(96, 16, 2, 12);
+        auto* startPostcopy = child<QPushButton>("startPostcopyButton");
+        auto* cut = child<QPushButton>("cutNetworkButton");
+        auto* recover = child<QPushButton>("recoverButton");
+        auto* resume = child<QPushButton>("resumeButton");
+        QVERIFY(startPostcopy && cut && recover && resume && child<QPushButton>("pauseButton"));
+        child<QCheckBox>("postcopyRam")->setChecked(true);
+        QVERIFY(!child<QCheckBox>("autoRecover")->isChecked());
+        QSignalSpy finished(window_->runController(), &RunController::runFinished);
+        QTest::mouseClick(child<QPushButton>("startButton"), Qt::LeftButton);
+
+        QTRY_VERIFY_WITH_TIMEOUT(startPostcopy->isEnabled(), 60000);
+        QTest::mouseClick(startPostcopy, Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(shownStatus() == QLatin1String("postcopy-active"), 60000);
+        QTRY_VERIFY_WITH_TIMEOUT(cut->isEnabled(), 10000);
+        QVERIFY(!startPostcopy->isEnabled());
+        QTest::mouseClick(cut, Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(recover->isEnabled() && resume->isEnabled(), 60000);
+        QCOMPARE(shownStatus(), QStringLiteral("postcopy-paused"));
+        QVERIFY(child<QLabel>("destinationState")->text().contains("postcopy-paused"));
+        QTest::mouseClick(recover, Qt::LeftButton);
+        QTest::mouseClick(resume, Qt::LeftButton);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 180000);
+        QCOMPARE(shownStatus(), QStringLiteral("completed"));
+        QVERIFY2(child<QLabel>("recoveries")->text().contains("recoveries 1"),
+                 qPrintable(child<QLabel>("recoveries")->text()));
+        QVERIFY(child<QLabel>("pageRequests")->text().contains("latency median"));
+
+        ReturnPathModel* log = window_->returnPathModel();
+        QStringList types;
+        for (int row = 0; row < log->rowCount(); ++row)
+            types << log->index(row, ReturnPathModel::Type).data().toString();
+        QVERIFY2(types.contains("RECV_BITMAP") && types.contains("RESUME_ACK") &&
+                     types.contains("REQ_PAGES_ID"),
+                 qPrintable(types.join(' ')));
+        QCOMPARE(types.last(), QStringLiteral("SHUT"));
+        // The second connection's messages say so.
+        QCOMPARE(log->index(log->rowCount() - 1, ReturnPathModel::Connection).data().toInt(), 2);
+        child<QCheckBox>("postcopyRam")->setChecked(false);
     }
 };
 
