@@ -13,6 +13,8 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <gnutls/x509.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <thread>
@@ -587,6 +589,10 @@ void Connection::recvExact(void* data, std::size_t length) {
         bytes += got;
         length -= got;
     }
+}
+
+void Connection::limitUnsentBytes(int bytes) {
+    setsockopt(fd_.get(), IPPROTO_TCP, TCP_NOTSENT_LOWAT, &bytes, sizeof bytes);
 }
 
 void Connection::shutdown() {

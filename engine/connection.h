@@ -99,6 +99,10 @@ public:
     // How the peer ended the stream; set once recvSome() saw it.
     Termination termination() const { return termination_; }
 
+    // Keeps at most `bytes` not yet sent in the kernel (TCP_NOTSENT_LOWAT), so that data
+    // queued later, such as a page a postcopy guest waits for, is not stuck behind megabytes.
+    void limitUnsentBytes(int bytes);
+
     // Unblocks any thread inside this connection; later I/O fails. Safe from any thread.
     void shutdown();
     bool wasShutDown() const { return shutDown_.load(); }

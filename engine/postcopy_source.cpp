@@ -12,6 +12,8 @@ namespace migrascope {
 namespace {
 constexpr unsigned kPagesPerSection = 64;
 constexpr unsigned kPagesBetweenChecks = 256;
+// A requested page queues behind at most this much background data in the kernel.
+constexpr int kPostcopyUnsentLimit = 128 * 1024;
 } // namespace
 
 const char* toString(PauseStep step) {
@@ -120,6 +122,7 @@ void MigrationSource::switchToPostcopy(std::vector<std::vector<std::uint64_t>>& 
     sendPing(listening);
     waitForPong(listening);
     finishMultifd();
+    main_->limitUnsentBytes(kPostcopyUnsentLimit);
     {
         // Before RUN: the destination guest may ask for a page the moment it starts.
         std::lock_guard lock(controlMutex_);
@@ -393,6 +396,7 @@ void MigrationSource::resumeHandshake() {
                      "resume: reconnecting the main channel to " + config_.destinationHost + ":" +
                          std::to_string(port_));
     main_ = openChannel(port_, "main");
+    main_->limitUnsentBytes(kPostcopyUnsentLimit);
     stream_ = std::make_unique<StreamWriter>(*main_);
     openReturnPath();
     {
