@@ -53,6 +53,7 @@ bench)
     build/tests/benchmarks/bench_tls_loopback
     build/tests/benchmarks/bench_migration
     build/tests/benchmarks/bench_tls_protection
+    build/tests/benchmarks/bench_postcopy
     ;;
 *)
     echo "usage: $0 run [migrascope options] | test [default|asan|tsan] | bench" >&2
