@@ -18,6 +18,13 @@ public:
     using MigrationError::MigrationError;
 };
 
+// A resume for a migration this destination has already verified and completed: the
+// connection broke after its SHUT 0 left. It answers SHUT 0 again.
+class AlreadyCompleted : public MigrationError {
+public:
+    using MigrationError::MigrationError;
+};
+
 class IntegrityError : public MigrationError {
 public:
     using MigrationError::MigrationError;
@@ -59,6 +66,9 @@ MigrationDestination::MigrationDestination(Options options, Telemetry& telemetry
 
 MigrationDestination::~MigrationDestination() {
     stop();
+    // The guest's workload reads received_ through the postcopy gate: join it before
+    // any member goes.
+    stopGuest();
 }
 
 void MigrationDestination::start() {
@@ -254,6 +264,16 @@ void MigrationDestination::serve(Connection& connection, std::string peer) {
     } catch (const ResumeRefused& refused) {
         reject(peer, refused.what());
         connection.shutdown();
+    } catch (const AlreadyCompleted& completed) {
+        telemetry_.event(EventLevel::Info, "dst", completed.what());
+        try {
+            returnPath->shut(ShutReason::Success);
+            std::uint8_t rest;
+            while (connection.recvSome(&rest, 1) > 0) {
+            }
+        } catch (const std::exception&) {
+        }
+        connection.shutdown();
     } catch (const std::exception& error) {
         if (mainChannel && pauseIfPostcopy(connection, *returnPath, error))
             return;
@@ -323,8 +343,13 @@ void MigrationDestination::serveMain(Connection& connection, ReturnPathSender& r
         MigrationDestination& destination;
         ReturnPathSender& returnPath;
         ~DetachOnExit() {
-            if (destination.postcopy_)
-                destination.postcopy_->detach(returnPath);
+            PostcopyIncoming* postcopy = nullptr;
+            {
+                std::lock_guard lock(destination.mutex_);
+                postcopy = destination.postcopy_.get();
+            }
+            if (postcopy)
+                postcopy->detach(returnPath);
         }
     } detachOnExit{*this, returnPath};
 
@@ -335,7 +360,14 @@ void MigrationDestination::serveMain(Connection& connection, ReturnPathSender& r
     } else {
         acceptFirstMain(header);
     }
-    loadSections(in, returnPath);
+    try {
+        loadSections(in, returnPath);
+    } catch (const ConnectionError&) {
+        // Shut down before the detach: a page request blocked in a send on this connection
+        // holds the sender, and only the shutdown frees it.
+        connection.shutdown();
+        throw;
+    }
     // The source ends the main session after our SHUT; see how it did.
     try {
         std::uint8_t rest;
@@ -397,6 +429,10 @@ void MigrationDestination::acceptResume(const StreamHeader& header) {
         if (!mainSeen_ || header.uuid != uuid_)
             throw ResumeRefused("resume refused: this destination has no paused migration " +
                                 uuidToString(header.uuid));
+        if (state_ == State::Completed)
+            throw AlreadyCompleted("a resume arrived for migration " + uuidToString(uuid_) +
+                                   ", which was already verified and completed here; "
+                                   "answering SHUT 0 again");
         if (state_ != State::PostcopyPaused)
             throw ResumeRefused(std::string("resume refused: the destination is ") +
                                 toString(state_) + ", not postcopy-paused");

@@ -103,6 +103,7 @@ private:
     void pauseStep(PauseStep step);
     void sendIntegritySectionAndEof();
     void finishMultifd();
+    void endMainSessionAfterVerdict();
     std::uint64_t pagesToSend() const;
 
     void connectChannels(std::uint16_t port);
@@ -148,7 +149,9 @@ private:
     std::uint32_t nextPing_ = 1;
 
     std::atomic<bool> postcopyRequested_{false};
-    bool switchedToPostcopy_ = false; // migration thread only
+    bool switchedToPostcopy_ = false;   // migration thread only
+    bool destinationCompleted_ = false; // migration thread only: SHUT 0 came on a resume
+    bool finishing_ = false;            // guarded by controlMutex_: EOF is on its way
     std::function<void(PauseStep)> pauseStepHook_;
     std::vector<std::vector<std::uint64_t>> toSend_; // postcopy: pages the destination lacks
     std::uint64_t postcopyStartBytes_ = 0;

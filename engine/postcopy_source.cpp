@@ -45,16 +45,18 @@ std::string MigrationSource::startPostcopy() {
 }
 
 std::string MigrationSource::interrupt(const std::string& reason) {
-    {
-        std::lock_guard lock(controlMutex_);
-        const MigrationStatus status = telemetry_.status();
-        if (status != MigrationStatus::PostcopyActive && status != MigrationStatus::PostcopyRecover)
-            return std::string("possible only in postcopy-active or postcopy-recover; the "
-                               "migration is ") +
-                   toString(status);
-        interruptReason_ = reason;
-    }
-    std::lock_guard lock(connectionsMutex_);
+    // One critical section: the connection shut down is the one the status speaks of.
+    std::lock_guard lock(controlMutex_);
+    const MigrationStatus status = telemetry_.status();
+    if (status != MigrationStatus::PostcopyActive && status != MigrationStatus::PostcopyRecover)
+        return std::string("possible only in postcopy-active or postcopy-recover; the "
+                           "migration is ") +
+               toString(status);
+    if (finishing_)
+        return "the migration is finishing: every page was sent and the destination is "
+               "verifying them";
+    interruptReason_ = reason;
+    std::lock_guard connectionsLock(connectionsMutex_);
     if (liveMain_)
         liveMain_->shutdown();
     return {};
@@ -241,8 +243,12 @@ void MigrationSource::sendPostcopyPages() {
         if (takeUrgentPage(page)) {
             auto& bits = toSend_[page.block][page.offset / kPageSize / 64];
             const std::uint64_t mask = std::uint64_t{1} << (page.offset / kPageSize % 64);
-            if (!(bits & mask))
-                continue; // already on its way
+            if (!(bits & mask)) {
+                // Already on its way, but perhaps still in our buffer behind capped pages.
+                if (sectionOpen)
+                    closeSection();
+                continue;
+            }
             bits &= ~mask;
             send(page, true);
             telemetry_.urgentPageSent();
@@ -282,17 +288,40 @@ void MigrationSource::finishPostcopy() {
     out.put64(ram_flag::kEos);
     out.put8(static_cast<std::uint8_t>(Section::Footer));
     out.put32(kRamSectionId);
+    {
+        std::lock_guard lock(controlMutex_);
+        finishing_ = true;
+    }
     sendIntegritySectionAndEof();
     telemetry_.setPhase("postcopy: every page sent; waiting for the destination's verdict");
     waitForShut();
     closeReturnPath();
-    main_->endSession();
-    mainCounters_->state.store(ChannelState::Closed);
+    endMainSessionAfterVerdict();
+}
+
+void MigrationSource::endMainSessionAfterVerdict() {
+    // The destination has verified everything and said so: a broken connection now cannot
+    // undo that, so it is only noted.
+    try {
+        main_->endSession();
+        mainCounters_->state.store(ChannelState::Closed);
+    } catch (const ConnectionError& error) {
+        mainCounters_->state.store(ChannelState::Failed);
+        telemetry_.event(EventLevel::Warning, "src",
+                         std::string("after the destination's SHUT 0: ") + error.what());
+    }
 }
 
 void MigrationSource::runPostcopy() {
     for (;;) {
         try {
+            if (destinationCompleted_) {
+                // It had verified everything before the connection broke; the resumed
+                // connection brought its SHUT 0.
+                closeReturnPath();
+                endMainSessionAfterVerdict();
+                return;
+            }
             sendPostcopyPages();
             finishPostcopy();
             return;
@@ -335,6 +364,16 @@ void MigrationSource::pauseSequence(const std::string& cause) {
     mainCounters_->state.store(ChannelState::Failed);
     pauseStep(PauseStep::ChannelShutDown);
     closeReturnPath();
+    {
+        // Only a lost connection pauses. A bad message or SHUT with an error is the
+        // destination's verdict, whatever broke the connection after it.
+        std::unique_lock lock(controlMutex_);
+        const ReturnPathState& state = returnPathState_;
+        const bool verdict = state.ended && (state.shut || !state.lost);
+        lock.unlock();
+        if (verdict)
+            throwIfReturnPathEnded();
+    }
     telemetry_.event(EventLevel::Info, "src",
                      "return-path thread " + std::to_string(returnPathGeneration_) +
                          " joined; its connection is released next");
@@ -343,8 +382,11 @@ void MigrationSource::pauseSequence(const std::string& cause) {
     pauseStep(PauseStep::ChannelReleased);
     {
         std::lock_guard lock(controlMutex_);
+        throwIfCancelled();
         telemetry_.setStatus(MigrationStatus::PostcopyPaused);
         resumeRequested_ = false;
+        interruptReason_.clear(); // an interrupt that raced this pause is spent
+        finishing_ = false;
         urgentPages_.clear(); // the destination asks again after the resume
     }
     telemetry_.setPhase("postcopy paused: waiting for resume");
@@ -389,6 +431,7 @@ void MigrationSource::resumeHandshake() {
     {
         std::lock_guard lock(controlMutex_);
         resumeRequested_ = false;
+        throwIfCancelled();
         telemetry_.setStatus(MigrationStatus::PostcopyRecoverSetup);
     }
     telemetry_.setPhase("postcopy recover: reconnecting");
@@ -401,6 +444,7 @@ void MigrationSource::resumeHandshake() {
     openReturnPath();
     {
         std::lock_guard lock(controlMutex_);
+        throwIfCancelled();
         telemetry_.setStatus(MigrationStatus::PostcopyRecover);
     }
     telemetry_.setPhase("postcopy recover: asking for the received-pages bitmaps");
@@ -412,6 +456,7 @@ void MigrationSource::resumeHandshake() {
     stream_->flush();
 
     std::map<std::string, std::vector<std::uint64_t>> bitmaps;
+    bool completedThere = false;
     {
         std::unique_lock lock(controlMutex_);
         controlChanged_.wait(lock, [&] {
@@ -419,8 +464,18 @@ void MigrationSource::resumeHandshake() {
                    returnPathState_.ended || cancelRequested_.load();
         });
         bitmaps = returnPathState_.bitmaps;
+        completedThere = returnPathState_.shut == std::optional<std::uint32_t>(0);
+        if (completedThere)
+            telemetry_.setStatus(MigrationStatus::PostcopyActive);
     }
     throwIfCancelled();
+    if (completedThere) {
+        destinationCompleted_ = true;
+        telemetry_.event(EventLevel::Info, "src",
+                         "resume: the destination had already verified every page and "
+                         "completed; its SHUT 0 came on the resumed connection");
+        return;
+    }
     if (bitmaps.size() != guest_.blocks().size())
         throwIfReturnPathEnded();
 

@@ -56,9 +56,9 @@ void MigrationSource::returnPathLoop(Connection& connection, unsigned generation
         error = std::string("return path: ") + broken.what();
     } catch (const std::exception& bad) {
         error = bad.what();
-        // Unblock the migration thread if it is sending: this migration cannot go on.
-        connection.shutdown();
     }
+    // Recorded before the shutdown below: the migration thread's send then fails, and it
+    // must find this verdict rather than take the failure for a network outage.
     {
         std::lock_guard lock(controlMutex_);
         returnPathState_.ended = true;
@@ -66,6 +66,10 @@ void MigrationSource::returnPathLoop(Connection& connection, unsigned generation
         returnPathState_.error = error;
     }
     controlChanged_.notify_all();
+    const bool fatal = !lost && !error.empty();
+    const bool failedThere = returnPathState_.shut.value_or(0) != 0; // written by this thread
+    if (fatal || failedThere)
+        connection.shutdown(); // unblock the migration thread: this migration cannot go on
     if (!error.empty() && !cancelRequested_.load())
         telemetry_.event(lost ? EventLevel::Warning : EventLevel::Error, "src",
                          error + " (return-path thread " + std::to_string(generation) + " exits)");
@@ -84,6 +88,8 @@ void MigrationSource::handleReturnPathMessage(const ReturnPathMessage& message) 
         break;
     case ReturnPathType::ReqPagesId:
     case ReturnPathType::ReqPages: {
+        if (status == MigrationStatus::Cancelling)
+            break; // asked before the cancel reached the destination
         if (!isPostcopy(status) && status != MigrationStatus::Device)
             throw ReturnPathError("return path: " + message.describe() + " arrived during " +
                                   toString(status) + "; pages are requested only in postcopy");

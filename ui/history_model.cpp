@@ -48,6 +48,13 @@ QVariant HistoryModel::data(const QModelIndex& index, int role) const {
             return run.endedAt.empty() ? QString() : durationText(run.totalTimeMs);
         case Downtime:
             return run.status == "completed" ? durationText(run.downtimeMs) : QString();
+        case Postcopy:
+            if (run.postcopyPageRequests == 0 && run.postcopyRecoveries == 0)
+                return QString();
+            return tr("%1 requests, p99 %2 ms, %3 recoveries")
+                .arg(run.postcopyPageRequests)
+                .arg(run.postcopyLatencyP99Ms, 0, 'f', 1)
+                .arg(run.postcopyRecoveries);
         case Error:
             return QString::fromStdString(run.errorDesc);
         }
@@ -111,6 +118,8 @@ QVariant HistoryModel::headerData(int section, Qt::Orientation orientation, int 
         return tr("Total time");
     case Downtime:
         return tr("Downtime");
+    case Postcopy:
+        return tr("Postcopy");
     case Error:
         return tr("Error");
     }

@@ -23,6 +23,7 @@ public:
         Transferred,
         TotalTime,
         Downtime,
+        Postcopy,
         Error,
         ColumnCount
     };
