@@ -133,6 +133,33 @@ FaultSpec parseFault(const std::string& text) {
             fault.afterBytes = parseSize(when.substr(plus + 1));
         return fault;
     }
+    if (name == "vfio-fail" && equals != std::string::npos) {
+        // vfio-fail=DEVICE:FROM>TO@src|dst
+        const std::string spec = text.substr(equals + 1);
+        const auto colon = spec.find(':');
+        const auto arrow = spec.find('>');
+        const auto at = spec.find('@');
+        if (colon == std::string::npos || arrow == std::string::npos || at == std::string::npos ||
+            !(colon < arrow && arrow < at))
+            throw std::invalid_argument("fault '" + text +
+                                        "': expected vfio-fail=DEVICE:FROM>TO@src|dst, e.g. "
+                                        "vfio-fail=accel0:RESUMING>STOP@dst");
+        fault.kind = FaultSpec::Kind::VfioFailArc;
+        fault.device = spec.substr(0, colon);
+        fault.arcFrom = spec.substr(colon + 1, arrow - colon - 1);
+        fault.arcTo = spec.substr(arrow + 1, at - arrow - 1);
+        const std::string side = spec.substr(at + 1);
+        if (side != "src" && side != "dst")
+            throw std::invalid_argument("fault '" + text + "': the side is src or dst, not '" +
+                                        side + "'");
+        fault.destinationSide = side == "dst";
+        return fault;
+    }
+    if (name == "vfio-corrupt" && equals != std::string::npos) {
+        fault.kind = FaultSpec::Kind::VfioCorrupt;
+        fault.device = text.substr(equals + 1);
+        return fault;
+    }
     if (name == "switchover-ack-after" && equals != std::string::npos) {
         fault.kind = FaultSpec::Kind::SwitchoverAckAfter;
         try {
@@ -149,7 +176,53 @@ FaultSpec parseFault(const std::string& text) {
     }
     throw std::invalid_argument("unknown fault '" + name +
                                 "' (known: cut-channel, tls-no-bye, cut-main@postcopy, "
-                                "switchover-ack-after)");
+                                "switchover-ack-after, vfio-fail, vfio-corrupt)");
+}
+
+DeviceConfig parseDevice(const std::string& text, const std::vector<DeviceConfig>& existing) {
+    DeviceConfig device;
+    std::size_t at = 0;
+    bool first = true;
+    while (at <= text.size()) {
+        const auto comma = text.find(',', at);
+        const std::string part =
+            text.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+        at = comma == std::string::npos ? text.size() + 1 : comma + 1;
+        if (first) {
+            if (part != "nic" && part != "accel")
+                throw std::invalid_argument("device '" + text + "': unknown kind '" + part +
+                                            "' (nic or accel)");
+            device.kind = part;
+            device.stateSize = part == "nic" ? 4ull << 20 : 32ull << 20;
+            first = false;
+            continue;
+        }
+        const auto equals = part.find('=');
+        const std::string key = part.substr(0, equals);
+        const std::string value = equals == std::string::npos ? "" : part.substr(equals + 1);
+        if (key == "state-size") {
+            device.stateSize = parseSize(value);
+            if (device.stateSize < 4096 || device.stateSize > (1ull << 30))
+                throw std::invalid_argument("device '" + text +
+                                            "': state-size must be from 4K to 1G");
+        } else if (key == "name" && !value.empty()) {
+            device.name = value;
+        } else {
+            throw std::invalid_argument("device '" + text + "': unknown option '" + part +
+                                        "' (state-size=SIZE, name=NAME)");
+        }
+    }
+    if (device.name.empty()) {
+        unsigned number = 0;
+        for (const auto& other : existing)
+            number += other.kind == device.kind ? 1 : 0;
+        device.name = device.kind + std::to_string(number);
+    }
+    for (const auto& other : existing)
+        if (other.name == device.name)
+            throw std::invalid_argument("device '" + text + "': the name " + device.name +
+                                        " is taken");
+    return device;
 }
 
 void applyCapability(const std::string& text, Capabilities& capabilities) {
@@ -197,6 +270,15 @@ PostcopyStart parsePostcopyStart(const std::string& text) {
     return start;
 }
 
+MigrationConfig::DeviceOptions MigrationConfig::deviceOptions() const {
+    DeviceOptions options;
+    options.explicitResumingStop = vfioExplicitResumingStop;
+    for (const auto& fault : faults)
+        if (fault.kind == FaultSpec::Kind::VfioFailArc && fault.destinationSide)
+            options.faults.push_back(fault);
+    return options;
+}
+
 std::string describe(const MigrationConfig& config) {
     std::ostringstream out;
     out << "uuid=" << uuidToString(config.uuid) << '\n'
@@ -228,6 +310,12 @@ std::string describe(const MigrationConfig& config) {
         out << "postcopy-after=" << config.postcopyStart.afterMs << "ms\n";
     if (config.autoRecover)
         out << "recover-delay=" << config.recoverDelayMs << '\n';
+    for (const auto& device : config.devices)
+        out << "device=" << device.kind << ",name=" << device.name
+            << ",state-size=" << device.stateSize << '\n';
+    if (!config.devices.empty())
+        out << "vfio-explicit-resuming-stop=" << (config.vfioExplicitResumingStop ? "on" : "off")
+            << '\n';
     return out.str();
 }
 

@@ -41,12 +41,26 @@ struct FaultSpec {
         TlsNoBye,           // a legacy source: multifd channels close without close_notify
         CutMainInPostcopy,  // the network fails during postcopy: both sides pause
         SwitchoverAckAfter, // the destination acknowledges switchover only after N rounds
+        VfioFailArc,        // a device's arc fails (vfio-fail=DEVICE:FROM>TO@src|dst)
+        VfioCorrupt,        // a device's saved data is corrupted on the way out
     };
     Kind kind = Kind::CutChannel;
     std::string channel;          // "main", "multifd-0", ...
     std::uint64_t afterBytes = 0; // cut-channel: bytes on the channel; cut-main: since postcopy
     std::uint64_t count = 0;      // switchover-ack-after: RAM rounds loaded
     std::string text;             // as given, for logs and history
+    // vfio-fail / vfio-corrupt: the device, the arc (uAPI state names) and the side.
+    std::string device;
+    std::string arcFrom;
+    std::string arcTo;
+    bool destinationSide = false;
+};
+
+// An emulated VFIO device of the guest (--device KIND[,state-size=SIZE][,name=NAME]).
+struct DeviceConfig {
+    std::string name; // "nic0", "accel0", ...
+    std::string kind; // "nic" (PRE_COPY and P2P) or "accel" (STOP_COPY only)
+    std::uint64_t stateSize = 0;
 };
 
 struct GuestConfig {
@@ -70,6 +84,13 @@ struct PostcopyStart {
 };
 
 struct MigrationConfig {
+    // What the destination needs to know about devices: faults aimed at it, and the mode.
+    struct DeviceOptions {
+        bool explicitResumingStop = true;
+        std::vector<FaultSpec> faults; // vfio-fail ... @dst
+    };
+    DeviceOptions deviceOptions() const;
+
     GuestConfig guest;
     unsigned multifdChannels = 4; // 0 = everything on the main channel
     std::uint64_t downtimeLimitMs = 300;
@@ -85,6 +106,11 @@ struct MigrationConfig {
     // delay. Off, an operator recovers it.
     bool autoRecover = false;
     std::uint64_t recoverDelayMs = 1000;
+    std::vector<DeviceConfig> devices;
+    // Seed 003's fix: after a device's last data the destination moves it RESUMING -> STOP,
+    // and a failure there or at STOP -> RUNNING fails the migration. Off, the legacy way:
+    // straight to RUNNING when the guest starts, a failure ignored.
+    bool vfioExplicitResumingStop = true;
     Uuid uuid{};
     // Destination endpoint; the in-process destination listens on an ephemeral loopback port.
     std::string destinationHost = "127.0.0.1";
@@ -97,6 +123,8 @@ std::string formatBytes(double bytes);
 FaultSpec parseFault(const std::string& text);
 // "NAME=on|off" for --capability; throws std::invalid_argument naming what is wrong.
 void applyCapability(const std::string& text, Capabilities& capabilities);
+// "nic", "accel,state-size=64M", "nic,name=eth0"; `existing` gives the default name's number.
+DeviceConfig parseDevice(const std::string& text, const std::vector<DeviceConfig>& existing);
 // "3" (dirty iterations) or "1.5s" / "800ms" (time in precopy).
 PostcopyStart parsePostcopyStart(const std::string& text);
 

@@ -58,7 +58,8 @@ const char* toString(MigrationDestination::State state) {
 
 MigrationDestination::MigrationDestination(Options options, Telemetry& telemetry)
     : options_(std::move(options)), telemetry_(telemetry),
-      listener_(options_.listenHost, options_.port) {
+      listener_(options_.listenHost, options_.port),
+      devices_(std::make_unique<DestinationDevices>(options_.devices, telemetry_)) {
     if (options_.tls.enabled)
         credentials_ = std::make_unique<TlsCredentials>(options_.tls.credsDir,
                                                         TlsCredentials::Endpoint::Server);
@@ -291,10 +292,18 @@ void MigrationDestination::serve(Connection& connection, std::string peer) {
         ShutReason reason = ShutReason::StreamError;
         if (dynamic_cast<const IntegrityError*>(&error))
             reason = ShutReason::IntegrityMismatch;
+        else if (dynamic_cast<const DeviceError*>(&error))
+            reason = ShutReason::DeviceFailure;
         else if (endedElsewhere)
             reason = elsewhereReason;
         else if (dynamic_cast<const ConnectionError*>(&error))
             reason = ShutReason::ChannelFailure;
+        // Our verdict is recorded before the source hears it: once it has SHUT, it closes
+        // the multifd channels, and their ends must not pass for the cause.
+        if (ourChannel && !completed && !endedElsewhere)
+            fail(error.what(), mainChannel ? reason : ShutReason::ChannelFailure);
+        else if (!ourChannel)
+            reject(peer, error.what());
         if (mainChannel && !completed) {
             // Best effort: the error that brought us here may be this very channel's.
             try {
@@ -302,10 +311,6 @@ void MigrationDestination::serve(Connection& connection, std::string peer) {
             } catch (const std::exception&) {
             }
         }
-        if (ourChannel && !completed && !endedElsewhere)
-            fail(error.what(), mainChannel ? reason : ShutReason::ChannelFailure);
-        else if (!ourChannel)
-            reject(peer, error.what());
         connection.shutdown();
     }
 }
@@ -454,10 +459,6 @@ void MigrationDestination::loadRamSetup(StreamReader& in) {
         if (guestReady_)
             throw MigrationError("main channel: a second RAM setup section");
     }
-    if (in.get32() != kRamSectionId || in.getString8() != "ram")
-        throw MigrationError("main channel: expected the RAM setup section");
-    in.get32(); // instance
-    in.get32(); // version
     const std::uint64_t memSize = in.get64();
     if ((memSize & ram_flag::kMask) != ram_flag::kMemSize)
         throw MigrationError("main channel: RAM setup does not start with MEM_SIZE");
@@ -500,14 +501,35 @@ void MigrationDestination::loadSections(StreamReader& in, ReturnPathSender& retu
         if (section == static_cast<std::uint8_t>(Section::Command)) {
             handleCommand(in, returnPath);
         } else if (section == static_cast<std::uint8_t>(Section::Start)) {
-            loadRamSetup(in);
+            const std::uint32_t id = in.get32();
+            const std::string name = in.getString8();
+            in.get32(); // instance
+            in.get32(); // version
+            if (id == kRamSectionId && name == "ram") {
+                loadRamSetup(in);
+            } else if (name.size() > 5 && name.compare(name.size() - 5, 5, "/vfio") == 0) {
+                devices_->loadSetup(in, id, name);
+                if (in.get8() != static_cast<std::uint8_t>(Section::Footer) || in.get32() != id)
+                    throw MigrationError("main channel: device section '" + name +
+                                         "' has a bad footer");
+            } else {
+                throw MigrationError("main channel: unknown section '" + name + "'");
+            }
         } else if (section == static_cast<std::uint8_t>(Section::Part) ||
                    section == static_cast<std::uint8_t>(Section::End)) {
+            const std::uint32_t id = in.get32();
+            const bool final = section == static_cast<std::uint8_t>(Section::End);
+            if (devices_->owns(id)) {
+                devices_->loadData(in, id, final);
+                if (in.get8() != static_cast<std::uint8_t>(Section::Footer) || in.get32() != id)
+                    throw MigrationError("main channel: device section " + std::to_string(id) +
+                                         " has a bad footer");
+                continue;
+            }
             if (!guestReady_)
                 throw MigrationError("main channel: RAM pages before the RAM setup section");
-            if (const auto id = in.get32(); id != kRamSectionId)
+            if (id != kRamSectionId)
                 throw MigrationError("main channel: unknown section id " + std::to_string(id));
-            const bool final = section == static_cast<std::uint8_t>(Section::End);
             {
                 std::lock_guard lock(mutex_);
                 inFinalSection_ = final;
@@ -542,9 +564,17 @@ void MigrationDestination::loadSections(StreamReader& in, ReturnPathSender& retu
                 throw MigrationError("main channel: unknown device section '" + name + "'");
             Digest sourceDigest;
             in.getBytes(sourceDigest.data(), sourceDigest.size());
+            DeviceDigests deviceDigests(in.get32());
+            if (deviceDigests.size() > 255)
+                throw MigrationError("main channel: integrity section lists " +
+                                     std::to_string(deviceDigests.size()) + " devices");
+            for (auto& [deviceName, deviceDigest] : deviceDigests) {
+                deviceName = in.getString8();
+                deviceDigest = in.get64();
+            }
             if (in.get8() != static_cast<std::uint8_t>(Section::Footer) || in.get32() != id)
                 throw MigrationError("main channel: integrity section has a bad footer");
-            verifyAndComplete(sourceDigest, returnPath);
+            verifyAndComplete(sourceDigest, deviceDigests, returnPath);
         } else {
             throw MigrationError("main channel: unknown section type " + std::to_string(section));
         }
@@ -555,6 +585,7 @@ void MigrationDestination::loadSections(StreamReader& in, ReturnPathSender& retu
 }
 
 void MigrationDestination::verifyAndComplete(const Digest& sourceDigest,
+                                             const DeviceDigests& deviceDigests,
                                              ReturnPathSender& returnPath) {
     if (!ourDigest_)
         throw MigrationError("main channel: integrity section before the end of RAM");
@@ -567,6 +598,22 @@ void MigrationDestination::verifyAndComplete(const Digest& sourceDigest,
                          (postcopy_ ? " (pages hashed as they arrived, before the running "
                                       "guest wrote them)"
                                     : ""));
+    if (devices_->count() > 0 || !deviceDigests.empty()) {
+        if (options_.devices.explicitResumingStop) {
+            if (const std::string differs = devices_->verify(deviceDigests); !differs.empty())
+                throw IntegrityError("integrity check failed: " + differs);
+            telemetry_.event(EventLevel::Info, "dst",
+                             "device state verified: " + std::to_string(devices_->count()) +
+                                 " devices match the source");
+        } else {
+            telemetry_.event(EventLevel::Warning, "dst",
+                             "device state not checked (legacy VFIO resume: the devices only "
+                             "load their state when they start)");
+        }
+        // Only now the devices run; a device that will not start keeps the guest stopped
+        // and fails the migration (seed 003).
+        devices_->start();
+    }
     returnPath.shut(ShutReason::Success);
     guest_->start();
     {

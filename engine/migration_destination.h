@@ -3,6 +3,7 @@
 #pragma once
 
 #include "connection.h"
+#include "device_migration.h"
 #include "guest.h"
 #include "main_stream.h"
 #include "migration_config.h"
@@ -36,6 +37,7 @@ public:
         std::uint64_t postcopyDirtyRate = 0;
         // A fault: SWITCHOVER_ACK only after this many RAM rounds were loaded (0 = at once).
         std::uint64_t switchoverAckAfterRounds = 0;
+        MigrationConfig::DeviceOptions devices;
     };
     enum class State {
         Listening,
@@ -102,7 +104,8 @@ private:
     void handleCommand(StreamReader& in, ReturnPathSender& returnPath);
     void loadRamItems(StreamReader& in);
     void discardPages(const std::vector<std::uint8_t>& payload);
-    void verifyAndComplete(const Digest& sourceDigest, ReturnPathSender& returnPath);
+    void verifyAndComplete(const Digest& sourceDigest, const DeviceDigests& deviceDigests,
+                           ReturnPathSender& returnPath);
     // A broken main connection during postcopy pauses instead of failing. True if it did.
     bool pauseIfPostcopy(Connection& connection, ReturnPathSender& returnPath,
                          const std::exception& error);
@@ -119,6 +122,8 @@ private:
     Telemetry& telemetry_;
     TcpListener listener_;
     std::unique_ptr<TlsCredentials> credentials_;
+    // Used by the main channel's loader only (one at a time).
+    std::unique_ptr<DestinationDevices> devices_;
     std::thread acceptor_;
 
     mutable std::mutex mutex_;

@@ -1,5 +1,6 @@
 #include "migration_run.h"
 
+#include "device_migration.h"
 #include "history_store.h"
 #include "migration_destination.h"
 #include "migration_source.h"
@@ -43,7 +44,15 @@ const char* const kNotRunning = "no migration is running";
 
 std::string MigrationRun::startPostcopy() {
     std::lock_guard lock(mutex_);
-    return source_ && !finished_ ? source_->startPostcopy() : kNotRunning;
+    if (finished_ || !coordinator_.joinable())
+        return kNotRunning;
+    if (source_)
+        return source_->startPostcopy();
+    // Still booting the guest: the request waits for the source.
+    if (!config_.capabilities.postcopyRam)
+        return "the postcopy-ram capability is off for this migration";
+    postcopyRequested_ = true;
+    return {};
 }
 
 std::string MigrationRun::pause() {
@@ -178,6 +187,7 @@ void MigrationRun::coordinate() {
         telemetry_.setPhase("booting the source guest");
         sourceGuest_ = std::make_unique<Guest>(Guest::layoutFor(config_.guest.ramSize),
                                                config_.guest, Guest::Content::Booted);
+        sourceDevices_ = std::make_unique<SourceDevices>(config_, telemetry_);
         sourceGuest_->start();
         telemetry_.setSourceGuest(GuestState::Running);
         telemetry_.event(EventLevel::Info, "src",
@@ -192,6 +202,7 @@ void MigrationRun::coordinate() {
         destination.expectedUuid = config_.uuid;
         destination.cleanTlsTermination = config_.multifdCleanTlsTermination;
         destination.postcopyDirtyRate = config_.guest.dirtyRate;
+        destination.devices = config_.deviceOptions();
         for (const auto& fault : config_.faults)
             if (fault.kind == FaultSpec::Kind::SwitchoverAckAfter)
                 destination.switchoverAckAfterRounds = fault.count;
@@ -208,6 +219,9 @@ void MigrationRun::coordinate() {
             std::lock_guard lock(mutex_);
             source_ = std::make_unique<MigrationSource>(config_, *sourceGuest_, telemetry_);
             source_->setPauseStepHook(options_.pauseStepHook);
+            source_->setDevices(sourceDevices_.get());
+            if (postcopyRequested_)
+                source_->startPostcopy();
             if (cancelRequested_)
                 source_->cancel();
         }
@@ -227,6 +241,9 @@ void MigrationRun::coordinate() {
                                         ")",
                                     true);
             telemetry_.setIntegrity(std::string("not verified: migration ") + toString(status));
+        } else if (!config_.devices.empty() && !config_.vfioExplicitResumingStop) {
+            telemetry_.setIntegrity("verified (RAM only: the legacy VFIO resume does not check "
+                                    "device state)");
         } else {
             telemetry_.setIntegrity("verified");
         }

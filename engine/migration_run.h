@@ -19,6 +19,7 @@
 namespace migrascope {
 
 class MigrationDestination;
+class SourceDevices;
 class HistoryStore;
 
 struct RunOptions {
@@ -82,12 +83,14 @@ private:
     std::thread sampler_;
 
     std::unique_ptr<Guest> sourceGuest_;
+    std::unique_ptr<SourceDevices> sourceDevices_; // the source guest's VFIO devices
     std::unique_ptr<MigrationDestination> destination_;
 
     mutable std::mutex mutex_;
     mutable std::condition_variable changed_;
     std::unique_ptr<MigrationSource> source_; // guarded by mutex_ for the operator's actions
     bool cancelRequested_ = false;
+    bool postcopyRequested_ = false; // asked before the source existed
     bool finished_ = false;
     bool samplerStop_ = false;
     std::int64_t historyId_ = 0;

@@ -1,5 +1,6 @@
 #include "migration_source.h"
 
+#include "device_migration.h"
 #include "main_stream.h"
 #include "migration_error.h"
 #include "multifd_sender.h"
@@ -16,6 +17,8 @@ namespace {
 // QEMU's BUFFER_DELAY: bandwidth is measured over windows of at least this long.
 constexpr double kWindowMs = 100;
 constexpr unsigned kPagesBetweenChecks = 256;
+// Precopy device data per device and round (QEMU reads up to 1 MiB per iteration call).
+constexpr std::size_t kDeviceBytesPerRound = 4 << 20;
 
 } // namespace
 
@@ -187,6 +190,10 @@ void MigrationSource::sendSetup() {
         out.put64(block->size());
     }
     endRound();
+    if (devices_) {
+        devices_->setup(out);
+        out.flush();
+    }
 }
 
 void MigrationSource::endRound() {
@@ -333,6 +340,10 @@ void MigrationSource::complete(std::vector<std::vector<std::uint64_t>>& dirty) {
                      "switchover: guest stopped, " + formatBytes(static_cast<double>(last)) +
                          " dirty left to send");
     StreamWriter& out = *stream_;
+    if (devices_ && !devices_->empty()) {
+        telemetry_.setPhase("switchover: devices quiesce and save their state (STOP_COPY)");
+        devices_->switchover(out);
+    }
     out.put8(static_cast<std::uint8_t>(Section::End));
     out.put32(kRamSectionId);
     sendRound(dirty);
@@ -348,6 +359,8 @@ void MigrationSource::complete(std::vector<std::vector<std::uint64_t>>& dirty) {
     waitForShut();
     downtimeMs_ = telemetry_.elapsedMs() - stoppedAt;
     closeReturnPath();
+    if (devices_)
+        devices_->completed(); // after the verdict, as QEMU's save_cleanup: not in downtime
     main_->endSession();
     mainCounters_->state.store(ChannelState::Closed);
     publishStats(0);
@@ -374,6 +387,12 @@ void MigrationSource::sendIntegritySectionAndEof() {
     out.put32(0);
     out.put32(1);
     out.putBytes(digest.data(), digest.size());
+    const DeviceDigests devices = devices_ ? devices_->digests() : DeviceDigests{};
+    out.put32(static_cast<std::uint32_t>(devices.size()));
+    for (const auto& [name, deviceDigest] : devices) {
+        out.putString8(name);
+        out.put64(deviceDigest);
+    }
     out.put8(static_cast<std::uint8_t>(Section::Footer));
     out.put32(kIntegritySectionId);
     out.put8(static_cast<std::uint8_t>(Section::Eof));
@@ -413,6 +432,10 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
     lastSyncMs_ = startMs_;
     try {
         telemetry_.setStatus(MigrationStatus::Setup);
+        if (devices_ && !devices_->empty() && config_.capabilities.postcopyRam)
+            throw MigrationError("VFIO devices cannot migrate with postcopy-ram (QEMU's VFIO "
+                                 "save_prepare refuses it too): remove the devices or the "
+                                 "capability");
         telemetry_.setPhase("setup: connecting channels");
         connectChannels(destinationPort);
         openReturnPath();
@@ -450,7 +473,12 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
                 postcopy = true;
                 break;
             }
-            const std::uint64_t remaining = harvest(dirty);
+            std::uint64_t remaining = harvest(dirty);
+            if (devices_ && !devices_->empty()) {
+                devices_->iterate(*stream_, kDeviceBytesPerRound);
+                stream_->flush();
+                remaining += devices_->pendingBytes();
+            }
             publishStats(remaining, true);
             const double threshold =
                 bandwidthBytesPerMs_ * static_cast<double>(config_.downtimeLimitMs);
@@ -494,7 +522,12 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
         // on its next send; the return path's reason is the cause.
         std::string reason = error.what();
         {
-            std::lock_guard lock(controlMutex_);
+            std::unique_lock lock(controlMutex_);
+            // A broken channel is often the destination hanging up after its verdict: give
+            // the return path a moment to deliver that SHUT, which names the cause.
+            if (!cancelled && returnPath_.joinable() && !dynamic_cast<const DeviceError*>(&error))
+                controlChanged_.wait_for(lock, std::chrono::seconds(1),
+                                         [&] { return returnPathState_.ended; });
             if (returnPathState_.ended && !returnPathState_.lost && !returnPathState_.error.empty())
                 reason = returnPathState_.error;
             else if (returnPathState_.shut && *returnPathState_.shut != 0 && !cancelled)
@@ -522,7 +555,10 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
                 counters->state.store(ChannelState::Closed);
         if (mainCounters_->state.load() != ChannelState::Failed)
             mainCounters_->state.store(ChannelState::Closed);
-        // The guest is never left stopped by a migration that did not complete.
+        // The guest is never left stopped by a migration that did not complete, nor its
+        // devices.
+        if (devices_)
+            devices_->resumeAfterFailure();
         guest_.start();
         telemetry_.setSourceGuest(GuestState::Running);
         publishStats(telemetry_.stats().remaining); // what was left when it stopped

@@ -27,6 +27,7 @@
 namespace migrascope {
 
 class MultifdSender;
+class SourceDevices;
 
 // The steps of a postcopy pause, in order. Tests act at each one (seed 004's race).
 enum class PauseStep { ChannelShutDown, ReturnPathJoined, ChannelReleased, Paused };
@@ -50,6 +51,8 @@ public:
     // A trainer's fault: the network under the main channel fails during postcopy.
     std::string cutNetwork();
 
+    // Set before run(): the guest's VFIO devices, migrated with its RAM (nullptr = none).
+    void setDevices(SourceDevices* devices) { devices_ = devices; }
     // Set before run(); called on the migration thread after each step of a pause.
     void setPauseStepHook(std::function<void(PauseStep)> hook) { pauseStepHook_ = std::move(hook); }
 
@@ -148,6 +151,7 @@ private:
     unsigned returnPathGeneration_ = 0; // migration thread only
     std::uint32_t nextPing_ = 1;
 
+    SourceDevices* devices_ = nullptr;
     std::atomic<bool> postcopyRequested_{false};
     bool switchedToPostcopy_ = false;   // migration thread only
     bool destinationCompleted_ = false; // migration thread only: SHUT 0 came on a resume

@@ -222,6 +222,32 @@ void Telemetry::returnPathMessage(const std::string& type, const std::string& te
         returnPath_.push_back(ReturnPathRecord{now, type, text, connection});
 }
 
+void Telemetry::addDevice(const std::string& name, const std::string& kind,
+                          std::uint64_t stateSize) {
+    std::lock_guard lock(mutex_);
+    DeviceSnapshot device;
+    device.name = name;
+    device.kind = kind;
+    device.stateSize = stateSize;
+    devices_.push_back(device);
+}
+
+void Telemetry::deviceTransition(const std::string& side, const std::string& device,
+                                 const std::string& from, const std::string& to, bool ok,
+                                 const std::string& error) {
+    const double now = elapsedMs();
+    std::lock_guard lock(mutex_);
+    transitions_.push_back(DeviceTransition{now, side, device, from, to, ok, error});
+    for (auto& entry : devices_) {
+        if (entry.name != device)
+            continue;
+        (side == "dst" ? entry.destinationState : entry.sourceState) = ok ? to : from;
+        entry.lastArc = from + " -> " + to;
+        entry.lastArcSide = side;
+        entry.lastArcOk = ok;
+    }
+}
+
 void Telemetry::pageRequested() {
     std::lock_guard lock(mutex_);
     ++postcopy_.pageRequests;
@@ -324,6 +350,8 @@ TelemetrySnapshot Telemetry::snapshot(std::size_t eventCursor, std::size_t sampl
         snap.returnPath.assign(returnPath_.begin() + static_cast<std::ptrdiff_t>(returnPathCursor),
                                returnPath_.end());
     snap.nextReturnPathIndex = returnPath_.size();
+    snap.devices = devices_;
+    snap.transitions = transitions_;
     snap.returnPathCount = returnPathCount_;
     return snap;
 }

@@ -148,6 +148,28 @@ struct PostcopyStats {
     std::uint64_t pagesResentAfterRecovery = 0; // missing at the destination per its bitmap
 };
 
+// One arc a device took or refused, on either side.
+struct DeviceTransition {
+    double timeMs = 0;
+    std::string side;   // "src" or "dst"
+    std::string device; // "nic0", ...
+    std::string from;   // uAPI state names: RUNNING, PRE_COPY, STOP_COPY, ...
+    std::string to;
+    bool ok = true;
+    std::string error; // why it failed
+};
+
+struct DeviceSnapshot {
+    std::string name;
+    std::string kind;
+    std::uint64_t stateSize = 0;
+    std::string sourceState = "RUNNING";
+    std::string destinationState; // empty until the destination has the device
+    std::string lastArc;          // "PRE_COPY_P2P -> STOP_COPY", the arc taken last, any side
+    std::string lastArcSide;
+    bool lastArcOk = true;
+};
+
 // One point of the throughput plot and of the history's sample table.
 struct ChannelSample {
     double timeMs = 0;
@@ -174,6 +196,8 @@ struct TelemetrySnapshot {
     std::size_t returnPathCount = 0; // every message, including those not kept
     MigrationStatus destinationStatus = MigrationStatus::None;
     PostcopyStats postcopy;
+    std::vector<DeviceSnapshot> devices;
+    std::vector<DeviceTransition> transitions; // every transition, in order
 };
 
 class Telemetry {
@@ -204,6 +228,12 @@ public:
 
     void event(EventLevel level, const std::string& side, const std::string& text);
     void returnPathMessage(const std::string& type, const std::string& text, unsigned connection);
+
+    // Devices are registered before the migration starts.
+    void addDevice(const std::string& name, const std::string& kind, std::uint64_t stateSize);
+    void deviceTransition(const std::string& side, const std::string& device,
+                          const std::string& from, const std::string& to, bool ok,
+                          const std::string& error);
 
     void pageRequested();
     void pageRequestServed(double latencyMs);
@@ -238,6 +268,8 @@ private:
     std::size_t returnPathCount_ = 0;
     PostcopyStats postcopy_;
     std::vector<double> requestLatenciesMs_;
+    std::vector<DeviceSnapshot> devices_;
+    std::vector<DeviceTransition> transitions_;
     std::vector<std::uint64_t> lastSampleBytes_;
     double lastSampleMs_ = 0;
 };

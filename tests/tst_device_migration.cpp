@@ -1,0 +1,186 @@
+// VFIO devices migrating with the guest: the arcs each side takes, the device state checked
+// end to end, and seed 003: a destination device that fails to leave RESUMING or to start
+// fails the migration through SHUT 4, and the source guest and its devices run on.
+#include "migration_run.h"
+#include "test_support.h"
+
+#include <QtTest>
+
+using namespace migrascope;
+
+namespace {
+
+std::vector<std::string> arcsOf(const TelemetrySnapshot& snap, const std::string& side,
+                                const std::string& device) {
+    std::vector<std::string> arcs;
+    for (const auto& t : snap.transitions)
+        if (t.side == side && t.device == device)
+            arcs.push_back(t.from + ">" + t.to + (t.ok ? "" : " FAILED"));
+    return arcs;
+}
+
+std::string joined(const std::vector<std::string>& parts) {
+    std::string text;
+    for (const auto& part : parts)
+        text += part + " ";
+    return text;
+}
+
+const DeviceSnapshot* device(const TelemetrySnapshot& snap, const std::string& name) {
+    for (const auto& entry : snap.devices)
+        if (entry.name == name)
+            return &entry;
+    return nullptr;
+}
+
+} // namespace
+
+class TestDeviceMigration : public QObject {
+    Q_OBJECT
+
+private:
+    test::Workspace workspace_;
+
+    MigrationConfig withDevices(const std::vector<std::string>& devices) const {
+        MigrationConfig config = test::smallTlsConfig(workspace_.pki);
+        config.guest.ramSize = 64ull << 20;
+        config.guest.dirtyRate = 8ull << 20;
+        config.multifdChannels = 2;
+        for (const auto& text : devices)
+            config.devices.push_back(parseDevice(text, config.devices));
+        return config;
+    }
+
+    void expectFailureNamingTheArc(MigrationRun& run, const std::string& deviceName,
+                                   const std::string& arc) {
+        const auto snap = run.snapshot();
+        QVERIFY2(snap.status == MigrationStatus::Failed, toString(snap.status));
+        QVERIFY2(snap.errorDesc.find("device " + deviceName) != std::string::npos &&
+                     snap.errorDesc.find(arc) != std::string::npos,
+                 snap.errorDesc.c_str());
+        test::verifySourceGuestIntact(run);
+        for (const auto& entry : snap.devices)
+            QVERIFY2(entry.sourceState == "RUNNING",
+                     (entry.name + " is " + entry.sourceState).c_str());
+    }
+
+private slots:
+    void initTestCase() { QVERIFY(workspace_.prepare()); }
+
+    void bothKindsMigrateAndTheirStateIsVerified() {
+        MigrationRun run(withDevices({"nic", "accel,state-size=8M"}), RunOptions{"", false});
+        test::runToEnd(run);
+        const auto snap = run.snapshot();
+        QVERIFY2(snap.status == MigrationStatus::Completed, snap.errorDesc.c_str());
+        QCOMPARE(snap.integrity, std::string("verified"));
+        QVERIFY(test::hasEvent(snap, "device state verified: 2 devices match the source"));
+        // The accelerator has no P2P, so there is no quiescing step; the NIC's own request
+        // for STOP_COPY still passes PRE_COPY_P2P, as the kernel resolves it.
+        QCOMPARE(joined(arcsOf(snap, "src", "nic0")),
+                 std::string("RUNNING>PRE_COPY PRE_COPY>PRE_COPY_P2P PRE_COPY_P2P>STOP_COPY "
+                             "STOP_COPY>STOP "));
+        QCOMPARE(joined(arcsOf(snap, "src", "accel0")),
+                 std::string("RUNNING>STOP STOP>STOP_COPY STOP_COPY>STOP "));
+        QCOMPARE(joined(arcsOf(snap, "dst", "accel0")),
+                 std::string("RUNNING>STOP STOP>RESUMING RESUMING>STOP STOP>RUNNING "));
+        QCOMPARE(device(snap, "nic0")->destinationState, std::string("RUNNING"));
+        QCOMPARE(device(snap, "accel0")->sourceState, std::string("STOP"));
+    }
+
+    void p2pDevicesQuiesceBeforeAnyStops() {
+        MigrationRun run(withDevices({"nic", "nic"}), RunOptions{"", false});
+        test::runToEnd(run);
+        const auto snap = run.snapshot();
+        QVERIFY2(snap.status == MigrationStatus::Completed, snap.errorDesc.c_str());
+        // Both reach PRE_COPY_P2P before either enters STOP_COPY.
+        std::vector<std::string> order;
+        for (const auto& t : snap.transitions)
+            if (t.side == "src" && (t.to == "PRE_COPY_P2P" || t.to == "STOP_COPY"))
+                order.push_back(t.device + ":" + t.to);
+        QCOMPARE(joined(order), std::string("nic0:PRE_COPY_P2P nic1:PRE_COPY_P2P "
+                                            "nic0:STOP_COPY nic1:STOP_COPY "));
+        QCOMPARE(joined(arcsOf(snap, "dst", "nic1")),
+                 std::string("RUNNING>RUNNING_P2P RUNNING_P2P>STOP STOP>RESUMING RESUMING>STOP "
+                             "STOP>RUNNING_P2P RUNNING_P2P>RUNNING "));
+    }
+
+    void failedArcFailsTheMigration_data() {
+        QTest::addColumn<QString>("fault");
+        QTest::addColumn<QString>("device");
+        QTest::addColumn<QString>("arc");
+        for (const char* arc : {"RUNNING>STOP", "STOP>RESUMING", "RESUMING>STOP", "STOP>RUNNING"})
+            QTest::newRow((std::string("dst ") + arc).c_str())
+                << QString("vfio-fail=accel0:%1@dst").arg(arc) << "accel0"
+                << QString(arc).replace(">", " -> ");
+        for (const char* arc : {"RUNNING>STOP", "STOP>STOP_COPY"})
+            QTest::newRow((std::string("src accel ") + arc).c_str())
+                << QString("vfio-fail=accel0:%1@src").arg(arc) << "accel0"
+                << QString(arc).replace(">", " -> ");
+        for (const char* arc :
+             {"RUNNING>PRE_COPY", "PRE_COPY>PRE_COPY_P2P", "PRE_COPY_P2P>STOP_COPY"})
+            QTest::newRow((std::string("src nic ") + arc).c_str())
+                << QString("vfio-fail=nic0:%1@src").arg(arc) << "nic0"
+                << QString(arc).replace(">", " -> ");
+    }
+    void failedArcFailsTheMigration() {
+        QFETCH(QString, fault);
+        QFETCH(QString, device);
+        QFETCH(QString, arc);
+        // Two NICs quiesce P2P, so the NIC's PRE_COPY -> PRE_COPY_P2P arc is taken.
+        MigrationConfig config = device == "nic0" ? withDevices({"nic", "nic"})
+                                                  : withDevices({"nic", "accel,state-size=4M"});
+        config.faults.push_back(parseFault(fault.toStdString()));
+        MigrationRun run(config, RunOptions{"", false});
+        test::runToEnd(run);
+        expectFailureNamingTheArc(run, device.toStdString(), arc.toStdString());
+        const auto snap = run.snapshot();
+        if (fault.endsWith("@dst")) {
+            QVERIFY2(snap.errorDesc.find("SHUT 4") != std::string::npos, snap.errorDesc.c_str());
+            QCOMPARE(snap.returnPath.back().text,
+                     std::string("SHUT 4 (a device failed at the destination)"));
+        }
+        bool failureLogged = false;
+        for (const auto& t : snap.transitions)
+            failureLogged = failureLogged || (!t.ok && t.device == device.toStdString());
+        QVERIFY(failureLogged);
+    }
+
+    void corruptedDeviceDataFailsValidation() {
+        MigrationConfig config = withDevices({"accel,state-size=4M"});
+        config.faults.push_back(parseFault("vfio-corrupt=accel0"));
+        MigrationRun run(config, RunOptions{"", false});
+        test::runToEnd(run);
+        expectFailureNamingTheArc(run, "accel0", "RESUMING -> STOP");
+        QVERIFY2(run.snapshot().errorDesc.find("checksum mismatch") != std::string::npos,
+                 run.snapshot().errorDesc.c_str());
+    }
+
+    // The trainer's view of seed 003: the old behaviour completes with a broken device.
+    void legacyResumeHidesTheFailure() {
+        MigrationConfig config = withDevices({"accel,state-size=4M"});
+        config.faults.push_back(parseFault("vfio-corrupt=accel0"));
+        config.vfioExplicitResumingStop = false;
+        MigrationRun run(config, RunOptions{"", false});
+        test::runToEnd(run);
+        const auto snap = run.snapshot();
+        QVERIFY2(snap.status == MigrationStatus::Completed, snap.errorDesc.c_str());
+        QVERIFY(snap.integrity.find("RAM only") != std::string::npos);
+        QVERIFY(test::hasEvent(snap, "ignored (legacy VFIO resume"));
+        QCOMPARE(joined(arcsOf(snap, "dst", "accel0")),
+                 std::string("RUNNING>STOP STOP>RESUMING RESUMING>STOP FAILED reset>RUNNING "));
+    }
+
+    void devicesRefusePostcopy() {
+        MigrationConfig config = withDevices({"nic"});
+        config.capabilities.postcopyRam = true;
+        MigrationRun run(config, RunOptions{"", false});
+        test::runToEnd(run);
+        const auto snap = run.snapshot();
+        QVERIFY(snap.status == MigrationStatus::Failed);
+        QVERIFY2(snap.errorDesc.find("cannot migrate with postcopy-ram") != std::string::npos,
+                 snap.errorDesc.c_str());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestDeviceMigration)
+#include "tst_device_migration.moc"
