@@ -1,9 +1,11 @@
 #include "command_line.h"
 
+#include "device_state.h"
 #include "tls_pki.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <algorithm>
 #include <stdexcept>
 
 namespace migrascope::app {
@@ -19,7 +21,11 @@ const char* const kFaultHelp =
     "                             (after BYTES more on it): both sides pause, and the run\n"
     "                             recovers by itself after --recover-delay\n"
     "  switchover-ack-after=N     the destination sends SWITCHOVER_ACK only after it has\n"
-    "                             loaded N RAM rounds (with --capability switchover-ack=on)";
+    "                             loaded N RAM rounds (with --capability switchover-ack=on)\n"
+    "  vfio-fail=DEVICE:FROM>TO@src|dst\n"
+    "                             the device's single arc FROM -> TO fails on that side,\n"
+    "                             e.g. vfio-fail=accel0:RESUMING>STOP@dst\n"
+    "  vfio-corrupt=DEVICE        the device's saved state is corrupted on the way out";
 
 std::uint64_t sizeOption(const QCommandLineParser& parser, const QString& name) {
     try {
@@ -107,6 +113,16 @@ CommandLine parseCommandLine(const QStringList& arguments) {
          "A paused postcopy recovers by itself after MS milliseconds (migrate-recover, then "
          "migrate resume). Default 1000.",
          "MS", "1000"},
+        {"device",
+         "An emulated VFIO device of the guest, repeatable: nic (PRE_COPY and P2P, 4M of "
+         "state) or accel (STOP_COPY only, 32M, a task in flight); options state-size=SIZE, "
+         "name=NAME. Default names nic0, accel0, ...",
+         "KIND[,opt=val...]"},
+        {"vfio-explicit-resuming-stop",
+         "on: after a device's last data the destination moves it RESUMING -> STOP and a "
+         "failure there or at start fails the migration (seed 003's fix). off: the legacy "
+         "way, straight to RUNNING at start with a failure ignored. Default on.",
+         "on|off", "on"},
         {"inject", kFaultHelp, "FAULT"},
         {"history", "History database. Default $XDG_DATA_HOME/migrascope/history.sqlite.", "FILE"},
     });
@@ -171,7 +187,32 @@ CommandLine parseCommandLine(const QStringList& arguments) {
             throw std::invalid_argument(std::string("--inject: ") + error.what());
         }
     }
+    for (const QString& device : parser.values("device")) {
+        try {
+            config.devices.push_back(parseDevice(device.toStdString(), config.devices));
+        } catch (const std::invalid_argument& error) {
+            throw std::invalid_argument(std::string("--device: ") + error.what());
+        }
+    }
+    config.vfioExplicitResumingStop = onOffOption(parser, "vfio-explicit-resuming-stop");
+    if (!config.devices.empty() && config.capabilities.postcopyRam)
+        throw std::invalid_argument("--device and --capability postcopy-ram=on cannot be "
+                                    "combined: VFIO devices do not migrate in postcopy");
     for (const auto& fault : config.faults) {
+        if (fault.kind == FaultSpec::Kind::VfioFailArc ||
+            fault.kind == FaultSpec::Kind::VfioCorrupt) {
+            const bool known = std::any_of(config.devices.begin(), config.devices.end(),
+                                           [&](const auto& d) { return d.name == fault.device; });
+            if (!known)
+                throw std::invalid_argument("--inject " + fault.text + ": no device named '" +
+                                            fault.device + "' (add it with --device)");
+        }
+        if (fault.kind == FaultSpec::Kind::VfioFailArc &&
+            (!vfio::stateFromString(fault.arcFrom) || !vfio::stateFromString(fault.arcTo)))
+            throw std::invalid_argument("--inject " + fault.text +
+                                        ": states are the uAPI's names (RUNNING, STOP, "
+                                        "STOP_COPY, RESUMING, RUNNING_P2P, PRE_COPY, "
+                                        "PRE_COPY_P2P)");
         if (fault.kind == FaultSpec::Kind::CutMainInPostcopy && !config.capabilities.postcopyRam)
             throw std::invalid_argument("--inject " + fault.text +
                                         ": needs --capability postcopy-ram=on");

@@ -94,6 +94,36 @@ QJsonObject jsonResult(const TelemetrySnapshot& snapshot, std::int64_t historyId
         static_cast<qint64>(postcopy.pagesResentAfterRecovery);
     result["postcopy"] = postcopyJson;
     result["destination-status"] = toString(snapshot.destinationStatus);
+
+    QJsonArray devices;
+    for (const auto& device : snapshot.devices) {
+        QJsonObject entry;
+        entry["name"] = QString::fromStdString(device.name);
+        entry["kind"] = QString::fromStdString(device.kind);
+        entry["state-size"] = static_cast<qint64>(device.stateSize);
+        entry["state"] = QString::fromStdString(device.sourceState);
+        entry["destination-state"] =
+            device.destinationState.empty()
+                ? QJsonValue(QJsonValue::Null)
+                : QJsonValue(QString::fromStdString(device.destinationState));
+        QJsonArray transitions;
+        for (const auto& t : snapshot.transitions) {
+            if (t.device != device.name)
+                continue;
+            QJsonObject arc;
+            arc["time"] = std::llround(t.timeMs);
+            arc["side"] = QString::fromStdString(t.side);
+            arc["from"] = QString::fromStdString(t.from);
+            arc["to"] = QString::fromStdString(t.to);
+            arc["result"] = t.ok ? QStringLiteral("ok") : QStringLiteral("failed");
+            if (!t.error.empty())
+                arc["error"] = QString::fromStdString(t.error);
+            transitions.append(arc);
+        }
+        entry["transitions"] = transitions;
+        devices.append(entry);
+    }
+    result["devices"] = devices;
     result["source-guest"] = toString(snapshot.sourceGuest);
     result["history-id"] =
         historyId > 0 ? QJsonValue(static_cast<qint64>(historyId)) : QJsonValue(QJsonValue::Null);

@@ -231,12 +231,31 @@ void addReturnPathTables(sqlite3* db, const std::string& path) {
     execute(db, path, kSql, "adding the return-path tables (schema version 3)");
 }
 
+// Version 4: every VFIO device transition (issue: VFIO devices).
+void addDeviceTransitions(sqlite3* db, const std::string& path) {
+    static const char* const kSql = R"sql(
+        CREATE TABLE device_transitions (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            time_ms REAL NOT NULL,
+            side TEXT NOT NULL,
+            device TEXT NOT NULL,
+            from_state TEXT NOT NULL,
+            to_state TEXT NOT NULL,
+            ok INTEGER NOT NULL,
+            error TEXT NOT NULL
+        );
+        CREATE INDEX device_transitions_by_run ON device_transitions(run_id, time_ms);
+    )sql";
+    execute(db, path, kSql, "adding the device transitions table (schema version 4)");
+}
+
 using MigrationStep = void (*)(sqlite3*, const std::string&);
 // kMigrationSteps[v] takes a database from schema version v to v + 1. Append, never edit.
 constexpr std::array<MigrationStep, HistoryStore::kSchemaVersion> kMigrationSteps = {
     createSchemaV1,
     addTlsSessionColumns,
     addReturnPathTables,
+    addDeviceTransitions,
 };
 
 [[noreturn]] void refuseNewerSchema(const std::string& path, int version) {
@@ -628,6 +647,51 @@ void HistoryStore::appendReturnPath(std::int64_t runId,
         insert.step();
     }
     transaction.commit();
+}
+
+void HistoryStore::appendTransitions(std::int64_t runId,
+                                     const std::vector<DeviceTransition>& transitions) {
+    if (transitions.empty())
+        return;
+    Transaction transaction(db_.get(), path_, "storing device transitions");
+    Statement insert(db_.get(), path_,
+                     "storing a device transition of run " + std::to_string(runId),
+                     "INSERT INTO device_transitions (run_id, time_ms, side, device, from_state, "
+                     "to_state, ok, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    for (const DeviceTransition& t : transitions) {
+        insert.reset();
+        insert.bindInteger(1, runId)
+            .bindReal(2, t.timeMs)
+            .bindText(3, t.side)
+            .bindText(4, t.device)
+            .bindText(5, t.from)
+            .bindText(6, t.to)
+            .bindInteger(7, t.ok ? 1 : 0)
+            .bindText(8, t.error);
+        insert.step();
+    }
+    transaction.commit();
+}
+
+std::vector<DeviceTransition> HistoryStore::transitions(std::int64_t runId) const {
+    Statement select(db_.get(), path_,
+                     "reading the device transitions of run " + std::to_string(runId),
+                     "SELECT time_ms, side, device, from_state, to_state, ok, error FROM "
+                     "device_transitions WHERE run_id = ?1 ORDER BY time_ms, rowid");
+    select.bindInteger(1, runId);
+    std::vector<DeviceTransition> transitions;
+    while (select.step()) {
+        DeviceTransition t;
+        t.timeMs = select.real(0);
+        t.side = select.text(1);
+        t.device = select.text(2);
+        t.from = select.text(3);
+        t.to = select.text(4);
+        t.ok = select.integer(5) != 0;
+        t.error = select.text(6);
+        transitions.push_back(std::move(t));
+    }
+    return transitions;
 }
 
 std::vector<ReturnPathRecord> HistoryStore::returnPath(std::int64_t runId) const {

@@ -64,7 +64,7 @@ struct ChannelRecord {
 // 5 s for each other. Every failure throws std::runtime_error naming the file and SQLite's text.
 class HistoryStore {
 public:
-    static constexpr int kSchemaVersion = 3;
+    static constexpr int kSchemaVersion = 4;
 
     // $XDG_DATA_HOME/migrascope/history.sqlite (XDG_DATA_HOME defaults to $HOME/.local/share);
     // creates the folder.
@@ -89,16 +89,18 @@ public:
     void appendSamples(std::int64_t runId, const std::vector<ChannelSample>& samples);
     void appendEvents(std::int64_t runId, const std::vector<Event>& events);
     void appendReturnPath(std::int64_t runId, const std::vector<ReturnPathRecord>& messages);
+    void appendTransitions(std::int64_t runId, const std::vector<DeviceTransition>& transitions);
     // Stores final.status (which must be Completed, Failed or Cancelled), error, integrity,
     // statistics and one row per channel of final.channels, replacing earlier channel rows.
     void finishRun(std::int64_t runId, const TelemetrySnapshot& final);
 
     std::vector<RunRecord> listRuns(int limit = 500) const; // newest first
     std::optional<RunRecord> run(std::int64_t id) const;
-    std::vector<ChannelRecord> channels(std::int64_t runId) const;      // in the order stored
-    std::vector<ChannelSample> samples(std::int64_t runId) const;       // ordered by time
-    std::vector<Event> events(std::int64_t runId) const;                // ordered by time
-    std::vector<ReturnPathRecord> returnPath(std::int64_t runId) const; // ordered by time
+    std::vector<ChannelRecord> channels(std::int64_t runId) const;       // in the order stored
+    std::vector<ChannelSample> samples(std::int64_t runId) const;        // ordered by time
+    std::vector<Event> events(std::int64_t runId) const;                 // ordered by time
+    std::vector<ReturnPathRecord> returnPath(std::int64_t runId) const;  // ordered by time
+    std::vector<DeviceTransition> transitions(std::int64_t runId) const; // in order
 
 private:
     struct Closer {

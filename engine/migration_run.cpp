@@ -275,7 +275,9 @@ void MigrationRun::coordinate() {
     if (history) {
         try {
             flushHistory(*history);
-            history->finishRun(historyId(), telemetry_.snapshot());
+            const TelemetrySnapshot final = telemetry_.snapshot();
+            history->appendTransitions(historyId(), final.transitions);
+            history->finishRun(historyId(), final);
         } catch (const std::exception& error) {
             telemetry_.event(EventLevel::Warning, "src",
                              std::string("history: cannot record the end of the run: ") +

@@ -1,6 +1,7 @@
 // VFIO devices migrating with the guest: the arcs each side takes, the device state checked
 // end to end, and seed 003: a destination device that fails to leave RESUMING or to start
 // fails the migration through SHUT 4, and the source guest and its devices run on.
+#include "history_store.h"
 #include "migration_run.h"
 #include "test_support.h"
 
@@ -148,11 +149,23 @@ private slots:
     void corruptedDeviceDataFailsValidation() {
         MigrationConfig config = withDevices({"accel,state-size=4M"});
         config.faults.push_back(parseFault("vfio-corrupt=accel0"));
-        MigrationRun run(config, RunOptions{"", false});
+        const std::string historyPath = workspace_.path("history.sqlite");
+        MigrationRun run(config, RunOptions{historyPath});
         test::runToEnd(run);
         expectFailureNamingTheArc(run, "accel0", "RESUMING -> STOP");
         QVERIFY2(run.snapshot().errorDesc.find("checksum mismatch") != std::string::npos,
                  run.snapshot().errorDesc.c_str());
+        // The history keeps the failed run, its cause and every transition.
+        HistoryStore history(historyPath);
+        const auto row = history.run(run.historyId());
+        QVERIFY(row);
+        QCOMPARE(row->status, std::string("failed"));
+        QVERIFY(row->errorDesc.find("RESUMING -> STOP") != std::string::npos);
+        bool stored = false;
+        for (const auto& t : history.transitions(run.historyId()))
+            stored = stored || (t.side == "dst" && t.from == "RESUMING" && t.to == "STOP" &&
+                                !t.ok && t.error.find("checksum mismatch") != std::string::npos);
+        QVERIFY(stored);
     }
 
     // The trainer's view of seed 003: the old behaviour completes with a broken device.

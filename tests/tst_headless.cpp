@@ -118,6 +118,28 @@ private slots:
         QVERIFY(outcome.err.contains("postcopy-paused"));
     }
 
+    void devicesAppearInTheJson() {
+        const auto outcome =
+            run({"--headless", "--ram-size", "64M", "--dirty-rate", "8M", "--multifd-channels", "2",
+                 "--device", "nic", "--device", "accel,state-size=4M", "--inject",
+                 "vfio-fail=accel0:STOP>RUNNING@dst", "--json"});
+        QCOMPARE(outcome.exitCode, 1);
+        const auto json = QJsonDocument::fromJson(outcome.out).object();
+        QVERIFY2(json["error-desc"].toString().contains("device accel0: STOP -> RUNNING failed"),
+                 outcome.out.constData());
+        QCOMPARE(json["source-guest"].toString(), QString("running"));
+        const auto devices = json["devices"].toArray();
+        QCOMPARE(devices.size(), 2);
+        QCOMPARE(devices[1].toObject()["name"].toString(), QString("accel0"));
+        QCOMPARE(devices[1].toObject()["state"].toString(), QString("RUNNING"));
+        bool failedShown = false;
+        for (const auto& arc : devices[1].toObject()["transitions"].toArray())
+            failedShown = failedShown || (arc.toObject()["side"] == "dst" &&
+                                          arc.toObject()["result"] == "failed" &&
+                                          arc.toObject()["from"] == "STOP");
+        QVERIFY(failedShown);
+    }
+
     void badInputNamesTheOption_data() {
         QTest::addColumn<QStringList>("arguments");
         QTest::addColumn<QString>("named");
@@ -134,6 +156,13 @@ private slots:
             << "--postcopy-after";
         QTest::newRow("cut without postcopy")
             << QStringList{"--inject", "cut-main@postcopy"} << "needs --capability postcopy-ram=on";
+        QTest::newRow("device kind") << QStringList{"--device", "gpu"} << "unknown kind 'gpu'";
+        QTest::newRow("fault on no device")
+            << QStringList{"--inject", "vfio-fail=nic0:RUNNING>STOP@dst"}
+            << "no device named 'nic0'";
+        QTest::newRow("fault state")
+            << QStringList{"--device", "nic", "--inject", "vfio-fail=nic0:RUN>STOP@dst"}
+            << "uAPI's names";
     }
     void badInputNamesTheOption() {
         QFETCH(QStringList, arguments);

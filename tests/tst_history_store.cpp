@@ -67,6 +67,7 @@ private slots:
     void newFileHasCurrentSchemaVersion();
     void versionOneFileIsUpgradedKeepingItsRuns();
     void returnPathAndPostcopyAreKept();
+    void deviceTransitionsAreKept();
     void refusesFileFromNewerVersion();
     void finishingWithoutFinalStatusIsRefused();
     void runOfKilledProcessBecomesInterrupted();
@@ -230,7 +231,7 @@ void TestHistoryStore::listRunsShowsNewestFirst() {
 }
 
 void TestHistoryStore::newFileHasCurrentSchemaVersion() {
-    QCOMPARE(HistoryStore(path().toStdString()).schemaVersion(), 3);
+    QCOMPARE(HistoryStore(path().toStdString()).schemaVersion(), 4);
     QCOMPARE(HistoryStore(path().toStdString()).schemaVersion(), HistoryStore::kSchemaVersion);
 }
 
@@ -249,7 +250,8 @@ void TestHistoryStore::versionOneFileIsUpgradedKeepingItsRuns() {
         store.finishRun(id, final);
     }
     // Make the file what version 1 wrote: no TLS session columns, no return path.
-    QVERIFY(executeRaw(path(), "DROP TABLE return_path_messages;"
+    QVERIFY(executeRaw(path(), "DROP TABLE device_transitions;"
+                               "DROP TABLE return_path_messages;"
                                "ALTER TABLE runs DROP COLUMN postcopy_page_requests;"
                                "ALTER TABLE runs DROP COLUMN postcopy_latency_median_ms;"
                                "ALTER TABLE runs DROP COLUMN postcopy_latency_p99_ms;"
@@ -264,7 +266,7 @@ void TestHistoryStore::versionOneFileIsUpgradedKeepingItsRuns() {
                                "ALTER TABLE run_channels DROP COLUMN tls_protection;"
                                "PRAGMA user_version = 1;"));
     HistoryStore store(path().toStdString());
-    QCOMPARE(store.schemaVersion(), 3);
+    QCOMPARE(store.schemaVersion(), 4);
     const auto run = store.run(id);
     QVERIFY(run);
     QCOMPARE(run->uuid, std::string("from-v1"));
@@ -304,6 +306,21 @@ void TestHistoryStore::returnPathAndPostcopyAreKept() {
     QCOMPARE(run->postcopyLatencyP99Ms, 4.5);
     QCOMPARE(run->postcopyRecoveries, 2u);
     QCOMPARE(run->returnPathCount, 3ull);
+}
+
+void TestHistoryStore::deviceTransitionsAreKept() {
+    HistoryStore store(path().toStdString());
+    const auto id = store.beginRun("devices", "", 64ull << 20, 2, true);
+    store.appendTransitions(id,
+                            {DeviceTransition{5, "src", "nic0", "RUNNING", "PRE_COPY", true, ""},
+                             DeviceTransition{900, "dst", "accel0", "RESUMING", "STOP", false,
+                                              "RESUMING -> STOP: checksum mismatch"}});
+    const auto transitions = HistoryStore(path().toStdString()).transitions(id);
+    QCOMPARE(transitions.size(), 2u);
+    QCOMPARE(transitions[0].to, std::string("PRE_COPY"));
+    QVERIFY(!transitions[1].ok);
+    QCOMPARE(transitions[1].side, std::string("dst"));
+    QCOMPARE(transitions[1].error, std::string("RESUMING -> STOP: checksum mismatch"));
 }
 
 void TestHistoryStore::refusesFileFromNewerVersion() {
