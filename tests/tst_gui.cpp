@@ -1,6 +1,9 @@
 // The window as an operator uses it: fill in the launch form, click Start or Cancel, and read
 // what the dashboard and the history show. Runs real migrations on the offscreen platform.
 #include "channel_table_model.h"
+#include "device_panel.h"
+#include "device_state_diagram.h"
+#include "device_transition_model.h"
 #include "event_log_model.h"
 #include "history_model.h"
 #include "launch_form.h"
@@ -295,6 +298,36 @@ private slots:
         // The second connection's messages say so.
         QCOMPARE(log->index(log->rowCount() - 1, ReturnPathModel::Connection).data().toInt(), 2);
         child<QCheckBox>("postcopyRam")->setChecked(false);
+    }
+
+    // Devices from the form: their diagrams show where each side ended, the log every arc.
+    void devicesAreShownWithTheirTransitions() {
+        fillForm(64, 8, 2, 0);
+        child<QSpinBox>("nicDevices")->setValue(1);
+        child<QSpinBox>("accelDevices")->setValue(1);
+        child<QSpinBox>("accelStateSize")->setValue(4);
+        QVERIFY(!child<QCheckBox>("legacyVfioResume")->isChecked());
+        QSignalSpy finished(window_->runController(), &RunController::runFinished);
+        QTest::mouseClick(child<QPushButton>("startButton"), Qt::LeftButton);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 120000);
+        QCOMPARE(shownStatus(), QStringLiteral("completed"));
+        DevicePanel* panel = window_->devicePanel();
+        QCOMPARE(panel->diagrams().size(), std::size_t{2});
+        QCOMPARE(panel->diagrams()[1]->sourceState(), QStringLiteral("STOP"));
+        QCOMPARE(panel->diagrams()[1]->destinationState(), QStringLiteral("RUNNING"));
+        // The source leaves STOP_COPY after the verdict, last of all.
+        QCOMPARE(panel->diagrams()[1]->lastArc(), QStringLiteral("STOP_COPY -> STOP"));
+        QAbstractItemModel* log = panel->transitionModel();
+        QStringList arcs;
+        for (int row = 0; row < log->rowCount(); ++row)
+            if (log->index(row, DeviceTransitionModel::Device).data().toString() == "accel0" &&
+                log->index(row, DeviceTransitionModel::Side).data().toString() == "dst")
+                arcs << log->index(row, DeviceTransitionModel::From).data().toString() + ">" +
+                            log->index(row, DeviceTransitionModel::To).data().toString();
+        QCOMPARE(arcs.join(' '), QStringLiteral("RUNNING>STOP STOP>RESUMING RESUMING>STOP "
+                                                "STOP>RUNNING"));
+        child<QSpinBox>("nicDevices")->setValue(0);
+        child<QSpinBox>("accelDevices")->setValue(0);
     }
 };
 

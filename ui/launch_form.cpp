@@ -121,6 +121,27 @@ LaunchForm::LaunchForm(QWidget* parent) : QWidget(parent) {
         pkiProblem_->show();
     }
 
+    auto* devicesBox = new QGroupBox(tr("Devices (emulated VFIO)"), this);
+    nicDevices_ = makeSpinBox("nicDevices", 0, 8, 0, QString(), devicesBox);
+    nicDevices_->setSpecialValueText(tr("none"));
+    nicDevices_->setToolTip(tr("NIC-like devices: PRE_COPY and P2P, 4 MiB of state each"));
+    accelDevices_ = makeSpinBox("accelDevices", 0, 8, 0, QString(), devicesBox);
+    accelDevices_->setSpecialValueText(tr("none"));
+    accelDevices_->setToolTip(tr("Accelerators: STOP_COPY only, with a task in flight"));
+    accelStateSize_ = makeSpinBox("accelStateSize", 1, 1024, 32, tr(" MiB"), devicesBox);
+    accelStateSize_->setToolTip(tr("Device state of each accelerator, sent in STOP_COPY"));
+    legacyVfioResume_ =
+        new QCheckBox(tr("Legacy resume (no explicit RESUMING -> STOP)"), devicesBox);
+    legacyVfioResume_->setObjectName(QStringLiteral("legacyVfioResume"));
+    legacyVfioResume_->setToolTip(
+        tr("Seed 003's old behaviour: the destination goes straight to RUNNING and ignores a "
+           "failure there, so a broken device passes unnoticed"));
+    auto* devicesLayout = new QFormLayout(devicesBox);
+    devicesLayout->addRow(tr("NICs:"), nicDevices_);
+    devicesLayout->addRow(tr("Accelerators:"), accelDevices_);
+    devicesLayout->addRow(tr("Accelerator state:"), accelStateSize_);
+    devicesLayout->addRow(legacyVfioResume_);
+
     auto* capabilitiesBox = new QGroupBox(tr("Capabilities"), this);
     postcopyRam_ = new QCheckBox(tr("postcopy-ram"), capabilitiesBox);
     postcopyRam_->setObjectName(QStringLiteral("postcopyRam"));
@@ -161,15 +182,17 @@ LaunchForm::LaunchForm(QWidget* parent) : QWidget(parent) {
     layout->addWidget(guestBox);
     layout->addWidget(migrationBox);
     layout->addWidget(tlsBox);
+    layout->addWidget(devicesBox);
     layout->addWidget(capabilitiesBox);
     layout->addLayout(buttons);
     layout->addStretch(1);
 
-    parameterWidgets_ = {ramSize_,      dirtyRate_,     multifdChannels_,  downtimeLimit_,
-                         maxBandwidth_, tlsEnabled_,    credsDir_,         browseButton_,
-                         tlsPriority_,  rekeyInterval_, cleanTermination_, legacySource_,
-                         postcopyRam_,  switchoverAck_, postcopyAfter_,    autoRecover_,
-                         recoverDelay_};
+    parameterWidgets_ = {ramSize_,         dirtyRate_,     multifdChannels_,  downtimeLimit_,
+                         maxBandwidth_,    tlsEnabled_,    credsDir_,         browseButton_,
+                         tlsPriority_,     rekeyInterval_, cleanTermination_, legacySource_,
+                         postcopyRam_,     switchoverAck_, postcopyAfter_,    autoRecover_,
+                         recoverDelay_,    nicDevices_,    accelDevices_,     accelStateSize_,
+                         legacyVfioResume_};
 
     connect(tlsEnabled_, &QCheckBox::toggled, this, &LaunchForm::updateTlsControls);
     connect(postcopyRam_, &QCheckBox::toggled, this, &LaunchForm::updatePostcopyControls);
@@ -204,6 +227,12 @@ MigrationConfig LaunchForm::config() const {
         config.autoRecover = autoRecover_->isChecked();
     }
     config.recoverDelayMs = static_cast<std::uint64_t>(recoverDelay_->value());
+    for (int i = 0; i < nicDevices_->value(); ++i)
+        config.devices.push_back(parseDevice("nic", config.devices));
+    for (int i = 0; i < accelDevices_->value(); ++i)
+        config.devices.push_back(parseDevice(
+            "accel,state-size=" + std::to_string(accelStateSize_->value()) + "M", config.devices));
+    config.vfioExplicitResumingStop = !legacyVfioResume_->isChecked();
     config.faults.insert(config.faults.end(), otherFaults_.begin(), otherFaults_.end());
     return config;
 }
@@ -245,6 +274,20 @@ void LaunchForm::setConfig(const MigrationConfig& config) {
     postcopyAfterIterations_ = config.postcopyStart.afterIterations;
     autoRecover_->setChecked(config.autoRecover);
     recoverDelay_->setValue(static_cast<int>(config.recoverDelayMs));
+    int nics = 0;
+    int accels = 0;
+    for (const auto& device : config.devices) {
+        if (device.kind == "nic") {
+            ++nics;
+        } else {
+            if (accels++ == 0)
+                accelStateSize_->setValue(
+                    static_cast<int>(std::max<std::uint64_t>(1, device.stateSize / kMiB)));
+        }
+    }
+    nicDevices_->setValue(nics);
+    accelDevices_->setValue(accels);
+    legacyVfioResume_->setChecked(!config.vfioExplicitResumingStop);
     updateTlsControls();
     updatePostcopyControls();
 }

@@ -51,6 +51,10 @@ private:
     QSpinBox* rekeyInterval_;
     QCheckBox* cleanTermination_;
     QCheckBox* legacySource_;
+    QSpinBox* nicDevices_;
+    QSpinBox* accelDevices_;
+    QSpinBox* accelStateSize_;
+    QCheckBox* legacyVfioResume_;
     QCheckBox* postcopyRam_;
     QCheckBox* switchoverAck_;
     QSpinBox* postcopyAfter_;

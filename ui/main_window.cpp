@@ -1,6 +1,7 @@
 #include "main_window.h"
 
 #include "channel_table_model.h"
+#include "device_panel.h"
 #include "display_format.h"
 #include "event_log_model.h"
 #include "history_model.h"
@@ -156,6 +157,9 @@ QWidget* MainWindow::createDashboard() {
     logs->setObjectName(QStringLiteral("logTabs"));
     logs->addTab(eventView_, tr("Events"));
     logs->addTab(returnPathView_, tr("Return path"));
+    devicePanel_ = new DevicePanel(page);
+    devicePanel_->setObjectName(QStringLiteral("devicePanel"));
+    logs->addTab(devicePanel_, tr("Devices"));
 
     auto* splitter = new QSplitter(Qt::Vertical, page);
     splitter->addWidget(plot_);
@@ -193,6 +197,7 @@ void MainWindow::startRun() {
     channelModel_->clear();
     eventModel_->clear();
     returnPathModel_->clear();
+    devicePanel_->reset();
     statusPanel_->reset();
     postcopyPanel_->reset();
     const MigrationConfig config = form_->config();
@@ -207,6 +212,7 @@ void MainWindow::startRun() {
 void MainWindow::showSnapshot(const TelemetrySnapshot& snapshot) {
     statusPanel_->showSnapshot(snapshot);
     postcopyPanel_->showSnapshot(snapshot, postcopyAllowed_);
+    devicePanel_->showSnapshot(snapshot);
     channelModel_->updateChannels(snapshot.channels);
 }
 

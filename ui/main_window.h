@@ -16,6 +16,7 @@ namespace migrascope::ui {
 class ChannelTableModel;
 class EventLogModel;
 class HistoryModel;
+class DevicePanel;
 class LaunchForm;
 class PostcopyPanel;
 class ReturnPathModel;
@@ -44,6 +45,7 @@ public:
     EventLogModel* eventLogModel() const { return eventModel_; }
     ReturnPathModel* returnPathModel() const { return returnPathModel_; }
     PostcopyPanel* postcopyPanel() const { return postcopyPanel_; }
+    DevicePanel* devicePanel() const { return devicePanel_; }
     const std::string& historyPath() const { return historyPath_; }
 
 protected:
@@ -67,6 +69,7 @@ private:
     HistoryModel* historyModel_;
     ReturnPathModel* returnPathModel_;
     PostcopyPanel* postcopyPanel_ = nullptr;
+    DevicePanel* devicePanel_ = nullptr;
     QTableView* returnPathView_ = nullptr;
     bool postcopyAllowed_ = false; // the run in flight has postcopy-ram
     LaunchForm* form_ = nullptr;

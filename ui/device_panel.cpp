@@ -1,0 +1,86 @@
+#include "device_panel.h"
+
+#include "device_state.h"
+#include "device_state_diagram.h"
+#include "device_transition_model.h"
+
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QScrollArea>
+#include <QTableView>
+#include <QVBoxLayout>
+
+namespace migrascope::ui {
+namespace {
+
+std::uint64_t flagsOf(const std::string& kind) {
+    return kind == "nic" ? vfio::kMigrationStopCopy | vfio::kMigrationP2P | vfio::kMigrationPreCopy
+                         : vfio::kMigrationStopCopy;
+}
+
+} // namespace
+
+DevicePanel::DevicePanel(QWidget* parent) : QWidget(parent) {
+    model_ = new DeviceTransitionModel(this);
+    empty_ =
+        new QLabel(tr("No VFIO devices in this run (add them under Devices in the form)."), this);
+    empty_->setObjectName(QStringLiteral("noDevices"));
+    auto* diagrams = new QWidget;
+    diagramRow_ = new QHBoxLayout(diagrams);
+    diagramRow_->setContentsMargins(0, 0, 0, 0);
+    diagramRow_->addStretch(1);
+    auto* scroll = new QScrollArea(this);
+    scroll->setWidget(diagrams);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    scroll->setFixedHeight(210);
+
+    table_ = new QTableView(this);
+    table_->setObjectName(QStringLiteral("deviceTransitions"));
+    table_->setModel(model_);
+    table_->setSelectionBehavior(QAbstractItemView::SelectRows);
+    table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    table_->verticalHeader()->hide();
+    table_->verticalHeader()->setDefaultSectionSize(table_->fontMetrics().height() + 8);
+    table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    table_->horizontalHeader()->setStretchLastSection(true);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->addWidget(empty_);
+    layout->addWidget(scroll);
+    layout->addWidget(table_, 1);
+}
+
+void DevicePanel::reset() {
+    model_->clear();
+    for (DeviceStateDiagram* diagram : diagrams_)
+        delete diagram;
+    diagrams_.clear();
+    empty_->show();
+}
+
+void DevicePanel::showSnapshot(const TelemetrySnapshot& snapshot) {
+    empty_->setVisible(snapshot.devices.empty());
+    while (diagrams_.size() < snapshot.devices.size()) {
+        auto* diagram = new DeviceStateDiagram;
+        diagram->setObjectName(QStringLiteral("deviceDiagram%1").arg(diagrams_.size()));
+        diagramRow_->insertWidget(static_cast<int>(diagrams_.size()), diagram);
+        diagrams_.push_back(diagram);
+    }
+    for (std::size_t i = 0; i < snapshot.devices.size(); ++i) {
+        const DeviceSnapshot& device = snapshot.devices[i];
+        const QString title =
+            tr("%1 (%2, %3 MiB of state)")
+                .arg(QString::fromStdString(device.name), QString::fromStdString(device.kind))
+                .arg(device.stateSize >> 20);
+        diagrams_[i]->setDevice(title, flagsOf(device.kind),
+                                QString::fromStdString(device.sourceState),
+                                QString::fromStdString(device.destinationState),
+                                QString::fromStdString(device.lastArc), device.lastArcOk);
+    }
+    model_->update(snapshot.transitions);
+}
+
+} // namespace migrascope::ui

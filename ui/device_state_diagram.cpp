@@ -1,0 +1,134 @@
+#include "device_state_diagram.h"
+
+#include "device_state.h"
+
+#include <QPainter>
+#include <QPainterPath>
+#include <array>
+#include <cmath>
+
+namespace migrascope::ui {
+namespace {
+
+using vfio::DeviceState;
+
+struct Place {
+    DeviceState state;
+    int column;
+    int row;
+};
+// Running states on the left, the stopped ones on the right; the saving group below.
+constexpr std::array<Place, 8> kPlaces = {{
+    {DeviceState::Running, 0, 0},
+    {DeviceState::RunningP2P, 1, 0},
+    {DeviceState::Stop, 2, 0},
+    {DeviceState::Resuming, 3, 0},
+    {DeviceState::PreCopy, 0, 1},
+    {DeviceState::PreCopyP2P, 1, 1},
+    {DeviceState::StopCopy, 2, 1},
+    {DeviceState::Error, 3, 1},
+}};
+
+const QColor kSource(0x1c, 0x71, 0xd8);
+const QColor kDestination(0x26, 0xa2, 0x69);
+const QColor kFailed(0xe0, 0x1b, 0x24);
+const QColor kArc(0xc6, 0x64, 0x00);
+
+} // namespace
+
+DeviceStateDiagram::DeviceStateDiagram(QWidget* parent) : QWidget(parent) {
+    setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Fixed);
+}
+
+void DeviceStateDiagram::setDevice(const QString& title, std::uint64_t migrationFlags,
+                                   const QString& sourceState, const QString& destinationState,
+                                   const QString& lastArc, bool lastArcOk) {
+    title_ = title;
+    flags_ = migrationFlags;
+    sourceState_ = sourceState;
+    destinationState_ = destinationState;
+    lastArc_ = lastArc;
+    lastArcOk_ = lastArcOk;
+    update();
+}
+
+void DeviceStateDiagram::paintEvent(QPaintEvent*) {
+    QPainter painter(this);
+    painter.setRenderHint(QPainter::Antialiasing);
+    const QPalette& colours = palette();
+    painter.setPen(colours.color(QPalette::WindowText));
+    QFont bold = font();
+    bold.setBold(true);
+    painter.setFont(bold);
+    const int titleHeight = fontMetrics().height() + 6;
+    painter.drawText(QRect(4, 0, width() - 8, titleHeight), Qt::AlignLeft | Qt::AlignVCenter,
+                     title_);
+    painter.setFont(font());
+
+    const double cellWidth = (width() - 8) / 4.0;
+    const double cellHeight = (height() - titleHeight - 20) / 2.0;
+    auto box = [&](const Place& place) {
+        return QRectF(4 + place.column * cellWidth + 6, titleHeight + place.row * cellHeight + 10,
+                      cellWidth - 12, cellHeight - 26);
+    };
+    // Arcs first, so the boxes sit on top of them.
+    const auto arcText = [](DeviceState from, DeviceState to) {
+        return QString::fromLatin1(vfio::toString(from)) + " -> " +
+               QString::fromLatin1(vfio::toString(to));
+    };
+    for (const auto& from : kPlaces)
+        for (const auto& to : kPlaces) {
+            if (!vfio::isDirectArc(flags_, from.state, to.state))
+                continue;
+            const bool last = arcText(from.state, to.state) == lastArc_;
+            QPen pen(last ? (lastArcOk_ ? kArc : kFailed) : colours.color(QPalette::Mid));
+            pen.setWidthF(last ? 3.0 : 1.0);
+            painter.setPen(pen);
+            QPointF a = box(from).center();
+            QPointF b = box(to).center();
+            // A pair of opposite arcs is drawn as two parallel lines.
+            const QPointF along = b - a;
+            const double length = std::hypot(along.x(), along.y());
+            const QPointF normal(-along.y() / length * 4, along.x() / length * 4);
+            painter.drawLine(a + normal, b + normal);
+            if (last) {
+                const QPointF tip = b + normal - along / length * 34;
+                painter.setBrush(pen.color());
+                painter.drawEllipse(tip, 4, 4);
+                painter.setBrush(Qt::NoBrush);
+            }
+        }
+
+    for (const auto& place : kPlaces) {
+        const QString name = QString::fromLatin1(vfio::toString(place.state));
+        const bool supported =
+            place.state == DeviceState::Error || vfio::supports(flags_, place.state);
+        const bool atSource = name == sourceState_;
+        const bool atDestination = name == destinationState_;
+        const QRectF rect = box(place);
+        QPen pen(supported ? colours.color(QPalette::WindowText) : colours.color(QPalette::Mid));
+        pen.setStyle(supported ? Qt::SolidLine : Qt::DashLine);
+        pen.setWidthF(atDestination ? 3.0 : 1.0);
+        if (atDestination)
+            pen.setColor(kDestination);
+        painter.setPen(pen);
+        painter.setBrush(atSource ? kSource : colours.color(QPalette::Base));
+        painter.drawRoundedRect(rect, 6, 6);
+        painter.setPen(
+            atSource ? QColor(Qt::white)
+                     : (supported ? colours.color(QPalette::Text) : colours.color(QPalette::Mid)));
+        painter.drawText(rect, Qt::AlignCenter, name);
+        QString marks;
+        if (atSource)
+            marks += tr("src ");
+        if (atDestination)
+            marks += tr("dst");
+        if (!marks.isEmpty()) {
+            painter.setPen(atDestination && !atSource ? kDestination : kSource);
+            painter.drawText(QRectF(rect.left(), rect.bottom(), rect.width(), 16),
+                             Qt::AlignHCenter | Qt::AlignTop, marks.trimmed());
+        }
+    }
+}
+
+} // namespace migrascope::ui
