@@ -242,8 +242,7 @@ void MigrationRun::coordinate() {
                                     true);
             telemetry_.setIntegrity(std::string("not verified: migration ") + toString(status));
         } else if (!config_.devices.empty() && !config_.vfioExplicitResumingStop) {
-            telemetry_.setIntegrity("verified (RAM only: the legacy VFIO resume does not check "
-                                    "device state)");
+            telemetry_.setIntegrity("verified (RAM only; legacy VFIO resume)");
         } else {
             telemetry_.setIntegrity("verified");
         }

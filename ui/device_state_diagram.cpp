@@ -117,7 +117,14 @@ void DeviceStateDiagram::paintEvent(QPaintEvent*) {
         painter.setPen(
             atSource ? QColor(Qt::white)
                      : (supported ? colours.color(QPalette::Text) : colours.color(QPalette::Mid)));
+        // Long names (PRE_COPY_P2P) shrink to fit a narrow box rather than lose letters.
+        QFont fitted = font();
+        while (QFontMetricsF(fitted).horizontalAdvance(name) > rect.width() - 6 &&
+               fitted.pointSizeF() > 5)
+            fitted.setPointSizeF(fitted.pointSizeF() - 0.5);
+        painter.setFont(fitted);
         painter.drawText(rect, Qt::AlignCenter, name);
+        painter.setFont(font());
         QString marks;
         if (atSource)
             marks += tr("src ");
