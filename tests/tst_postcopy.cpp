@@ -51,6 +51,23 @@ private:
                                  60000);
     }
 
+    // migrate-recover on the destination, then migrate resume, once both sides are paused.
+    static void recoverBothSides(MigrationRun& run) {
+        waitForStatus(run, MigrationStatus::PostcopyPaused, MigrationStatus::PostcopyPaused);
+        QCOMPARE(run.recover(), std::string());
+        QCOMPARE(run.resume(), std::string());
+    }
+
+    static TelemetrySnapshot endVerified(MigrationRun& run) {
+        [&] { QVERIFY2(run.waitFor(std::chrono::seconds(180)), "the migration did not end"); }();
+        const auto snap = run.snapshot();
+        [&] {
+            QVERIFY2(snap.status == MigrationStatus::Completed, snap.errorDesc.c_str());
+            QCOMPARE(snap.integrity, std::string("verified"));
+        }();
+        return snap;
+    }
+
 private slots:
     void initTestCase() { QVERIFY(workspace_.prepare()); }
 
@@ -90,15 +107,13 @@ private slots:
                 waitForStatus(run, MigrationStatus::PostcopyActive,
                               MigrationStatus::PostcopyActive);
                 QCOMPARE(run.cutNetwork(), std::string());
-                waitForStatus(run, MigrationStatus::PostcopyPaused,
-                              MigrationStatus::PostcopyPaused);
-                QCOMPARE(run.recover(), std::string());
-                QCOMPARE(run.resume(), std::string());
+                recoverBothSides(run);
+                if (QTest::currentTestFailed())
+                    return;
             }
-            QVERIFY2(run.waitFor(std::chrono::seconds(180)), "the migration did not end");
-            const auto snap = run.snapshot();
-            QVERIFY2(snap.status == MigrationStatus::Completed, snap.errorDesc.c_str());
-            QCOMPARE(snap.integrity, std::string("verified"));
+            const auto snap = endVerified(run);
+            if (QTest::currentTestFailed())
+                return;
             QCOMPARE(snap.postcopy.pauses, 20u);
             QCOMPARE(snap.postcopy.recoveries, 20u);
             // Every connection had its own return-path thread, each told apart in the log.
@@ -143,14 +158,10 @@ private slots:
                 return sequences == 3;
             }(),
             60000);
-        waitForStatus(run, MigrationStatus::PostcopyPaused, MigrationStatus::PostcopyPaused);
-        QCOMPARE(run.recover(), std::string());
-        QCOMPARE(run.resume(), std::string());
-        QVERIFY2(run.waitFor(std::chrono::seconds(180)), "the migration did not end");
-
-        const auto snap = run.snapshot();
-        QVERIFY2(snap.status == MigrationStatus::Completed, snap.errorDesc.c_str());
-        QCOMPARE(snap.integrity, std::string("verified"));
+        recoverBothSides(run);
+        const auto snap = endVerified(run);
+        if (QTest::currentTestFailed())
+            return;
         std::lock_guard lock(mutex);
         QCOMPARE(answers.size(), std::size_t{8});
         for (const auto& [step, answer] : answers) {
