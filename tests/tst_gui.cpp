@@ -20,6 +20,7 @@
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QSpinBox>
+#include <QStatusBar>
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -328,6 +329,37 @@ private slots:
                                                 "STOP>RUNNING"));
         child<QSpinBox>("nicDevices")->setValue(0);
         child<QSpinBox>("accelDevices")->setValue(0);
+    }
+
+    // The trainer's view of seed 003: a corrupted device fails the migration with the fix,
+    // and passes unnoticed with the legacy resume.
+    void corruptedDeviceFailsUnlessTheLegacyResumeHidesIt() {
+        fillForm(64, 8, 2, 0);
+        child<QSpinBox>("accelDevices")->setValue(1);
+        child<QSpinBox>("accelStateSize")->setValue(4);
+        auto* faults = child<QLineEdit>("faults");
+        faults->setText("vfio-corrupt=nic5");
+        QSignalSpy finished(window_->runController(), &RunController::runFinished);
+        QTest::mouseClick(child<QPushButton>("startButton"), Qt::LeftButton);
+        QVERIFY(window_->statusBar()->currentMessage().contains("no device named nic5"));
+        QVERIFY(!window_->runController()->isRunning());
+
+        faults->setText("vfio-corrupt=accel0");
+        QTest::mouseClick(child<QPushButton>("startButton"), Qt::LeftButton);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 120000);
+        QCOMPARE(shownStatus(), QStringLiteral("failed"));
+        QVERIFY2(child<QLabel>("errorValue")->text().contains("RESUMING -> STOP"),
+                 qPrintable(child<QLabel>("errorValue")->text()));
+        QCOMPARE(window_->devicePanel()->diagrams()[0]->sourceState(), QStringLiteral("RUNNING"));
+
+        child<QCheckBox>("legacyVfioResume")->setChecked(true);
+        QTest::mouseClick(child<QPushButton>("startButton"), Qt::LeftButton);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 120000);
+        QCOMPARE(shownStatus(), QStringLiteral("completed"));
+        QCOMPARE(newestHistoryStatus(), QStringLiteral("completed"));
+        child<QCheckBox>("legacyVfioResume")->setChecked(false);
+        child<QSpinBox>("accelDevices")->setValue(0);
+        faults->clear();
     }
 };
 

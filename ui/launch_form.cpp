@@ -169,6 +169,17 @@ LaunchForm::LaunchForm(QWidget* parent) : QWidget(parent) {
     capabilitiesLayout->addRow(tr("Recover after:"), recoverDelay_);
     capabilitiesLayout->addRow(switchoverAck_);
 
+    auto* faultsBox = new QGroupBox(tr("Faults (training)"), this);
+    faults_ = new QLineEdit(faultsBox);
+    faults_->setObjectName(QStringLiteral("faults"));
+    faults_->setPlaceholderText(tr("e.g. vfio-fail=accel0:RESUMING>STOP@dst"));
+    faults_->setToolTip(tr("Faults to inject, separated by spaces, as --inject spells them: "
+                           "cut-channel=multifd-1@64M, cut-main@postcopy, "
+                           "switchover-ack-after=3, vfio-fail=DEVICE:FROM>TO@src|dst, "
+                           "vfio-corrupt=DEVICE"));
+    auto* faultsLayout = new QFormLayout(faultsBox);
+    faultsLayout->addRow(tr("Inject:"), faults_);
+
     startButton_ = new QPushButton(tr("Start migration"), this);
     startButton_->setObjectName(QStringLiteral("startButton"));
     startButton_->setDefault(true);
@@ -184,15 +195,16 @@ LaunchForm::LaunchForm(QWidget* parent) : QWidget(parent) {
     layout->addWidget(tlsBox);
     layout->addWidget(devicesBox);
     layout->addWidget(capabilitiesBox);
+    layout->addWidget(faultsBox);
     layout->addLayout(buttons);
     layout->addStretch(1);
 
-    parameterWidgets_ = {ramSize_,         dirtyRate_,     multifdChannels_,  downtimeLimit_,
-                         maxBandwidth_,    tlsEnabled_,    credsDir_,         browseButton_,
-                         tlsPriority_,     rekeyInterval_, cleanTermination_, legacySource_,
-                         postcopyRam_,     switchoverAck_, postcopyAfter_,    autoRecover_,
-                         recoverDelay_,    nicDevices_,    accelDevices_,     accelStateSize_,
-                         legacyVfioResume_};
+    parameterWidgets_ = {ramSize_,          dirtyRate_,     multifdChannels_,  downtimeLimit_,
+                         maxBandwidth_,     tlsEnabled_,    credsDir_,         browseButton_,
+                         tlsPriority_,      rekeyInterval_, cleanTermination_, legacySource_,
+                         postcopyRam_,      switchoverAck_, postcopyAfter_,    autoRecover_,
+                         recoverDelay_,     nicDevices_,    accelDevices_,     accelStateSize_,
+                         legacyVfioResume_, faults_};
 
     connect(tlsEnabled_, &QCheckBox::toggled, this, &LaunchForm::updateTlsControls);
     connect(postcopyRam_, &QCheckBox::toggled, this, &LaunchForm::updatePostcopyControls);
@@ -233,7 +245,13 @@ MigrationConfig LaunchForm::config() const {
         config.devices.push_back(parseDevice(
             "accel,state-size=" + std::to_string(accelStateSize_->value()) + "M", config.devices));
     config.vfioExplicitResumingStop = !legacyVfioResume_->isChecked();
-    config.faults.insert(config.faults.end(), otherFaults_.begin(), otherFaults_.end());
+    for (const QString& spec : faults_->text().split(' ', Qt::SkipEmptyParts)) {
+        try {
+            config.faults.push_back(parseFault(spec.toStdString()));
+        } catch (const std::invalid_argument&) {
+            // problem() names it; a run is never started with it.
+        }
+    }
     return config;
 }
 
@@ -264,10 +282,11 @@ void LaunchForm::setConfig(const MigrationConfig& config) {
     legacySource_->setChecked(std::any_of(config.faults.begin(), config.faults.end(), [](auto& f) {
         return f.kind == FaultSpec::Kind::TlsNoBye;
     }));
-    otherFaults_.clear();
+    QStringList faults;
     for (const auto& fault : config.faults)
         if (fault.kind != FaultSpec::Kind::TlsNoBye)
-            otherFaults_.push_back(fault);
+            faults << QString::fromStdString(fault.text);
+    faults_->setText(faults.join(' '));
     postcopyRam_->setChecked(config.capabilities.postcopyRam);
     switchoverAck_->setChecked(config.capabilities.switchoverAck);
     postcopyAfter_->setValue(static_cast<int>(config.postcopyStart.afterMs));
@@ -290,6 +309,27 @@ void LaunchForm::setConfig(const MigrationConfig& config) {
     legacyVfioResume_->setChecked(!config.vfioExplicitResumingStop);
     updateTlsControls();
     updatePostcopyControls();
+}
+
+QString LaunchForm::problem() const {
+    for (const QString& spec : faults_->text().split(' ', Qt::SkipEmptyParts)) {
+        try {
+            parseFault(spec.toStdString());
+        } catch (const std::invalid_argument& error) {
+            return tr("Inject: %1").arg(QString::fromStdString(error.what()));
+        }
+    }
+    const MigrationConfig wanted = config();
+    for (const auto& fault : wanted.faults) {
+        if (fault.device.empty())
+            continue;
+        const bool known = std::any_of(wanted.devices.begin(), wanted.devices.end(),
+                                       [&](const auto& d) { return d.name == fault.device; });
+        if (!known)
+            return tr("Inject %1: no device named %2 (add devices above)")
+                .arg(QString::fromStdString(fault.text), QString::fromStdString(fault.device));
+    }
+    return {};
 }
 
 void LaunchForm::updatePostcopyControls() {

@@ -22,6 +22,8 @@ public:
     explicit LaunchForm(QWidget* parent = nullptr);
 
     MigrationConfig config() const;
+    // Why the form cannot start a run as filled in (a fault it cannot read), or "".
+    QString problem() const;
 
     // Shows `config` in the form (the window takes its starting values from the command line).
 
@@ -60,8 +62,8 @@ private:
     QSpinBox* postcopyAfter_;
     QCheckBox* autoRecover_;
     QSpinBox* recoverDelay_;
-    // Faults from the command line that no control shows; they go with the next run.
-    std::vector<FaultSpec> otherFaults_;
+    // Faults in --inject spelling (the command line's arrive here too), for trainers.
+    QLineEdit* faults_;
     unsigned postcopyAfterIterations_ = 0; // --postcopy-after N has no control of its own
     QLabel* pkiProblem_;
     QPushButton* startButton_;

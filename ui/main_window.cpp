@@ -193,6 +193,10 @@ QWidget* MainWindow::createHistoryPage() {
 void MainWindow::startRun() {
     if (controller_->isRunning())
         return;
+    if (const QString problem = form_->problem(); !problem.isEmpty()) {
+        statusBar()->showMessage(tr("Cannot start: %1").arg(problem));
+        return;
+    }
     plot_->clear();
     channelModel_->clear();
     eventModel_->clear();
