@@ -102,6 +102,8 @@ bool StreamReader::atEnd() {
 }
 
 void StreamReader::getBytes(void* data, std::size_t length) {
+    if (length == 0)
+        return; // an empty payload's data() may be null
     auto* out = static_cast<std::uint8_t*>(data);
     const std::size_t buffered = std::min(length, end_ - begin_);
     std::memcpy(out, buffer_.data() + begin_, buffered);

@@ -64,7 +64,7 @@ int setState(EmulatedDevice& device, DeviceState state) {
 std::vector<std::uint8_t> drain(MigrationDataFile& file, ssize_t& last) {
     std::vector<std::uint8_t> out;
     std::vector<std::uint8_t> buffer(100000);
-    while ((last = file.read(buffer.data(), buffer.size())) > 0 && out.size() < (64u << 20))
+    while (out.size() < (64u << 20) && (last = file.read(buffer.data(), buffer.size())) > 0)
         out.insert(out.end(), buffer.begin(), buffer.begin() + last);
     return out;
 }
