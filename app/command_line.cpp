@@ -1,11 +1,10 @@
 #include "command_line.h"
 
-#include "device_state.h"
+#include "device_migration.h"
 #include "tls_pki.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
-#include <algorithm>
 #include <stdexcept>
 
 namespace migrascope::app {
@@ -198,21 +197,9 @@ CommandLine parseCommandLine(const QStringList& arguments) {
     if (!config.devices.empty() && config.capabilities.postcopyRam)
         throw std::invalid_argument("--device and --capability postcopy-ram=on cannot be "
                                     "combined: VFIO devices do not migrate in postcopy");
+    if (const std::string problem = checkDeviceFaults(config); !problem.empty())
+        throw std::invalid_argument("--inject " + problem);
     for (const auto& fault : config.faults) {
-        if (fault.kind == FaultSpec::Kind::VfioFailArc ||
-            fault.kind == FaultSpec::Kind::VfioCorrupt) {
-            const bool known = std::any_of(config.devices.begin(), config.devices.end(),
-                                           [&](const auto& d) { return d.name == fault.device; });
-            if (!known)
-                throw std::invalid_argument("--inject " + fault.text + ": no device named '" +
-                                            fault.device + "' (add it with --device)");
-        }
-        if (fault.kind == FaultSpec::Kind::VfioFailArc &&
-            (!vfio::stateFromString(fault.arcFrom) || !vfio::stateFromString(fault.arcTo)))
-            throw std::invalid_argument("--inject " + fault.text +
-                                        ": states are the uAPI's names (RUNNING, STOP, "
-                                        "STOP_COPY, RESUMING, RUNNING_P2P, PRE_COPY, "
-                                        "PRE_COPY_P2P)");
         if (fault.kind == FaultSpec::Kind::CutMainInPostcopy && !config.capabilities.postcopyRam)
             throw std::invalid_argument("--inject " + fault.text +
                                         ": needs --capability postcopy-ram=on");

@@ -94,6 +94,35 @@ void observe(EmulatedDevice& device, Telemetry& telemetry, const char* side) {
 
 } // namespace
 
+std::string checkDeviceFaults(const MigrationConfig& config) {
+    for (const auto& fault : config.faults) {
+        if (fault.kind != FaultSpec::Kind::VfioFailArc &&
+            fault.kind != FaultSpec::Kind::VfioCorrupt)
+            continue;
+        const DeviceConfig* device = nullptr;
+        for (const auto& candidate : config.devices)
+            if (candidate.name == fault.device)
+                device = &candidate;
+        if (!device)
+            return fault.text + ": no device named '" + fault.device + "'";
+        if (fault.kind != FaultSpec::Kind::VfioFailArc)
+            continue;
+        const auto from = vfio::stateFromString(fault.arcFrom);
+        const auto to = vfio::stateFromString(fault.arcTo);
+        if (!from || !to)
+            return fault.text +
+                   ": states are the uAPI's names (RUNNING, STOP, STOP_COPY, RESUMING, "
+                   "RUNNING_P2P, PRE_COPY, PRE_COPY_P2P)";
+        const vfio::EmulatedDevice probe(device->name, kindOf(device->kind), 4096, 0, 1);
+        if (!vfio::isDirectArc(probe.migrationFlags(), *from, *to))
+            return fault.text + ": " + fault.arcFrom + " -> " + fault.arcTo +
+                   " is not a single arc of a " + device->kind + " device (" +
+                   vfio::describeFlags(probe.migrationFlags()) +
+                   "); a fault fails one arc of the kernel's path";
+    }
+    return {};
+}
+
 // ---- Source ----
 
 struct SourceDevices::Device {
@@ -213,10 +242,11 @@ void SourceDevices::switchover(StreamWriter& out) {
             set(*entry, currentState(*entry->device) == DeviceState::PreCopy
                             ? DeviceState::PreCopyP2P
                             : DeviceState::RunningP2P);
-    for (auto& entry : devices_) {
+    // Every device stops before any is read: none may still run while another is saved.
+    for (auto& entry : devices_)
         set(*entry, DeviceState::StopCopy);
+    for (auto& entry : devices_)
         sendData(out, *entry, 0, true);
-    }
 }
 
 DeviceDigests SourceDevices::digests() const {
@@ -297,7 +327,7 @@ void DestinationDevices::loadSetup(StreamReader& in, std::uint32_t sectionId,
     if (in.get64() != device_marker::kEndOfState)
         throw MigrationError("main channel: device section '" + idstr + "' setup is not closed");
     if ((kind != "nic" && kind != "accel") || stateSize == 0 || stateSize > (1ull << 30) ||
-        owns(sectionId))
+        owns(sectionId) || sectionId < kDeviceSectionBase)
         throw MigrationError("main channel: device section '" + idstr + "' is invalid");
     auto entry = std::make_unique<Device>();
     entry->sectionId = sectionId;

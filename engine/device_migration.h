@@ -37,6 +37,10 @@ public:
 
 using DeviceDigests = std::vector<std::pair<std::string, std::uint64_t>>;
 
+// Why the devices' faults cannot fire as written ("" when they can): an unknown device, a
+// state name the uAPI does not have, or an arc the device never takes on its own.
+std::string checkDeviceFaults(const MigrationConfig& config);
+
 // The source guest's devices. They are created with the guest and run with it; after a
 // failed or cancelled migration they are RUNNING again.
 class SourceDevices {

@@ -508,6 +508,10 @@ void MigrationDestination::loadSections(StreamReader& in, ReturnPathSender& retu
             if (id == kRamSectionId && name == "ram") {
                 loadRamSetup(in);
             } else if (name.size() > 5 && name.compare(name.size() - 5, 5, "/vfio") == 0) {
+                if (capabilities_ & capability_bit::kPostcopyRam)
+                    throw MigrationError("main channel: device " + name +
+                                         " in a postcopy migration; VFIO devices cannot "
+                                         "migrate in postcopy");
                 devices_->loadSetup(in, id, name);
                 if (in.get8() != static_cast<std::uint8_t>(Section::Footer) || in.get32() != id)
                     throw MigrationError("main channel: device section '" + name +
@@ -666,9 +670,10 @@ void MigrationDestination::handleCommand(StreamReader& in, ReturnPathSender& ret
         return;
     case StreamCommand::PostcopyListen: {
         expectLength(0);
-        if (!guestReady_ || !(capabilities_ & capability_bit::kPostcopyRam))
-            throw MigrationError("main channel: POSTCOPY_LISTEN without postcopy-ram or before "
-                                 "the RAM setup");
+        if (!guestReady_ || !(capabilities_ & capability_bit::kPostcopyRam) ||
+            devices_->count() > 0)
+            throw MigrationError("main channel: POSTCOPY_LISTEN without postcopy-ram, before "
+                                 "the RAM setup, or with VFIO devices");
         auto postcopy = std::make_unique<PostcopyIncoming>(*guest_, received_, telemetry_);
         guest_->setPageGate(postcopy.get());
         postcopy->attach(returnPath);

@@ -131,10 +131,18 @@ private slots:
         MigrationConfig config = device == "nic0" ? withDevices({"nic", "nic"})
                                                   : withDevices({"nic", "accel,state-size=4M"});
         config.faults.push_back(parseFault(fault.toStdString()));
-        MigrationRun run(config, RunOptions{"", false});
+        const std::string historyPath = workspace_.path("arcs.sqlite");
+        MigrationRun run(config, RunOptions{historyPath});
         test::runToEnd(run);
         expectFailureNamingTheArc(run, device.toStdString(), arc.toStdString());
         const auto snap = run.snapshot();
+        HistoryStore history(historyPath);
+        QCOMPARE(history.run(run.historyId())->status, std::string("failed"));
+        bool stored = false;
+        for (const auto& t : history.transitions(run.historyId()))
+            stored = stored || (!t.ok && t.device == device.toStdString() &&
+                                t.from + " -> " + t.to == arc.toStdString());
+        QVERIFY2(stored, "the history does not hold the failed arc");
         if (fault.endsWith("@dst")) {
             QVERIFY2(snap.errorDesc.find("SHUT 4") != std::string::npos, snap.errorDesc.c_str());
             QCOMPARE(snap.returnPath.back().text,
@@ -146,13 +154,22 @@ private slots:
         QVERIFY(failureLogged);
     }
 
+    void corruptedDeviceDataFailsValidation_data() {
+        QTest::addColumn<QString>("device");
+        QTest::newRow("accelerator (STOP_COPY only)") << "accel";
+        // The NIC sends its state in PRE_COPY too; the corruption must survive the resends.
+        QTest::newRow("NIC (PRE_COPY)") << "nic";
+    }
     void corruptedDeviceDataFailsValidation() {
-        MigrationConfig config = withDevices({"accel,state-size=4M"});
-        config.faults.push_back(parseFault("vfio-corrupt=accel0"));
+        QFETCH(QString, device);
+        const std::string name = device.toStdString() + "0";
+        MigrationConfig config = withDevices(
+            {device == "nic" ? std::string("nic") : std::string("accel,state-size=4M")});
+        config.faults.push_back(parseFault("vfio-corrupt=" + name));
         const std::string historyPath = workspace_.path("history.sqlite");
         MigrationRun run(config, RunOptions{historyPath});
         test::runToEnd(run);
-        expectFailureNamingTheArc(run, "accel0", "RESUMING -> STOP");
+        expectFailureNamingTheArc(run, name, "RESUMING -> STOP");
         QVERIFY2(run.snapshot().errorDesc.find("checksum mismatch") != std::string::npos,
                  run.snapshot().errorDesc.c_str());
         // The history keeps the failed run, its cause and every transition.

@@ -341,7 +341,7 @@ private slots:
         faults->setText("vfio-corrupt=nic5");
         QSignalSpy finished(window_->runController(), &RunController::runFinished);
         QTest::mouseClick(child<QPushButton>("startButton"), Qt::LeftButton);
-        QVERIFY(window_->statusBar()->currentMessage().contains("no device named nic5"));
+        QVERIFY(window_->statusBar()->currentMessage().contains("no device named 'nic5'"));
         QVERIFY(!window_->runController()->isRunning());
 
         faults->setText("vfio-corrupt=accel0");

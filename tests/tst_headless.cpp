@@ -160,6 +160,9 @@ private slots:
         QTest::newRow("fault on no device")
             << QStringList{"--inject", "vfio-fail=nic0:RUNNING>STOP@dst"}
             << "no device named 'nic0'";
+        QTest::newRow("fault arc")
+            << QStringList{"--device", "nic", "--inject", "vfio-fail=nic0:RUNNING>STOP@dst"}
+            << "is not a single arc of a nic device";
         QTest::newRow("fault state")
             << QStringList{"--device", "nic", "--inject", "vfio-fail=nic0:RUN>STOP@dst"}
             << "uAPI's names";

@@ -236,7 +236,13 @@ private slots:
         const auto stream = drain(*nic.dataFile(fd), last);
         int loadFd = -1;
         QCOMPARE(setState(accel, DeviceState::Resuming, loadFd), 0);
-        QCOMPARE(accel.dataFile(loadFd)->write(stream.data(), stream.size()), ssize_t{-EINVAL});
+        auto resuming = accel.dataFile(loadFd);
+        std::uint8_t byte = 0;
+        QCOMPARE(resuming->read(&byte, 1), ssize_t{-EBADF}); // write-only
+        PrecopyInfo info{sizeof(PrecopyInfo), 0, 0, 0};
+        QCOMPARE(resuming->ioctl(kMigGetPrecopyInfo, &info), -ENOTTY);
+        QCOMPARE(nic.dataFile(fd)->write(&byte, 1), ssize_t{-EBADF}); // read-only
+        QCOMPARE(resuming->write(stream.data(), stream.size()), ssize_t{-EINVAL});
         QCOMPARE(setState(accel, DeviceState::Stop), -EINVAL);
         QVERIFY2(accel.lastError().find("different device") != std::string::npos,
                  accel.lastError().c_str());

@@ -1,5 +1,6 @@
 #include "launch_form.h"
 
+#include "device_migration.h"
 #include "tls_pki.h"
 
 #include <QCheckBox>
@@ -319,16 +320,8 @@ QString LaunchForm::problem() const {
             return tr("Inject: %1").arg(QString::fromStdString(error.what()));
         }
     }
-    const MigrationConfig wanted = config();
-    for (const auto& fault : wanted.faults) {
-        if (fault.device.empty())
-            continue;
-        const bool known = std::any_of(wanted.devices.begin(), wanted.devices.end(),
-                                       [&](const auto& d) { return d.name == fault.device; });
-        if (!known)
-            return tr("Inject %1: no device named %2 (add devices above)")
-                .arg(QString::fromStdString(fault.text), QString::fromStdString(fault.device));
-    }
+    if (const std::string problem = checkDeviceFaults(config()); !problem.empty())
+        return tr("Inject %1").arg(QString::fromStdString(problem));
     return {};
 }
 

@@ -175,17 +175,25 @@ void EmulatedDevice::queueChunkLocked(std::uint32_t index) {
     session.queue.insert(session.queue.end(), content_.begin() + static_cast<std::ptrdiff_t>(begin),
                          content_.begin() + static_cast<std::ptrdiff_t>(begin + length));
     dirty_[index] = false;
-    for (const auto& fault : faults_)
-        if (fault.kind == DeviceFault::Kind::CorruptData && !corrupted_) {
-            session.queue[at + length / 2] ^= 0x5a; // one flipped byte on the way out
-            corrupted_ = true;
-        }
+    if (corruptNext_) {
+        session.queue[at + length / 2] ^= 0x5a; // one flipped byte on the way out
+        corruptNext_ = false;
+        corrupted_ = true;
+    }
 }
 
 // Initial image: header and every chunk. Later: the chunks changed since they were read,
 // and at the end of STOP_COPY the checksum of the whole state.
 void EmulatedDevice::fillSavingQueueLocked(bool final) {
     Session& session = *session_;
+    // The corruption goes into the last copy of a chunk that is sent, so that no clean
+    // copy can overwrite it at the destination.
+    if (final && !session.endQueued && !corrupted_)
+        for (const auto& fault : faults_)
+            if (fault.kind == DeviceFault::Kind::CorruptData) {
+                dirty_[0] = true;
+                corruptNext_ = true;
+            }
     for (std::uint32_t index = 0; index < dirty_.size(); ++index)
         if (dirty_[index])
             queueChunkLocked(index);
@@ -397,7 +405,9 @@ int EmulatedDevice::ioctl(unsigned long request, void* argument) {
 }
 
 ssize_t EmulatedDevice::readLocked(MigrationDataFile& file, void* buffer, std::size_t length) {
-    if (!file.active_ || !file.saving_ || !session_ || session_->fd != file.fd())
+    if (!file.saving_)
+        return -EBADF; // a resuming file is write-only
+    if (!file.active_ || !session_ || session_->fd != file.fd())
         return -ENODEV;
     advanceLocked();
     Session& session = *session_;
@@ -422,7 +432,9 @@ ssize_t EmulatedDevice::readLocked(MigrationDataFile& file, void* buffer, std::s
 }
 
 ssize_t EmulatedDevice::writeLocked(MigrationDataFile& file, const void* data, std::size_t length) {
-    if (!file.active_ || file.saving_ || !session_ || session_->fd != file.fd())
+    if (file.saving_)
+        return -EBADF; // a saving file is read-only
+    if (!file.active_ || !session_ || session_->fd != file.fd())
         return -ENODEV;
     Session& session = *session_;
     if (!session.invalid.empty())
@@ -445,7 +457,11 @@ ssize_t EmulatedDevice::writeLocked(MigrationDataFile& file, const void* data, s
         if (session.incoming.size() - at < kRecordHeader + size)
             break;
         const std::uint8_t* payload = record + kRecordHeader;
-        if (tag == kHeader) {
+        if (session.endSeen) {
+            return reject("data after the end record");
+        } else if (tag == kHeader) {
+            if (session.headerSeen)
+                return reject("a second stream header");
             if (size != kHeaderPayload || get64(payload) != kStreamMagic)
                 return reject("the stream does not start with this device model's magic");
             if (get32(payload + 8) != kStreamVersion)
@@ -464,7 +480,9 @@ ssize_t EmulatedDevice::writeLocked(MigrationDataFile& file, const void* data, s
                 return reject("chunk " + std::to_string(index) + " does not fit the state");
             std::memcpy(session.image.data() + begin, payload, size);
             session.received[index] = true;
-        } else if (tag == kEnd && size == 8) {
+        } else if (tag == kEnd) {
+            if (size != 8)
+                return reject("an end record of " + std::to_string(size) + " bytes");
             session.checksum = get64(payload);
             session.endSeen = true;
         } else {
@@ -479,7 +497,9 @@ ssize_t EmulatedDevice::writeLocked(MigrationDataFile& file, const void* data, s
 
 int EmulatedDevice::precopyInfoLocked(MigrationDataFile& file, void* argument) {
     auto* info = static_cast<PrecopyInfo*>(argument);
-    if (!file.active_ || !file.saving_ || !session_ || session_->fd != file.fd())
+    if (!file.saving_)
+        return -ENOTTY; // a resuming file has no ioctls
+    if (!file.active_ || !session_ || session_->fd != file.fd())
         return -ENODEV;
     if (!info || info->argsz < sizeof(PrecopyInfo))
         return -EINVAL;

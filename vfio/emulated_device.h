@@ -49,6 +49,7 @@ struct DeviceFault {
 class EmulatedDevice;
 
 // The file a session-starting arc returns (its number is the data_fd the SET reported).
+// It refers to its device and must not outlive it (a kernel fd would hold a reference).
 class MigrationDataFile {
 public:
     // Saving: up to `length` bytes of the device's stream. -ENOMSG when PRE_COPY has nothing
@@ -93,6 +94,8 @@ public:
     // Why the last failing call failed, in words ("RESUMING -> STOP: checksum mismatch").
     std::string lastError() const;
     // Every single arc the device took or refused, as it happens (for logs and telemetry).
+    // It runs under the device's lock, as a driver's trace point would: it must not call
+    // back into this device.
     using ArcObserver =
         std::function<void(DeviceState from, DeviceState to, int result, const std::string& error)>;
     void setArcObserver(ArcObserver observer);
@@ -137,6 +140,7 @@ private:
     int nextFd_ = 3;
     std::vector<DeviceFault> faults_;
     bool corrupted_ = false;
+    bool corruptNext_ = false;
     std::string lastError_;
     ArcObserver observer_;
 };
