@@ -10,6 +10,7 @@
 #include "main_window.h"
 #include "return_path_model.h"
 #include "run_controller.h"
+#include "run_details.h"
 #include "throughput_plot.h"
 
 #include <QAbstractItemModelTester>
@@ -357,6 +358,24 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 120000);
         QCOMPARE(shownStatus(), QStringLiteral("completed"));
         QCOMPARE(newestHistoryStatus(), QStringLiteral("completed"));
+
+        // A support engineer opens the failed run from the history: cause, events and the
+        // device's failed arc are there.
+        auto* history = child<QTableView>("historyTable");
+        history->setCurrentIndex(historyTable()->index(1, 0));
+        RunDetails* details = window_->runDetails();
+        QVERIFY2(child<QLabel>("runSummary")->text().contains("RESUMING -> STOP"),
+                 qPrintable(child<QLabel>("runSummary")->text()));
+        QVERIFY(details->events()->rowCount() > 0);
+        QAbstractItemModel* arcs = details->transitions();
+        bool failedArc = false;
+        for (int row = 0; row < arcs->rowCount(); ++row)
+            failedArc =
+                failedArc ||
+                (arcs->index(row, DeviceTransitionModel::Result).data().toString() == "failed" &&
+                 arcs->index(row, DeviceTransitionModel::From).data().toString() == "RESUMING");
+        QVERIFY(failedArc);
+        QVERIFY(details->returnPath()->rowCount() > 0);
         child<QCheckBox>("legacyVfioResume")->setChecked(false);
         child<QSpinBox>("accelDevices")->setValue(0);
         faults->clear();

@@ -10,6 +10,7 @@
 #include "postcopy_panel.h"
 #include "return_path_model.h"
 #include "run_controller.h"
+#include "run_details.h"
 #include "run_status_panel.h"
 #include "throughput_plot.h"
 
@@ -185,8 +186,25 @@ QWidget* MainWindow::createHistoryPage() {
     QHeaderView* header = historyView_->horizontalHeader();
     header->setSectionResizeMode(QHeaderView::ResizeToContents);
     header->setStretchLastSection(true);
+    historyView_->setSelectionMode(QAbstractItemView::SingleSelection);
+    runDetails_ = new RunDetails(page);
+    runDetails_->setObjectName(QStringLiteral("runDetails"));
+    connect(historyView_->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
+            [this](const QModelIndex& current) {
+                if (!current.isValid()) {
+                    runDetails_->clear();
+                    return;
+                }
+                runDetails_->showRun(historyPath_,
+                                     current.data(HistoryModel::RunIdRole).toLongLong());
+            });
+    auto* splitter = new QSplitter(Qt::Vertical, page);
+    splitter->addWidget(historyView_);
+    splitter->addWidget(runDetails_);
+    splitter->setStretchFactor(0, 1);
+    splitter->setStretchFactor(1, 1);
     auto* layout = new QVBoxLayout(page);
-    layout->addWidget(historyView_);
+    layout->addWidget(splitter);
     return page;
 }
 

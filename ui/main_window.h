@@ -20,6 +20,7 @@ class DevicePanel;
 class LaunchForm;
 class PostcopyPanel;
 class ReturnPathModel;
+class RunDetails;
 class RunController;
 class RunStatusPanel;
 class ThroughputPlot;
@@ -46,6 +47,7 @@ public:
     ReturnPathModel* returnPathModel() const { return returnPathModel_; }
     PostcopyPanel* postcopyPanel() const { return postcopyPanel_; }
     DevicePanel* devicePanel() const { return devicePanel_; }
+    RunDetails* runDetails() const { return runDetails_; }
     const std::string& historyPath() const { return historyPath_; }
 
 protected:
@@ -70,6 +72,7 @@ private:
     ReturnPathModel* returnPathModel_;
     PostcopyPanel* postcopyPanel_ = nullptr;
     DevicePanel* devicePanel_ = nullptr;
+    RunDetails* runDetails_ = nullptr;
     QTableView* returnPathView_ = nullptr;
     bool postcopyAllowed_ = false; // the run in flight has postcopy-ram
     LaunchForm* form_ = nullptr;

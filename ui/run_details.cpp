@@ -1,0 +1,81 @@
+#include "run_details.h"
+
+#include "device_transition_model.h"
+#include "display_format.h"
+#include "event_log_model.h"
+#include "history_store.h"
+#include "return_path_model.h"
+
+#include <QHeaderView>
+#include <QLabel>
+#include <QTabWidget>
+#include <QTableView>
+#include <QVBoxLayout>
+
+namespace migrascope::ui {
+namespace {
+
+QTableView* makeView(QAbstractItemModel* model, const char* objectName, QWidget* parent) {
+    auto* view = new QTableView(parent);
+    view->setObjectName(QLatin1String(objectName));
+    view->setModel(model);
+    view->setSelectionBehavior(QAbstractItemView::SelectRows);
+    view->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    view->setWordWrap(false);
+    view->verticalHeader()->hide();
+    view->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    view->horizontalHeader()->setStretchLastSection(true);
+    return view;
+}
+
+} // namespace
+
+RunDetails::RunDetails(QWidget* parent) : QWidget(parent) {
+    summary_ = new QLabel(tr("Select a run to read what happened."), this);
+    summary_->setObjectName(QStringLiteral("runSummary"));
+    summary_->setWordWrap(true);
+    summary_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    events_ = new EventLogModel(this);
+    returnPath_ = new ReturnPathModel(this);
+    transitions_ = new DeviceTransitionModel(this);
+    tabs_ = new QTabWidget(this);
+    tabs_->addTab(makeView(events_, "runEvents", tabs_), tr("Events"));
+    tabs_->addTab(makeView(returnPath_, "runReturnPath", tabs_), tr("Return path"));
+    tabs_->addTab(makeView(transitions_, "runTransitions", tabs_), tr("Device transitions"));
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(summary_);
+    layout->addWidget(tabs_, 1);
+}
+
+void RunDetails::clear() {
+    events_->clear();
+    returnPath_->clear();
+    transitions_->clear();
+}
+
+void RunDetails::showRun(const std::string& historyPath, std::int64_t runId) {
+    clear();
+    try {
+        const HistoryStore store(historyPath);
+        const auto run = store.run(runId);
+        if (!run) {
+            summary_->setText(tr("Run %1 is not in the history.").arg(runId));
+            return;
+        }
+        QString text = tr("Run %1 · %2 · started %3")
+                           .arg(runId)
+                           .arg(QString::fromStdString(run->status), localTimeText(run->startedAt));
+        if (!run->errorDesc.empty())
+            text += tr("\nCause: %1").arg(QString::fromStdString(run->errorDesc));
+        summary_->setText(text);
+        events_->append(store.events(runId));
+        returnPath_->append(store.returnPath(runId));
+        transitions_->update(store.transitions(runId));
+    } catch (const std::exception& error) {
+        summary_->setText(
+            tr("Run %1 cannot be read: %2").arg(runId).arg(QString::fromStdString(error.what())));
+    }
+}
+
+} // namespace migrascope::ui
