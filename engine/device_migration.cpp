@@ -15,8 +15,9 @@ std::uint64_t changeRate(vfio::DeviceKind kind) {
     return kind == vfio::DeviceKind::Nic ? 1ull << 20 : 256ull << 10;
 }
 
+// Configurations are checked when parsed: an unknown kind never gets this far.
 vfio::DeviceKind kindOf(const std::string& kind) {
-    return kind == "nic" ? vfio::DeviceKind::Nic : vfio::DeviceKind::Accelerator;
+    return vfio::deviceKindFromString(kind).value_or(vfio::DeviceKind::Accelerator);
 }
 
 // The uAPI calls, laid out as a VMM lays them out: vfio_device_feature, then its payload.
@@ -113,12 +114,11 @@ std::string checkDeviceFaults(const MigrationConfig& config) {
             return fault.text +
                    ": states are the uAPI's names (RUNNING, STOP, STOP_COPY, RESUMING, "
                    "RUNNING_P2P, PRE_COPY, PRE_COPY_P2P)";
-        const vfio::EmulatedDevice probe(device->name, kindOf(device->kind), 4096, 0, 1);
-        if (!vfio::isDirectArc(probe.migrationFlags(), *from, *to))
+        const std::uint64_t flags = vfio::migrationFlagsFor(kindOf(device->kind));
+        if (!vfio::isDirectArc(flags, *from, *to))
             return fault.text + ": " + fault.arcFrom + " -> " + fault.arcTo +
                    " is not a single arc of a " + device->kind + " device (" +
-                   vfio::describeFlags(probe.migrationFlags()) +
-                   "); a fault fails one arc of the kernel's path";
+                   vfio::describeFlags(flags) + "); a fault fails one arc of the kernel's path";
     }
     return {};
 }
@@ -326,7 +326,7 @@ void DestinationDevices::loadSetup(StreamReader& in, std::uint32_t sectionId,
     const std::uint64_t flags = in.get64();
     if (in.get64() != device_marker::kEndOfState)
         throw MigrationError("main channel: device section '" + idstr + "' setup is not closed");
-    if ((kind != "nic" && kind != "accel") || stateSize == 0 || stateSize > (1ull << 30) ||
+    if (!vfio::deviceKindFromString(kind) || stateSize == 0 || stateSize > (1ull << 30) ||
         owns(sectionId) || sectionId < kDeviceSectionBase)
         throw MigrationError("main channel: device section '" + idstr + "' is invalid");
     auto entry = std::make_unique<Device>();

@@ -1,8 +1,8 @@
 #include "device_panel.h"
 
-#include "device_state.h"
 #include "device_state_diagram.h"
 #include "device_transition_model.h"
+#include "emulated_device.h"
 
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -15,8 +15,8 @@ namespace migrascope::ui {
 namespace {
 
 std::uint64_t flagsOf(const std::string& kind) {
-    return kind == "nic" ? vfio::kMigrationStopCopy | vfio::kMigrationP2P | vfio::kMigrationPreCopy
-                         : vfio::kMigrationStopCopy;
+    const auto known = vfio::deviceKindFromString(kind);
+    return known ? vfio::migrationFlagsFor(*known) : vfio::kMigrationStopCopy;
 }
 
 } // namespace

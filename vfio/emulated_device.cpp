@@ -57,6 +57,19 @@ const char* toString(DeviceKind kind) {
     return "unknown";
 }
 
+std::optional<DeviceKind> deviceKindFromString(const std::string& text) {
+    if (text == "nic")
+        return DeviceKind::Nic;
+    if (text == "accel")
+        return DeviceKind::Accelerator;
+    return std::nullopt;
+}
+
+std::uint64_t migrationFlagsFor(DeviceKind kind) {
+    return kind == DeviceKind::Nic ? kMigrationStopCopy | kMigrationP2P | kMigrationPreCopy
+                                   : kMigrationStopCopy;
+}
+
 struct EmulatedDevice::Session {
     int fd = -1;
     bool saving = true;
@@ -78,10 +91,8 @@ struct EmulatedDevice::Session {
 
 EmulatedDevice::EmulatedDevice(std::string name, DeviceKind kind, std::uint64_t stateSize,
                                std::uint64_t changeRate, std::uint32_t seed)
-    : name_(std::move(name)), kind_(kind),
-      flags_(kind == DeviceKind::Nic ? kMigrationStopCopy | kMigrationP2P | kMigrationPreCopy
-                                     : kMigrationStopCopy),
-      changeRate_(changeRate), content_(std::max<std::uint64_t>(stateSize, 64)),
+    : name_(std::move(name)), kind_(kind), flags_(migrationFlagsFor(kind)), changeRate_(changeRate),
+      content_(std::max<std::uint64_t>(stateSize, 64)),
       dirty_((content_.size() + kChunkSize - 1) / kChunkSize, false),
       random_(seed * 0x2545f4914f6cdd1dull + 1), lastAdvance_(std::chrono::steady_clock::now()) {
     for (std::size_t i = 0; i + 8 <= content_.size(); i += 8) {

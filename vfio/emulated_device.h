@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -37,6 +38,10 @@ struct FeatureMigDataSize {
 // Accelerator: STOP_COPY only, with a task in flight whose progress must survive migration.
 enum class DeviceKind { Nic, Accelerator };
 const char* toString(DeviceKind kind);
+// "nic" / "accel", as toString() spells them.
+std::optional<DeviceKind> deviceKindFromString(const std::string& text);
+// What VFIO_DEVICE_FEATURE_MIGRATION reports for a device of this kind.
+std::uint64_t migrationFlagsFor(DeviceKind kind);
 
 // A device's arc that fails on purpose, or its saved data corrupted on the way out.
 struct DeviceFault {
