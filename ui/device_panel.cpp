@@ -3,9 +3,9 @@
 #include "device_state_diagram.h"
 #include "device_transition_model.h"
 #include "emulated_device.h"
+#include "table_view.h"
 
 #include <QHBoxLayout>
-#include <QHeaderView>
 #include <QLabel>
 #include <QScrollArea>
 #include <QTableView>
@@ -37,15 +37,7 @@ DevicePanel::DevicePanel(QWidget* parent) : QWidget(parent) {
     scroll->setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     scroll->setFixedHeight(210);
 
-    table_ = new QTableView(this);
-    table_->setObjectName(QStringLiteral("deviceTransitions"));
-    table_->setModel(model_);
-    table_->setSelectionBehavior(QAbstractItemView::SelectRows);
-    table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    table_->verticalHeader()->hide();
-    table_->verticalHeader()->setDefaultSectionSize(table_->fontMetrics().height() + 8);
-    table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    table_->horizontalHeader()->setStretchLastSection(true);
+    table_ = makeTableView(model_, "deviceTransitions", this, true);
 
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(empty_);

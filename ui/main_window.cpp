@@ -12,6 +12,7 @@
 #include "run_controller.h"
 #include "run_details.h"
 #include "run_status_panel.h"
+#include "table_view.h"
 #include "throughput_plot.h"
 
 #include <QCloseEvent>
@@ -38,19 +39,6 @@ std::string resolveHistoryPath(const std::string& requested, QString& problem) {
         problem = QString::fromStdString(error.what());
         return {};
     }
-}
-
-QTableView* makeTableView(QAbstractItemModel* model, const char* objectName, QWidget* parent) {
-    auto* view = new QTableView(parent);
-    view->setObjectName(QLatin1String(objectName));
-    view->setModel(model);
-    view->setSelectionBehavior(QAbstractItemView::SelectRows);
-    view->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    view->setWordWrap(false);
-    view->verticalHeader()->hide();
-    view->verticalHeader()->setDefaultSectionSize(view->fontMetrics().height() + 8);
-    view->horizontalHeader()->setHighlightSections(false);
-    return view;
 }
 
 } // namespace
@@ -142,15 +130,9 @@ QWidget* MainWindow::createDashboard() {
     channelHeader->setSectionResizeMode(QHeaderView::ResizeToContents);
     channelHeader->setStretchLastSection(false);
 
-    eventView_ = makeTableView(eventModel_, "eventLog", page);
-    QHeaderView* eventHeader = eventView_->horizontalHeader();
-    eventHeader->setSectionResizeMode(QHeaderView::ResizeToContents);
-    eventHeader->setStretchLastSection(true);
+    eventView_ = makeTableView(eventModel_, "eventLog", page, true);
 
-    returnPathView_ = makeTableView(returnPathModel_, "returnPathLog", page);
-    QHeaderView* returnPathHeader = returnPathView_->horizontalHeader();
-    returnPathHeader->setSectionResizeMode(QHeaderView::ResizeToContents);
-    returnPathHeader->setStretchLastSection(true);
+    returnPathView_ = makeTableView(returnPathModel_, "returnPathLog", page, true);
 
     // The two logs share one place: events say what happened, the return path what the
     // destination answered.
@@ -182,10 +164,7 @@ QWidget* MainWindow::createDashboard() {
 
 QWidget* MainWindow::createHistoryPage() {
     auto* page = new QWidget;
-    historyView_ = makeTableView(historyModel_, "historyTable", page);
-    QHeaderView* header = historyView_->horizontalHeader();
-    header->setSectionResizeMode(QHeaderView::ResizeToContents);
-    header->setStretchLastSection(true);
+    historyView_ = makeTableView(historyModel_, "historyTable", page, true);
     historyView_->setSelectionMode(QAbstractItemView::SingleSelection);
     runDetails_ = new RunDetails(page);
     runDetails_->setObjectName(QStringLiteral("runDetails"));

@@ -5,32 +5,14 @@
 #include "event_log_model.h"
 #include "history_store.h"
 #include "return_path_model.h"
+#include "table_view.h"
 
-#include <QHeaderView>
 #include <QLabel>
 #include <QTabWidget>
 #include <QTableView>
 #include <QVBoxLayout>
 
 namespace migrascope::ui {
-namespace {
-
-QTableView* makeView(QAbstractItemModel* model, const char* objectName, QWidget* parent) {
-    auto* view = new QTableView(parent);
-    view->setObjectName(QLatin1String(objectName));
-    view->setModel(model);
-    view->setSelectionBehavior(QAbstractItemView::SelectRows);
-    view->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    view->setWordWrap(false);
-    view->verticalHeader()->hide();
-    view->verticalHeader()->setDefaultSectionSize(view->fontMetrics().height() + 8);
-    view->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    view->horizontalHeader()->setStretchLastSection(true);
-    return view;
-}
-
-} // namespace
-
 RunDetails::RunDetails(QWidget* parent) : QWidget(parent) {
     summary_ = new QLabel(tr("Select a run to read what happened."), this);
     summary_->setObjectName(QStringLiteral("runSummary"));
@@ -40,9 +22,10 @@ RunDetails::RunDetails(QWidget* parent) : QWidget(parent) {
     returnPath_ = new ReturnPathModel(this);
     transitions_ = new DeviceTransitionModel(this);
     tabs_ = new QTabWidget(this);
-    tabs_->addTab(makeView(events_, "runEvents", tabs_), tr("Events"));
-    tabs_->addTab(makeView(returnPath_, "runReturnPath", tabs_), tr("Return path"));
-    tabs_->addTab(makeView(transitions_, "runTransitions", tabs_), tr("Device transitions"));
+    tabs_->addTab(makeTableView(events_, "runEvents", tabs_, true), tr("Events"));
+    tabs_->addTab(makeTableView(returnPath_, "runReturnPath", tabs_, true), tr("Return path"));
+    tabs_->addTab(makeTableView(transitions_, "runTransitions", tabs_, true),
+                  tr("Device transitions"));
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(summary_);
