@@ -95,8 +95,11 @@ std::optional<DeviceState> stateFromString(const std::string& text) {
 std::string describeFlags(std::uint64_t migrationFlags) {
     std::string text;
     auto add = [&](std::uint64_t flag, const char* name) {
-        if (migrationFlags & flag)
-            text += (text.empty() ? "" : "|") + std::string(name);
+        if (!(migrationFlags & flag))
+            return;
+        if (!text.empty())
+            text += '|';
+        text += name;
     };
     add(kMigrationStopCopy, "STOP_COPY");
     add(kMigrationP2P, "P2P");
