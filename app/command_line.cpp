@@ -119,8 +119,9 @@ CommandLine parseCommandLine(const QStringList& arguments) {
          "KIND[,opt=val...]"},
         {"vfio-explicit-resuming-stop",
          "on: after a device's last data the destination moves it RESUMING -> STOP and a "
-         "failure there or at start fails the migration (seed 003's fix). off: the legacy "
-         "way, straight to RUNNING at start with a failure ignored. Default on.",
+         "failure there or at start fails the migration. off: the legacy way, as QEMU's "
+         "destination did: straight to RUNNING at start with a failure ignored, so the guest "
+         "could start after a failed device load. Default on.",
          "on|off", "on"},
         {"inject", kFaultHelp, "FAULT"},
         {"history", "History database. Default $XDG_DATA_HOME/migrascope/history.sqlite.", "FILE"},

@@ -1,4 +1,4 @@
-// The command line scripts rely on (DESIGN.md, "Headless interface").
+// The command line scripts rely on (README.md, "Headless").
 #pragma once
 
 #include "migration_config.h"

@@ -23,7 +23,9 @@ class Telemetry;
 
 // How a session that two threads use at once (one reads, one writes) is kept safe.
 // GnuTLS is not safe when a TLS 1.3 KeyUpdate happens while one thread is in
-// gnutls_record_recv and another in gnutls_record_send (seed 002; GnuTLS issue 1717).
+// gnutls_record_recv and another in gnutls_record_send: the re-key race on the bidirectional
+// main channel, where QEMU's return-path reader and stream writer crashed or corrupted the
+// session.
 enum class TlsProtection {
     None,        // one thread at a time uses the session (multifd), or the demo of the bug
     SessionLock, // every GnuTLS call under one lock; never held while waiting on the socket

@@ -374,7 +374,7 @@ void DestinationDevices::loadData(StreamReader& in, std::uint32_t sectionId, boo
     entry.dataFd = -1;
     entry.loaded = true;
     if (options_.explicitResumingStop) {
-        // Seed 003's fix: this is where the device validates what it was given.
+        // The explicit RESUMING -> STOP: this is where the device validates what it was given.
         set(entry, DeviceState::Stop);
         telemetry_.event(EventLevel::Info, "dst",
                          "device " + entry.device->name() +

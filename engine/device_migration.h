@@ -1,9 +1,10 @@
-// VFIO devices in a migration (QEMU's hw/vfio/migration.c, with seed 003's fix). The source
-// saves each device through its data file: precopy data while the guest runs where the
-// device has PRE_COPY, then, with the guest stopped and every device quiesced for P2P,
-// the rest in STOP_COPY. The destination loads it in RESUMING, leaves RESUMING with an
-// explicit RESUMING -> STOP where the device validates what it got, and starts the device
-// only when everything was verified; any failure goes back to the source as SHUT 4.
+// VFIO devices in a migration (QEMU's hw/vfio/migration.c, fixed so that a failed load no
+// longer starts the guest). The source saves each device through its data file: precopy
+// data while the guest runs where the device has PRE_COPY, then, with the guest stopped and
+// every device quiesced for P2P, the rest in STOP_COPY. The destination loads it in
+// RESUMING, leaves RESUMING with an explicit RESUMING -> STOP where the device validates
+// what it got, and starts the device only when everything was verified; any failure goes
+// back to the source as SHUT 4.
 #pragma once
 
 #include "emulated_device.h"

@@ -197,7 +197,7 @@ void createSchemaV1(sqlite3* db, const std::string& path) {
     execute(db, path, kSql, "creating the schema version 1 tables");
 }
 
-// Version 2: how each channel's TLS session went (issue: TLS sessions done right).
+// Version 2: how each channel's TLS session went (records, re-keys, how it ended, its protection).
 void addTlsSessionColumns(sqlite3* db, const std::string& path) {
     static const char* const kSql = R"sql(
         ALTER TABLE run_channels ADD COLUMN tls_records_received INTEGER NOT NULL DEFAULT 0;
@@ -211,7 +211,7 @@ void addTlsSessionColumns(sqlite3* db, const std::string& path) {
     execute(db, path, kSql, "adding the TLS session columns (schema version 2)");
 }
 
-// Version 3: the return path and postcopy (issue: return path and postcopy).
+// Version 3: the return path and postcopy.
 void addReturnPathTables(sqlite3* db, const std::string& path) {
     static const char* const kSql = R"sql(
         CREATE TABLE return_path_messages (
@@ -231,7 +231,7 @@ void addReturnPathTables(sqlite3* db, const std::string& path) {
     execute(db, path, kSql, "adding the return-path tables (schema version 3)");
 }
 
-// Version 4: every VFIO device transition (issue: VFIO devices).
+// Version 4: every VFIO device transition.
 void addDeviceTransitions(sqlite3* db, const std::string& path) {
     static const char* const kSql = R"sql(
         CREATE TABLE device_transitions (

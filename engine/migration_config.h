@@ -107,9 +107,10 @@ struct MigrationConfig {
     bool autoRecover = false;
     std::uint64_t recoverDelayMs = 1000;
     std::vector<DeviceConfig> devices;
-    // Seed 003's fix: after a device's last data the destination moves it RESUMING -> STOP,
-    // and a failure there or at STOP -> RUNNING fails the migration. Off, the legacy way:
-    // straight to RUNNING when the guest starts, a failure ignored.
+    // After a device's last data the destination moves it RESUMING -> STOP, and a failure
+    // there or at STOP -> RUNNING fails the migration. Off, the legacy way of QEMU's VFIO
+    // destination that started the guest after a failed load: straight to RUNNING when the
+    // guest starts, a failure ignored.
     bool vfioExplicitResumingStop = true;
     Uuid uuid{};
     // Destination endpoint; the in-process destination listens on an ephemeral loopback port.

@@ -615,7 +615,8 @@ void MigrationDestination::verifyAndComplete(const Digest& sourceDigest,
                              "load their state when they start)");
         }
         // Only now the devices run; a device that will not start keeps the guest stopped
-        // and fails the migration (seed 003).
+        // and fails the migration (QEMU's VFIO destination started the guest after a failed
+        // load).
         devices_->start();
     }
     returnPath.shut(ShutReason::Success);

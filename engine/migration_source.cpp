@@ -76,7 +76,8 @@ std::unique_ptr<Connection> MigrationSource::openChannel(std::uint16_t port,
     connection->setTlsPolicy(TlsPolicy{config_.tls.rekeyInterval, config_.tls.recordWarning},
                              &telemetry_, "src");
     if (id == "main") {
-        // Stream out, return path in: two threads on one session (seed 002).
+        // Stream out, return path in: two threads on one session, which race on a re-key
+        // without the session lock.
         counters.bidirectional.store(true);
         connection->setProtection(TlsProtection::SessionLock);
     }

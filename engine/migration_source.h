@@ -29,7 +29,9 @@ namespace migrascope {
 class MultifdSender;
 class SourceDevices;
 
-// The steps of a postcopy pause, in order. Tests act at each one (seed 004's race).
+// The steps of a postcopy pause, in order. Tests act at each one: a quick resume during a
+// pause is where QEMU's return-path thread, reused across the pause, closed the new return
+// path.
 enum class PauseStep { ChannelShutDown, ReturnPathJoined, ChannelReleased, Paused };
 const char* toString(PauseStep step);
 
@@ -74,7 +76,8 @@ private:
     };
 
     // The return path: one thread per main connection, joined before that connection is
-    // released (seed 004), never reused for the next one.
+    // released, never reused for the next one (QEMU's thread, reused across a postcopy pause,
+    // closed a quick resume's new return path and then dereferenced NULL).
     void openReturnPath();
     void closeReturnPath();
     void returnPathLoop(Connection& connection, unsigned generation);

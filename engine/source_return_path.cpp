@@ -1,8 +1,9 @@
-// The source's return-path thread (QEMU's source_return_path_thread after commit
-// ef796ee93b): one thread per main connection. It exits on SHUT, on a broken connection
-// and on a bad message, and is joined before its connection is released; a resumed
-// migration starts a new thread on the new connection. Nothing of one thread survives
-// into the next, so the seed-004 race (a new file closed by the old thread) cannot happen.
+// The source's return-path thread (QEMU's source_return_path_thread, once it was joined
+// before its file was released): one thread per main connection. It exits on SHUT, on a
+// broken connection and on a bad message, and is joined before its connection is released;
+// a resumed migration starts a new thread on the new connection. Nothing of one thread
+// survives into the next, so the race of the return-path thread reused across a postcopy
+// pause (a quick resume's new file closed by the old thread) cannot happen.
 #include "migration_error.h"
 #include "migration_source.h"
 #include "wire.h"

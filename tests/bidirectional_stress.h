@@ -1,6 +1,6 @@
-// Seed 002 under a microscope: TLS 1.3 sessions that one thread reads while another writes,
-// in both directions at once, with KeyUpdates forced from both ends. Every byte is checked
-// against the stream its writer was seeded with.
+// The re-key race on the bidirectional main channel under a microscope: TLS 1.3 sessions
+// that one thread reads while another writes, in both directions at once, with KeyUpdates
+// forced from both ends. Every byte is checked against the stream its writer was seeded with.
 #pragma once
 
 #include "connection.h"

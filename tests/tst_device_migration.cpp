@@ -1,6 +1,7 @@
 // VFIO devices migrating with the guest: the arcs each side takes, the device state checked
-// end to end, and seed 003: a destination device that fails to leave RESUMING or to start
-// fails the migration through SHUT 4, and the source guest and its devices run on.
+// end to end, and the failed load that QEMU's VFIO destination ignored: a destination device
+// that fails to leave RESUMING or to start fails the migration through SHUT 4, and the source
+// guest and its devices run on.
 #include "history_store.h"
 #include "migration_run.h"
 #include "test_support.h"
@@ -185,7 +186,7 @@ private slots:
         QVERIFY(stored);
     }
 
-    // The trainer's view of seed 003: the old behaviour completes with a broken device.
+    // The trainer's view of QEMU's old VFIO resume: it completes with a broken device.
     void legacyResumeHidesTheFailure() {
         MigrationConfig config = withDevices({"accel,state-size=4M"});
         config.faults.push_back(parseFault("vfio-corrupt=accel0"));

@@ -226,8 +226,9 @@ private slots:
         QCOMPARE(newestHistoryStatus(), QStringLiteral("cancelled"));
     }
 
-    // The trainer's view of seeds 000/001: a legacy source fails against a strict destination,
-    // the TLS panel shows which channel ended prematurely, and the compat setting lets it pass.
+    // The trainer's view of the legacy multifd TLS termination (sources before QEMU 9.1 sent
+    // no close_notify): a legacy source fails against a strict destination, the TLS panel
+    // shows which channel ended prematurely, and the compat setting lets it pass.
     void legacySourceIsShownAndCanBeTolerated() {
         fillForm(64, 8, 2, 0);
         child<QCheckBox>("legacySource")->setChecked(true);
@@ -332,8 +333,9 @@ private slots:
         child<QSpinBox>("accelDevices")->setValue(0);
     }
 
-    // The trainer's view of seed 003: a corrupted device fails the migration with the fix,
-    // and passes unnoticed with the legacy resume.
+    // The trainer's view of QEMU's VFIO destination that started the guest after a failed
+    // load: a corrupted device fails the migration with the fix, and passes unnoticed with the
+    // legacy resume.
     void corruptedDeviceFailsUnlessTheLegacyResumeHidesIt() {
         fillForm(64, 8, 2, 0);
         child<QSpinBox>("accelDevices")->setValue(1);

@@ -1,5 +1,6 @@
 // Postcopy end to end: the destination guest runs (and writes) before every page is there,
-// the network fails and recovers, and resume is tried at every step of a pause (seed 004).
+// the network fails and recovers, and resume is tried at every step of a pause (where QEMU's
+// return-path thread, reused across the pause, closed a quick resume's new return path).
 #include "history_store.h"
 #include "migration_run.h"
 #include "test_support.h"
@@ -138,7 +139,7 @@ private slots:
         RunOptions options{historyPath()};
         options.pauseStepHook = [&](PauseStep step) {
             std::lock_guard lock(mutex);
-            // The seed-004 race: resume while the old return path is still closing. From the
+            // The race QEMU lost: resume while the old return path is still closing. From the
             // third pause on, the test recovers the destination and resumes itself.
             if (sequences < 2)
                 answers.emplace_back(step, running->resume());

@@ -1,4 +1,4 @@
-// The bidirectional main channel (seed 002): sustained traffic both ways over TLS 1.3
+// The re-key race on the bidirectional main channel: sustained traffic both ways over TLS 1.3
 // AES-GCM sessions while both ends force KeyUpdates; every byte is checked. Run it under
 // ThreadSanitizer too (the tsan preset).
 #include "bidirectional_stress.h"

@@ -1,4 +1,5 @@
-// TLS sessions done right (seeds 000-002): how channels end, re-keys, cipher choice.
+// TLS sessions done right: how channels end (close_notify, which sources before QEMU 9.1
+// never sent), re-keys, cipher choice.
 #include "history_store.h"
 #include "migration_run.h"
 #include "test_support.h"

@@ -93,7 +93,7 @@ LaunchForm::LaunchForm(QWidget* parent) : QWidget(parent) {
     legacySource_ = new QCheckBox(tr("Act as a legacy source (no close_notify)"), tlsBox);
     legacySource_->setObjectName(QStringLiteral("legacySource"));
     legacySource_->setToolTip(tr("Fault tls-no-bye: the multifd channels close without ending "
-                                 "their TLS sessions, as before the fix (seeds 000, 001)"));
+                                 "their TLS sessions, as sources before QEMU 9.1 did"));
     pkiProblem_ = new QLabel(tlsBox);
     pkiProblem_->setObjectName(QStringLiteral("pkiProblem"));
     pkiProblem_->setWordWrap(true);
@@ -135,8 +135,8 @@ LaunchForm::LaunchForm(QWidget* parent) : QWidget(parent) {
         new QCheckBox(tr("Legacy resume (no explicit RESUMING -> STOP)"), devicesBox);
     legacyVfioResume_->setObjectName(QStringLiteral("legacyVfioResume"));
     legacyVfioResume_->setToolTip(
-        tr("Seed 003's old behaviour: the destination goes straight to RUNNING and ignores a "
-           "failure there, so a broken device passes unnoticed"));
+        tr("QEMU's old VFIO resume: the destination goes straight to RUNNING and ignores a "
+           "failure there, so the guest starts with a device that failed to load"));
     auto* devicesLayout = new QFormLayout(devicesBox);
     devicesLayout->addRow(tr("NICs:"), nicDevices_);
     devicesLayout->addRow(tr("Accelerators:"), accelDevices_);

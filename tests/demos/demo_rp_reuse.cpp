@@ -1,10 +1,11 @@
-// For trainers: seed 004 on purpose. The first half replays QEMU's old return-path design:
-// on an error the thread released the return-path file and slept on a semaphore, then
-// reloaded the file pointer when "migrate resume" woke it. A resume that opened the new file
-// before that clean-up ran had its new file closed by the old thread, which then read a NULL
-// pointer (the segfault in qemu_file_get_error). The demo stops short of dereferencing it
-// and says so. The second half runs the same outage through Migrascope's engine, where the
-// thread is joined before its connection is released and a new thread serves the new one.
+// For trainers: the return-path thread reused across a postcopy pause, on purpose. The first
+// half replays QEMU's old return-path design: on an error the thread released the
+// return-path file and slept on a semaphore, then reloaded the file pointer when "migrate
+// resume" woke it. A resume that opened the new file before that clean-up ran had its new
+// file closed by the old thread, which then read a NULL pointer (the segfault in
+// qemu_file_get_error). The demo stops short of dereferencing it and says so. The second
+// half runs the same outage through Migrascope's engine, where the thread is joined before
+// its connection is released and a new thread serves the new one.
 // Not a test. Usage: demo_rp_reuse
 #include "migration_run.h"
 #include "socket.h"
@@ -106,7 +107,7 @@ void newDesign() {
     std::atomic<bool> asked{false};
     options.pauseStepHook = [&](PauseStep step) {
         std::printf("  [migration] %s", toString(step));
-        // The seed's race: resume while the old return path is still closing.
+        // The race: resume while the old return path is still closing.
         if (!asked && (step == PauseStep::ChannelShutDown || step == PauseStep::ReturnPathJoined)) {
             const std::string answer = running->resume();
             std::printf(" -> migrate resume now: %s\n",

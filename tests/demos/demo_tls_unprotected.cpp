@@ -1,6 +1,7 @@
-// For trainers: seed 002's crash on purpose. The same stress as tst_tls_bidirectional, but
-// the sessions are used by a reader and a writer thread at once WITHOUT the session lock,
-// as QEMU did before its (disabled) workaround. Expect errors, corrupt bytes or a crash.
+// For trainers: the re-key race on the bidirectional main channel, on purpose. The same
+// stress as tst_tls_bidirectional, but the sessions are used by a reader and a writer thread
+// at once WITHOUT the session lock, as QEMU did before its (disabled) workaround. Expect
+// errors, corrupt bytes or a crash.
 // Not a test: it may crash. Usage: demo_tls_unprotected [seconds] [lock]
 #include "bidirectional_stress.h"
 #include "tls_pki.h"
