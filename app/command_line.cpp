@@ -1,7 +1,7 @@
-#include "command_line.h"
+#include "app/command_line.h"
 
-#include "device_migration.h"
-#include "tls_pki.h"
+#include "engine/api/faults.h"
+#include "engine/api/tls_pki.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -10,21 +10,9 @@
 namespace migrascope::app {
 namespace {
 
-const char* const kFaultHelp =
-    "A fault to inject, repeatable. Known faults:\n"
-    "  cut-channel=CHANNEL@BYTES  cut the network under CHANNEL (main, multifd-N)\n"
-    "                             once BYTES were sent on it, e.g. cut-channel=multifd-1@64M\n"
-    "  tls-no-bye                 end multifd channels without TLS close_notify, as\n"
-    "                             sources before QEMU 9.1 did\n"
-    "  cut-main@postcopy[+BYTES]  the main channel's network fails during postcopy\n"
-    "                             (after BYTES more on it): both sides pause, and the run\n"
-    "                             recovers by itself after --recover-delay\n"
-    "  switchover-ack-after=N     the destination sends SWITCHOVER_ACK only after it has\n"
-    "                             loaded N RAM rounds (with --capability switchover-ack=on)\n"
-    "  vfio-fail=DEVICE:FROM>TO@src|dst\n"
-    "                             the device's single arc FROM -> TO fails on that side,\n"
-    "                             e.g. vfio-fail=accel0:RESUMING>STOP@dst\n"
-    "  vfio-corrupt=DEVICE        the device's saved state is corrupted on the way out";
+std::string faultOptionHelp() {
+    return "A fault to inject on purpose, repeatable. Known faults:\n" + faultHelp();
+}
 
 std::uint64_t sizeOption(const QCommandLineParser& parser, const QString& name) {
     try {
@@ -123,7 +111,7 @@ CommandLine parseCommandLine(const QStringList& arguments) {
          "destination did: straight to RUNNING at start with a failure ignored, so the guest "
          "could start after a failed device load. Default on.",
          "on|off", "on"},
-        {"inject", kFaultHelp, "FAULT"},
+        {"inject", QString::fromStdString(faultOptionHelp()), "FAULT"},
         {"history", "History database. Default $XDG_DATA_HOME/migrascope/history.sqlite.", "FILE"},
     });
     parser.process(arguments);
@@ -198,16 +186,8 @@ CommandLine parseCommandLine(const QStringList& arguments) {
     if (!config.devices.empty() && config.capabilities.postcopyRam)
         throw std::invalid_argument("--device and --capability postcopy-ram=on cannot be "
                                     "combined: VFIO devices do not migrate in postcopy");
-    if (const std::string problem = checkDeviceFaults(config); !problem.empty())
+    if (const std::string problem = checkFaults(config); !problem.empty())
         throw std::invalid_argument("--inject " + problem);
-    for (const auto& fault : config.faults) {
-        if (fault.kind == FaultSpec::Kind::CutMainInPostcopy && !config.capabilities.postcopyRam)
-            throw std::invalid_argument("--inject " + fault.text +
-                                        ": needs --capability postcopy-ram=on");
-        if (fault.kind == FaultSpec::Kind::SwitchoverAckAfter && !config.capabilities.switchoverAck)
-            throw std::invalid_argument("--inject " + fault.text +
-                                        ": needs --capability switchover-ack=on");
-    }
     return line;
 }
 

@@ -1,7 +1,7 @@
 // The command line scripts rely on (README.md, "Headless").
 #pragma once
 
-#include "migration_config.h"
+#include "engine/api/migration_config.h"
 
 #include <QStringList>
 #include <string>

@@ -1,7 +1,7 @@
-#include "headless.h"
+#include "app/headless.h"
 
-#include "json_result.h"
-#include "migration_run.h"
+#include "app/json_result.h"
+#include "engine/api/migration_run.h"
 
 #include <QJsonDocument>
 #include <atomic>

@@ -1,6 +1,4 @@
-#include "json_result.h"
-
-#include "guest.h"
+#include "app/json_result.h"
 
 #include <QJsonArray>
 #include <cmath>

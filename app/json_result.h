@@ -1,7 +1,8 @@
 // The JSON object a headless run ends with; QEMU's query-migrate spelling where it exists.
 #pragma once
 
-#include "telemetry.h"
+#include "engine/api/migration_config.h"
+#include "engine/api/telemetry_snapshot.h"
 
 #include <QJsonObject>
 

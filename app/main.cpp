@@ -1,8 +1,8 @@
 // migrascope: the window by default, or one headless migration with --headless.
-#include "command_line.h"
-#include "headless.h"
-#include "launch_form.h"
-#include "main_window.h"
+#include "app/command_line.h"
+#include "app/headless.h"
+#include "ui/launch_form.h"
+#include "ui/main_window.h"
 
 #include <QApplication>
 #include <QCoreApplication>

@@ -3,9 +3,9 @@
 // forced from both ends. Every byte is checked against the stream its writer was seeded with.
 #pragma once
 
-#include "connection.h"
-#include "socket.h"
-#include "telemetry.h"
+#include "engine/telemetry/telemetry.h"
+#include "engine/transport/connection.h"
+#include "engine/transport/socket.h"
 
 #include <atomic>
 #include <chrono>

@@ -1,9 +1,11 @@
 // Shared set-up for engine tests: a private XDG tree and generated test certificates.
 #pragma once
 
-#include "migration_config.h"
-#include "migration_run.h"
-#include "tls_pki.h"
+#include "engine/api/migration_config.h"
+#include "engine/api/migration_run.h"
+#include "engine/api/tls_pki.h"
+#include "engine/memory/guest.h"
+#include "engine/telemetry/telemetry.h"
 
 #include <QTemporaryDir>
 #include <QtTest>

@@ -2,8 +2,8 @@
 // end to end, and the failed load that QEMU's VFIO destination ignored: a destination device
 // that fails to leave RESUMING or to start fails the migration through SHUT 4, and the source
 // guest and its devices run on.
-#include "history_store.h"
-#include "migration_run.h"
+#include "engine/api/history_store.h"
+#include "engine/api/migration_run.h"
 #include "test_support.h"
 
 #include <QtTest>

@@ -1,17 +1,17 @@
 // The window as an operator uses it: fill in the launch form, click Start or Cancel, and read
 // what the dashboard and the history show. Runs real migrations on the offscreen platform.
-#include "channel_table_model.h"
-#include "device_panel.h"
-#include "device_state_diagram.h"
-#include "device_transition_model.h"
-#include "event_log_model.h"
-#include "history_model.h"
-#include "launch_form.h"
-#include "main_window.h"
-#include "return_path_model.h"
-#include "run_controller.h"
-#include "run_details.h"
-#include "throughput_plot.h"
+#include "ui/channel_table_model.h"
+#include "ui/device_panel.h"
+#include "ui/device_state_diagram.h"
+#include "ui/device_transition_model.h"
+#include "ui/event_log_model.h"
+#include "ui/history_model.h"
+#include "ui/launch_form.h"
+#include "ui/main_window.h"
+#include "ui/return_path_model.h"
+#include "ui/run_controller.h"
+#include "ui/run_details.h"
+#include "ui/throughput_plot.h"
 
 #include <QAbstractItemModelTester>
 #include <QCheckBox>

@@ -1,5 +1,5 @@
 // The headless command line as scripts use it: the real binary, run as a process.
-#include "history_store.h"
+#include "engine/api/history_store.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>

@@ -1,5 +1,5 @@
-#include "history_store.h"
-#include "migration_config.h"
+#include "engine/api/history_store.h"
+#include "engine/api/migration_config.h"
 
 #include <QFileInfo>
 #include <QRegularExpression>

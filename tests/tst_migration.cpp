@@ -1,8 +1,8 @@
 // End-to-end migrations to the in-process destination over real sockets and TLS.
-#include "history_store.h"
-#include "migration_run.h"
+#include "engine/api/history_store.h"
+#include "engine/api/migration_run.h"
+#include "engine/api/tls_pki.h"
 #include "test_support.h"
-#include "tls_pki.h"
 
 #include <QTemporaryDir>
 #include <QtTest>

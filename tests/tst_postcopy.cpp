@@ -1,8 +1,8 @@
 // Postcopy end to end: the destination guest runs (and writes) before every page is there,
 // the network fails and recovers, and resume is tried at every step of a pause (where QEMU's
 // return-path thread, reused across the pause, closed a quick resume's new return path).
-#include "history_store.h"
-#include "migration_run.h"
+#include "engine/api/history_store.h"
+#include "engine/api/migration_run.h"
 #include "test_support.h"
 
 #include <QtTest>

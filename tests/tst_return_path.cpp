@@ -1,11 +1,11 @@
 // The return path as the source reads it: every message it must refuse, with a clear
 // error and the guest still running, and the messages a healthy run carries.
-#include "migration_run.h"
-#include "migration_source.h"
-#include "return_path.h"
-#include "socket.h"
+#include "engine/api/migration_run.h"
+#include "engine/source/migration_source.h"
+#include "engine/transport/socket.h"
+#include "engine/wire/return_path.h"
+#include "engine/wire/wire.h"
 #include "test_support.h"
-#include "wire.h"
 
 #include <QtTest>
 #include <thread>

@@ -2,7 +2,7 @@
 // AES-GCM sessions while both ends force KeyUpdates; every byte is checked. Run it under
 // ThreadSanitizer too (the tsan preset).
 #include "bidirectional_stress.h"
-#include "tls_pki.h"
+#include "engine/api/tls_pki.h"
 
 #include <QTemporaryDir>
 #include <QtTest>

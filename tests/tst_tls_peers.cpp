@@ -1,11 +1,11 @@
 // Peer checks and bad input on TLS channels: every refusal names its cause, the source guest
 // keeps running, and the destination keeps serving after a bad connection.
-#include "migration_destination.h"
-#include "migration_run.h"
-#include "migration_source.h"
-#include "socket.h"
+#include "engine/api/migration_run.h"
+#include "engine/api/tls_pki.h"
+#include "engine/destination/migration_destination.h"
+#include "engine/source/migration_source.h"
+#include "engine/transport/socket.h"
 #include "test_support.h"
-#include "tls_pki.h"
 
 #include <QDir>
 #include <QProcess>

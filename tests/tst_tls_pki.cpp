@@ -1,4 +1,4 @@
-#include "tls_pki.h"
+#include "engine/api/tls_pki.h"
 
 #include <QFile>
 #include <QFileInfo>

@@ -1,9 +1,9 @@
 // TLS sessions done right: how channels end (close_notify, which sources before QEMU 9.1
 // never sent), re-keys, cipher choice.
-#include "history_store.h"
-#include "migration_run.h"
+#include "engine/api/history_store.h"
+#include "engine/api/migration_run.h"
+#include "engine/api/tls_pki.h"
 #include "test_support.h"
-#include "tls_pki.h"
 
 #include <QTemporaryDir>
 #include <QtTest>

@@ -1,6 +1,6 @@
 // The emulated devices through the uAPI a VMM uses: the feature ioctl, the data file, the
 // kernel's paths, injected arc failures, and validation when a device leaves RESUMING.
-#include "emulated_device.h"
+#include "vfio/emulated_device.h"
 
 #include <QtTest>
 #include <cerrno>

@@ -1,5 +1,5 @@
 // The VFIO migration uAPI v2 state machine, pair by pair under every flag combination.
-#include "device_state.h"
+#include "vfio/device_state.h"
 
 #include <QtTest>
 #include <deque>

@@ -1,6 +1,6 @@
-#include "channel_table_model.h"
+#include "ui/channel_table_model.h"
 
-#include "display_format.h"
+#include "ui/display_format.h"
 
 #include <QBrush>
 #include <QColor>

@@ -1,7 +1,7 @@
 // One row per migration channel (main, multifd-N): its state, volume, rate and TLS session.
 #pragma once
 
-#include "telemetry.h"
+#include "engine/api/telemetry_snapshot.h"
 
 #include <QAbstractTableModel>
 #include <vector>

@@ -1,9 +1,9 @@
-#include "device_panel.h"
+#include "ui/device_panel.h"
 
-#include "device_state_diagram.h"
-#include "device_transition_model.h"
-#include "emulated_device.h"
-#include "table_view.h"
+#include "ui/device_state_diagram.h"
+#include "ui/device_transition_model.h"
+#include "ui/table_view.h"
+#include "vfio/emulated_device.h"
 
 #include <QHBoxLayout>
 #include <QLabel>

@@ -2,7 +2,7 @@
 // marked, the last arc highlighted) above the transition log of both sides.
 #pragma once
 
-#include "telemetry.h"
+#include "engine/api/telemetry_snapshot.h"
 
 #include <QWidget>
 #include <vector>

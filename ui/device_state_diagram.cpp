@@ -1,6 +1,6 @@
-#include "device_state_diagram.h"
+#include "ui/device_state_diagram.h"
 
-#include "device_state.h"
+#include "vfio/device_state.h"
 
 #include <QPainter>
 #include <QPainterPath>

@@ -1,4 +1,4 @@
-#include "device_transition_model.h"
+#include "ui/device_transition_model.h"
 
 #include <QBrush>
 #include <QColor>

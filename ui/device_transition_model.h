@@ -1,7 +1,7 @@
 // Every device transition of the run, both sides, in order: time, side, device, arc, result.
 #pragma once
 
-#include "telemetry.h"
+#include "engine/api/telemetry_snapshot.h"
 
 #include <QAbstractTableModel>
 #include <vector>

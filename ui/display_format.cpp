@@ -1,6 +1,6 @@
-#include "display_format.h"
+#include "ui/display_format.h"
 
-#include "migration_config.h"
+#include "engine/api/migration_config.h"
 
 #include <QCoreApplication>
 #include <QDateTime>

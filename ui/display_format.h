@@ -2,7 +2,7 @@
 // reads the same way wherever it appears.
 #pragma once
 
-#include "telemetry.h"
+#include "engine/api/telemetry_snapshot.h"
 
 #include <QString>
 #include <string>

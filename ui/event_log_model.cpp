@@ -1,4 +1,4 @@
-#include "event_log_model.h"
+#include "ui/event_log_model.h"
 
 #include <QBrush>
 #include <QColor>

@@ -1,7 +1,7 @@
 // The run's event log: what the source and destination said, in time order.
 #pragma once
 
-#include "telemetry.h"
+#include "engine/api/telemetry_snapshot.h"
 
 #include <QAbstractTableModel>
 #include <vector>

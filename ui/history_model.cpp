@@ -1,6 +1,6 @@
-#include "history_model.h"
+#include "ui/history_model.h"
 
-#include "display_format.h"
+#include "ui/display_format.h"
 
 #include <QApplication>
 #include <QBrush>

@@ -1,7 +1,7 @@
 // Every recorded run, newest first, read from the history database on the GUI thread.
 #pragma once
 
-#include "history_store.h"
+#include "engine/api/history_store.h"
 
 #include <QAbstractTableModel>
 #include <memory>

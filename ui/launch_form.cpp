@@ -1,7 +1,7 @@
-#include "launch_form.h"
+#include "ui/launch_form.h"
 
-#include "device_migration.h"
-#include "tls_pki.h"
+#include "engine/api/faults.h"
+#include "engine/api/tls_pki.h"
 
 #include <QCheckBox>
 #include <QFileDialog>
@@ -174,10 +174,9 @@ LaunchForm::LaunchForm(QWidget* parent) : QWidget(parent) {
     faults_ = new QLineEdit(faultsBox);
     faults_->setObjectName(QStringLiteral("faults"));
     faults_->setPlaceholderText(tr("e.g. vfio-fail=accel0:RESUMING>STOP@dst"));
-    faults_->setToolTip(tr("Faults to inject, separated by spaces, as --inject spells them: "
-                           "cut-channel=multifd-1@64M, cut-main@postcopy, "
-                           "switchover-ack-after=3, vfio-fail=DEVICE:FROM>TO@src|dst, "
-                           "vfio-corrupt=DEVICE"));
+    // The catalogue's own help, so the form and --help cannot disagree.
+    faults_->setToolTip(tr("Faults to inject, separated by spaces, as --inject spells them:") +
+                        QLatin1Char('\n') + QString::fromStdString(faultHelp()).trimmed());
     auto* faultsLayout = new QFormLayout(faultsBox);
     faultsLayout->addRow(tr("Inject:"), faults_);
 
@@ -320,7 +319,7 @@ QString LaunchForm::problem() const {
             return tr("Inject: %1").arg(QString::fromStdString(error.what()));
         }
     }
-    if (const std::string problem = checkDeviceFaults(config()); !problem.empty())
+    if (const std::string problem = checkFaults(config()); !problem.empty())
         return tr("Inject %1").arg(QString::fromStdString(problem));
     return {};
 }

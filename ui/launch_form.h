@@ -1,7 +1,7 @@
 // The parameters of the next migration, named as QEMU names them, and the Start/Cancel buttons.
 #pragma once
 
-#include "migration_config.h"
+#include "engine/api/migration_config.h"
 
 #include <QWidget>
 #include <vector>
@@ -26,7 +26,6 @@ public:
     QString problem() const;
 
     // Shows `config` in the form (the window takes its starting values from the command line).
-
     void setConfig(const MigrationConfig& config);
     // While a run is in flight only Cancel is enabled: the run keeps the parameters it began with.
     void setRunning(bool running);

@@ -2,7 +2,7 @@
 // the controller, models and widgets together; each of them lives in its own file.
 #pragma once
 
-#include "telemetry.h"
+#include "engine/api/telemetry_snapshot.h"
 
 #include <QMainWindow>
 #include <string>

@@ -1,6 +1,6 @@
-#include "postcopy_panel.h"
+#include "ui/postcopy_panel.h"
 
-#include "display_format.h"
+#include "ui/display_format.h"
 
 #include <QGridLayout>
 #include <QHBoxLayout>

@@ -4,7 +4,7 @@
 // button is enabled only in the states where the engine would accept it.
 #pragma once
 
-#include "telemetry.h"
+#include "engine/api/telemetry_snapshot.h"
 
 #include <QWidget>
 

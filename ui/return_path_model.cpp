@@ -1,4 +1,4 @@
-#include "return_path_model.h"
+#include "ui/return_path_model.h"
 
 #include <QBrush>
 #include <QColor>

@@ -2,7 +2,7 @@
 // connection it came on (each resume is a new connection with its own return-path thread).
 #pragma once
 
-#include "telemetry.h"
+#include "engine/api/telemetry_snapshot.h"
 
 #include <QAbstractTableModel>
 #include <vector>

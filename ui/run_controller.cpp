@@ -1,4 +1,4 @@
-#include "run_controller.h"
+#include "ui/run_controller.h"
 
 namespace migrascope::ui {
 

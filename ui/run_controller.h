@@ -2,9 +2,9 @@
 // The engine is only ever polled, so no engine thread can stall the window.
 #pragma once
 
-#include "migration_config.h"
-#include "migration_run.h"
-#include "telemetry.h"
+#include "engine/api/migration_config.h"
+#include "engine/api/migration_run.h"
+#include "engine/api/telemetry_snapshot.h"
 
 #include <QObject>
 #include <QString>

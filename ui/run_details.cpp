@@ -1,11 +1,11 @@
-#include "run_details.h"
+#include "ui/run_details.h"
 
-#include "device_transition_model.h"
-#include "display_format.h"
-#include "event_log_model.h"
-#include "history_store.h"
-#include "return_path_model.h"
-#include "table_view.h"
+#include "engine/api/history_store.h"
+#include "ui/device_transition_model.h"
+#include "ui/display_format.h"
+#include "ui/event_log_model.h"
+#include "ui/return_path_model.h"
+#include "ui/table_view.h"
 
 #include <QLabel>
 #include <QTabWidget>

@@ -1,6 +1,6 @@
-#include "run_status_panel.h"
+#include "ui/run_status_panel.h"
 
-#include "display_format.h"
+#include "ui/display_format.h"
 
 #include <QGridLayout>
 #include <QHBoxLayout>

@@ -1,7 +1,7 @@
 // The run at a glance: status in QEMU's words, phase, error, progress and query-migrate figures.
 #pragma once
 
-#include "telemetry.h"
+#include "engine/api/telemetry_snapshot.h"
 
 #include <QWidget>
 

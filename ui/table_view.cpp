@@ -1,4 +1,4 @@
-#include "table_view.h"
+#include "ui/table_view.h"
 
 #include <QHeaderView>
 #include <QTableView>

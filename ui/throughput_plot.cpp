@@ -1,4 +1,4 @@
-#include "throughput_plot.h"
+#include "ui/throughput_plot.h"
 
 #include <QEvent>
 #include <QVBoxLayout>

@@ -1,7 +1,7 @@
 // Live throughput per channel: one line per channel id plus a thicker "total" line.
 #pragma once
 
-#include "telemetry.h"
+#include "engine/api/telemetry_snapshot.h"
 
 #include <QHash>
 #include <QString>

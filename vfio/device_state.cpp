@@ -1,4 +1,4 @@
-#include "device_state.h"
+#include "vfio/device_state.h"
 
 #include <array>
 

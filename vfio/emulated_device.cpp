@@ -1,4 +1,4 @@
-#include "emulated_device.h"
+#include "vfio/emulated_device.h"
 
 #include <algorithm>
 #include <cerrno>

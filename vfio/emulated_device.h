@@ -6,7 +6,7 @@
 // stand in for it; nothing else in Migrascope touches a device any other way.
 #pragma once
 
-#include "device_state.h"
+#include "vfio/device_state.h"
 
 #include <chrono>
 #include <cstdint>

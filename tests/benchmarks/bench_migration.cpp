@@ -1,8 +1,8 @@
 // Migration throughput for a 2 GiB guest with 4 multifd channels, TLS on and off: guest RAM
 // moved per second of the run (setup excluded, downtime included).
 #include "bench_stats.h"
-#include "migration_run.h"
-#include "tls_pki.h"
+#include "engine/api/migration_run.h"
+#include "engine/api/tls_pki.h"
 
 #include <cstdio>
 #include <filesystem>

@@ -2,8 +2,10 @@
 // and how long a recovery takes after the main channel's network fails. A 1 GiB guest,
 // 4 multifd channels, TLS, the workload dirtying 64 MiB/s on both sides.
 #include "bench_stats.h"
-#include "migration_run.h"
-#include "tls_pki.h"
+#include "engine/api/migration_run.h"
+#include "engine/api/tls_pki.h"
+#include "engine/memory/guest.h"
+#include "engine/telemetry/telemetry.h"
 
 #include <algorithm>
 #include <chrono>

@@ -1,9 +1,9 @@
 // Raw GnuTLS throughput over loopback TCP: one thread sends full 16 KiB records, another
 // receives. The ceiling that a TLS migration on this machine can approach.
 #include "bench_stats.h"
-#include "connection.h"
-#include "socket.h"
-#include "tls_pki.h"
+#include "engine/api/tls_pki.h"
+#include "engine/transport/connection.h"
+#include "engine/transport/socket.h"
 
 #include <chrono>
 #include <cstdio>

@@ -3,10 +3,10 @@
 // a forced KeyUpdate every 10,000 records; then both directions at once, which is only safe
 // with the lock.
 #include "bench_stats.h"
-#include "connection.h"
-#include "socket.h"
-#include "telemetry.h"
-#include "tls_pki.h"
+#include "engine/api/tls_pki.h"
+#include "engine/telemetry/telemetry.h"
+#include "engine/transport/connection.h"
+#include "engine/transport/socket.h"
 
 #include <chrono>
 #include <cstdio>

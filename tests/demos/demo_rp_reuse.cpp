@@ -7,9 +7,12 @@
 // half runs the same outage through Migrascope's engine, where the thread is joined before
 // its connection is released and a new thread serves the new one.
 // Not a test. Usage: demo_rp_reuse
-#include "migration_run.h"
-#include "socket.h"
-#include "tls_pki.h"
+#include "engine/api/migration_run.h"
+#include "engine/api/tls_pki.h"
+#include "engine/memory/guest.h"
+#include "engine/telemetry/telemetry.h"
+#include "engine/transport/connection.h"
+#include "engine/transport/socket.h"
 
 #include <atomic>
 #include <chrono>

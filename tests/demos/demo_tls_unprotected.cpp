@@ -4,7 +4,7 @@
 // errors, corrupt bytes or a crash.
 // Not a test: it may crash. Usage: demo_tls_unprotected [seconds] [lock]
 #include "bidirectional_stress.h"
-#include "tls_pki.h"
+#include "engine/api/tls_pki.h"
 
 #include <cstdio>
 #include <cstdlib>

@@ -1,0 +1,117 @@
+// Every migration run, kept in one SQLite file for post-mortem review.
+#pragma once
+
+#include "engine/api/telemetry_snapshot.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+struct sqlite3;
+
+namespace migrascope {
+
+struct RunRecord {
+    std::int64_t id = 0;
+    std::string uuid;
+    std::string startedAt; // ISO 8601 UTC with milliseconds, e.g. 2026-11-22T10:15:00.123Z
+    std::string endedAt;   // empty while active
+    // "active" while running; then "completed", "failed", "cancelled", or "interrupted" when the
+    // process that ran it ended without finishing it.
+    std::string status;
+    std::string errorDesc;
+    std::string integrity;
+    std::string config; // describe(MigrationConfig)
+    std::uint64_t ramTotal = 0;
+    std::uint64_t transferred = 0;
+    double totalTimeMs = 0;
+    double downtimeMs = 0;
+    double mbps = 0;
+    unsigned multifdChannels = 0;
+    bool tls = false;
+    std::int64_t ownerPid = 0; // the process that began the run
+    // Postcopy, when the run reached it.
+    std::uint64_t postcopyPageRequests = 0;
+    double postcopyLatencyMedianMs = 0;
+    double postcopyLatencyP99Ms = 0;
+    unsigned postcopyRecoveries = 0;
+    std::uint64_t returnPathCount = 0; // messages, including those beyond the stored log
+};
+
+struct ChannelRecord {
+    std::string id;    // "main", "multifd-0", ...
+    std::string kind;  // "main", "multifd"
+    std::string state; // "connecting", "handshake", "open", "closed", "failed"
+    std::string tlsVersion;
+    std::string tlsCipher;
+    std::uint64_t bytes = 0;
+    std::uint64_t pages = 0;
+    std::uint64_t packets = 0;
+    std::uint64_t tlsRecordsSent = 0;
+    std::uint64_t tlsRecordsReceived = 0;
+    std::uint64_t keyUpdatesSent = 0;
+    std::uint64_t keyUpdatesReceived = 0;
+    std::uint64_t recordLimit = 0; // 0: the cipher has none
+    std::string termination;       // "none", "clean", "premature", "error"
+    bool bidirectional = false;
+    std::string tlsProtection; // "none", "session lock"
+};
+
+// One instance is used by one thread at a time. Separate instances on the same file, in other
+// threads or processes, may write concurrently: the file is in WAL mode and writers wait up to
+// 5 s for each other. Every failure throws std::runtime_error naming the file and SQLite's text.
+class HistoryStore {
+public:
+    static constexpr int kSchemaVersion = 4;
+
+    // $XDG_DATA_HOME/migrascope/history.sqlite (XDG_DATA_HOME defaults to $HOME/.local/share);
+    // creates the folder.
+    static std::string defaultPath();
+
+    // Opens or creates the file and brings its schema up to kSchemaVersion; refuses a newer one.
+    // Marks 'interrupted' every active run whose process has ended (crash, kill, reboot); runs of
+    // live processes, including this one, are left alone.
+    explicit HistoryStore(const std::string& path);
+    ~HistoryStore();
+    HistoryStore(const HistoryStore&) = delete;
+    HistoryStore& operator=(const HistoryStore&) = delete;
+    HistoryStore(HistoryStore&&) noexcept;
+    HistoryStore& operator=(HistoryStore&&) noexcept;
+
+    const std::string& path() const { return path_; }
+    int schemaVersion() const; // PRAGMA user_version
+
+    // Records a new run owned by the calling process, status "active"; returns its id.
+    std::int64_t beginRun(const std::string& uuid, const std::string& config,
+                          std::uint64_t ramTotal, unsigned multifdChannels, bool tls);
+    void appendSamples(std::int64_t runId, const std::vector<ChannelSample>& samples);
+    void appendEvents(std::int64_t runId, const std::vector<Event>& events);
+    void appendReturnPath(std::int64_t runId, const std::vector<ReturnPathRecord>& messages);
+    void appendTransitions(std::int64_t runId, const std::vector<DeviceTransition>& transitions);
+    // Stores final.status (which must be Completed, Failed or Cancelled), error, integrity,
+    // statistics and one row per channel of final.channels, replacing earlier channel rows.
+    void finishRun(std::int64_t runId, const TelemetrySnapshot& final);
+
+    std::vector<RunRecord> listRuns(int limit = 500) const; // newest first
+    std::optional<RunRecord> run(std::int64_t id) const;
+    std::vector<ChannelRecord> channels(std::int64_t runId) const;       // in the order stored
+    std::vector<ChannelSample> samples(std::int64_t runId) const;        // ordered by time
+    std::vector<Event> events(std::int64_t runId) const;                 // ordered by time
+    std::vector<ReturnPathRecord> returnPath(std::int64_t runId) const;  // ordered by time
+    std::vector<DeviceTransition> transitions(std::int64_t runId) const; // in order
+
+private:
+    struct Closer {
+        void operator()(sqlite3* db) const;
+    };
+
+    void migrate();
+    void markInterruptedRuns();
+
+    std::string path_;
+    std::unique_ptr<sqlite3, Closer> db_;
+};
+
+} // namespace migrascope

@@ -1,0 +1,108 @@
+// One migration to the in-process destination, from guest boot to the history row.
+// Owns every engine thread of the run: the migration thread (coordinator), the sampler,
+// and through its members the workload, multifd and destination threads.
+#pragma once
+
+#include "engine/api/migration_config.h"
+#include "engine/api/telemetry_snapshot.h"
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace migrascope {
+
+class Guest;
+class HistoryStore;
+class MigrationDestination;
+class MigrationSource;
+class SourceDevices;
+class Telemetry;
+
+// The steps of a postcopy pause, in order. Tests act at each one: a quick resume during a
+// pause is where QEMU's return-path thread, reused across the pause, closed the new return
+// path.
+enum class PauseStep { ChannelShutDown, ReturnPathJoined, ChannelReleased, Paused };
+const char* toString(PauseStep step);
+
+struct RunOptions {
+    RunOptions() = default;
+    RunOptions(std::string history, bool record = true)
+        : historyPath(std::move(history)), recordHistory(record) {}
+
+    std::string historyPath; // empty = HistoryStore::defaultPath()
+    bool recordHistory = true;
+    double sampleIntervalMs = 100;
+    // Tests: called on the migration thread after each step of a postcopy pause.
+    std::function<void(PauseStep)> pauseStepHook;
+};
+
+class MigrationRun {
+public:
+    explicit MigrationRun(MigrationConfig config, RunOptions options = {});
+    // Cancels a run still in flight and joins all of its threads.
+    ~MigrationRun();
+    MigrationRun(const MigrationRun&) = delete;
+    MigrationRun& operator=(const MigrationRun&) = delete;
+
+    // Returns at once; the run proceeds on its own thread.
+    void start();
+    // Any thread, any time; the run ends in `cancelled` unless it already ended.
+    void cancel();
+    // Operator actions (QEMU's names), any thread. Each returns "" when accepted, or why
+    // it was refused.
+    std::string startPostcopy(); // migrate-start-postcopy
+    std::string pause();         // migrate-pause on the source
+    std::string recover();       // migrate-recover on the destination
+    std::string resume();        // migrate resume=true on the source
+    std::string cutNetwork();    // a trainer's fault: the main channel's network fails
+    bool finished() const;
+    void wait() const;
+    bool waitFor(std::chrono::milliseconds timeout) const;
+
+    const MigrationConfig& config() const { return config_; }
+    TelemetrySnapshot snapshot(std::size_t eventCursor = 0, std::size_t sampleCursor = 0,
+                               std::size_t returnPathCursor = 0) const;
+    // The engine's own counters; tests and demos read statuses from it directly.
+    Telemetry& telemetry() { return *telemetry_; }
+    // 0 until the history row exists, or when history is off or could not be written.
+    std::int64_t historyId() const;
+
+    // Valid once finished(): the guests, for checks a test or trainer wants to make.
+    Guest* sourceGuest() { return sourceGuest_.get(); }
+    Guest* destinationGuest();
+
+private:
+    void coordinate();
+    void sampleLoop(HistoryStore* history);
+    void flushHistory(HistoryStore& history);
+    void recoverByItself(double& pausedSinceMs);
+
+    MigrationConfig config_;
+    RunOptions options_;
+    std::unique_ptr<Telemetry> telemetry_;
+    std::thread coordinator_;
+    std::thread sampler_;
+
+    std::unique_ptr<Guest> sourceGuest_;
+    std::unique_ptr<SourceDevices> sourceDevices_; // the source guest's VFIO devices
+    std::unique_ptr<MigrationDestination> destination_;
+
+    mutable std::mutex mutex_;
+    mutable std::condition_variable changed_;
+    std::unique_ptr<MigrationSource> source_; // guarded by mutex_ for the operator's actions
+    bool cancelRequested_ = false;
+    bool postcopyRequested_ = false; // asked before the source existed
+    bool finished_ = false;
+    bool samplerStop_ = false;
+    std::int64_t historyId_ = 0;
+    std::size_t historyEventCursor_ = 0;
+    std::size_t historySampleCursor_ = 0;
+    std::size_t historyReturnPathCursor_ = 0;
+};
+
+} // namespace migrascope

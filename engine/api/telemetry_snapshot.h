@@ -1,0 +1,170 @@
+// What a migration shows its readers (window, headless progress, JSON, history): the
+// statuses, and the snapshot a reader copies out of the engine's telemetry.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace migrascope {
+
+// query-migrate's MigrationStatus, the subset this engine reaches, in QEMU's spelling.
+enum class MigrationStatus {
+    None,
+    Setup,
+    Active,
+    Device,
+    PostcopyActive,
+    PostcopyPaused,
+    PostcopyRecoverSetup, // source only: reconnecting for a resume
+    PostcopyRecover,      // the resume handshake: bitmaps, then RESUME_ACK
+    Completed,
+    Failed,
+    Cancelling,
+    Cancelled,
+};
+const char* toString(MigrationStatus status);
+bool isFinal(MigrationStatus status);
+bool isPostcopy(MigrationStatus status);
+
+enum class ChannelKind { Main, Multifd };
+const char* toString(ChannelKind kind);
+
+enum class ChannelState { Connecting, Handshake, Open, Closed, Failed };
+const char* toString(ChannelState state);
+
+enum class GuestState { Running, Paused, Postmigrate };
+
+// How a channel's TLS session ended, as its receiver saw it.
+enum class Termination {
+    None,      // still open, or never opened
+    Clean,     // close_notify (or, without TLS, an orderly end after the last byte)
+    Premature, // the connection closed without close_notify
+    Error,     // the channel failed
+};
+const char* toString(Termination termination);
+const char* toString(GuestState state);
+
+enum class EventLevel { Info, Warning, Error };
+const char* toString(EventLevel level);
+
+struct Event {
+    double timeMs = 0; // since the run started
+    EventLevel level = EventLevel::Info;
+    std::string side; // "src" or "dst"
+    std::string text;
+};
+
+struct ChannelSnapshot {
+    std::string id;
+    ChannelKind kind = ChannelKind::Main;
+    ChannelState state = ChannelState::Connecting;
+    std::uint64_t bytes = 0;
+    std::uint64_t pages = 0;
+    std::uint64_t packets = 0;
+    std::uint64_t tlsRecordsSent = 0;
+    std::uint64_t tlsRecordsReceived = 0;
+    std::uint64_t keyUpdatesSent = 0;
+    std::uint64_t keyUpdatesReceived = 0;
+    std::uint64_t recordsUnderCurrentKey = 0;
+    std::uint64_t recordLimit = 0;
+    Termination termination = Termination::None;
+    bool bidirectional = false;
+    std::string tlsVersion; // empty without TLS
+    std::string tlsCipher;
+    std::string tlsProtection; // how concurrent use of the session is made safe
+};
+
+// The statistics query-migrate reports, plus what Migrascope adds.
+struct MigrationStats {
+    std::uint64_t total = 0;       // guest RAM bytes
+    std::uint64_t transferred = 0; // bytes on all channels
+    std::uint64_t remaining = 0;   // dirty bytes at the last sync
+    std::uint64_t duplicate = 0;   // zero pages
+    std::uint64_t normal = 0;      // pages sent with data
+    std::uint64_t dirtySyncCount = 0;
+    double dirtyPagesRate = 0; // pages/s at the last sync
+    double mbps = 0;           // megabits/s over the last window
+    double expectedDowntimeMs = 0;
+    double downtimeMs = 0; // measured, once known
+    double setupTimeMs = 0;
+    double totalTimeMs = 0;
+};
+
+// One message the destination sent on the return path, as the source received it.
+struct ReturnPathRecord {
+    double timeMs = 0;
+    std::string type;        // QEMU's name: SHUT, PONG, REQ_PAGES, ...
+    std::string text;        // the whole message in words
+    unsigned connection = 0; // 1 for the first main connection, +1 for every resume
+};
+
+// Postcopy as both ends see it: page faults the destination guest could not satisfy
+// locally, and recoveries after the network failed.
+struct PostcopyStats {
+    std::uint64_t pageRequests = 0; // pages the destination asked for (REQ_PAGES)
+    std::uint64_t pagesServed = 0;  // of those, pages that arrived (latency measured)
+    double latencyMedianMs = 0;     // from the fault to the page's arrival
+    double latencyP99Ms = 0;
+    double latencyMaxMs = 0;
+    std::uint64_t urgentPagesSent = 0; // source: pages sent ahead of the background push
+    unsigned pauses = 0;
+    unsigned recoveries = 0;
+    double lastRecoveryMs = 0;                  // from postcopy-paused to postcopy-active again
+    std::uint64_t pagesResentAfterRecovery = 0; // missing at the destination per its bitmap
+};
+
+// One arc a device took or refused, on either side.
+struct DeviceTransition {
+    double timeMs = 0;
+    std::string side;   // "src" or "dst"
+    std::string device; // "nic0", ...
+    std::string from;   // uAPI state names: RUNNING, PRE_COPY, STOP_COPY, ...
+    std::string to;
+    bool ok = true;
+    std::string error; // why it failed
+};
+
+struct DeviceSnapshot {
+    std::string name;
+    std::string kind;
+    std::uint64_t stateSize = 0;
+    std::string sourceState = "RUNNING";
+    std::string destinationState; // empty until the destination has the device
+    std::string lastArc;          // "PRE_COPY_P2P -> STOP_COPY", the arc taken last, any side
+    std::string lastArcSide;
+    bool lastArcOk = true;
+};
+
+// One point of the throughput plot and of the history's sample table.
+struct ChannelSample {
+    double timeMs = 0;
+    std::string channel; // channel id, or "total"
+    double bytesPerSecond = 0;
+    std::uint64_t bytes = 0;
+};
+
+struct TelemetrySnapshot {
+    MigrationStatus status = MigrationStatus::None;
+    std::string phase; // human words: "bulk copy", "dirty iteration 3", "switchover", ...
+    std::string errorDesc;
+    std::string integrity; // "verified", "pending", or why not
+    GuestState sourceGuest = GuestState::Running;
+    MigrationStats stats;
+    double progress = 0; // 0..1, never decreases during a run
+    std::vector<ChannelSnapshot> channels;
+    std::vector<Event> events; // events with index >= the caller's cursor
+    std::size_t nextEventIndex = 0;
+    std::vector<ChannelSample> samples; // samples with index >= the caller's cursor
+    std::size_t nextSampleIndex = 0;
+    std::vector<ReturnPathRecord> returnPath; // records with index >= the caller's cursor
+    std::size_t nextReturnPathIndex = 0;
+    std::size_t returnPathCount = 0; // every message, including those not kept
+    MigrationStatus destinationStatus = MigrationStatus::None;
+    PostcopyStats postcopy;
+    std::vector<DeviceSnapshot> devices;
+    std::vector<DeviceTransition> transitions; // every transition, in order
+};
+
+} // namespace migrascope

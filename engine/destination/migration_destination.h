@@ -1,0 +1,167 @@
+// The incoming side: listens, recognises each connection by its first bytes (QEVM = main
+// channel, multifd hello = data channel), loads RAM, verifies the digest and answers SHUT.
+#pragma once
+
+#include "engine/api/migration_config.h"
+#include "engine/devices/device_migration.h"
+#include "engine/memory/guest.h"
+#include "engine/postcopy/postcopy_incoming.h"
+#include "engine/telemetry/telemetry.h"
+#include "engine/transport/connection.h"
+#include "engine/wire/main_stream.h"
+#include "engine/wire/return_path.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace migrascope {
+
+class MigrationDestination {
+public:
+    struct Options {
+        std::string listenHost = "127.0.0.1";
+        std::uint16_t port = 0; // 0 = ephemeral
+        TlsParameters tls;
+        std::optional<Uuid> expectedUuid; // the in-process destination knows its migration
+        bool cleanTlsTermination = true;  // multifd-clean-tls-termination
+        // The guest's workload once it runs here during postcopy (bytes/s; 0 = idle).
+        std::uint64_t postcopyDirtyRate = 0;
+        bool vfioExplicitResumingStop = true;
+        std::vector<FaultSpec> faults; // those that fire at the destination
+    };
+    enum class State {
+        Listening,
+        Loading,
+        PostcopyActive,
+        PostcopyPaused,
+        PostcopyRecover,
+        Completed,
+        Failed
+    };
+
+    MigrationDestination(Options options, Telemetry& telemetry);
+    ~MigrationDestination();
+    MigrationDestination(const MigrationDestination&) = delete;
+    MigrationDestination& operator=(const MigrationDestination&) = delete;
+
+    std::uint16_t port() const { return listener_.port(); }
+    void start();
+    // Shuts every connection and joins every thread. Idempotent.
+    void stop();
+
+    State state() const;
+    std::string error() const;
+    // Why the first connection that was not accepted as a channel was turned away.
+    std::string firstRejection() const;
+    bool waitUntilFinished(std::chrono::milliseconds timeout) const;
+    // migrate-recover: a paused postcopy accepts the source's resume connection. Returns ""
+    // when accepted, or why not.
+    std::string recover();
+    // After stop(): stops the guest that a failed postcopy had started here.
+    void stopGuest();
+    // The incoming guest; meaningful once the state is Completed.
+    Guest* guest() { return guest_.get(); }
+
+private:
+    // One accepted connection and the thread serving it. The thread hands its connection back
+    // (closing it) when it ends; the acceptor joins finished threads as new connections come.
+    struct Incoming {
+        std::unique_ptr<Connection> connection;
+        std::thread thread;
+        bool finished = false;
+    };
+
+    void acceptLoop();
+    void serve(Connection& connection, std::string peer);
+    void release(std::list<Incoming>::iterator incoming);
+    void reapFinished();
+    void reject(const std::string& peer, const std::string& why);
+    // Names what arrived when it is not a TLS handshake.
+    void classifyBeforeTls(Connection& connection);
+    struct StreamHeader {
+        Uuid uuid{};
+        std::uint32_t channels = 0;
+        std::uint32_t capabilities = 0;
+        bool resume = false;
+    };
+    void serveMain(Connection& connection, ReturnPathSender& returnPath);
+    StreamHeader readHeader(StreamReader& in);
+    void acceptFirstMain(const StreamHeader& header);
+    void acceptResume(const StreamHeader& header);
+    void loadRamSetup(StreamReader& in);
+    // Sections and commands until EOF. True when the migration completed.
+    void loadSections(StreamReader& in, ReturnPathSender& returnPath);
+    void handleCommand(StreamReader& in, ReturnPathSender& returnPath);
+    void loadRamItems(StreamReader& in);
+    void discardPages(const std::vector<std::uint8_t>& payload);
+    void verifyAndComplete(const Digest& sourceDigest, const DeviceDigests& deviceDigests,
+                           ReturnPathSender& returnPath);
+    // A broken main connection during postcopy pauses instead of failing. True if it did.
+    bool pauseIfPostcopy(Connection& connection, ReturnPathSender& returnPath,
+                         const std::exception& error);
+    void setState(State state); // with mutex_ held
+    std::size_t blockIndex(const RamBlock* block) const;
+    void receiveMultifd(Connection& connection, const std::uint8_t* first4);
+    void fail(const std::string& error, ShutReason reason = ShutReason::StreamError);
+    void waitForChannelsSynced();
+    void waitForChannelsEnded();
+    void channelEnded(const std::string& channel, Termination termination);
+    void arriveAtSync();
+
+    Options options_;
+    Telemetry& telemetry_;
+    TcpListener listener_;
+    std::unique_ptr<TlsCredentials> credentials_;
+    // Used by the main channel's loader only (one at a time).
+    std::unique_ptr<DestinationDevices> devices_;
+    std::thread acceptor_;
+
+    mutable std::mutex mutex_;
+    mutable std::condition_variable changed_;
+    bool stopping_ = false;
+    State state_ = State::Listening;
+    std::string error_;
+    ShutReason failReason_ = ShutReason::StreamError;
+    std::list<Incoming> incoming_;
+    std::string firstRejection_;
+
+    // Migration session, filled from the main channel's configuration section.
+    bool mainSeen_ = false;
+    Uuid uuid_{};
+    unsigned expectedChannels_ = 0;
+    std::vector<bool> channelSeen_;
+    std::uint32_t capabilities_ = 0;
+    // Declared before guest_ so that it outlives the guest's workload, which it gates.
+    std::unique_ptr<PostcopyIncoming> postcopy_;
+    std::unique_ptr<Guest> guest_;
+    bool guestReady_ = false;
+    ReceivedMap received_;
+    // Main-channel loader only.
+    bool postcopyListening_ = false; // after POSTCOPY_LISTEN; also read by multifd threads
+    bool recoverArmed_ = false;      // migrate-recover was given while paused
+    std::uint64_t roundsLoaded_ = 0;
+    // A fault: SWITCHOVER_ACK only after this many RAM rounds were loaded (0 = at once).
+    std::uint64_t switchoverAckAfterRounds_ = 0;
+    bool switchoverAckSent_ = false;
+    bool returnPathOpen_ = false;
+    std::optional<Digest> ourDigest_;
+    // The multifd flush barrier (QEMU's multifd_recv_sync_main).
+    unsigned syncArrived_ = 0;
+    std::uint64_t syncGeneration_ = 0;
+    bool inFinalSection_ = false; // reading the RAM section that ends the stream
+    bool finalSyncDone_ = false;  // after it, a multifd channel may end
+    unsigned channelsEnded_ = 0;
+};
+
+const char* toString(MigrationDestination::State state);
+
+} // namespace migrascope

@@ -1,0 +1,873 @@
+#include "engine/api/history_store.h"
+
+#include "engine/common/user_directories.h"
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <filesystem>
+#include <pwd.h>
+#include <sqlite3.h>
+#include <sstream>
+#include <stdexcept>
+#include <string_view>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace migrascope {
+
+namespace {
+
+// ---- Errors, statements and transactions ----
+
+std::string describeErrno(int error) {
+    char buffer[256];
+    return strerror_r(error, buffer, sizeof buffer);
+}
+
+[[noreturn]] void throwSqlite(sqlite3* db, const std::string& path, const std::string& step) {
+    throw std::runtime_error("history database " + path + ": " + step +
+                             " failed: " + sqlite3_errmsg(db));
+}
+
+void execute(sqlite3* db, const std::string& path, const char* sql, const std::string& step) {
+    if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK)
+        throwSqlite(db, path, step);
+}
+
+class Statement {
+public:
+    Statement(sqlite3* db, const std::string& path, std::string step, const char* sql)
+        : db_(db), path_(path), step_(std::move(step)) {
+        if (sqlite3_prepare_v2(db_, sql, -1, &statement_, nullptr) != SQLITE_OK)
+            throwSqlite(db_, path_, "preparing " + step_);
+    }
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
+    ~Statement() { sqlite3_finalize(statement_); }
+
+    Statement& bindInteger(int index, std::int64_t value) {
+        check(sqlite3_bind_int64(statement_, index, value));
+        return *this;
+    }
+    Statement& bindUnsigned(int index, std::uint64_t value) {
+        return bindInteger(index, static_cast<std::int64_t>(value));
+    }
+    Statement& bindReal(int index, double value) {
+        check(sqlite3_bind_double(statement_, index, value));
+        return *this;
+    }
+    Statement& bindText(int index, std::string_view value) {
+        check(sqlite3_bind_text64(statement_, index, value.data(), value.size(), SQLITE_TRANSIENT,
+                                  SQLITE_UTF8));
+        return *this;
+    }
+
+    // True while a row is available.
+    bool step() {
+        const int rc = sqlite3_step(statement_);
+        if (rc == SQLITE_ROW)
+            return true;
+        if (rc != SQLITE_DONE)
+            throwSqlite(db_, path_, step_);
+        return false;
+    }
+    // For the next row of a batch; bindings are overwritten by the caller.
+    void reset() { sqlite3_reset(statement_); }
+
+    std::int64_t integer(int column) const { return sqlite3_column_int64(statement_, column); }
+    std::uint64_t unsignedInteger(int column) const {
+        return static_cast<std::uint64_t>(integer(column));
+    }
+    double real(int column) const { return sqlite3_column_double(statement_, column); }
+    std::string text(int column) const {
+        const unsigned char* value = sqlite3_column_text(statement_, column);
+        if (value == nullptr)
+            return {};
+        return {reinterpret_cast<const char*>(value),
+                static_cast<std::size_t>(sqlite3_column_bytes(statement_, column))};
+    }
+
+private:
+    void check(int rc) {
+        if (rc != SQLITE_OK)
+            throwSqlite(db_, path_, "binding a value for " + step_);
+    }
+
+    sqlite3* db_;
+    const std::string& path_;
+    std::string step_;
+    sqlite3_stmt* statement_ = nullptr;
+};
+
+// IMMEDIATE takes the write lock up front: a deferred transaction that upgrades from reading to
+// writing gets SQLITE_BUSY at once instead of waiting out the busy timeout.
+class Transaction {
+public:
+    Transaction(sqlite3* db, const std::string& path, std::string step)
+        : db_(db), path_(path), step_(std::move(step)) {
+        execute(db_, path_, "BEGIN IMMEDIATE", "starting a transaction for " + step_);
+    }
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+    ~Transaction() {
+        if (!committed_)
+            sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+    void commit() {
+        execute(db_, path_, "COMMIT", "committing " + step_);
+        committed_ = true;
+    }
+
+private:
+    sqlite3* db_;
+    const std::string& path_;
+    std::string step_;
+    bool committed_ = false;
+};
+
+int readUserVersion(sqlite3* db, const std::string& path) {
+    Statement statement(db, path, "reading the schema version", "PRAGMA user_version");
+    return statement.step() ? static_cast<int>(statement.integer(0)) : 0;
+}
+
+// ---- Schema ----
+
+void createSchemaV1(sqlite3* db, const std::string& path) {
+    // run_channels' primary key starts with run_id, so it serves as the run_id index.
+    static constexpr char kSql[] = R"sql(
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            uuid TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            ended_at TEXT,
+            status TEXT NOT NULL,
+            error_desc TEXT NOT NULL DEFAULT '',
+            integrity TEXT NOT NULL DEFAULT '',
+            config TEXT NOT NULL DEFAULT '',
+            ram_total INTEGER NOT NULL DEFAULT 0,
+            transferred INTEGER NOT NULL DEFAULT 0,
+            total_time_ms REAL NOT NULL DEFAULT 0,
+            downtime_ms REAL NOT NULL DEFAULT 0,
+            mbps REAL NOT NULL DEFAULT 0,
+            multifd_channels INTEGER NOT NULL DEFAULT 0,
+            tls INTEGER NOT NULL DEFAULT 0,
+            owner_pid INTEGER NOT NULL,
+            owner_start_time INTEGER NOT NULL,
+            owner_boot_id TEXT NOT NULL,
+            owner_pid_namespace TEXT NOT NULL
+        );
+        CREATE INDEX runs_by_status ON runs(status);
+        CREATE TABLE run_channels (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            channel TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            state TEXT NOT NULL,
+            bytes INTEGER NOT NULL,
+            pages INTEGER NOT NULL,
+            packets INTEGER NOT NULL,
+            tls_records_sent INTEGER NOT NULL,
+            tls_version TEXT NOT NULL,
+            tls_cipher TEXT NOT NULL,
+            PRIMARY KEY (run_id, position)
+        );
+        CREATE TABLE samples (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            time_ms REAL NOT NULL,
+            channel TEXT NOT NULL,
+            bytes_per_second REAL NOT NULL,
+            bytes INTEGER NOT NULL
+        );
+        CREATE INDEX samples_by_run ON samples(run_id, time_ms);
+        CREATE TABLE events (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            time_ms REAL NOT NULL,
+            level TEXT NOT NULL,
+            side TEXT NOT NULL,
+            text TEXT NOT NULL
+        );
+        CREATE INDEX events_by_run ON events(run_id, time_ms);
+    )sql";
+    execute(db, path, kSql, "creating the schema version 1 tables");
+}
+
+// Version 2: how each channel's TLS session went (records, re-keys, how it ended, its protection).
+void addTlsSessionColumns(sqlite3* db, const std::string& path) {
+    static const char* const kSql = R"sql(
+        ALTER TABLE run_channels ADD COLUMN tls_records_received INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE run_channels ADD COLUMN key_updates_sent INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE run_channels ADD COLUMN key_updates_received INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE run_channels ADD COLUMN record_limit INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE run_channels ADD COLUMN termination TEXT NOT NULL DEFAULT 'none';
+        ALTER TABLE run_channels ADD COLUMN bidirectional INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE run_channels ADD COLUMN tls_protection TEXT NOT NULL DEFAULT '';
+    )sql";
+    execute(db, path, kSql, "adding the TLS session columns (schema version 2)");
+}
+
+// Version 3: the return path and postcopy.
+void addReturnPathTables(sqlite3* db, const std::string& path) {
+    static const char* const kSql = R"sql(
+        CREATE TABLE return_path_messages (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            time_ms REAL NOT NULL,
+            type TEXT NOT NULL,
+            text TEXT NOT NULL,
+            connection INTEGER NOT NULL
+        );
+        CREATE INDEX return_path_by_run ON return_path_messages(run_id, time_ms);
+        ALTER TABLE runs ADD COLUMN postcopy_page_requests INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE runs ADD COLUMN postcopy_latency_median_ms REAL NOT NULL DEFAULT 0;
+        ALTER TABLE runs ADD COLUMN postcopy_latency_p99_ms REAL NOT NULL DEFAULT 0;
+        ALTER TABLE runs ADD COLUMN postcopy_recoveries INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE runs ADD COLUMN return_path_count INTEGER NOT NULL DEFAULT 0;
+    )sql";
+    execute(db, path, kSql, "adding the return-path tables (schema version 3)");
+}
+
+// Version 4: every VFIO device transition.
+void addDeviceTransitions(sqlite3* db, const std::string& path) {
+    static const char* const kSql = R"sql(
+        CREATE TABLE device_transitions (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            time_ms REAL NOT NULL,
+            side TEXT NOT NULL,
+            device TEXT NOT NULL,
+            from_state TEXT NOT NULL,
+            to_state TEXT NOT NULL,
+            ok INTEGER NOT NULL,
+            error TEXT NOT NULL
+        );
+        CREATE INDEX device_transitions_by_run ON device_transitions(run_id, time_ms);
+    )sql";
+    execute(db, path, kSql, "adding the device transitions table (schema version 4)");
+}
+
+using MigrationStep = void (*)(sqlite3*, const std::string&);
+// kMigrationSteps[v] takes a database from schema version v to v + 1. Append, never edit.
+constexpr std::array<MigrationStep, HistoryStore::kSchemaVersion> kMigrationSteps = {
+    createSchemaV1,
+    addTlsSessionColumns,
+    addReturnPathTables,
+    addDeviceTransitions,
+};
+
+[[noreturn]] void refuseNewerSchema(const std::string& path, int version) {
+    throw std::runtime_error("history database " + path + " has schema version " +
+                             std::to_string(version) + ", newer than version " +
+                             std::to_string(HistoryStore::kSchemaVersion) +
+                             " which this Migrascope understands; use a newer Migrascope or "
+                             "another history file");
+}
+
+// ---- Text spellings stored in the file: a file format, so independent of UI wording ----
+
+const char* finalStatusText(MigrationStatus status) {
+    switch (status) {
+    case MigrationStatus::Completed:
+        return "completed";
+    case MigrationStatus::Failed:
+        return "failed";
+    case MigrationStatus::Cancelled:
+        return "cancelled";
+    default:
+        return nullptr;
+    }
+}
+
+EventLevel eventLevelFromText(const std::string& text) {
+    if (text == "error")
+        return EventLevel::Error;
+    if (text == "warning")
+        return EventLevel::Warning;
+    return EventLevel::Info;
+}
+
+std::string utcNowIso8601() {
+    using namespace std::chrono;
+    const auto sinceEpoch = duration_cast<milliseconds>(system_clock::now().time_since_epoch());
+    const std::time_t seconds = static_cast<std::time_t>(sinceEpoch.count() / 1000);
+    const int millis = static_cast<int>(sinceEpoch.count() % 1000);
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    char text[40];
+    const std::size_t length = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+    std::snprintf(text + length, sizeof text - length, ".%03dZ", millis);
+    return text;
+}
+
+// ---- Which process owns an active run ----
+
+// nullopt when the file does not exist, which for /proc/<pid> means the process is gone.
+std::optional<std::string> readSystemFile(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT || errno == ESRCH)
+            return std::nullopt;
+        throw std::runtime_error("cannot open " + path + ": " + describeErrno(errno));
+    }
+    std::string contents;
+    char buffer[4096];
+    for (;;) {
+        const ssize_t got = ::read(fd, buffer, sizeof buffer);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            const int error = errno;
+            ::close(fd);
+            // The process exited between open and read.
+            if (error == ESRCH)
+                return std::nullopt;
+            throw std::runtime_error("cannot read " + path + ": " + describeErrno(error));
+        }
+        if (got == 0)
+            break;
+        contents.append(buffer, static_cast<std::size_t>(got));
+    }
+    ::close(fd);
+    return contents;
+}
+
+struct ProcessStat {
+    char state = '?';
+    std::uint64_t startTime = 0; // clock ticks after boot, field 22 of proc(5)'s stat
+};
+
+std::optional<ProcessStat> readProcessStat(const std::string& pid) {
+    const std::string path = "/proc/" + pid + "/stat";
+    const std::optional<std::string> contents = readSystemFile(path);
+    if (!contents)
+        return std::nullopt;
+    // Field 2 is the command name in parentheses and may itself contain spaces and ')'.
+    const std::size_t commandEnd = contents->rfind(')');
+    if (commandEnd == std::string::npos)
+        throw std::runtime_error("cannot parse " + path);
+    std::istringstream fields(contents->substr(commandEnd + 1));
+    ProcessStat stat;
+    fields >> stat.state; // field 3
+    std::string skipped;
+    for (int field = 4; field < 22; ++field)
+        fields >> skipped;
+    fields >> stat.startTime;
+    if (!fields)
+        throw std::runtime_error("cannot parse field 22 of " + path);
+    return stat;
+}
+
+std::string trimmed(std::string text) {
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
+        text.pop_back();
+    return text;
+}
+
+struct ProcessIdentity {
+    std::int64_t pid = 0;
+    std::uint64_t startTime = 0;
+    std::string bootId;
+    std::string pidNamespace; // "pid:[4026531836]"; pids are only comparable within one
+};
+
+std::string currentPidNamespace() {
+    char target[128];
+    const ssize_t length = ::readlink("/proc/self/ns/pid", target, sizeof target);
+    return length > 0 ? std::string(target, static_cast<std::size_t>(length)) : std::string();
+}
+
+std::string currentBootId() {
+    return trimmed(readSystemFile("/proc/sys/kernel/random/boot_id").value_or(""));
+}
+
+ProcessIdentity currentProcessIdentity() {
+    ProcessIdentity identity;
+    identity.pid = ::getpid();
+    const std::optional<ProcessStat> stat = readProcessStat("self");
+    if (!stat)
+        throw std::runtime_error("cannot read /proc/self/stat: /proc is not mounted");
+    identity.startTime = stat->startTime;
+    identity.bootId = currentBootId();
+    identity.pidNamespace = currentPidNamespace();
+    return identity;
+}
+
+bool ownerHasEnded(const ProcessIdentity& owner, const ProcessIdentity& observer) {
+    if (!owner.bootId.empty() && !observer.bootId.empty() && owner.bootId != observer.bootId)
+        return true;
+    // From another pid namespace (a Flatpak sandbox, say) the owner's pid means nothing here:
+    // leave the run alone rather than interrupt a run that may be live.
+    if (!owner.pidNamespace.empty() && !observer.pidNamespace.empty() &&
+        owner.pidNamespace != observer.pidNamespace)
+        return false;
+    try {
+        const std::optional<ProcessStat> stat = readProcessStat(std::to_string(owner.pid));
+        if (!stat)
+            return true;
+        // A zombie has ended even though its parent has not reaped it yet.
+        if (stat->state == 'Z' || stat->state == 'X')
+            return true;
+        // Same pid, different start time: the pid was reused by an unrelated process.
+        return stat->startTime != owner.startTime;
+    } catch (const std::runtime_error&) {
+        // Unreadable (e.g. hidepid): we cannot tell, and a live run must never be interrupted.
+        return false;
+    }
+}
+
+// ---- Paths ----
+
+void makeDirectories(const std::filesystem::path& dir) {
+    std::filesystem::path partial;
+    for (const auto& component : dir) {
+        partial /= component;
+        if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST)
+            throw std::runtime_error("cannot create directory " + partial.string() + ": " +
+                                     describeErrno(errno));
+    }
+}
+
+// ---- Row readers ----
+
+constexpr char kRunColumns[] =
+    "id, uuid, started_at, ended_at, status, error_desc, integrity, config, ram_total, "
+    "transferred, total_time_ms, downtime_ms, mbps, multifd_channels, tls, owner_pid, "
+    "postcopy_page_requests, postcopy_latency_median_ms, postcopy_latency_p99_ms, "
+    "postcopy_recoveries, return_path_count";
+
+RunRecord readRun(const Statement& row) {
+    RunRecord run;
+    run.id = row.integer(0);
+    run.uuid = row.text(1);
+    run.startedAt = row.text(2);
+    run.endedAt = row.text(3);
+    run.status = row.text(4);
+    run.errorDesc = row.text(5);
+    run.integrity = row.text(6);
+    run.config = row.text(7);
+    run.ramTotal = row.unsignedInteger(8);
+    run.transferred = row.unsignedInteger(9);
+    run.totalTimeMs = row.real(10);
+    run.downtimeMs = row.real(11);
+    run.mbps = row.real(12);
+    run.multifdChannels = static_cast<unsigned>(row.integer(13));
+    run.tls = row.integer(14) != 0;
+    run.ownerPid = row.integer(15);
+    run.postcopyPageRequests = row.unsignedInteger(16);
+    run.postcopyLatencyMedianMs = row.real(17);
+    run.postcopyLatencyP99Ms = row.real(18);
+    run.postcopyRecoveries = static_cast<unsigned>(row.integer(19));
+    run.returnPathCount = row.unsignedInteger(20);
+    return run;
+}
+
+} // namespace
+
+void HistoryStore::Closer::operator()(sqlite3* db) const {
+    sqlite3_close_v2(db);
+}
+
+std::string HistoryStore::defaultPath() {
+    const std::filesystem::path dir = userDataHome() / "migrascope";
+    makeDirectories(dir);
+    return (dir / "history.sqlite").string();
+}
+
+HistoryStore::HistoryStore(const std::string& path) : path_(path) {
+    sqlite3* raw = nullptr;
+    const int rc =
+        sqlite3_open_v2(path.c_str(), &raw,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    db_.reset(raw); // closed by Closer even when opening failed
+    if (rc != SQLITE_OK) {
+        const std::string reason = raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
+        throw std::runtime_error("cannot open history database " + path + ": " + reason);
+    }
+    if (sqlite3_busy_timeout(db_.get(), 5000) != SQLITE_OK)
+        throwSqlite(db_.get(), path_, "setting the busy timeout");
+    execute(db_.get(), path_, "PRAGMA foreign_keys = ON", "enabling foreign keys");
+
+    // Before anything writes: a newer schema must stay exactly as its writer left it.
+    if (const int version = readUserVersion(db_.get(), path_); version > kSchemaVersion)
+        refuseNewerSchema(path_, version);
+
+    // WAL lets a window read history while a headless run writes it. Some filesystems (network
+    // ones) cannot do WAL; SQLite then keeps the rollback journal, which is slower but correct.
+    {
+        Statement journal(db_.get(), path_, "switching to WAL", "PRAGMA journal_mode = WAL");
+        journal.step();
+    }
+    execute(db_.get(), path_, "PRAGMA synchronous = NORMAL", "setting synchronous mode");
+
+    migrate();
+    markInterruptedRuns();
+}
+
+HistoryStore::~HistoryStore() = default;
+HistoryStore::HistoryStore(HistoryStore&&) noexcept = default;
+HistoryStore& HistoryStore::operator=(HistoryStore&&) noexcept = default;
+
+void HistoryStore::migrate() {
+    if (readUserVersion(db_.get(), path_) == kSchemaVersion)
+        return;
+    Transaction transaction(db_.get(), path_, "the schema upgrade");
+    // Read again under the write lock: another process may have upgraded meanwhile.
+    const int version = readUserVersion(db_.get(), path_);
+    if (version > kSchemaVersion)
+        refuseNewerSchema(path_, version);
+    for (int step = version; step < kSchemaVersion; ++step)
+        kMigrationSteps[static_cast<std::size_t>(step)](db_.get(), path_);
+    const std::string setVersion = "PRAGMA user_version = " + std::to_string(kSchemaVersion);
+    execute(db_.get(), path_, setVersion.c_str(), "recording the schema version");
+    transaction.commit();
+}
+
+void HistoryStore::markInterruptedRuns() {
+    struct ActiveRun {
+        std::int64_t id;
+        ProcessIdentity owner;
+    };
+    std::vector<ActiveRun> ended;
+    const ProcessIdentity observer{0, 0, currentBootId(), currentPidNamespace()};
+    {
+        Statement active(db_.get(), path_, "listing active runs",
+                         "SELECT id, owner_pid, owner_start_time, owner_boot_id, "
+                         "owner_pid_namespace FROM runs WHERE status = 'active'");
+        while (active.step()) {
+            ActiveRun run{
+                active.integer(0),
+                {active.integer(1), active.unsignedInteger(2), active.text(3), active.text(4)}};
+            if (ownerHasEnded(run.owner, observer))
+                ended.push_back(std::move(run));
+        }
+    }
+    // Outside the write lock until needed: a process that has ended stays ended.
+    if (ended.empty())
+        return;
+    Transaction transaction(db_.get(), path_, "marking interrupted runs");
+    Statement update(db_.get(), path_, "marking a run interrupted",
+                     "UPDATE runs SET status = 'interrupted', ended_at = ?1, error_desc = ?2 "
+                     "WHERE id = ?3 AND status = 'active'");
+    const std::string now = utcNowIso8601();
+    for (const ActiveRun& run : ended) {
+        update.reset();
+        update.bindText(1, now)
+            .bindText(2, "interrupted: the process (pid " + std::to_string(run.owner.pid) +
+                             ") ended before the run finished")
+            .bindInteger(3, run.id);
+        update.step();
+    }
+    transaction.commit();
+}
+
+int HistoryStore::schemaVersion() const {
+    return readUserVersion(db_.get(), path_);
+}
+
+std::int64_t HistoryStore::beginRun(const std::string& uuid, const std::string& config,
+                                    std::uint64_t ramTotal, unsigned multifdChannels, bool tls) {
+    // Read at each run, not at open: a forked child must record itself, not its parent.
+    const ProcessIdentity owner = currentProcessIdentity();
+    Statement insert(db_.get(), path_, "recording the start of a run",
+                     "INSERT INTO runs (uuid, started_at, status, config, ram_total, "
+                     "multifd_channels, tls, owner_pid, owner_start_time, owner_boot_id, "
+                     "owner_pid_namespace) VALUES (?1, ?2, 'active', ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                     "?10)");
+    insert.bindText(1, uuid)
+        .bindText(2, utcNowIso8601())
+        .bindText(3, config)
+        .bindUnsigned(4, ramTotal)
+        .bindInteger(5, multifdChannels)
+        .bindInteger(6, tls ? 1 : 0)
+        .bindInteger(7, owner.pid)
+        .bindUnsigned(8, owner.startTime)
+        .bindText(9, owner.bootId)
+        .bindText(10, owner.pidNamespace);
+    insert.step();
+    return sqlite3_last_insert_rowid(db_.get());
+}
+
+void HistoryStore::appendSamples(std::int64_t runId, const std::vector<ChannelSample>& samples) {
+    if (samples.empty())
+        return;
+    Transaction transaction(db_.get(), path_, "storing samples");
+    Statement insert(db_.get(), path_, "storing a sample of run " + std::to_string(runId),
+                     "INSERT INTO samples (run_id, time_ms, channel, bytes_per_second, bytes) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5)");
+    for (const ChannelSample& sample : samples) {
+        insert.reset();
+        insert.bindInteger(1, runId)
+            .bindReal(2, sample.timeMs)
+            .bindText(3, sample.channel)
+            .bindReal(4, sample.bytesPerSecond)
+            .bindUnsigned(5, sample.bytes);
+        insert.step();
+    }
+    transaction.commit();
+}
+
+void HistoryStore::appendEvents(std::int64_t runId, const std::vector<Event>& events) {
+    if (events.empty())
+        return;
+    Transaction transaction(db_.get(), path_, "storing events");
+    Statement insert(db_.get(), path_, "storing an event of run " + std::to_string(runId),
+                     "INSERT INTO events (run_id, time_ms, level, side, text) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5)");
+    for (const Event& event : events) {
+        insert.reset();
+        insert.bindInteger(1, runId)
+            .bindReal(2, event.timeMs)
+            .bindText(3, toString(event.level))
+            .bindText(4, event.side)
+            .bindText(5, event.text);
+        insert.step();
+    }
+    transaction.commit();
+}
+
+void HistoryStore::appendReturnPath(std::int64_t runId,
+                                    const std::vector<ReturnPathRecord>& messages) {
+    if (messages.empty())
+        return;
+    Transaction transaction(db_.get(), path_, "storing return-path messages");
+    Statement insert(db_.get(), path_,
+                     "storing a return-path message of run " + std::to_string(runId),
+                     "INSERT INTO return_path_messages (run_id, time_ms, type, text, connection) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5)");
+    for (const ReturnPathRecord& message : messages) {
+        insert.reset();
+        insert.bindInteger(1, runId)
+            .bindReal(2, message.timeMs)
+            .bindText(3, message.type)
+            .bindText(4, message.text)
+            .bindInteger(5, message.connection);
+        insert.step();
+    }
+    transaction.commit();
+}
+
+void HistoryStore::appendTransitions(std::int64_t runId,
+                                     const std::vector<DeviceTransition>& transitions) {
+    if (transitions.empty())
+        return;
+    Transaction transaction(db_.get(), path_, "storing device transitions");
+    Statement insert(db_.get(), path_,
+                     "storing a device transition of run " + std::to_string(runId),
+                     "INSERT INTO device_transitions (run_id, time_ms, side, device, from_state, "
+                     "to_state, ok, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    for (const DeviceTransition& t : transitions) {
+        insert.reset();
+        insert.bindInteger(1, runId)
+            .bindReal(2, t.timeMs)
+            .bindText(3, t.side)
+            .bindText(4, t.device)
+            .bindText(5, t.from)
+            .bindText(6, t.to)
+            .bindInteger(7, t.ok ? 1 : 0)
+            .bindText(8, t.error);
+        insert.step();
+    }
+    transaction.commit();
+}
+
+std::vector<DeviceTransition> HistoryStore::transitions(std::int64_t runId) const {
+    Statement select(db_.get(), path_,
+                     "reading the device transitions of run " + std::to_string(runId),
+                     "SELECT time_ms, side, device, from_state, to_state, ok, error FROM "
+                     "device_transitions WHERE run_id = ?1 ORDER BY time_ms, rowid");
+    select.bindInteger(1, runId);
+    std::vector<DeviceTransition> transitions;
+    while (select.step()) {
+        DeviceTransition t;
+        t.timeMs = select.real(0);
+        t.side = select.text(1);
+        t.device = select.text(2);
+        t.from = select.text(3);
+        t.to = select.text(4);
+        t.ok = select.integer(5) != 0;
+        t.error = select.text(6);
+        transitions.push_back(std::move(t));
+    }
+    return transitions;
+}
+
+std::vector<ReturnPathRecord> HistoryStore::returnPath(std::int64_t runId) const {
+    Statement select(db_.get(), path_,
+                     "reading the return-path messages of run " + std::to_string(runId),
+                     "SELECT time_ms, type, text, connection FROM return_path_messages "
+                     "WHERE run_id = ?1 ORDER BY time_ms, rowid");
+    select.bindInteger(1, runId);
+    std::vector<ReturnPathRecord> messages;
+    while (select.step()) {
+        ReturnPathRecord message;
+        message.timeMs = select.real(0);
+        message.type = select.text(1);
+        message.text = select.text(2);
+        message.connection = static_cast<unsigned>(select.integer(3));
+        messages.push_back(std::move(message));
+    }
+    return messages;
+}
+
+void HistoryStore::finishRun(std::int64_t runId, const TelemetrySnapshot& final) {
+    const char* status = finalStatusText(final.status);
+    if (status == nullptr)
+        throw std::runtime_error("history database " + path_ + ": cannot finish run " +
+                                 std::to_string(runId) +
+                                 " with a status that is not final (completed, failed or "
+                                 "cancelled)");
+    Transaction transaction(db_.get(), path_, "finishing run " + std::to_string(runId));
+    Statement update(db_.get(), path_, "recording the end of run " + std::to_string(runId),
+                     "UPDATE runs SET ended_at = ?1, status = ?2, error_desc = ?3, integrity = ?4, "
+                     "transferred = ?5, total_time_ms = ?6, downtime_ms = ?7, mbps = ?8, "
+                     "postcopy_page_requests = ?10, postcopy_latency_median_ms = ?11, "
+                     "postcopy_latency_p99_ms = ?12, postcopy_recoveries = ?13, "
+                     "return_path_count = ?14 WHERE id = ?9");
+    update.bindText(1, utcNowIso8601())
+        .bindText(2, status)
+        .bindText(3, final.errorDesc)
+        .bindText(4, final.integrity)
+        .bindUnsigned(5, final.stats.transferred)
+        .bindReal(6, final.stats.totalTimeMs)
+        .bindReal(7, final.stats.downtimeMs)
+        .bindReal(8, final.stats.mbps)
+        .bindInteger(9, runId)
+        .bindUnsigned(10, final.postcopy.pageRequests)
+        .bindReal(11, final.postcopy.latencyMedianMs)
+        .bindReal(12, final.postcopy.latencyP99Ms)
+        .bindInteger(13, final.postcopy.recoveries)
+        .bindUnsigned(14, final.returnPathCount);
+    update.step();
+    if (sqlite3_changes(db_.get()) == 0)
+        throw std::runtime_error("history database " + path_ + ": cannot finish run " +
+                                 std::to_string(runId) + ": no such run");
+
+    Statement clear(db_.get(), path_, "replacing the channels of run " + std::to_string(runId),
+                    "DELETE FROM run_channels WHERE run_id = ?1");
+    clear.bindInteger(1, runId);
+    clear.step();
+
+    Statement insert(db_.get(), path_, "storing a channel of run " + std::to_string(runId),
+                     "INSERT INTO run_channels (run_id, position, channel, kind, state, bytes, "
+                     "pages, packets, tls_records_sent, tls_version, tls_cipher, "
+                     "tls_records_received, key_updates_sent, key_updates_received, "
+                     "record_limit, termination, bidirectional, tls_protection) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+                     "?16, ?17, ?18)");
+    std::int64_t position = 0;
+    for (const ChannelSnapshot& channel : final.channels) {
+        insert.reset();
+        insert.bindInteger(1, runId)
+            .bindInteger(2, position++)
+            .bindText(3, channel.id)
+            .bindText(4, toString(channel.kind))
+            .bindText(5, toString(channel.state))
+            .bindUnsigned(6, channel.bytes)
+            .bindUnsigned(7, channel.pages)
+            .bindUnsigned(8, channel.packets)
+            .bindUnsigned(9, channel.tlsRecordsSent)
+            .bindText(10, channel.tlsVersion)
+            .bindText(11, channel.tlsCipher)
+            .bindUnsigned(12, channel.tlsRecordsReceived)
+            .bindUnsigned(13, channel.keyUpdatesSent)
+            .bindUnsigned(14, channel.keyUpdatesReceived)
+            .bindUnsigned(15, channel.recordLimit)
+            .bindText(16, toString(channel.termination))
+            .bindInteger(17, channel.bidirectional ? 1 : 0)
+            .bindText(18, channel.tlsProtection);
+        insert.step();
+    }
+    transaction.commit();
+}
+
+std::vector<RunRecord> HistoryStore::listRuns(int limit) const {
+    const std::string sql =
+        std::string("SELECT ") + kRunColumns + " FROM runs ORDER BY id DESC LIMIT ?1";
+    Statement select(db_.get(), path_, "listing runs", sql.c_str());
+    select.bindInteger(1, limit);
+    std::vector<RunRecord> runs;
+    while (select.step())
+        runs.push_back(readRun(select));
+    return runs;
+}
+
+std::optional<RunRecord> HistoryStore::run(std::int64_t id) const {
+    const std::string sql = std::string("SELECT ") + kRunColumns + " FROM runs WHERE id = ?1";
+    Statement select(db_.get(), path_, "reading run " + std::to_string(id), sql.c_str());
+    select.bindInteger(1, id);
+    if (!select.step())
+        return std::nullopt;
+    return readRun(select);
+}
+
+std::vector<ChannelRecord> HistoryStore::channels(std::int64_t runId) const {
+    Statement select(db_.get(), path_, "reading the channels of run " + std::to_string(runId),
+                     "SELECT channel, kind, state, tls_version, tls_cipher, bytes, pages, "
+                     "packets, tls_records_sent, tls_records_received, key_updates_sent, "
+                     "key_updates_received, record_limit, termination, bidirectional, "
+                     "tls_protection FROM run_channels "
+                     "WHERE run_id = ?1 "
+                     "ORDER BY position");
+    select.bindInteger(1, runId);
+    std::vector<ChannelRecord> channels;
+    while (select.step()) {
+        ChannelRecord channel;
+        channel.id = select.text(0);
+        channel.kind = select.text(1);
+        channel.state = select.text(2);
+        channel.tlsVersion = select.text(3);
+        channel.tlsCipher = select.text(4);
+        channel.bytes = select.unsignedInteger(5);
+        channel.pages = select.unsignedInteger(6);
+        channel.packets = select.unsignedInteger(7);
+        channel.tlsRecordsSent = select.unsignedInteger(8);
+        channel.tlsRecordsReceived = select.unsignedInteger(9);
+        channel.keyUpdatesSent = select.unsignedInteger(10);
+        channel.keyUpdatesReceived = select.unsignedInteger(11);
+        channel.recordLimit = select.unsignedInteger(12);
+        channel.termination = select.text(13);
+        channel.bidirectional = select.integer(14) != 0;
+        channel.tlsProtection = select.text(15);
+        channels.push_back(std::move(channel));
+    }
+    return channels;
+}
+
+std::vector<ChannelSample> HistoryStore::samples(std::int64_t runId) const {
+    Statement select(db_.get(), path_, "reading the samples of run " + std::to_string(runId),
+                     "SELECT time_ms, channel, bytes_per_second, bytes FROM samples "
+                     "WHERE run_id = ?1 ORDER BY time_ms, rowid");
+    select.bindInteger(1, runId);
+    std::vector<ChannelSample> samples;
+    while (select.step()) {
+        ChannelSample sample;
+        sample.timeMs = select.real(0);
+        sample.channel = select.text(1);
+        sample.bytesPerSecond = select.real(2);
+        sample.bytes = select.unsignedInteger(3);
+        samples.push_back(std::move(sample));
+    }
+    return samples;
+}
+
+std::vector<Event> HistoryStore::events(std::int64_t runId) const {
+    Statement select(db_.get(), path_, "reading the events of run " + std::to_string(runId),
+                     "SELECT time_ms, level, side, text FROM events WHERE run_id = ?1 "
+                     "ORDER BY time_ms, rowid");
+    select.bindInteger(1, runId);
+    std::vector<Event> events;
+    while (select.step()) {
+        Event event;
+        event.timeMs = select.real(0);
+        event.level = eventLevelFromText(select.text(1));
+        event.side = select.text(2);
+        event.text = select.text(3);
+        events.push_back(std::move(event));
+    }
+    return events;
+}
+
+} // namespace migrascope

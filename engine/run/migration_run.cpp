@@ -1,0 +1,297 @@
+#include "engine/api/migration_run.h"
+
+#include "engine/api/history_store.h"
+#include "engine/destination/migration_destination.h"
+#include "engine/devices/device_migration.h"
+#include "engine/memory/guest.h"
+#include "engine/source/migration_source.h"
+#include "engine/telemetry/telemetry.h"
+
+namespace migrascope {
+namespace {
+constexpr double kHistoryFlushMs = 1000;
+}
+
+// Every send uses MSG_NOSIGNAL (ours, and GnuTLS's through our push function), so a peer
+// that vanishes fails a send with EPIPE without the process touching SIGPIPE's disposition.
+MigrationRun::MigrationRun(MigrationConfig config, RunOptions options)
+    : config_(std::move(config)), options_(std::move(options)),
+      telemetry_(std::make_unique<Telemetry>()) {}
+
+MigrationRun::~MigrationRun() {
+    cancel();
+    if (coordinator_.joinable())
+        coordinator_.join();
+    if (sourceGuest_)
+        sourceGuest_->stop();
+}
+
+void MigrationRun::start() {
+    coordinator_ = std::thread([this] { coordinate(); });
+}
+
+void MigrationRun::cancel() {
+    std::lock_guard lock(mutex_);
+    if (finished_ || cancelRequested_)
+        return;
+    cancelRequested_ = true;
+    if (source_)
+        source_->cancel();
+    else if (coordinator_.joinable())
+        telemetry_->setStatus(MigrationStatus::Cancelling);
+}
+
+namespace {
+const char* const kNotRunning = "no migration is running";
+}
+
+std::string MigrationRun::startPostcopy() {
+    std::lock_guard lock(mutex_);
+    if (finished_ || !coordinator_.joinable())
+        return kNotRunning;
+    if (source_)
+        return source_->startPostcopy();
+    // Still booting the guest: the request waits for the source.
+    if (!config_.capabilities.postcopyRam)
+        return "the postcopy-ram capability is off for this migration";
+    postcopyRequested_ = true;
+    return {};
+}
+
+std::string MigrationRun::pause() {
+    std::lock_guard lock(mutex_);
+    return source_ && !finished_ ? source_->pause() : kNotRunning;
+}
+
+std::string MigrationRun::resume() {
+    std::lock_guard lock(mutex_);
+    return source_ && !finished_ ? source_->resume() : kNotRunning;
+}
+
+std::string MigrationRun::cutNetwork() {
+    std::lock_guard lock(mutex_);
+    return source_ && !finished_ ? source_->cutNetwork() : kNotRunning;
+}
+
+std::string MigrationRun::recover() {
+    std::lock_guard lock(mutex_);
+    return destination_ && !finished_ ? destination_->recover() : kNotRunning;
+}
+
+void MigrationRun::recoverByItself(double& pausedSinceMs) {
+    const bool paused = telemetry_->status() == MigrationStatus::PostcopyPaused &&
+                        telemetry_->destinationStatus() == MigrationStatus::PostcopyPaused;
+    if (!paused) {
+        pausedSinceMs = -1;
+        return;
+    }
+    const double now = telemetry_->elapsedMs();
+    if (pausedSinceMs < 0)
+        pausedSinceMs = now;
+    if (now - pausedSinceMs < static_cast<double>(config_.recoverDelayMs))
+        return;
+    pausedSinceMs = -1;
+    telemetry_->event(EventLevel::Info, "src",
+                      "recovering by itself after " + std::to_string(config_.recoverDelayMs) +
+                          " ms: migrate-recover on the destination, then migrate resume");
+    if (const std::string refused = recover(); !refused.empty())
+        telemetry_->event(EventLevel::Warning, "dst", refused);
+    else if (const std::string refusedHere = resume(); !refusedHere.empty())
+        telemetry_->event(EventLevel::Warning, "src", refusedHere);
+}
+
+bool MigrationRun::finished() const {
+    std::lock_guard lock(mutex_);
+    return finished_;
+}
+
+void MigrationRun::wait() const {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [this] { return finished_; });
+}
+
+bool MigrationRun::waitFor(std::chrono::milliseconds timeout) const {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, timeout, [this] { return finished_; });
+}
+
+TelemetrySnapshot MigrationRun::snapshot(std::size_t eventCursor, std::size_t sampleCursor,
+                                         std::size_t returnPathCursor) const {
+    return telemetry_->snapshot(eventCursor, sampleCursor, returnPathCursor);
+}
+
+std::int64_t MigrationRun::historyId() const {
+    std::lock_guard lock(mutex_);
+    return historyId_;
+}
+
+Guest* MigrationRun::destinationGuest() {
+    return destination_ ? destination_->guest() : nullptr;
+}
+
+void MigrationRun::flushHistory(HistoryStore& history) {
+    const auto snap =
+        telemetry_->snapshot(historyEventCursor_, historySampleCursor_, historyReturnPathCursor_);
+    const std::int64_t id = historyId();
+    history.appendSamples(id, snap.samples);
+    history.appendEvents(id, snap.events);
+    history.appendReturnPath(id, snap.returnPath);
+    historyEventCursor_ = snap.nextEventIndex;
+    historySampleCursor_ = snap.nextSampleIndex;
+    historyReturnPathCursor_ = snap.nextReturnPathIndex;
+}
+
+void MigrationRun::sampleLoop(HistoryStore* history) {
+    double lastFlush = telemetry_->elapsedMs();
+    double pausedSinceMs = -1;
+    std::unique_lock lock(mutex_);
+    while (!samplerStop_) {
+        changed_.wait_for(lock,
+                          std::chrono::duration<double, std::milli>(options_.sampleIntervalMs),
+                          [this] { return samplerStop_; });
+        lock.unlock();
+        telemetry_->sample();
+        if (config_.autoRecover)
+            recoverByItself(pausedSinceMs);
+        if (history && telemetry_->elapsedMs() - lastFlush >= kHistoryFlushMs) {
+            try {
+                flushHistory(*history);
+            } catch (const std::exception& error) {
+                telemetry_->event(EventLevel::Warning, "src",
+                                  std::string("history: ") + error.what());
+            }
+            lastFlush = telemetry_->elapsedMs();
+        }
+        lock.lock();
+    }
+}
+
+void MigrationRun::coordinate() {
+    if (config_.uuid == Uuid{})
+        config_.uuid = generateUuid();
+    std::unique_ptr<HistoryStore> history;
+    if (options_.recordHistory) {
+        try {
+            history = std::make_unique<HistoryStore>(
+                options_.historyPath.empty() ? HistoryStore::defaultPath() : options_.historyPath);
+            std::uint64_t ramTotal = 0;
+            for (const auto& block : Guest::layoutFor(config_.guest.ramSize))
+                ramTotal += block.size;
+            const auto id =
+                history->beginRun(uuidToString(config_.uuid), describe(config_), ramTotal,
+                                  config_.multifdChannels, config_.tls.enabled);
+            std::lock_guard lock(mutex_);
+            historyId_ = id;
+        } catch (const std::exception& error) {
+            history.reset();
+            telemetry_->event(EventLevel::Warning, "src",
+                              std::string("history is not recorded: ") + error.what());
+        }
+    }
+    sampler_ = std::thread([this, h = history.get()] { sampleLoop(h); });
+
+    try {
+        telemetry_->setStatus(MigrationStatus::Setup);
+        telemetry_->setPhase("booting the source guest");
+        sourceGuest_ = std::make_unique<Guest>(Guest::layoutFor(config_.guest.ramSize),
+                                               config_.guest, Guest::Content::Booted);
+        sourceDevices_ = std::make_unique<SourceDevices>(config_, *telemetry_);
+        sourceGuest_->start();
+        telemetry_->setSourceGuest(GuestState::Running);
+        telemetry_->event(EventLevel::Info, "src",
+                          "source guest running: " +
+                              formatBytes(static_cast<double>(sourceGuest_->totalBytes())) +
+                              " RAM, workload dirtying " +
+                              formatBytes(static_cast<double>(config_.guest.dirtyRate)) + "/s");
+
+        MigrationDestination::Options destination;
+        destination.listenHost = config_.destinationHost;
+        destination.tls = config_.tls;
+        destination.expectedUuid = config_.uuid;
+        destination.cleanTlsTermination = config_.multifdCleanTlsTermination;
+        destination.postcopyDirtyRate = config_.guest.dirtyRate;
+        destination.vfioExplicitResumingStop = config_.vfioExplicitResumingStop;
+        destination.faults = faultsFor(config_.faults, Side::Destination);
+        {
+            auto created = std::make_unique<MigrationDestination>(destination, *telemetry_);
+            std::lock_guard lock(mutex_);
+            destination_ = std::move(created);
+        }
+        destination_->start();
+        telemetry_->event(EventLevel::Info, "dst",
+                          "listening on " + config_.destinationHost + ":" +
+                              std::to_string(destination_->port()));
+        {
+            std::lock_guard lock(mutex_);
+            source_ = std::make_unique<MigrationSource>(config_, *sourceGuest_, *telemetry_);
+            source_->setPauseStepHook(options_.pauseStepHook);
+            source_->setDevices(sourceDevices_.get());
+            if (postcopyRequested_)
+                source_->startPostcopy();
+            if (cancelRequested_)
+                source_->cancel();
+        }
+        const MigrationStatus status = source_->run(destination_->port());
+        if (status != MigrationStatus::Completed) {
+            // The source fails first on a broken connection; the destination often knows why.
+            destination_->waitUntilFinished(std::chrono::milliseconds(500));
+            // When the destination failed, its reason is the cause and ours the symptom.
+            const std::string theirs = destination_->error();
+            const std::string rejection = destination_->firstRejection();
+            if (!theirs.empty())
+                telemetry_->setError(
+                    "destination: " + theirs + " (source: " + telemetry_->error() + ")", true);
+            else if (!rejection.empty() && status == MigrationStatus::Failed)
+                telemetry_->setError(telemetry_->error() +
+                                         " (the destination rejected a connection: " + rejection +
+                                         ")",
+                                     true);
+            telemetry_->setIntegrity(std::string("not verified: migration ") + toString(status));
+        } else if (!config_.devices.empty() && !config_.vfioExplicitResumingStop) {
+            telemetry_->setIntegrity("verified (RAM only; legacy VFIO resume)");
+        } else {
+            telemetry_->setIntegrity("verified");
+        }
+        destination_->stop();
+        if (status != MigrationStatus::Completed)
+            destination_->stopGuest(); // a postcopy guest that started there is discarded
+    } catch (const std::exception& error) {
+        telemetry_->setError(error.what());
+        telemetry_->event(EventLevel::Error, "src", error.what());
+        telemetry_->setIntegrity("not verified: migration failed");
+        telemetry_->setPhase(cancelRequested_ ? "cancelled" : "failed");
+        if (destination_)
+            destination_->stop();
+        if (sourceGuest_) {
+            sourceGuest_->start();
+            telemetry_->setSourceGuest(GuestState::Running);
+        }
+        telemetry_->setStatus(cancelRequested_ ? MigrationStatus::Cancelled
+                                               : MigrationStatus::Failed);
+    }
+
+    {
+        std::lock_guard lock(mutex_);
+        samplerStop_ = true;
+    }
+    changed_.notify_all();
+    sampler_.join();
+    telemetry_->sample();
+    if (history) {
+        try {
+            flushHistory(*history);
+            const TelemetrySnapshot final = telemetry_->snapshot();
+            history->appendTransitions(historyId(), final.transitions);
+            history->finishRun(historyId(), final);
+        } catch (const std::exception& error) {
+            telemetry_->event(EventLevel::Warning, "src",
+                              std::string("history: cannot record the end of the run: ") +
+                                  error.what());
+        }
+    }
+    std::lock_guard lock(mutex_);
+    finished_ = true;
+    changed_.notify_all();
+}
+
+} // namespace migrascope

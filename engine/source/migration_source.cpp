@@ -1,0 +1,579 @@
+#include "engine/source/migration_source.h"
+
+#include "engine/common/migration_error.h"
+#include "engine/devices/device_migration.h"
+#include "engine/source/multifd_sender.h"
+#include "engine/wire/main_stream.h"
+#include "engine/wire/multifd_wire.h"
+#include "engine/wire/wire.h"
+
+#include <algorithm>
+#include <bit>
+#include <optional>
+
+namespace migrascope {
+namespace {
+
+// QEMU's BUFFER_DELAY: bandwidth is measured over windows of at least this long.
+constexpr double kWindowMs = 100;
+constexpr unsigned kPagesBetweenChecks = 256;
+// Precopy device data per device and round (QEMU reads up to 1 MiB per iteration call).
+constexpr std::size_t kDeviceBytesPerRound = 4 << 20;
+
+} // namespace
+
+MigrationSource::MigrationSource(const MigrationConfig& config, Guest& guest, Telemetry& telemetry)
+    : config_(config), guest_(guest), telemetry_(telemetry), limiter_(config.maxBandwidth) {
+    mainCounters_ = &telemetry_.addChannel("main", ChannelKind::Main);
+    for (unsigned i = 0; i < config_.multifdChannels; ++i)
+        multifdCounters_.push_back(
+            &telemetry_.addChannel("multifd-" + std::to_string(i), ChannelKind::Multifd));
+    faultFired_.assign(config_.faults.size(), false);
+}
+
+MigrationSource::~MigrationSource() {
+    // run() joins the return path on every way out; this covers a source that never ran.
+    if (returnPath_.joinable()) {
+        if (main_)
+            main_->shutdown();
+        returnPath_.join();
+    }
+}
+
+void MigrationSource::cancel() {
+    {
+        std::lock_guard lock(controlMutex_);
+        cancelRequested_.store(true);
+        if (!isFinal(telemetry_.status()))
+            telemetry_.setStatus(MigrationStatus::Cancelling);
+    }
+    controlChanged_.notify_all();
+    limiter_.cancel();
+    std::lock_guard lock(connectionsMutex_);
+    for (Connection* connection : connections_)
+        connection->shutdown();
+}
+
+void MigrationSource::throwIfCancelled() const {
+    if (cancelRequested_.load())
+        throw MigrationError("migration cancelled by the operator");
+}
+
+std::uint64_t MigrationSource::transferredBytes() const {
+    std::uint64_t total = mainCounters_->bytes.load(std::memory_order_relaxed);
+    for (const auto* counters : multifdCounters_)
+        total += counters->bytes.load(std::memory_order_relaxed);
+    return total;
+}
+
+std::unique_ptr<Connection> MigrationSource::openChannel(std::uint16_t port,
+                                                         const std::string& id) {
+    ChannelCounters& counters =
+        id == "main" ? *mainCounters_ : *multifdCounters_[std::stoul(id.substr(8))];
+    counters.state.store(ChannelState::Connecting);
+    auto connection = std::make_unique<Connection>(connectTcp(config_.destinationHost, port), id);
+    connection->setCounters(&counters);
+    connection->setTlsPolicy(TlsPolicy{config_.tls.rekeyInterval, config_.tls.recordWarning},
+                             &telemetry_, "src");
+    if (id == "main") {
+        // Stream out, return path in: two threads on one session, which race on a re-key
+        // without the session lock.
+        counters.bidirectional.store(true);
+        connection->setProtection(TlsProtection::SessionLock);
+    }
+    {
+        std::lock_guard lock(connectionsMutex_);
+        connections_.push_back(connection.get());
+        if (id == "main")
+            liveMain_ = connection.get();
+    }
+    try {
+        throwIfCancelled();
+        if (config_.tls.enabled) {
+            counters.state.store(ChannelState::Handshake);
+            const std::string& hostname =
+                config_.tls.hostname.empty() ? config_.destinationHost : config_.tls.hostname;
+            connection->startTlsClient(*credentials_, config_.tls.priority, hostname);
+            counters.setTlsInfo(connection->tlsVersion(), connection->tlsCipher(),
+                                toString(connection->protection()));
+        }
+    } catch (...) {
+        // cancel() must never reach a connection that is about to be freed.
+        counters.state.store(ChannelState::Failed);
+        std::lock_guard lock(connectionsMutex_);
+        std::erase(connections_, connection.get());
+        if (liveMain_ == connection.get())
+            liveMain_ = nullptr;
+        throw;
+    }
+    counters.state.store(ChannelState::Open);
+    telemetry_.event(EventLevel::Info, "src",
+                     "channel " + id + " connected" +
+                         (config_.tls.enabled ? " (" + connection->tlsVersion() + ", " +
+                                                    connection->tlsCipher() + ")"
+                                              : " (no TLS)"));
+    return connection;
+}
+
+void MigrationSource::connectChannels(std::uint16_t port) {
+    if (config_.tls.enabled)
+        credentials_ = std::make_unique<TlsCredentials>(config_.tls.credsDir,
+                                                        TlsCredentials::Endpoint::Client);
+    main_ = openChannel(port, "main");
+    stream_ = std::make_unique<StreamWriter>(*main_);
+    std::vector<MultifdSender::Channel> channels;
+    // Channels opened so far die with this frame if a later one fails: unregister them first.
+    struct Unregister {
+        MigrationSource& source;
+        std::vector<MultifdSender::Channel>& channels;
+        ~Unregister() {
+            std::lock_guard lock(source.connectionsMutex_);
+            for (auto& channel : channels)
+                if (channel.connection)
+                    std::erase(source.connections_, channel.connection.get());
+        }
+    };
+    std::optional<Unregister> unregisterOnFailure(Unregister{*this, channels});
+    for (unsigned i = 0; i < config_.multifdChannels; ++i) {
+        const std::string id = "multifd-" + std::to_string(i);
+        MultifdSender::Channel channel;
+        channel.connection = openChannel(port, id);
+        channel.counters = multifdCounters_[i];
+        for (const auto& fault : config_.faults)
+            if (fault.kind == FaultSpec::Kind::CutChannel && fault.channel == id)
+                channel.cut = &fault;
+        std::uint8_t hello[kMultifdInitSize];
+        encodeHello(MultifdHello{config_.uuid, static_cast<std::uint8_t>(i)}, hello);
+        channel.connection->sendAll(hello, sizeof hello);
+        channels.push_back(std::move(channel));
+    }
+    unregisterOnFailure.reset(); // before the move below: nothing of ours is freed now
+    if (!channels.empty())
+        multifd_ = std::make_unique<MultifdSender>(std::move(channels), limiter_, telemetry_);
+}
+
+void MigrationSource::sendHeader(bool resume) {
+    StreamWriter& out = *stream_;
+    out.put32(kVmFileMagic);
+    out.put32(kVmFileVersion);
+    out.put8(static_cast<std::uint8_t>(Section::Configuration));
+    out.putString8("migrascope");
+    out.putBytes(config_.uuid.data(), config_.uuid.size());
+    out.put32(config_.multifdChannels);
+    out.put32(static_cast<std::uint32_t>(kPageSize));
+    std::uint32_t capabilities = capability_bit::kReturnPath;
+    if (config_.capabilities.postcopyRam)
+        capabilities |= capability_bit::kPostcopyRam;
+    if (config_.capabilities.switchoverAck)
+        capabilities |= capability_bit::kSwitchoverAck;
+    out.put32(capabilities);
+    // A resume is a new main channel for a paused postcopy: no multifd, no RAM setup.
+    out.put8(resume ? 1 : 0);
+}
+
+void MigrationSource::sendSetup() {
+    StreamWriter& out = *stream_;
+    sendHeader(false);
+    out.putCommand(StreamCommand::OpenReturnPath);
+    sendPing(nextPing_++);
+    if (config_.capabilities.postcopyRam)
+        out.putCommand(StreamCommand::PostcopyAdvise,
+                       wire::Payload().add64(kPageSize).add64(kPageSize).bytes);
+
+    out.put8(static_cast<std::uint8_t>(Section::Start));
+    out.put32(kRamSectionId);
+    out.putString8("ram");
+    out.put32(0); // instance
+    out.put32(4); // version
+    out.put64(guest_.totalBytes() | ram_flag::kMemSize);
+    for (const auto& block : guest_.blocks()) {
+        out.putString8(block->name());
+        out.put64(block->size());
+    }
+    endRound();
+    if (devices_) {
+        devices_->setup(out);
+        out.flush();
+    }
+}
+
+void MigrationSource::endRound() {
+    StreamWriter& out = *stream_;
+    if (multifd_) {
+        // Every page queued so far must be in destination RAM before the main stream goes
+        // on: a page resent in the next round must not be overtaken by its older copy.
+        multifd_->syncAll();
+        out.put64(ram_flag::kMultifdFlush);
+    }
+    out.put64(ram_flag::kEos);
+    out.put8(static_cast<std::uint8_t>(Section::Footer));
+    out.put32(kRamSectionId);
+    out.flush();
+}
+
+std::uint64_t MigrationSource::harvest(std::vector<std::vector<std::uint64_t>>& dirty) {
+    dirty.resize(guest_.blocks().size());
+    std::uint64_t pages = 0;
+    for (std::size_t b = 0; b < guest_.blocks().size(); ++b) {
+        guest_.blocks()[b]->harvestDirty(dirty[b]);
+        for (auto word : dirty[b])
+            pages += static_cast<std::uint64_t>(std::popcount(word));
+    }
+    const double now = telemetry_.elapsedMs();
+    if (now > lastSyncMs_)
+        dirtyPagesRate_ = static_cast<double>(pages) * 1000.0 / (now - lastSyncMs_);
+    lastSyncMs_ = now;
+    ++dirtySyncCount_;
+    return pages * kPageSize;
+}
+
+void MigrationSource::checkMainChannelFault() {
+    for (const auto& fault : config_.faults)
+        if (fault.kind == FaultSpec::Kind::CutChannel && fault.channel == "main" &&
+            mainCounters_->bytes.load() > fault.afterBytes && !main_->wasShutDown()) {
+            telemetry_.event(EventLevel::Warning, "src",
+                             "fault injected: " + fault.text + " (channel main cut after " +
+                                 std::to_string(mainCounters_->bytes.load()) + " bytes)");
+            main_->shutdown();
+        }
+}
+
+void MigrationSource::sendPageOnMainChannel(std::size_t block, std::uint64_t offset,
+                                            bool& continued, bool urgent) {
+    RamBlock& ram = *guest_.blocks()[block];
+    const std::uint8_t* page = ram.data() + offset;
+    bool zero = true;
+    for (std::size_t i = 0; i < kPageSize && zero; i += 8)
+        zero = *reinterpret_cast<const std::uint64_t*>(page + i) == 0;
+    StreamWriter& out = *stream_;
+    out.put64(offset | (zero ? ram_flag::kZero : ram_flag::kPage) |
+              (continued ? ram_flag::kContinue : 0));
+    if (!continued)
+        out.putString8(ram.name());
+    continued = true;
+    if (zero) {
+        out.put8(0);
+        ++mainZeroPages_;
+        return;
+    }
+    // A page the destination guest is waiting for does not queue behind the bandwidth cap.
+    if (!urgent && !limiter_.acquire(kPageSize))
+        throwIfCancelled();
+    out.putBytes(page, kPageSize);
+    ++mainNormalPages_;
+    mainCounters_->pages.fetch_add(1, std::memory_order_relaxed);
+}
+
+void MigrationSource::publishStats(std::uint64_t remainingBytes, bool roundEnded) {
+    const double now = telemetry_.elapsedMs();
+    const std::uint64_t transferred = transferredBytes();
+    // A round shorter than the window still measures the link: a fast link must not look
+    // like a dead one (threshold 0) just because it finished early.
+    if (now - windowStartMs_ >= kWindowMs ||
+        (roundEnded && now > windowStartMs_ && transferred > windowStartBytes_)) {
+        bandwidthBytesPerMs_ =
+            static_cast<double>(transferred - windowStartBytes_) / (now - windowStartMs_);
+        windowStartMs_ = now;
+        windowStartBytes_ = transferred;
+    }
+    MigrationStats stats;
+    stats.total = guest_.totalBytes();
+    stats.transferred = transferred;
+    stats.remaining = remainingBytes;
+    stats.duplicate = mainZeroPages_ + (multifd_ ? multifd_->zeroPages() : 0);
+    stats.normal = mainNormalPages_ + (multifd_ ? multifd_->normalPages() : 0);
+    stats.dirtySyncCount = dirtySyncCount_;
+    stats.dirtyPagesRate = dirtyPagesRate_;
+    stats.mbps = bandwidthBytesPerMs_ * 1000.0 * 8 / 1e6;
+    stats.expectedDowntimeMs =
+        bandwidthBytesPerMs_ > 0 ? static_cast<double>(remainingBytes) / bandwidthBytesPerMs_ : 0;
+    stats.setupTimeMs = setupTimeMs_;
+    stats.downtimeMs = downtimeMs_;
+    stats.totalTimeMs = now - startMs_;
+    telemetry_.updateStats(stats);
+}
+
+bool MigrationSource::sendRound(std::vector<std::vector<std::uint64_t>>& dirty) {
+    std::uint64_t left = 0;
+    for (const auto& words : dirty)
+        for (auto word : words)
+            left += static_cast<std::uint64_t>(std::popcount(word));
+    bool continued = false;
+    unsigned sinceCheck = 0;
+    for (std::size_t b = 0; b < dirty.size(); ++b) {
+        RamBlock& block = *guest_.blocks()[b];
+        continued = false;
+        for (std::size_t w = 0; w < dirty[b].size(); ++w) {
+            while (dirty[b][w] != 0) {
+                const int bit = std::countr_zero(dirty[b][w]);
+                dirty[b][w] &= dirty[b][w] - 1;
+                const std::uint64_t offset = (w * 64 + static_cast<std::uint64_t>(bit)) * kPageSize;
+                if (multifd_)
+                    multifd_->queuePage(block, offset);
+                else
+                    sendPageOnMainChannel(b, offset, continued);
+                --left;
+                if (++sinceCheck == kPagesBetweenChecks) {
+                    sinceCheck = 0;
+                    throwIfCancelled();
+                    throwIfReturnPathEnded();
+                    checkMainChannelFault();
+                    publishStats(left * kPageSize);
+                    // Postcopy may start mid-round: what is left here is sent in postcopy.
+                    if (telemetry_.status() == MigrationStatus::Active && postcopyWanted())
+                        return false;
+                }
+            }
+        }
+    }
+    return true;
+}
+
+void MigrationSource::complete(std::vector<std::vector<std::uint64_t>>& dirty) {
+    telemetry_.setStatus(MigrationStatus::Device);
+    telemetry_.setPhase("switchover: guest stopped");
+    const double stoppedAt = telemetry_.elapsedMs();
+    guest_.stop();
+    telemetry_.setSourceGuest(GuestState::Paused);
+    // `dirty` still holds what the last sync found; add what the guest wrote since.
+    const std::uint64_t last = harvest(dirty);
+    telemetry_.event(EventLevel::Info, "src",
+                     "switchover: guest stopped, " + formatBytes(static_cast<double>(last)) +
+                         " dirty left to send");
+    StreamWriter& out = *stream_;
+    if (devices_ && !devices_->empty()) {
+        telemetry_.setPhase("switchover: devices quiesce and save their state (STOP_COPY)");
+        devices_->switchover(out);
+    }
+    out.put8(static_cast<std::uint8_t>(Section::End));
+    out.put32(kRamSectionId);
+    sendRound(dirty);
+    endRound();
+    // The multifd channels carry nothing more: end their sessions now, so the destination
+    // judges how they ended before it gives its verdict.
+    finishMultifd();
+
+    sendIntegritySectionAndEof();
+    telemetry_.setPhase("switchover: waiting for the destination's verdict");
+    // The destination answers SHUT on the return path after it has loaded everything and
+    // compared its RAM digest with ours.
+    waitForShut();
+    downtimeMs_ = telemetry_.elapsedMs() - stoppedAt;
+    closeReturnPath();
+    if (devices_)
+        devices_->completed(); // after the verdict, as QEMU's save_cleanup: not in downtime
+    main_->endSession();
+    mainCounters_->state.store(ChannelState::Closed);
+    publishStats(0);
+}
+
+void MigrationSource::finishMultifd() {
+    if (!multifd_)
+        return;
+    const bool legacy = std::any_of(config_.faults.begin(), config_.faults.end(),
+                                    [](auto& f) { return f.kind == FaultSpec::Kind::TlsNoBye; });
+    multifd_->finish(legacy);
+    if (legacy && config_.tls.enabled)
+        telemetry_.event(EventLevel::Warning, "src",
+                         "fault injected: tls-no-bye (multifd channels closed without "
+                         "close_notify, as sources before QEMU 9.1 did)");
+}
+
+void MigrationSource::sendIntegritySectionAndEof() {
+    StreamWriter& out = *stream_;
+    const Digest digest = guest_.digest();
+    out.put8(static_cast<std::uint8_t>(Section::Full));
+    out.put32(kIntegritySectionId);
+    out.putString8(kIntegritySectionName);
+    out.put32(0);
+    out.put32(1);
+    out.putBytes(digest.data(), digest.size());
+    const DeviceDigests devices = devices_ ? devices_->digests() : DeviceDigests{};
+    out.put32(static_cast<std::uint32_t>(devices.size()));
+    for (const auto& [name, deviceDigest] : devices) {
+        out.putString8(name);
+        out.put64(deviceDigest);
+    }
+    out.put8(static_cast<std::uint8_t>(Section::Footer));
+    out.put32(kIntegritySectionId);
+    out.put8(static_cast<std::uint8_t>(Section::Eof));
+    out.flush();
+}
+
+void MigrationSource::warnAboutFaultsThatNeverFired() {
+    for (std::size_t i = 0; i < config_.faults.size(); ++i) {
+        const FaultSpec& fault = config_.faults[i];
+        if (fault.kind == FaultSpec::Kind::CutMainInPostcopy && !faultFired_[i])
+            telemetry_.event(EventLevel::Warning, "src",
+                             "fault " + fault.text + " never fired: " +
+                                 (switchedToPostcopy_ ? "postcopy ended before the main channel "
+                                                        "carried that much"
+                                                      : "the migration never reached postcopy"));
+        if (fault.kind != FaultSpec::Kind::CutChannel)
+            continue;
+        const ChannelCounters* counters = nullptr;
+        if (fault.channel == "main")
+            counters = mainCounters_;
+        for (const auto* candidate : multifdCounters_)
+            if (candidate->id == fault.channel)
+                counters = candidate;
+        const std::uint64_t carried = counters ? counters->bytes.load() : 0;
+        if (carried <= fault.afterBytes)
+            telemetry_.event(EventLevel::Warning, "src",
+                             "fault " + fault.text + " never fired: channel " + fault.channel +
+                                 (counters ? " carried only " + std::to_string(carried) + " bytes"
+                                           : " does not exist in this migration"));
+    }
+}
+
+MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
+    port_ = destinationPort;
+    startMs_ = telemetry_.elapsedMs();
+    windowStartMs_ = startMs_;
+    lastSyncMs_ = startMs_;
+    try {
+        telemetry_.setStatus(MigrationStatus::Setup);
+        if (devices_ && !devices_->empty() && config_.capabilities.postcopyRam)
+            throw MigrationError("VFIO devices cannot migrate with postcopy-ram (QEMU's VFIO "
+                                 "save_prepare refuses it too): remove the devices or the "
+                                 "capability");
+        telemetry_.setPhase("setup: connecting channels");
+        connectChannels(destinationPort);
+        openReturnPath();
+        sendSetup();
+        setupTimeMs_ = telemetry_.elapsedMs() - startMs_;
+        throwIfCancelled();
+        {
+            std::lock_guard lock(controlMutex_);
+            throwIfCancelled();
+            telemetry_.setStatus(MigrationStatus::Active);
+        }
+        activeStartMs_ = telemetry_.elapsedMs();
+
+        // The bulk pass is the first round: every page is dirty. Whatever the guest wrote
+        // before now is covered by it, so the guest's own log starts empty.
+        std::vector<std::vector<std::uint64_t>> dirty;
+        harvest(dirty);
+        for (std::size_t b = 0; b < dirty.size(); ++b) {
+            const std::uint64_t pages = guest_.blocks()[b]->pageCount();
+            std::fill(dirty[b].begin(), dirty[b].end(), ~std::uint64_t{0});
+            if (pages % 64 != 0)
+                dirty[b].back() = (std::uint64_t{1} << (pages % 64)) - 1;
+        }
+        bool postcopy = false;
+        bool announcedAckWait = false;
+        for (;;) {
+            telemetry_.setPhase(dirtySyncCount_ <= 1
+                                    ? "bulk copy"
+                                    : "dirty iteration " + std::to_string(dirtySyncCount_ - 1));
+            stream_->put8(static_cast<std::uint8_t>(Section::Part));
+            stream_->put32(kRamSectionId);
+            const bool roundComplete = sendRound(dirty);
+            endRound();
+            if (!roundComplete) {
+                postcopy = true;
+                break;
+            }
+            std::uint64_t remaining = harvest(dirty);
+            if (devices_ && !devices_->empty()) {
+                devices_->iterate(*stream_, kDeviceBytesPerRound);
+                stream_->flush();
+                remaining += devices_->pendingBytes();
+            }
+            publishStats(remaining, true);
+            const double threshold =
+                bandwidthBytesPerMs_ * static_cast<double>(config_.downtimeLimitMs);
+            telemetry_.event(EventLevel::Info, "src",
+                             "dirty sync " + std::to_string(dirtySyncCount_) + ": " +
+                                 formatBytes(static_cast<double>(remaining)) +
+                                 " dirty, switchover threshold " + formatBytes(threshold));
+            throwIfCancelled();
+            throwIfReturnPathEnded();
+            if (postcopyWanted()) {
+                postcopy = true;
+                break;
+            }
+            if (static_cast<double>(remaining) <= threshold) {
+                if (!config_.capabilities.switchoverAck || switchoverAcked())
+                    break;
+                if (!announcedAckWait)
+                    telemetry_.event(EventLevel::Info, "src",
+                                     "converged, but switchover waits for the destination's "
+                                     "SWITCHOVER_ACK (switchover-ack capability)");
+                announcedAckWait = true;
+                telemetry_.setPhase("waiting for SWITCHOVER_ACK");
+                waitForSwitchoverAck(std::chrono::milliseconds(100));
+            }
+        }
+        throwIfCancelled();
+        if (postcopy) {
+            switchToPostcopy(dirty);
+            runPostcopy();
+        } else {
+            complete(dirty);
+        }
+        warnAboutFaultsThatNeverFired();
+        telemetry_.setPhase("completed");
+        telemetry_.setSourceGuest(GuestState::Postmigrate);
+        telemetry_.setStatus(MigrationStatus::Completed);
+        return MigrationStatus::Completed;
+    } catch (const std::exception& error) {
+        const bool cancelled = cancelRequested_.load();
+        // A bad return-path message shuts the channel down, so the migration thread fails
+        // on its next send; the return path's reason is the cause.
+        std::string reason = error.what();
+        {
+            std::unique_lock lock(controlMutex_);
+            // A broken channel is often the destination hanging up after its verdict: give
+            // the return path a moment to deliver that SHUT, which names the cause.
+            if (!cancelled && returnPath_.joinable() && !dynamic_cast<const DeviceError*>(&error))
+                controlChanged_.wait_for(lock, std::chrono::seconds(1),
+                                         [&] { return returnPathState_.ended; });
+            if (returnPathState_.ended && !returnPathState_.lost && !returnPathState_.error.empty())
+                reason = returnPathState_.error;
+            else if (returnPathState_.shut && *returnPathState_.shut != 0 && !cancelled)
+                reason = "the destination reported an error (SHUT " +
+                         describeShut(*returnPathState_.shut) + ")";
+        }
+        telemetry_.setError(reason);
+        telemetry_.event(EventLevel::Error, "src", reason);
+        if (cancelled)
+            telemetry_.setStatus(MigrationStatus::Cancelling);
+        limiter_.cancel();
+        {
+            std::lock_guard lock(connectionsMutex_);
+            for (Connection* connection : connections_)
+                connection->shutdown();
+            connections_.clear();
+            liveMain_ = nullptr;
+        }
+        closeReturnPath(); // its connection is shut down: it ends now
+        multifd_.reset();
+        stream_.reset();
+        main_.reset();
+        for (auto* counters : multifdCounters_)
+            if (counters->state.load() != ChannelState::Failed)
+                counters->state.store(ChannelState::Closed);
+        if (mainCounters_->state.load() != ChannelState::Failed)
+            mainCounters_->state.store(ChannelState::Closed);
+        // The guest is never left stopped by a migration that did not complete, nor its
+        // devices.
+        if (devices_)
+            devices_->resumeAfterFailure();
+        guest_.start();
+        telemetry_.setSourceGuest(GuestState::Running);
+        publishStats(telemetry_.stats().remaining); // what was left when it stopped
+        if (switchedToPostcopy_)
+            telemetry_.event(EventLevel::Warning, "src",
+                             "the migration ended during postcopy: the source guest resumes "
+                             "from the switchover state, and what the destination guest did "
+                             "since is discarded with it");
+        const MigrationStatus final =
+            cancelled ? MigrationStatus::Cancelled : MigrationStatus::Failed;
+        telemetry_.setPhase(cancelled ? "cancelled" : "failed");
+        telemetry_.setStatus(final);
+        return final;
+    }
+}
+
+} // namespace migrascope

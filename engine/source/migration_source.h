@@ -1,0 +1,183 @@
+// The outgoing side: connects the channels, runs precopy (bulk pass, dirty iterations),
+// switches over, and ends in a named state. The source guest is running again after any
+// failure or cancel.
+#pragma once
+
+#include "engine/api/migration_config.h"
+#include "engine/api/migration_run.h"
+#include "engine/memory/guest.h"
+#include "engine/telemetry/telemetry.h"
+#include "engine/transport/connection.h"
+#include "engine/transport/rate_limiter.h"
+#include "engine/wire/main_stream.h"
+#include "engine/wire/return_path.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace migrascope {
+
+class MultifdSender;
+class SourceDevices;
+
+class MigrationSource {
+public:
+    MigrationSource(const MigrationConfig& config, Guest& guest, Telemetry& telemetry);
+    ~MigrationSource();
+
+    // Runs the whole migration on the calling thread (the migration thread) and returns
+    // its final status. Never throws.
+    MigrationStatus run(std::uint16_t destinationPort);
+    // Any thread. The migration thread ends in `cancelled` soon after.
+    void cancel();
+
+    // Operator actions, any thread. Each returns "" when accepted, or why it was refused.
+    std::string startPostcopy(); // migrate-start-postcopy
+    std::string pause();         // migrate-pause: postcopy-active or postcopy-recover only
+    std::string resume();        // migrate resume=true: postcopy-paused only
+    // A trainer's fault: the network under the main channel fails during postcopy.
+    std::string cutNetwork();
+
+    // Set before run(): the guest's VFIO devices, migrated with its RAM (nullptr = none).
+    void setDevices(SourceDevices* devices) { devices_ = devices; }
+    // Set before run(); called on the migration thread after each step of a pause.
+    void setPauseStepHook(std::function<void(PauseStep)> hook) { pauseStepHook_ = std::move(hook); }
+
+private:
+    struct PageRef {
+        std::size_t block = 0;
+        std::uint64_t offset = 0;
+    };
+    // What the return-path thread of the current connection has told the migration thread.
+    struct ReturnPathState {
+        bool ended = false;
+        bool lost = false; // ended by a broken connection (pauses postcopy), not a bad message
+        std::string error;
+        std::optional<std::uint32_t> shut;
+        std::uint32_t lastPong = 0;
+        bool switchoverAcked = false;
+        bool resumeAcked = false;
+        std::map<std::string, std::vector<std::uint64_t>> bitmaps;
+    };
+
+    // The return path: one thread per main connection, joined before that connection is
+    // released, never reused for the next one (QEMU's thread, reused across a postcopy pause,
+    // closed a quick resume's new return path and then dereferenced NULL).
+    void openReturnPath();
+    void closeReturnPath();
+    void returnPathLoop(Connection& connection, unsigned generation);
+    void handleReturnPathMessage(const ReturnPathMessage& message);
+    // Throws if the current return path has ended: ConnectionError when it was lost.
+    void throwIfReturnPathEnded();
+    void sendPing(std::uint32_t value);
+    void waitForPong(std::uint32_t value);
+    // Returns when the destination answered SHUT 0; throws for anything else.
+    void waitForShut();
+    bool switchoverAcked();
+    void waitForSwitchoverAck(std::chrono::milliseconds timeout);
+    std::vector<RamBlockLayout> ramLayout() const;
+
+    // Postcopy.
+    bool postcopyWanted() const;
+    void switchToPostcopy(std::vector<std::vector<std::uint64_t>>& dirty);
+    void sendDiscards();
+    void runPostcopy();
+    void sendPostcopyPages();
+    void finishPostcopy();
+    bool takeUrgentPage(PageRef& page);
+    void maybeCutNetworkForFault();
+    std::string interrupt(const std::string& reason);
+    void pauseUntilResumed(std::string reason);
+    void pauseSequence(const std::string& reason);
+    void resumeHandshake();
+    void releaseMainChannel();
+    void pauseStep(PauseStep step);
+    void sendIntegritySectionAndEof();
+    void finishMultifd();
+    void endMainSessionAfterVerdict();
+    std::uint64_t pagesToSend() const;
+
+    void connectChannels(std::uint16_t port);
+    std::unique_ptr<Connection> openChannel(std::uint16_t port, const std::string& id);
+    void sendHeader(bool resume);
+    void sendSetup();
+    // Sends every page dirty in `dirty` and returns true, or false when postcopy is to start
+    // now (the pages not sent stay in `dirty`). Throws on failure.
+    bool sendRound(std::vector<std::vector<std::uint64_t>>& dirty);
+    void sendPageOnMainChannel(std::size_t block, std::uint64_t offset, bool& continued,
+                               bool urgent = false);
+    void endRound();
+    std::uint64_t harvest(std::vector<std::vector<std::uint64_t>>& dirty);
+    void publishStats(std::uint64_t remainingBytes, bool roundEnded = false);
+    void complete(std::vector<std::vector<std::uint64_t>>& dirty);
+    void throwIfCancelled() const;
+    void checkMainChannelFault();
+    void warnAboutFaultsThatNeverFired();
+    std::uint64_t transferredBytes() const;
+
+    MigrationConfig config_;
+    Guest& guest_;
+    Telemetry& telemetry_;
+    RateLimiter limiter_;
+    std::unique_ptr<TlsCredentials> credentials_;
+
+    std::atomic<bool> cancelRequested_{false};
+    std::mutex connectionsMutex_; // guards the list cancel() walks while channels are opened
+    std::vector<Connection*> connections_;
+    Connection* liveMain_ = nullptr; // guarded by connectionsMutex_: what pause() shuts down
+    std::uint16_t port_ = 0;
+
+    // Guards the return-path state and the operator's requests; the migration thread waits
+    // on controlChanged_ for any of them.
+    std::mutex controlMutex_;
+    std::condition_variable controlChanged_;
+    ReturnPathState returnPathState_;
+    std::deque<PageRef> urgentPages_;
+    bool resumeRequested_ = false;
+    std::string interruptReason_;
+    std::thread returnPath_;
+    unsigned returnPathGeneration_ = 0; // migration thread only
+    std::uint32_t nextPing_ = 1;
+
+    SourceDevices* devices_ = nullptr;
+    std::atomic<bool> postcopyRequested_{false};
+    bool switchedToPostcopy_ = false;   // migration thread only
+    bool destinationCompleted_ = false; // migration thread only: SHUT 0 came on a resume
+    bool finishing_ = false;            // guarded by controlMutex_: EOF is on its way
+    std::function<void(PauseStep)> pauseStepHook_;
+    std::vector<std::vector<std::uint64_t>> toSend_; // postcopy: pages the destination lacks
+    std::uint64_t postcopyStartBytes_ = 0;
+    double activeStartMs_ = 0;
+    std::vector<bool> faultFired_;
+
+    std::unique_ptr<Connection> main_;
+    ChannelCounters* mainCounters_ = nullptr;
+    std::vector<ChannelCounters*> multifdCounters_;
+    std::unique_ptr<MultifdSender> multifd_;
+    std::unique_ptr<StreamWriter> stream_;
+
+    // Measurements of the current iteration window (QEMU's migration_update_counters).
+    double windowStartMs_ = 0;
+    std::uint64_t windowStartBytes_ = 0;
+    double bandwidthBytesPerMs_ = 0;
+    std::uint64_t dirtySyncCount_ = 0;
+    std::uint64_t mainNormalPages_ = 0;
+    std::uint64_t mainZeroPages_ = 0;
+    double lastSyncMs_ = 0;
+    double dirtyPagesRate_ = 0;
+    double setupTimeMs_ = 0;
+    double startMs_ = 0;
+    double downtimeMs_ = 0;
+};
+
+} // namespace migrascope

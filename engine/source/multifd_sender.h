@@ -1,0 +1,87 @@
+// Source side of multifd: N send threads, each owning one connection. The migration thread
+// fills a packet's worth of page offsets and hands it to the next idle channel; buffers are
+// swapped, never copied (QEMU's multifd_send()).
+#pragma once
+
+#include "engine/api/migration_config.h"
+#include "engine/memory/guest.h"
+#include "engine/telemetry/telemetry.h"
+#include "engine/transport/connection.h"
+#include "engine/transport/rate_limiter.h"
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace migrascope {
+
+class MultifdSender {
+public:
+    struct Channel {
+        std::unique_ptr<Connection> connection;
+        ChannelCounters* counters = nullptr;
+        const FaultSpec* cut = nullptr; // cut-channel fault aimed at this channel, if any
+    };
+
+    MultifdSender(std::vector<Channel> channels, RateLimiter& limiter, Telemetry& telemetry);
+    // Stops and joins the send threads.
+    ~MultifdSender();
+    MultifdSender(const MultifdSender&) = delete;
+    MultifdSender& operator=(const MultifdSender&) = delete;
+
+    // Migration thread only. Throw MigrationError if a channel failed.
+    void queuePage(RamBlock& block, std::uint64_t offset);
+    void flush();
+    // Flushes, then sends a SYNC packet on every channel and waits until all are on the wire.
+    void syncAll();
+    // After a successful migration: joins the send threads, then ends every channel's TLS
+    // session (close_notify), or with `legacyClose` closes without it as old sources did.
+    void finish(bool legacyClose);
+
+    // Any thread: unblocks every channel (cancel, failure elsewhere).
+    void shutdownAll();
+
+    std::uint64_t zeroPages() const;
+    std::uint64_t normalPages() const;
+
+private:
+    struct Job {
+        RamBlock* block = nullptr;
+        std::vector<std::uint64_t> offsets;
+        bool sync = false;
+    };
+    struct Worker {
+        Channel channel;
+        std::thread thread;
+        Job job;
+        bool pending = false;
+        std::vector<std::uint8_t> header;
+        std::uint64_t zeroPages = 0;   // guarded by mutex_
+        std::uint64_t normalPages = 0; // guarded by mutex_
+    };
+
+    void run(Worker& worker);
+    void send(Worker& worker, Job& job, std::uint64_t& zero, std::uint64_t& normal);
+    void dispatch(Job& job);
+    void throwIfFailed();
+    void stopThreads();
+
+    RateLimiter& limiter_;
+    Telemetry& telemetry_;
+    std::vector<std::unique_ptr<Worker>> workers_;
+    Job current_;
+    std::size_t nextWorker_ = 0;
+    std::atomic<std::uint64_t> packetNumber_{0};
+
+    mutable std::mutex mutex_;
+    std::condition_variable changed_;
+    bool quit_ = false;
+    std::string error_;
+};
+
+} // namespace migrascope

@@ -1,0 +1,359 @@
+#include "engine/telemetry/telemetry.h"
+
+#include <algorithm>
+
+namespace migrascope {
+
+const char* toString(MigrationStatus status) {
+    switch (status) {
+    case MigrationStatus::None:
+        return "none";
+    case MigrationStatus::Setup:
+        return "setup";
+    case MigrationStatus::Active:
+        return "active";
+    case MigrationStatus::Device:
+        return "device";
+    case MigrationStatus::PostcopyActive:
+        return "postcopy-active";
+    case MigrationStatus::PostcopyPaused:
+        return "postcopy-paused";
+    case MigrationStatus::PostcopyRecoverSetup:
+        return "postcopy-recover-setup";
+    case MigrationStatus::PostcopyRecover:
+        return "postcopy-recover";
+    case MigrationStatus::Completed:
+        return "completed";
+    case MigrationStatus::Failed:
+        return "failed";
+    case MigrationStatus::Cancelling:
+        return "cancelling";
+    case MigrationStatus::Cancelled:
+        return "cancelled";
+    }
+    return "unknown";
+}
+
+bool isFinal(MigrationStatus status) {
+    return status == MigrationStatus::Completed || status == MigrationStatus::Failed ||
+           status == MigrationStatus::Cancelled;
+}
+
+bool isPostcopy(MigrationStatus status) {
+    return status == MigrationStatus::PostcopyActive || status == MigrationStatus::PostcopyPaused ||
+           status == MigrationStatus::PostcopyRecoverSetup ||
+           status == MigrationStatus::PostcopyRecover;
+}
+
+const char* toString(ChannelKind kind) {
+    switch (kind) {
+    case ChannelKind::Main:
+        return "main";
+    case ChannelKind::Multifd:
+        return "multifd";
+    }
+    return "unknown";
+}
+
+const char* toString(ChannelState state) {
+    switch (state) {
+    case ChannelState::Connecting:
+        return "connecting";
+    case ChannelState::Handshake:
+        return "handshake";
+    case ChannelState::Open:
+        return "open";
+    case ChannelState::Closed:
+        return "closed";
+    case ChannelState::Failed:
+        return "failed";
+    }
+    return "unknown";
+}
+
+const char* toString(GuestState state) {
+    switch (state) {
+    case GuestState::Running:
+        return "running";
+    case GuestState::Paused:
+        return "paused";
+    case GuestState::Postmigrate:
+        return "postmigrate";
+    }
+    return "unknown";
+}
+
+const char* toString(Termination termination) {
+    switch (termination) {
+    case Termination::None:
+        return "none";
+    case Termination::Clean:
+        return "clean";
+    case Termination::Premature:
+        return "premature";
+    case Termination::Error:
+        return "error";
+    }
+    return "unknown";
+}
+
+const char* toString(EventLevel level) {
+    switch (level) {
+    case EventLevel::Info:
+        return "info";
+    case EventLevel::Warning:
+        return "warning";
+    case EventLevel::Error:
+        return "error";
+    }
+    return "unknown";
+}
+
+void ChannelCounters::setTlsInfo(std::string version, std::string cipher, std::string protection) {
+    std::lock_guard lock(tlsMutex_);
+    tlsVersion_ = std::move(version);
+    tlsCipher_ = std::move(cipher);
+    tlsProtection_ = std::move(protection);
+}
+
+void ChannelCounters::tlsInfo(std::string& version, std::string& cipher,
+                              std::string& protection) const {
+    std::lock_guard lock(tlsMutex_);
+    version = tlsVersion_;
+    cipher = tlsCipher_;
+    protection = tlsProtection_;
+}
+
+Telemetry::Telemetry() : start_(std::chrono::steady_clock::now()) {}
+
+double Telemetry::elapsedMs() const {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_)
+        .count();
+}
+
+ChannelCounters& Telemetry::addChannel(std::string id, ChannelKind kind) {
+    std::lock_guard lock(mutex_);
+    auto& counters = channels_.emplace_back(std::make_unique<ChannelCounters>());
+    counters->id = std::move(id);
+    counters->kind = kind;
+    lastSampleBytes_.push_back(0);
+    return *counters;
+}
+
+ChannelCounters* Telemetry::findChannel(const std::string& id) {
+    std::lock_guard lock(mutex_);
+    for (auto& counters : channels_)
+        if (counters->id == id)
+            return counters.get();
+    return nullptr;
+}
+
+void Telemetry::setStatus(MigrationStatus status) {
+    status_.store(status);
+}
+
+void Telemetry::setPhase(std::string phase) {
+    std::lock_guard lock(mutex_);
+    phase_ = std::move(phase);
+}
+
+void Telemetry::setError(const std::string& error, bool replace) {
+    std::lock_guard lock(mutex_);
+    if (error_.empty() || replace)
+        error_ = error;
+}
+
+std::string Telemetry::error() const {
+    std::lock_guard lock(mutex_);
+    return error_;
+}
+
+void Telemetry::setIntegrity(std::string integrity) {
+    std::lock_guard lock(mutex_);
+    integrity_ = std::move(integrity);
+}
+
+void Telemetry::updateStats(const MigrationStats& stats) {
+    std::lock_guard lock(mutex_);
+    stats_ = stats;
+    if (stats.total > 0) {
+        // remaining can grow when the guest dirties faster than we send; the figure shown
+        // must not run backwards, so progress only ever takes the larger value.
+        const double done =
+            1.0 - static_cast<double>(std::min(stats.remaining, stats.total)) / stats.total;
+        const double bulk = std::min(1.0, static_cast<double>(stats.normal + stats.duplicate) *
+                                              4096.0 / stats.total);
+        progress_ = std::max(progress_, stats.dirtySyncCount <= 1 ? bulk * 0.9 : done);
+    }
+}
+
+MigrationStats Telemetry::stats() const {
+    std::lock_guard lock(mutex_);
+    return stats_;
+}
+
+void Telemetry::event(EventLevel level, const std::string& side, const std::string& text) {
+    const double now = elapsedMs();
+    std::lock_guard lock(mutex_);
+    events_.push_back(Event{now, level, side, text});
+}
+
+namespace {
+// A long postcopy can request many thousands of pages; the log keeps the first ones and a
+// count of the rest, so that a snapshot stays cheap.
+constexpr std::size_t kReturnPathLogLimit = 20000;
+
+double percentile(std::vector<double> values, double fraction) {
+    if (values.empty())
+        return 0;
+    const auto rank = static_cast<std::size_t>(fraction * static_cast<double>(values.size() - 1));
+    std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(rank),
+                     values.end());
+    return values[rank];
+}
+} // namespace
+
+void Telemetry::returnPathMessage(const std::string& type, const std::string& text,
+                                  unsigned connection) {
+    const double now = elapsedMs();
+    std::lock_guard lock(mutex_);
+    ++returnPathCount_;
+    if (returnPath_.size() < kReturnPathLogLimit)
+        returnPath_.push_back(ReturnPathRecord{now, type, text, connection});
+}
+
+void Telemetry::addDevice(const std::string& name, const std::string& kind,
+                          std::uint64_t stateSize) {
+    std::lock_guard lock(mutex_);
+    DeviceSnapshot device;
+    device.name = name;
+    device.kind = kind;
+    device.stateSize = stateSize;
+    devices_.push_back(device);
+}
+
+void Telemetry::deviceTransition(const std::string& side, const std::string& device,
+                                 const std::string& from, const std::string& to, bool ok,
+                                 const std::string& error) {
+    const double now = elapsedMs();
+    std::lock_guard lock(mutex_);
+    transitions_.push_back(DeviceTransition{now, side, device, from, to, ok, error});
+    for (auto& entry : devices_) {
+        if (entry.name != device)
+            continue;
+        (side == "dst" ? entry.destinationState : entry.sourceState) = ok ? to : from;
+        entry.lastArc = from + " -> " + to;
+        entry.lastArcSide = side;
+        entry.lastArcOk = ok;
+    }
+}
+
+void Telemetry::pageRequested() {
+    std::lock_guard lock(mutex_);
+    ++postcopy_.pageRequests;
+}
+
+void Telemetry::pageRequestServed(double latencyMs) {
+    std::lock_guard lock(mutex_);
+    ++postcopy_.pagesServed;
+    requestLatenciesMs_.push_back(latencyMs);
+    postcopy_.latencyMaxMs = std::max(postcopy_.latencyMaxMs, latencyMs);
+}
+
+void Telemetry::urgentPageSent() {
+    std::lock_guard lock(mutex_);
+    ++postcopy_.urgentPagesSent;
+}
+
+void Telemetry::postcopyPaused() {
+    std::lock_guard lock(mutex_);
+    ++postcopy_.pauses;
+}
+
+void Telemetry::postcopyRecovered(double recoveryMs, std::uint64_t pagesMissing) {
+    std::lock_guard lock(mutex_);
+    ++postcopy_.recoveries;
+    postcopy_.lastRecoveryMs = recoveryMs;
+    postcopy_.pagesResentAfterRecovery += pagesMissing;
+}
+
+PostcopyStats Telemetry::postcopyStats() const {
+    std::lock_guard lock(mutex_);
+    PostcopyStats stats = postcopy_;
+    stats.latencyMedianMs = percentile(requestLatenciesMs_, 0.5);
+    stats.latencyP99Ms = percentile(requestLatenciesMs_, 0.99);
+    return stats;
+}
+
+void Telemetry::sample() {
+    const double now = elapsedMs();
+    std::lock_guard lock(mutex_);
+    const double seconds = (now - lastSampleMs_) / 1000.0;
+    if (seconds <= 0)
+        return;
+    double totalRate = 0;
+    std::uint64_t totalBytes = 0;
+    for (std::size_t i = 0; i < channels_.size(); ++i) {
+        const std::uint64_t bytes = channels_[i]->bytes.load(std::memory_order_relaxed);
+        const double rate = static_cast<double>(bytes - lastSampleBytes_[i]) / seconds;
+        lastSampleBytes_[i] = bytes;
+        samples_.push_back(ChannelSample{now, channels_[i]->id, rate, bytes});
+        totalRate += rate;
+        totalBytes += bytes;
+    }
+    samples_.push_back(ChannelSample{now, "total", totalRate, totalBytes});
+    lastSampleMs_ = now;
+}
+
+TelemetrySnapshot Telemetry::snapshot(std::size_t eventCursor, std::size_t sampleCursor,
+                                      std::size_t returnPathCursor) const {
+    TelemetrySnapshot snap;
+    snap.status = status_.load();
+    snap.sourceGuest = sourceGuest_.load();
+    snap.destinationStatus = destinationStatus_.load();
+    snap.postcopy = postcopyStats();
+    std::lock_guard lock(mutex_);
+    snap.phase = phase_;
+    snap.errorDesc = error_;
+    snap.integrity = integrity_;
+    snap.stats = stats_;
+    snap.progress = snap.status == MigrationStatus::Completed ? 1.0 : progress_;
+    for (const auto& counters : channels_) {
+        ChannelSnapshot channel;
+        channel.id = counters->id;
+        channel.kind = counters->kind;
+        channel.state = counters->state.load();
+        channel.bytes = counters->bytes.load(std::memory_order_relaxed);
+        channel.pages = counters->pages.load(std::memory_order_relaxed);
+        channel.packets = counters->packets.load(std::memory_order_relaxed);
+        channel.tlsRecordsSent = counters->tlsRecordsSent.load(std::memory_order_relaxed);
+        channel.tlsRecordsReceived = counters->tlsRecordsReceived.load(std::memory_order_relaxed);
+        channel.keyUpdatesSent = counters->keyUpdatesSent.load(std::memory_order_relaxed);
+        channel.keyUpdatesReceived = counters->keyUpdatesReceived.load(std::memory_order_relaxed);
+        channel.recordsUnderCurrentKey =
+            counters->recordsUnderCurrentKey.load(std::memory_order_relaxed);
+        channel.recordLimit = counters->recordLimit.load(std::memory_order_relaxed);
+        channel.termination = counters->termination.load();
+        counters->tlsInfo(channel.tlsVersion, channel.tlsCipher, channel.tlsProtection);
+        channel.bidirectional = counters->bidirectional.load();
+        snap.channels.push_back(std::move(channel));
+    }
+    if (eventCursor < events_.size())
+        snap.events.assign(events_.begin() + static_cast<std::ptrdiff_t>(eventCursor),
+                           events_.end());
+    snap.nextEventIndex = events_.size();
+    if (sampleCursor < samples_.size())
+        snap.samples.assign(samples_.begin() + static_cast<std::ptrdiff_t>(sampleCursor),
+                            samples_.end());
+    snap.nextSampleIndex = samples_.size();
+    if (returnPathCursor < returnPath_.size())
+        snap.returnPath.assign(returnPath_.begin() + static_cast<std::ptrdiff_t>(returnPathCursor),
+                               returnPath_.end());
+    snap.nextReturnPathIndex = returnPath_.size();
+    snap.devices = devices_;
+    snap.transitions = transitions_;
+    snap.returnPathCount = returnPathCount_;
+    return snap;
+}
+
+} // namespace migrascope

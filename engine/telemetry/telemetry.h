@@ -1,0 +1,122 @@
+// The engine's side of telemetry: counters the data path writes (atomics only), and the
+// Telemetry that copies them into a snapshot (engine/api/telemetry_snapshot.h) for readers,
+// who never block the writers.
+#pragma once
+
+#include "engine/api/telemetry_snapshot.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace migrascope {
+
+// Counters for one channel, updated by the one thread that drives the channel.
+struct ChannelCounters {
+    std::string id; // "main", "multifd-0", ...
+    ChannelKind kind = ChannelKind::Main;
+    std::atomic<std::uint64_t> bytes{0};
+    std::atomic<std::uint64_t> pages{0};
+    std::atomic<std::uint64_t> packets{0};
+    std::atomic<std::uint64_t> tlsRecordsSent{0};
+    std::atomic<std::uint64_t> tlsRecordsReceived{0};
+    std::atomic<std::uint64_t> keyUpdatesSent{0};
+    std::atomic<std::uint64_t> keyUpdatesReceived{0};
+    std::atomic<std::uint64_t> recordsUnderCurrentKey{0}; // sent since the last KeyUpdate
+    std::atomic<std::uint64_t> recordLimit{0};            // 0 = the cipher has none
+    std::atomic<ChannelState> state{ChannelState::Connecting};
+    std::atomic<Termination> termination{Termination::None};
+    // The main channel carries the stream one way and the return path the other.
+    std::atomic<bool> bidirectional{false};
+
+    // Written once after the handshake, read by snapshots.
+    void setTlsInfo(std::string version, std::string cipher, std::string protection);
+    void tlsInfo(std::string& version, std::string& cipher, std::string& protection) const;
+
+private:
+    mutable std::mutex tlsMutex_;
+    std::string tlsVersion_;
+    std::string tlsCipher_;
+    std::string tlsProtection_;
+};
+
+class Telemetry {
+public:
+    Telemetry();
+
+    double elapsedMs() const;
+
+    // Channels are registered before the data path starts and live as long as the Telemetry.
+    ChannelCounters& addChannel(std::string id, ChannelKind kind);
+    // The counters of a registered channel, or nullptr.
+    ChannelCounters* findChannel(const std::string& id);
+
+    void setStatus(MigrationStatus status);
+    MigrationStatus status() const { return status_.load(); }
+    void setPhase(std::string phase);
+    // Records the first error only (later ones are consequences and go to the event log),
+    // unless `replace` says the caller is refining that first error.
+    void setError(const std::string& error, bool replace = false);
+    std::string error() const;
+    void setIntegrity(std::string integrity);
+    void setSourceGuest(GuestState state) { sourceGuest_.store(state); }
+    // The destination's own state (postcopy pauses and recovers on both sides).
+    void setDestinationStatus(MigrationStatus status) { destinationStatus_.store(status); }
+    MigrationStatus destinationStatus() const { return destinationStatus_.load(); }
+    void updateStats(const MigrationStats& stats);
+    MigrationStats stats() const;
+
+    void event(EventLevel level, const std::string& side, const std::string& text);
+    void returnPathMessage(const std::string& type, const std::string& text, unsigned connection);
+
+    // Devices are registered before the migration starts.
+    void addDevice(const std::string& name, const std::string& kind, std::uint64_t stateSize);
+    void deviceTransition(const std::string& side, const std::string& device,
+                          const std::string& from, const std::string& to, bool ok,
+                          const std::string& error);
+
+    void pageRequested();
+    void pageRequestServed(double latencyMs);
+    void urgentPageSent();
+    void postcopyPaused();
+    void postcopyRecovered(double recoveryMs, std::uint64_t pagesMissing);
+    PostcopyStats postcopyStats() const;
+
+    // Appends one sample per channel plus "total", computed from byte deltas since the last call.
+    void sample();
+
+    // eventCursor/sampleCursor: return only what is newer (pass 0 for everything).
+    TelemetrySnapshot snapshot(std::size_t eventCursor = 0, std::size_t sampleCursor = 0,
+                               std::size_t returnPathCursor = 0) const;
+
+private:
+    std::chrono::steady_clock::time_point start_;
+    std::atomic<MigrationStatus> status_{MigrationStatus::None};
+    std::atomic<GuestState> sourceGuest_{GuestState::Running};
+    std::atomic<MigrationStatus> destinationStatus_{MigrationStatus::None};
+
+    mutable std::mutex mutex_; // guards everything below; never held on the data path
+    std::deque<std::unique_ptr<ChannelCounters>> channels_;
+    std::string phase_;
+    std::string error_;
+    std::string integrity_ = "pending";
+    MigrationStats stats_;
+    double progress_ = 0;
+    std::vector<Event> events_;
+    std::vector<ChannelSample> samples_;
+    std::vector<ReturnPathRecord> returnPath_;
+    std::size_t returnPathCount_ = 0;
+    PostcopyStats postcopy_;
+    std::vector<double> requestLatenciesMs_;
+    std::vector<DeviceSnapshot> devices_;
+    std::vector<DeviceTransition> transitions_;
+    std::vector<std::uint64_t> lastSampleBytes_;
+    double lastSampleMs_ = 0;
+};
+
+} // namespace migrascope

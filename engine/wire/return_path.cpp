@@ -1,0 +1,285 @@
+#include "engine/wire/return_path.h"
+
+#include "engine/wire/wire.h"
+
+#include <cstdio>
+
+namespace migrascope {
+namespace {
+
+// rp_cmd_args: the fixed length of each type; kVariable where the payload says.
+constexpr int kVariable = -1;
+int fixedLength(ReturnPathType type) {
+    switch (type) {
+    case ReturnPathType::Shut:
+    case ReturnPathType::Pong:
+    case ReturnPathType::ResumeAck:
+        return 4;
+    case ReturnPathType::ReqPages:
+        return 12;
+    case ReturnPathType::SwitchoverAck:
+        return 0;
+    case ReturnPathType::ReqPagesId:
+    case ReturnPathType::RecvBitmap:
+        return kVariable;
+    case ReturnPathType::Invalid:
+        break;
+    }
+    return kVariable;
+}
+
+std::string hex(std::uint64_t value) {
+    char text[24];
+    std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
+    return text;
+}
+
+// RECV_BITMAP carries ROUND_UP(DIV_ROUND_UP(pages, 8), 8) bytes: whole 64-bit words.
+std::uint64_t bitmapBytes(std::uint64_t pageCount) {
+    return (pageCount + 63) / 64 * 8;
+}
+
+} // namespace
+
+const char* toString(ReturnPathType type) {
+    switch (type) {
+    case ReturnPathType::Invalid:
+        return "INVALID";
+    case ReturnPathType::Shut:
+        return "SHUT";
+    case ReturnPathType::Pong:
+        return "PONG";
+    case ReturnPathType::ReqPagesId:
+        return "REQ_PAGES_ID";
+    case ReturnPathType::ReqPages:
+        return "REQ_PAGES";
+    case ReturnPathType::RecvBitmap:
+        return "RECV_BITMAP";
+    case ReturnPathType::ResumeAck:
+        return "RESUME_ACK";
+    case ReturnPathType::SwitchoverAck:
+        return "SWITCHOVER_ACK";
+    }
+    return "unknown";
+}
+
+std::string describeShut(std::uint32_t value) {
+    const char* why = nullptr;
+    switch (static_cast<ShutReason>(value)) {
+    case ShutReason::Success:
+        why = "success";
+        break;
+    case ShutReason::StreamError:
+        why = "the destination could not load the stream";
+        break;
+    case ShutReason::IntegrityMismatch:
+        why = "the destination's integrity check failed";
+        break;
+    case ShutReason::ChannelFailure:
+        why = "a channel failed at the destination";
+        break;
+    case ShutReason::DeviceFailure:
+        why = "a device failed at the destination";
+        break;
+    }
+    return std::to_string(value) + " (" + (why ? why : "an error the source does not know") + ")";
+}
+
+std::string ReturnPathMessage::describe() const {
+    std::string text = toString(type);
+    switch (type) {
+    case ReturnPathType::Shut:
+        return text + " " + describeShut(value);
+    case ReturnPathType::Pong:
+        return text + " " + std::to_string(value);
+    case ReturnPathType::ResumeAck:
+        return text + " " + std::to_string(value);
+    case ReturnPathType::ReqPagesId:
+    case ReturnPathType::ReqPages:
+        return text + " " + block + " @" + hex(start) + " " + std::to_string(length) + " bytes";
+    case ReturnPathType::RecvBitmap: {
+        std::uint64_t received = 0;
+        for (const auto word : bitmap)
+            received += static_cast<std::uint64_t>(__builtin_popcountll(word));
+        return text + " " + block + ": " + std::to_string(received) + " of " +
+               std::to_string(pageCount) + " pages received";
+    }
+    case ReturnPathType::SwitchoverAck:
+    case ReturnPathType::Invalid:
+        break;
+    }
+    return text;
+}
+
+ReturnPathReader::ReturnPathReader(Connection& connection, std::vector<RamBlockLayout> blocks)
+    : in_(connection), blocks_(std::move(blocks)) {}
+
+const RamBlockLayout& ReturnPathReader::findBlock(const std::string& name,
+                                                  const char* message) const {
+    for (const auto& block : blocks_)
+        if (block.name == name)
+            return block;
+    throw ReturnPathError(std::string("return path: ") + message + " names RAM block '" + name +
+                          "', which the source does not have");
+}
+
+std::optional<ReturnPathMessage> ReturnPathReader::next() {
+    if (in_.atEnd())
+        return std::nullopt;
+    const std::uint16_t rawType = in_.get16();
+    const std::uint16_t length = in_.get16();
+    if (rawType == 0 || rawType > static_cast<std::uint16_t>(ReturnPathType::SwitchoverAck))
+        throw ReturnPathError("return path: " +
+                              std::string(rawType == 0
+                                              ? "message type 0 (INVALID) must never "
+                                                "be sent"
+                                              : "unknown message type " + std::to_string(rawType)) +
+                              " (length " + std::to_string(length) + ")");
+    ReturnPathMessage message;
+    message.type = static_cast<ReturnPathType>(rawType);
+    const char* name = toString(message.type);
+    if (length > kReturnPathMaxLength)
+        throw ReturnPathError("return path: " + std::string(name) + " has length " +
+                              std::to_string(length) + ", above the limit of " +
+                              std::to_string(kReturnPathMaxLength));
+    if (const int fixed = fixedLength(message.type); fixed != kVariable && length != fixed)
+        throw ReturnPathError("return path: " + std::string(name) + " has length " +
+                              std::to_string(length) + ", expected " + std::to_string(fixed));
+    std::vector<std::uint8_t> payload(length);
+    in_.getBytes(payload.data(), payload.size());
+    const std::uint8_t* p = payload.data();
+
+    switch (message.type) {
+    case ReturnPathType::Shut:
+    case ReturnPathType::Pong:
+        message.value = wire::get32(p);
+        break;
+    case ReturnPathType::ResumeAck:
+        message.value = wire::get32(p);
+        if (message.value != kResumeAckValue)
+            throw ReturnPathError("return path: RESUME_ACK carries " +
+                                  std::to_string(message.value) + ", expected " +
+                                  std::to_string(kResumeAckValue));
+        break;
+    case ReturnPathType::ReqPagesId:
+    case ReturnPathType::ReqPages: {
+        const bool named = message.type == ReturnPathType::ReqPagesId;
+        if (named && (length < 13 || length != 13u + p[12]))
+            throw ReturnPathError("return path: REQ_PAGES_ID has length " + std::to_string(length) +
+                                  ", which does not match its block name's length");
+        message.start = wire::get64(p);
+        message.length = wire::get32(p + 8);
+        if (named)
+            lastRequestedBlock_.assign(reinterpret_cast<const char*>(p + 13), p[12]);
+        else if (lastRequestedBlock_.empty())
+            throw ReturnPathError("return path: REQ_PAGES arrived before any REQ_PAGES_ID "
+                                  "named its RAM block");
+        message.block = lastRequestedBlock_;
+        const RamBlockLayout& block = findBlock(message.block, name);
+        if (message.length == 0 || message.start % 4096 != 0 || message.length % 4096 != 0 ||
+            message.start >= block.size || message.length > block.size - message.start)
+            throw ReturnPathError("return path: " + std::string(name) + " asks for " +
+                                  std::to_string(message.length) + " bytes at " +
+                                  hex(message.start) + ", not whole pages inside RAM block '" +
+                                  message.block + "' (" + std::to_string(block.size) + " bytes)");
+        break;
+    }
+    case ReturnPathType::RecvBitmap: {
+        if (length < 1 || length != 1u + p[0])
+            throw ReturnPathError("return path: RECV_BITMAP has length " + std::to_string(length) +
+                                  ", which does not match its block name's length");
+        message.block.assign(reinterpret_cast<const char*>(p + 1), p[0]);
+        const RamBlockLayout& block = findBlock(message.block, name);
+        message.pageCount = block.size / 4096;
+        const std::uint64_t size = in_.get64();
+        if (size != bitmapBytes(message.pageCount))
+            throw ReturnPathError("return path: RECV_BITMAP for '" + message.block + "' carries " +
+                                  std::to_string(size) + " bytes; " +
+                                  std::to_string(message.pageCount) + " pages need " +
+                                  std::to_string(bitmapBytes(message.pageCount)));
+        std::vector<std::uint8_t> bytes(size);
+        in_.getBytes(bytes.data(), bytes.size());
+        if (const auto marker = in_.get64(); marker != kRecvBitmapEndMarker)
+            throw ReturnPathError("return path: RECV_BITMAP for '" + message.block +
+                                  "' ends with " + hex(marker) + " instead of the end marker " +
+                                  hex(kRecvBitmapEndMarker));
+        // Little-endian on the wire (bitmap_to_le), whatever the host.
+        message.bitmap.assign(size / 8, 0);
+        for (std::size_t i = 0; i < bytes.size(); ++i)
+            message.bitmap[i / 8] |= std::uint64_t{bytes[i]} << (8 * (i % 8));
+        if (message.pageCount % 64 != 0)
+            message.bitmap.back() &= (std::uint64_t{1} << (message.pageCount % 64)) - 1;
+        break;
+    }
+    case ReturnPathType::SwitchoverAck:
+    case ReturnPathType::Invalid:
+        break;
+    }
+    return message;
+}
+
+void ReturnPathSender::send(ReturnPathType type, const std::vector<std::uint8_t>& payload,
+                            const std::vector<std::uint8_t>& trailer) {
+    wire::Payload message;
+    message.add16(static_cast<std::uint16_t>(type))
+        .add16(static_cast<std::uint16_t>(payload.size()));
+    message.addBytes(payload.data(), payload.size());
+    message.addBytes(trailer.data(), trailer.size());
+    connection_.sendAll(message.bytes.data(), message.bytes.size());
+}
+
+void ReturnPathSender::shut(ShutReason reason) {
+    std::lock_guard lock(mutex_);
+    send(ReturnPathType::Shut, wire::Payload().add32(static_cast<std::uint32_t>(reason)).bytes);
+}
+
+void ReturnPathSender::pong(std::uint32_t value) {
+    std::lock_guard lock(mutex_);
+    send(ReturnPathType::Pong, wire::Payload().add32(value).bytes);
+}
+
+void ReturnPathSender::requestPage(const std::string& block, std::uint64_t start,
+                                   std::uint32_t length) {
+    std::lock_guard lock(mutex_);
+    wire::Payload payload;
+    payload.add64(start).add32(length);
+    if (block == lastRequestedBlock_) {
+        send(ReturnPathType::ReqPages, payload.bytes);
+        return;
+    }
+    payload.addString8(block);
+    send(ReturnPathType::ReqPagesId, payload.bytes);
+    lastRequestedBlock_ = block;
+}
+
+void ReturnPathSender::recvBitmap(const std::string& block,
+                                  const std::vector<std::uint64_t>& received,
+                                  std::uint64_t pageCount) {
+    const std::uint64_t size = bitmapBytes(pageCount);
+    wire::Payload trailer;
+    trailer.add64(size);
+    for (std::uint64_t i = 0; i < size; ++i) {
+        const std::uint64_t word = i / 8 < received.size() ? received[i / 8] : 0;
+        trailer.add8(static_cast<std::uint8_t>(word >> (8 * (i % 8))));
+    }
+    trailer.add64(kRecvBitmapEndMarker);
+    std::lock_guard lock(mutex_);
+    send(ReturnPathType::RecvBitmap, wire::Payload().addString8(block).bytes, trailer.bytes);
+}
+
+void ReturnPathSender::resumeAck() {
+    std::lock_guard lock(mutex_);
+    send(ReturnPathType::ResumeAck, wire::Payload().add32(kResumeAckValue).bytes);
+}
+
+void ReturnPathSender::switchoverAck() {
+    std::lock_guard lock(mutex_);
+    send(ReturnPathType::SwitchoverAck, {});
+}
+
+void ReturnPathSender::sendRaw(const std::vector<std::uint8_t>& bytes) {
+    std::lock_guard lock(mutex_);
+    connection_.sendAll(bytes.data(), bytes.size());
+}
+
+} // namespace migrascope

@@ -1,0 +1,115 @@
+// The return path: what the destination tells the source on the main channel's reverse
+// direction (QEMU's enum mig_rp_message_type and rp_cmd_args, migration/migration.c).
+// Framing: be16 type, be16 length, payload. The source rejects a length above 512 or one
+// that differs from the type's fixed length, and any type it does not know.
+#pragma once
+
+#include "engine/transport/connection.h"
+#include "engine/wire/main_stream.h"
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace migrascope {
+
+enum class ReturnPathType : std::uint16_t {
+    Invalid = 0,
+    Shut = 1,
+    Pong = 2,
+    ReqPagesId = 3,
+    ReqPages = 4,
+    RecvBitmap = 5,
+    ResumeAck = 6,
+    SwitchoverAck = 7,
+};
+const char* toString(ReturnPathType type);
+
+inline constexpr std::size_t kReturnPathMaxLength = 512;
+inline constexpr std::uint64_t kRecvBitmapEndMarker = 0x0123456789abcdefull;
+inline constexpr std::uint32_t kResumeAckValue = 1;
+
+// SHUT's value. QEMU sends 0 or 1; Migrascope also says why, so that a source talking to a
+// remote destination can name the reason without a second channel.
+enum class ShutReason : std::uint32_t {
+    Success = 0,
+    StreamError = 1,       // the destination could not load the stream
+    IntegrityMismatch = 2, // RAM or device state differs from the source's
+    ChannelFailure = 3,    // a channel broke or ended without close_notify
+    DeviceFailure = 4,     // a device refused a state transition or its data
+};
+// "1 (the destination could not load the stream)"; unknown values are shown as numbers.
+std::string describeShut(std::uint32_t value);
+
+// One RAM block as both ends know it: name and size. Page requests and bitmaps must name one.
+struct RamBlockLayout {
+    std::string name;
+    std::uint64_t size = 0;
+};
+
+struct ReturnPathMessage {
+    ReturnPathType type = ReturnPathType::Invalid;
+    std::uint32_t value = 0; // SHUT, PONG, RESUME_ACK
+    std::string block;       // REQ_PAGES_ID, REQ_PAGES (the last one named), RECV_BITMAP
+    std::uint64_t start = 0; // page requests: byte offset in the block
+    std::uint32_t length = 0;
+    std::vector<std::uint64_t> bitmap; // RECV_BITMAP: bit N set = page N received
+    std::uint64_t pageCount = 0;       // RECV_BITMAP: pages in the block
+
+    // For logs: "SHUT 0 (success)", "REQ_PAGES pc.ram @0x1f000 4096 bytes", ...
+    std::string describe() const;
+};
+
+// A return-path message the source cannot accept: malformed, unknown, or out of place.
+// Unlike a broken connection, this never pauses a postcopy migration.
+class ReturnPathError : public MigrationError {
+public:
+    using MigrationError::MigrationError;
+};
+
+// Source side: reads one message at a time and checks it completely, including the bitmap's
+// size and end marker, before anything acts on it.
+class ReturnPathReader {
+public:
+    ReturnPathReader(Connection& connection, std::vector<RamBlockLayout> blocks);
+    // std::nullopt when the destination ended the stream cleanly between two messages.
+    // Throws ReturnPathError for a bad message, ConnectionError for a broken connection.
+    std::optional<ReturnPathMessage> next();
+
+private:
+    const RamBlockLayout& findBlock(const std::string& name, const char* message) const;
+
+    StreamReader in_;
+    std::vector<RamBlockLayout> blocks_;
+    std::string lastRequestedBlock_;
+};
+
+// Destination side. Several threads send (the main channel's loader: SHUT, PONG, bitmaps,
+// acknowledgements; the guest's page faults: page requests), so each message goes out
+// whole, under one lock.
+class ReturnPathSender {
+public:
+    explicit ReturnPathSender(Connection& connection) : connection_(connection) {}
+
+    void shut(ShutReason reason);
+    void pong(std::uint32_t value);
+    void requestPage(const std::string& block, std::uint64_t start, std::uint32_t length);
+    void recvBitmap(const std::string& block, const std::vector<std::uint64_t>& received,
+                    std::uint64_t pageCount);
+    void resumeAck();
+    void switchoverAck();
+    // Any framing at all, for tests of the source's checks.
+    void sendRaw(const std::vector<std::uint8_t>& bytes);
+
+private:
+    void send(ReturnPathType type, const std::vector<std::uint8_t>& payload,
+              const std::vector<std::uint8_t>& trailer = {});
+
+    Connection& connection_;
+    std::mutex mutex_;
+    std::string lastRequestedBlock_; // guarded by mutex_
+};
+
+} // namespace migrascope
