@@ -47,9 +47,8 @@ private:
 
     static void waitForStatus(MigrationRun& run, MigrationStatus source,
                               MigrationStatus destination) {
-        QTRY_VERIFY_WITH_TIMEOUT(run.telemetry().status() == source &&
-                                     run.telemetry().destinationStatus() == destination,
-                                 60000);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            run.telemetry().status() == source && run.destinationStatus() == destination, 60000);
     }
 
     // migrate-recover on the destination, then migrate resume, once both sides are paused.

@@ -16,10 +16,11 @@
 
 namespace migrascope {
 
+class DestinationEndpoint;
 class Guest;
 class HistoryStore;
-class MigrationDestination;
 class MigrationSource;
+class RunView;
 class SourceDevices;
 class Telemetry;
 
@@ -67,8 +68,10 @@ public:
     const MigrationConfig& config() const { return config_; }
     TelemetrySnapshot snapshot(std::size_t eventCursor = 0, std::size_t sampleCursor = 0,
                                std::size_t returnPathCursor = 0) const;
-    // The engine's own counters; tests and demos read statuses from it directly.
+    // The source's own telemetry; tests and demos read its status directly.
     Telemetry& telemetry() { return *telemetry_; }
+    // The destination's status (None before it exists), without a whole snapshot.
+    MigrationStatus destinationStatus() const;
     // 0 until the history row exists, or when history is off or could not be written.
     std::int64_t historyId() const;
 
@@ -85,12 +88,13 @@ private:
     MigrationConfig config_;
     RunOptions options_;
     std::unique_ptr<Telemetry> telemetry_;
+    std::unique_ptr<RunView> view_; // the source's telemetry with the destination's merged in
     std::thread coordinator_;
     std::thread sampler_;
 
     std::unique_ptr<Guest> sourceGuest_;
     std::unique_ptr<SourceDevices> sourceDevices_; // the source guest's VFIO devices
-    std::unique_ptr<MigrationDestination> destination_;
+    std::unique_ptr<DestinationEndpoint> destination_;
 
     mutable std::mutex mutex_;
     mutable std::condition_variable changed_;

@@ -122,7 +122,7 @@ bool MigrationDestination::waitUntilFinished(std::chrono::milliseconds timeout) 
 
 void MigrationDestination::setState(State state) {
     state_ = state;
-    telemetry_.setDestinationStatus(asStatus(state));
+    telemetry_.setStatus(asStatus(state));
 }
 
 void MigrationDestination::fail(const std::string& error, ShutReason reason) {
@@ -257,6 +257,7 @@ void MigrationDestination::serve(Connection& connection, std::string peer) {
     try {
         if (mainChannel) {
             connection.setName("main");
+            recognised(connection, ChannelKind::Main);
             returnPath.emplace(connection);
             serveMain(connection, *returnPath);
         } else if (magic == kMultifdMagic) {
@@ -290,10 +291,12 @@ void MigrationDestination::serve(Connection& connection, std::string peer) {
         const ShutReason elsewhereReason = failReason_;
         lock.unlock();
         if (ChannelCounters* counters = telemetry_.findChannel(connection.name());
-            counters && counters->termination.load() == Termination::None)
+            counters && counters->termination.load() == Termination::None) {
             counters->termination.store(connection.termination() == Termination::Premature
                                             ? Termination::Premature
                                             : Termination::Error);
+            counters->state.store(ChannelState::Failed);
+        }
         ShutReason reason = ShutReason::StreamError;
         if (dynamic_cast<const IntegrityError*>(&error))
             reason = ShutReason::IntegrityMismatch;
@@ -848,9 +851,23 @@ void MigrationDestination::waitForChannelsSynced() {
     changed_.notify_all();
 }
 
+void MigrationDestination::recognised(Connection& connection, ChannelKind kind) {
+    ChannelCounters& counters = telemetry_.channel(connection.name(), kind);
+    // A resume's main connection reuses the entry; one that already ended keeps its end.
+    if (counters.termination.load() == Termination::None)
+        counters.state.store(ChannelState::Open);
+    counters.bidirectional.store(kind == ChannelKind::Main);
+    if (connection.isTls())
+        counters.setTlsInfo(connection.tlsVersion(), connection.tlsCipher(),
+                            toString(connection.protection()));
+}
+
 void MigrationDestination::channelEnded(const std::string& channel, Termination termination) {
-    if (ChannelCounters* counters = telemetry_.findChannel(channel))
+    if (ChannelCounters* counters = telemetry_.findChannel(channel)) {
         counters->termination.store(termination);
+        counters->state.store(termination == Termination::Error ? ChannelState::Failed
+                                                                : ChannelState::Closed);
+    }
     if (channel == "main")
         return;
     {
@@ -902,6 +919,7 @@ void MigrationDestination::receiveMultifd(Connection& connection, const std::uin
                                  " is already connected (duplicate id)");
         channelSeen_[hello.channel] = true;
         connection.setName("multifd-" + std::to_string(hello.channel));
+        recognised(connection, ChannelKind::Multifd);
         changed_.wait(lock, [this] { return guestReady_ || stopping_ || state_ == State::Failed; });
         if (!guestReady_)
             return;

@@ -48,6 +48,8 @@ public:
         Failed
     };
 
+    // `telemetry` is the destination's own: its status, its channels as it received them,
+    // its devices and events. It must outlive the destination.
     MigrationDestination(Options options, Telemetry& telemetry);
     ~MigrationDestination();
     MigrationDestination(const MigrationDestination&) = delete;
@@ -114,6 +116,8 @@ private:
     void fail(const std::string& error, ShutReason reason = ShutReason::StreamError);
     void waitForChannelsSynced();
     void waitForChannelsEnded();
+    // A connection turned out to be this channel: it gets its entry in our telemetry.
+    void recognised(Connection& connection, ChannelKind kind);
     void channelEnded(const std::string& channel, Termination termination);
     void arriveAtSync();
 

@@ -309,6 +309,7 @@ void DestinationDevices::loadSetup(StreamReader& in, std::uint32_t sectionId,
                           vfio::describeFlags(migrationFlags(*entry->device)) + ", the source's " +
                           vfio::describeFlags(flags));
     addFaults(*entry->device, options_.faults, true);
+    telemetry_.addDevice(name, kind, stateSize);
     observe(*entry->device, telemetry_, "dst");
     Device& device = *entry;
     devices_.push_back(std::move(entry));

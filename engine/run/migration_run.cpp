@@ -1,9 +1,10 @@
 #include "engine/api/migration_run.h"
 
 #include "engine/api/history_store.h"
-#include "engine/destination/migration_destination.h"
+#include "engine/destination/in_process_destination.h"
 #include "engine/devices/device_migration.h"
 #include "engine/memory/guest.h"
+#include "engine/run/run_view.h"
 #include "engine/source/migration_source.h"
 #include "engine/telemetry/telemetry.h"
 
@@ -16,7 +17,7 @@ constexpr double kHistoryFlushMs = 1000;
 // that vanishes fails a send with EPIPE without the process touching SIGPIPE's disposition.
 MigrationRun::MigrationRun(MigrationConfig config, RunOptions options)
     : config_(std::move(config)), options_(std::move(options)),
-      telemetry_(std::make_unique<Telemetry>()) {}
+      telemetry_(std::make_unique<Telemetry>()), view_(std::make_unique<RunView>(*telemetry_)) {}
 
 MigrationRun::~MigrationRun() {
     cancel();
@@ -80,7 +81,7 @@ std::string MigrationRun::recover() {
 
 void MigrationRun::recoverByItself(double& pausedSinceMs) {
     const bool paused = telemetry_->status() == MigrationStatus::PostcopyPaused &&
-                        telemetry_->destinationStatus() == MigrationStatus::PostcopyPaused;
+                        destinationStatus() == MigrationStatus::PostcopyPaused;
     if (!paused) {
         pausedSinceMs = -1;
         return;
@@ -117,7 +118,12 @@ bool MigrationRun::waitFor(std::chrono::milliseconds timeout) const {
 
 TelemetrySnapshot MigrationRun::snapshot(std::size_t eventCursor, std::size_t sampleCursor,
                                          std::size_t returnPathCursor) const {
-    return telemetry_->snapshot(eventCursor, sampleCursor, returnPathCursor);
+    return view_->snapshot(eventCursor, sampleCursor, returnPathCursor);
+}
+
+MigrationStatus MigrationRun::destinationStatus() const {
+    std::lock_guard lock(mutex_);
+    return destination_ ? destination_->status() : MigrationStatus::None;
 }
 
 std::int64_t MigrationRun::historyId() const {
@@ -126,12 +132,11 @@ std::int64_t MigrationRun::historyId() const {
 }
 
 Guest* MigrationRun::destinationGuest() {
-    return destination_ ? destination_->guest() : nullptr;
+    return destination_ ? destination_->localGuest() : nullptr;
 }
 
 void MigrationRun::flushHistory(HistoryStore& history) {
-    const auto snap =
-        telemetry_->snapshot(historyEventCursor_, historySampleCursor_, historyReturnPathCursor_);
+    const auto snap = snapshot(historyEventCursor_, historySampleCursor_, historyReturnPathCursor_);
     const std::int64_t id = historyId();
     history.appendSamples(id, snap.samples);
     history.appendEvents(id, snap.events);
@@ -213,10 +218,12 @@ void MigrationRun::coordinate() {
         destination.vfioExplicitResumingStop = config_.vfioExplicitResumingStop;
         destination.faults = faultsFor(config_.faults, Side::Destination);
         {
-            auto created = std::make_unique<MigrationDestination>(destination, *telemetry_);
+            auto created =
+                std::make_unique<InProcessDestination>(destination, telemetry_->startTime());
             std::lock_guard lock(mutex_);
             destination_ = std::move(created);
         }
+        view_->attachDestination(destination_.get());
         destination_->start();
         telemetry_->event(EventLevel::Info, "dst",
                           "listening on " + config_.destinationHost + ":" +
@@ -234,7 +241,7 @@ void MigrationRun::coordinate() {
         const MigrationStatus status = source_->run(destination_->port());
         if (status != MigrationStatus::Completed) {
             // The source fails first on a broken connection; the destination often knows why.
-            destination_->waitUntilFinished(std::chrono::milliseconds(500));
+            destination_->waitForVerdict(std::chrono::milliseconds(500));
             // When the destination failed, its reason is the cause and ours the symptom.
             const std::string theirs = destination_->error();
             const std::string rejection = destination_->firstRejection();
@@ -254,7 +261,7 @@ void MigrationRun::coordinate() {
         }
         destination_->stop();
         if (status != MigrationStatus::Completed)
-            destination_->stopGuest(); // a postcopy guest that started there is discarded
+            destination_->discardGuest(); // a postcopy guest that started there
     } catch (const std::exception& error) {
         telemetry_->setError(error.what());
         telemetry_->event(EventLevel::Error, "src", error.what());
@@ -280,7 +287,7 @@ void MigrationRun::coordinate() {
     if (history) {
         try {
             flushHistory(*history);
-            const TelemetrySnapshot final = telemetry_->snapshot();
+            const TelemetrySnapshot final = snapshot();
             history->appendTransitions(historyId(), final.transitions);
             history->finishRun(historyId(), final);
         } catch (const std::exception& error) {

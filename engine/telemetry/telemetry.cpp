@@ -124,7 +124,7 @@ void ChannelCounters::tlsInfo(std::string& version, std::string& cipher,
     protection = tlsProtection_;
 }
 
-Telemetry::Telemetry() : start_(std::chrono::steady_clock::now()) {}
+Telemetry::Telemetry(std::chrono::steady_clock::time_point start) : start_(start) {}
 
 double Telemetry::elapsedMs() const {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_)
@@ -133,11 +133,23 @@ double Telemetry::elapsedMs() const {
 
 ChannelCounters& Telemetry::addChannel(std::string id, ChannelKind kind) {
     std::lock_guard lock(mutex_);
+    return addChannelLocked(std::move(id), kind);
+}
+
+ChannelCounters& Telemetry::addChannelLocked(std::string id, ChannelKind kind) {
     auto& counters = channels_.emplace_back(std::make_unique<ChannelCounters>());
     counters->id = std::move(id);
     counters->kind = kind;
     lastSampleBytes_.push_back(0);
     return *counters;
+}
+
+ChannelCounters& Telemetry::channel(const std::string& id, ChannelKind kind) {
+    std::lock_guard lock(mutex_);
+    for (auto& counters : channels_)
+        if (counters->id == id)
+            return *counters;
+    return addChannelLocked(id, kind);
 }
 
 ChannelCounters* Telemetry::findChannel(const std::string& id) {
@@ -310,7 +322,6 @@ TelemetrySnapshot Telemetry::snapshot(std::size_t eventCursor, std::size_t sampl
     TelemetrySnapshot snap;
     snap.status = status_.load();
     snap.sourceGuest = sourceGuest_.load();
-    snap.destinationStatus = destinationStatus_.load();
     snap.postcopy = postcopyStats();
     std::lock_guard lock(mutex_);
     snap.phase = phase_;

@@ -47,12 +47,18 @@ private:
 
 class Telemetry {
 public:
-    Telemetry();
+    // `start` is time zero of every timestamp; the in-process destination shares the source's.
+    explicit Telemetry(
+        std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now());
+    std::chrono::steady_clock::time_point startTime() const { return start_; }
 
     double elapsedMs() const;
 
-    // Channels are registered before the data path starts and live as long as the Telemetry.
+    // Channels live as long as the Telemetry. The source registers its channels before the
+    // data path starts; a destination registers each as it recognises it.
     ChannelCounters& addChannel(std::string id, ChannelKind kind);
+    // The registered channel, or a new one.
+    ChannelCounters& channel(const std::string& id, ChannelKind kind);
     // The counters of a registered channel, or nullptr.
     ChannelCounters* findChannel(const std::string& id);
 
@@ -65,9 +71,6 @@ public:
     std::string error() const;
     void setIntegrity(std::string integrity);
     void setSourceGuest(GuestState state) { sourceGuest_.store(state); }
-    // The destination's own state (postcopy pauses and recovers on both sides).
-    void setDestinationStatus(MigrationStatus status) { destinationStatus_.store(status); }
-    MigrationStatus destinationStatus() const { return destinationStatus_.load(); }
     void updateStats(const MigrationStats& stats);
     MigrationStats stats() const;
 
@@ -95,10 +98,11 @@ public:
                                std::size_t returnPathCursor = 0) const;
 
 private:
+    ChannelCounters& addChannelLocked(std::string id, ChannelKind kind); // with mutex_ held
+
     std::chrono::steady_clock::time_point start_;
     std::atomic<MigrationStatus> status_{MigrationStatus::None};
     std::atomic<GuestState> sourceGuest_{GuestState::Running};
-    std::atomic<MigrationStatus> destinationStatus_{MigrationStatus::None};
 
     mutable std::mutex mutex_; // guards everything below; never held on the data path
     std::deque<std::unique_ptr<ChannelCounters>> channels_;

@@ -26,8 +26,7 @@ double msSince(Clock::time_point start) {
 bool waitFor(MigrationRun& run, MigrationStatus source, MigrationStatus destination) {
     const auto deadline = Clock::now() + std::chrono::seconds(120);
     while (Clock::now() < deadline) {
-        if (run.telemetry().status() == source &&
-            run.telemetry().destinationStatus() == destination)
+        if (run.telemetry().status() == source && run.destinationStatus() == destination)
             return true;
         if (run.finished())
             return false;

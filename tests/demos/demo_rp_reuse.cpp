@@ -126,7 +126,7 @@ void newDesign() {
         std::this_thread::sleep_for(10ms);
     std::printf("  [qmp] the network fails during postcopy\n");
     run.cutNetwork();
-    while (run.telemetry().destinationStatus() != MigrationStatus::PostcopyPaused ||
+    while (run.destinationStatus() != MigrationStatus::PostcopyPaused ||
            run.telemetry().status() != MigrationStatus::PostcopyPaused)
         std::this_thread::sleep_for(10ms);
     asked = true;
