@@ -20,7 +20,7 @@ extern "C" void onInterrupt(int) {
 void printWarnings(const std::vector<Event>& events) {
     for (const auto& event : events)
         if (event.level != EventLevel::Info)
-            std::fprintf(stderr, "[%s %s] %s\n", event.side.c_str(), toString(event.level),
+            std::fprintf(stderr, "[%s %s] %s\n", toString(event.side), toString(event.level),
                          event.text.c_str());
 }
 

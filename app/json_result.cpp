@@ -99,20 +99,20 @@ QJsonObject jsonResult(const TelemetrySnapshot& snapshot, std::int64_t historyId
         entry["name"] = QString::fromStdString(device.name);
         entry["kind"] = QString::fromStdString(device.kind);
         entry["state-size"] = static_cast<qint64>(device.stateSize);
-        entry["state"] = QString::fromStdString(device.sourceState);
+        entry["state"] = QString::fromLatin1(vfio::toString(device.sourceState));
         entry["destination-state"] =
-            device.destinationState.empty()
-                ? QJsonValue(QJsonValue::Null)
-                : QJsonValue(QString::fromStdString(device.destinationState));
+            device.destinationState
+                ? QJsonValue(QString::fromLatin1(vfio::toString(*device.destinationState)))
+                : QJsonValue(QJsonValue::Null);
         QJsonArray transitions;
         for (const auto& t : snapshot.transitions) {
             if (t.device != device.name)
                 continue;
             QJsonObject arc;
             arc["time"] = std::llround(t.timeMs);
-            arc["side"] = QString::fromStdString(t.side);
-            arc["from"] = QString::fromStdString(t.from);
-            arc["to"] = QString::fromStdString(t.to);
+            arc["side"] = QString::fromLatin1(toString(t.side));
+            arc["from"] = QString::fromStdString(fromText(t));
+            arc["to"] = QString::fromLatin1(vfio::toString(t.to));
             arc["result"] = t.ok ? QStringLiteral("ok") : QStringLiteral("failed");
             if (!t.error.empty())
                 arc["error"] = QString::fromStdString(t.error);

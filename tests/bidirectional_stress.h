@@ -82,14 +82,14 @@ inline StressResult runBidirectionalStress(const StressOptions& options) {
             std::string peer;
             pair->ends[1] = std::make_unique<Connection>(listener.accept(peer), "server");
             pair->ends[1]->setCounters(&pair->counters[1]);
-            pair->ends[1]->setTlsPolicy(policy, nullptr, "dst");
+            pair->ends[1]->setTlsPolicy(policy, nullptr, Side::Destination);
             pair->ends[1]->setProtection(options.protection);
             pair->ends[1]->startTlsServer(server, options.priority);
         });
         pair->ends[0] =
             std::make_unique<Connection>(connectTcp("127.0.0.1", listener.port()), "client");
         pair->ends[0]->setCounters(&pair->counters[0]);
-        pair->ends[0]->setTlsPolicy(policy, nullptr, "src");
+        pair->ends[0]->setTlsPolicy(policy, nullptr, Side::Source);
         pair->ends[0]->setProtection(options.protection);
         pair->ends[0]->startTlsClient(client, options.priority, "127.0.0.1");
         accept.join();

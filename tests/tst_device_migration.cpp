@@ -12,12 +12,12 @@ using namespace migrascope;
 
 namespace {
 
-std::vector<std::string> arcsOf(const TelemetrySnapshot& snap, const std::string& side,
+std::vector<std::string> arcsOf(const TelemetrySnapshot& snap, Side side,
                                 const std::string& device) {
     std::vector<std::string> arcs;
     for (const auto& t : snap.transitions)
         if (t.side == side && t.device == device)
-            arcs.push_back(t.from + ">" + t.to + (t.ok ? "" : " FAILED"));
+            arcs.push_back(fromText(t) + ">" + vfio::toString(t.to) + (t.ok ? "" : " FAILED"));
     return arcs;
 }
 
@@ -62,8 +62,8 @@ private:
                  snap.errorDesc.c_str());
         test::verifySourceGuestIntact(run);
         for (const auto& entry : snap.devices)
-            QVERIFY2(entry.sourceState == "RUNNING",
-                     (entry.name + " is " + entry.sourceState).c_str());
+            QVERIFY2(entry.sourceState == vfio::DeviceState::Running,
+                     (entry.name + " is " + vfio::toString(entry.sourceState)).c_str());
     }
 
 private slots:
@@ -78,15 +78,15 @@ private slots:
         QVERIFY(test::hasEvent(snap, "device state verified: 2 devices match the source"));
         // The accelerator has no P2P, so there is no quiescing step; the NIC's own request
         // for STOP_COPY still passes PRE_COPY_P2P, as the kernel resolves it.
-        QCOMPARE(joined(arcsOf(snap, "src", "nic0")),
+        QCOMPARE(joined(arcsOf(snap, Side::Source, "nic0")),
                  std::string("RUNNING>PRE_COPY PRE_COPY>PRE_COPY_P2P PRE_COPY_P2P>STOP_COPY "
                              "STOP_COPY>STOP "));
-        QCOMPARE(joined(arcsOf(snap, "src", "accel0")),
+        QCOMPARE(joined(arcsOf(snap, Side::Source, "accel0")),
                  std::string("RUNNING>STOP STOP>STOP_COPY STOP_COPY>STOP "));
-        QCOMPARE(joined(arcsOf(snap, "dst", "accel0")),
+        QCOMPARE(joined(arcsOf(snap, Side::Destination, "accel0")),
                  std::string("RUNNING>STOP STOP>RESUMING RESUMING>STOP STOP>RUNNING "));
-        QCOMPARE(device(snap, "nic0")->destinationState, std::string("RUNNING"));
-        QCOMPARE(device(snap, "accel0")->sourceState, std::string("STOP"));
+        QVERIFY(device(snap, "nic0")->destinationState == vfio::DeviceState::Running);
+        QVERIFY(device(snap, "accel0")->sourceState == vfio::DeviceState::Stop);
     }
 
     void p2pDevicesQuiesceBeforeAnyStops() {
@@ -97,11 +97,12 @@ private slots:
         // Both reach PRE_COPY_P2P before either enters STOP_COPY.
         std::vector<std::string> order;
         for (const auto& t : snap.transitions)
-            if (t.side == "src" && (t.to == "PRE_COPY_P2P" || t.to == "STOP_COPY"))
-                order.push_back(t.device + ":" + t.to);
+            if (t.side == Side::Source &&
+                (t.to == vfio::DeviceState::PreCopyP2P || t.to == vfio::DeviceState::StopCopy))
+                order.push_back(t.device + ":" + vfio::toString(t.to));
         QCOMPARE(joined(order), std::string("nic0:PRE_COPY_P2P nic1:PRE_COPY_P2P "
                                             "nic0:STOP_COPY nic1:STOP_COPY "));
-        QCOMPARE(joined(arcsOf(snap, "dst", "nic1")),
+        QCOMPARE(joined(arcsOf(snap, Side::Destination, "nic1")),
                  std::string("RUNNING>RUNNING_P2P RUNNING_P2P>STOP STOP>RESUMING RESUMING>STOP "
                              "STOP>RUNNING_P2P RUNNING_P2P>RUNNING "));
     }
@@ -141,8 +142,8 @@ private slots:
         QCOMPARE(history.run(run.historyId())->status, std::string("failed"));
         bool stored = false;
         for (const auto& t : history.transitions(run.historyId()))
-            stored = stored || (!t.ok && t.device == device.toStdString() &&
-                                t.from + " -> " + t.to == arc.toStdString());
+            stored = stored ||
+                     (!t.ok && t.device == device.toStdString() && arcText(t) == arc.toStdString());
         QVERIFY2(stored, "the history does not hold the failed arc");
         if (fault.endsWith("@dst")) {
             QVERIFY2(snap.errorDesc.find("SHUT 4") != std::string::npos, snap.errorDesc.c_str());
@@ -181,8 +182,10 @@ private slots:
         QVERIFY(row->errorDesc.find("RESUMING -> STOP") != std::string::npos);
         bool stored = false;
         for (const auto& t : history.transitions(run.historyId()))
-            stored = stored || (t.side == "dst" && t.from == "RESUMING" && t.to == "STOP" &&
-                                !t.ok && t.error.find("checksum mismatch") != std::string::npos);
+            stored =
+                stored || (t.side == Side::Destination && t.from == vfio::DeviceState::Resuming &&
+                           t.to == vfio::DeviceState::Stop && !t.ok &&
+                           t.error.find("checksum mismatch") != std::string::npos);
         QVERIFY(stored);
     }
 
@@ -197,7 +200,7 @@ private slots:
         QVERIFY2(snap.status == MigrationStatus::Completed, snap.errorDesc.c_str());
         QVERIFY(snap.integrity.find("RAM only") != std::string::npos);
         QVERIFY(test::hasEvent(snap, "ignored (legacy VFIO resume"));
-        QCOMPARE(joined(arcsOf(snap, "dst", "accel0")),
+        QCOMPARE(joined(arcsOf(snap, Side::Destination, "accel0")),
                  std::string("RUNNING>STOP STOP>RESUMING RESUMING>STOP FAILED reset>RUNNING "));
     }
 

@@ -101,9 +101,10 @@ void TestHistoryStore::finishedRunReadsBackAfterReopening() {
         // Stored out of order: readers get them ordered by time.
         store.appendSamples(id, makeSamples(1000, 4));
         store.appendSamples(id, makeSamples(0, 3));
-        store.appendEvents(id, {{5.0, EventLevel::Info, "src", "connected"},
-                                {9.5, EventLevel::Error, "dst", "channel multifd-1 cut"},
-                                {7.0, EventLevel::Warning, "src", "slow"}});
+        store.appendEvents(id,
+                           {{5.0, EventLevel::Info, Side::Source, "connected"},
+                            {9.5, EventLevel::Error, Side::Destination, "channel multifd-1 cut"},
+                            {7.0, EventLevel::Warning, Side::Source, "slow"}});
 
         TelemetrySnapshot final;
         final.status = MigrationStatus::Failed;
@@ -210,7 +211,7 @@ void TestHistoryStore::finishedRunReadsBackAfterReopening() {
     QCOMPARE(events[1].text, std::string("slow"));
     QCOMPARE(events[2].timeMs, 9.5);
     QVERIFY(events[2].level == EventLevel::Error);
-    QCOMPARE(events[2].side, std::string("dst"));
+    QVERIFY(events[2].side == Side::Destination);
     QCOMPARE(events[2].text, std::string("channel multifd-1 cut"));
 
     QVERIFY(!store.run(id + 1000));
@@ -311,16 +312,28 @@ void TestHistoryStore::returnPathAndPostcopyAreKept() {
 void TestHistoryStore::deviceTransitionsAreKept() {
     HistoryStore store(path().toStdString());
     const auto id = store.beginRun("devices", "", 64ull << 20, 2, true);
-    store.appendTransitions(id,
-                            {DeviceTransition{5, "src", "nic0", "RUNNING", "PRE_COPY", true, ""},
-                             DeviceTransition{900, "dst", "accel0", "RESUMING", "STOP", false,
-                                              "RESUMING -> STOP: checksum mismatch"}});
+    using vfio::DeviceState;
+    store.appendTransitions(
+        id,
+        {DeviceTransition{5, Side::Source, "nic0", DeviceState::Running, DeviceState::PreCopy,
+                          false, true, ""},
+         DeviceTransition{900, Side::Destination, "accel0", DeviceState::Resuming,
+                          DeviceState::Stop, false, false, "RESUMING -> STOP: checksum mismatch"},
+         DeviceTransition{950, Side::Destination, "accel0", DeviceState::Running,
+                          DeviceState::Running, true, true, ""}});
     const auto transitions = HistoryStore(path().toStdString()).transitions(id);
-    QCOMPARE(transitions.size(), 2u);
-    QCOMPARE(transitions[0].to, std::string("PRE_COPY"));
+    QCOMPARE(transitions.size(), 3u);
+    QVERIFY(transitions[0].side == Side::Source);
+    QVERIFY(transitions[0].from == DeviceState::Running);
+    QVERIFY(transitions[0].to == DeviceState::PreCopy);
+    QVERIFY(!transitions[0].reset);
     QVERIFY(!transitions[1].ok);
-    QCOMPARE(transitions[1].side, std::string("dst"));
+    QVERIFY(transitions[1].side == Side::Destination);
+    QCOMPARE(arcText(transitions[1]), std::string("RESUMING -> STOP"));
     QCOMPARE(transitions[1].error, std::string("RESUMING -> STOP: checksum mismatch"));
+    // A reset is no arc of the state machine: it reads back as one, not as a state.
+    QVERIFY(transitions[2].reset);
+    QCOMPARE(arcText(transitions[2]), std::string("reset -> RUNNING"));
 }
 
 void TestHistoryStore::refusesFileFromNewerVersion() {
@@ -447,7 +460,8 @@ void TestHistoryStore::concurrentWritersKeepEveryRow() {
             ids[index] = store.beginRun("writer-" + std::to_string(index), "", 0, 1, false);
             for (int batch = 0; batch < kBatches; ++batch) {
                 store.appendSamples(ids[index], makeSamples(batch * 10000.0, kSamplesPerBatch));
-                store.appendEvents(ids[index], {{batch * 1.0, EventLevel::Info, "src", "batch"}});
+                store.appendEvents(ids[index],
+                                   {{batch * 1.0, EventLevel::Info, Side::Source, "batch"}});
             }
             TelemetrySnapshot done;
             done.status = MigrationStatus::Completed;

@@ -67,10 +67,8 @@ void DevicePanel::showSnapshot(const TelemetrySnapshot& snapshot) {
             tr("%1 (%2, %3 MiB of state)")
                 .arg(QString::fromStdString(device.name), QString::fromStdString(device.kind))
                 .arg(device.stateSize >> 20);
-        diagrams_[i]->setDevice(title, flagsOf(device.kind),
-                                QString::fromStdString(device.sourceState),
-                                QString::fromStdString(device.destinationState),
-                                QString::fromStdString(device.lastArc), device.lastArcOk);
+        diagrams_[i]->setDevice(title, flagsOf(device.kind), device.sourceState,
+                                device.destinationState, device.lastArc);
     }
     model_->update(snapshot.transitions);
 }

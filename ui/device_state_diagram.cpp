@@ -41,14 +41,14 @@ DeviceStateDiagram::DeviceStateDiagram(QWidget* parent) : QWidget(parent) {
 }
 
 void DeviceStateDiagram::setDevice(const QString& title, std::uint64_t migrationFlags,
-                                   const QString& sourceState, const QString& destinationState,
-                                   const QString& lastArc, bool lastArcOk) {
+                                   vfio::DeviceState sourceState,
+                                   std::optional<vfio::DeviceState> destinationState,
+                                   std::optional<DeviceTransition> lastArc) {
     title_ = title;
     flags_ = migrationFlags;
     sourceState_ = sourceState;
     destinationState_ = destinationState;
-    lastArc_ = lastArc;
-    lastArcOk_ = lastArcOk;
+    lastArc_ = std::move(lastArc);
     update();
 }
 
@@ -71,17 +71,14 @@ void DeviceStateDiagram::paintEvent(QPaintEvent*) {
         return QRectF(4 + place.column * cellWidth + 6, titleHeight + place.row * cellHeight + 10,
                       cellWidth - 12, cellHeight - 26);
     };
-    // Arcs first, so the boxes sit on top of them.
-    const auto arcText = [](DeviceState from, DeviceState to) {
-        return QString::fromLatin1(vfio::toString(from)) + " -> " +
-               QString::fromLatin1(vfio::toString(to));
-    };
+    // Arcs first, so the boxes sit on top of them. A reset is no arc of the diagram.
+    const bool arcShown = lastArc_ && !lastArc_->reset;
     for (const auto& from : kPlaces)
         for (const auto& to : kPlaces) {
             if (!vfio::isDirectArc(flags_, from.state, to.state))
                 continue;
-            const bool last = arcText(from.state, to.state) == lastArc_;
-            QPen pen(last ? (lastArcOk_ ? kArc : kFailed) : colours.color(QPalette::Mid));
+            const bool last = arcShown && lastArc_->from == from.state && lastArc_->to == to.state;
+            QPen pen(last ? (lastArc_->ok ? kArc : kFailed) : colours.color(QPalette::Mid));
             pen.setWidthF(last ? 3.0 : 1.0);
             painter.setPen(pen);
             QPointF a = box(from).center();
@@ -103,8 +100,8 @@ void DeviceStateDiagram::paintEvent(QPaintEvent*) {
         const QString name = QString::fromLatin1(vfio::toString(place.state));
         const bool supported =
             place.state == DeviceState::Error || vfio::supports(flags_, place.state);
-        const bool atSource = name == sourceState_;
-        const bool atDestination = name == destinationState_;
+        const bool atSource = place.state == sourceState_;
+        const bool atDestination = place.state == destinationState_;
         const QRectF rect = box(place);
         QPen pen(supported ? colours.color(QPalette::WindowText) : colours.color(QPalette::Mid));
         pen.setStyle(supported ? Qt::SolidLine : Qt::DashLine);

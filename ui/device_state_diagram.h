@@ -3,9 +3,12 @@
 // devices are now, and the arc taken last (red when it failed).
 #pragma once
 
+#include "engine/api/telemetry_snapshot.h"
+
 #include <QString>
 #include <QWidget>
 #include <cstdint>
+#include <optional>
 
 namespace migrascope::ui {
 
@@ -15,13 +18,14 @@ class DeviceStateDiagram : public QWidget {
 public:
     explicit DeviceStateDiagram(QWidget* parent = nullptr);
 
-    // States by their uAPI names ("RUNNING", "STOP_COPY", ...); empty = not known.
-    void setDevice(const QString& title, std::uint64_t migrationFlags, const QString& sourceState,
-                   const QString& destinationState, const QString& lastArc, bool lastArcOk);
+    // No destination state until the destination has the device; no arc until one was taken.
+    void setDevice(const QString& title, std::uint64_t migrationFlags,
+                   vfio::DeviceState sourceState, std::optional<vfio::DeviceState> destinationState,
+                   std::optional<DeviceTransition> lastArc);
 
-    QString sourceState() const { return sourceState_; }
-    QString destinationState() const { return destinationState_; }
-    QString lastArc() const { return lastArc_; }
+    vfio::DeviceState sourceState() const { return sourceState_; }
+    std::optional<vfio::DeviceState> destinationState() const { return destinationState_; }
+    const std::optional<DeviceTransition>& lastArc() const { return lastArc_; }
     QSize sizeHint() const override { return {430, 190}; }
     QSize minimumSizeHint() const override { return {360, 170}; }
 
@@ -31,10 +35,9 @@ protected:
 private:
     QString title_;
     std::uint64_t flags_ = 0;
-    QString sourceState_;
-    QString destinationState_;
-    QString lastArc_;
-    bool lastArcOk_ = true;
+    vfio::DeviceState sourceState_ = vfio::DeviceState::Running;
+    std::optional<vfio::DeviceState> destinationState_;
+    std::optional<DeviceTransition> lastArc_;
 };
 
 } // namespace migrascope::ui

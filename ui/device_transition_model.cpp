@@ -25,13 +25,13 @@ QVariant DeviceTransitionModel::data(const QModelIndex& index, int role) const {
         case Time:
             return QString::number(t.timeMs / 1000, 'f', 3);
         case Side:
-            return QString::fromStdString(t.side);
+            return QString::fromLatin1(toString(t.side));
         case Device:
             return QString::fromStdString(t.device);
         case From:
-            return QString::fromStdString(t.from);
+            return QString::fromStdString(fromText(t));
         case To:
-            return QString::fromStdString(t.to);
+            return QString::fromLatin1(vfio::toString(t.to));
         case Result:
             return t.ok ? tr("ok") : tr("failed");
         case Error:

@@ -25,7 +25,7 @@ QVariant EventLogModel::data(const QModelIndex& index, int role) const {
         case Time:
             return QString::number(event.timeMs / 1000, 'f', 3);
         case Side:
-            return QString::fromStdString(event.side);
+            return QString::fromLatin1(toString(event.side));
         case Level:
             return QString::fromLatin1(toString(event.level));
         case Text:

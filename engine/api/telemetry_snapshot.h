@@ -2,8 +2,12 @@
 // statuses, and the snapshot a reader copies out of the engine's telemetry.
 #pragma once
 
+#include "engine/api/side.h"
+#include "vfio/device_state.h"
+
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,7 +56,7 @@ const char* toString(EventLevel level);
 struct Event {
     double timeMs = 0; // since the run started
     EventLevel level = EventLevel::Info;
-    std::string side; // "src" or "dst"
+    Side side = Side::Source;
     std::string text;
 };
 
@@ -118,23 +122,27 @@ struct PostcopyStats {
 // One arc a device took or refused, on either side.
 struct DeviceTransition {
     double timeMs = 0;
-    std::string side;   // "src" or "dst"
+    Side side = Side::Source;
     std::string device; // "nic0", ...
-    std::string from;   // uAPI state names: RUNNING, PRE_COPY, STOP_COPY, ...
-    std::string to;
+    vfio::DeviceState from = vfio::DeviceState::Running;
+    vfio::DeviceState to = vfio::DeviceState::Running;
+    // VFIO_DEVICE_RESET: the device reached `to` by a reset, from whatever state it was in.
+    bool reset = false;
     bool ok = true;
     std::string error; // why it failed
 };
+// "PRE_COPY_P2P -> STOP_COPY", "reset -> RUNNING": the uAPI's names.
+std::string arcText(const DeviceTransition& transition);
+// The words of the arc's start: the uAPI state, or "reset".
+std::string fromText(const DeviceTransition& transition);
 
 struct DeviceSnapshot {
     std::string name;
-    std::string kind;
+    std::string kind; // "nic", "accel"
     std::uint64_t stateSize = 0;
-    std::string sourceState = "RUNNING";
-    std::string destinationState; // empty until the destination has the device
-    std::string lastArc;          // "PRE_COPY_P2P -> STOP_COPY", the arc taken last, any side
-    std::string lastArcSide;
-    bool lastArcOk = true;
+    vfio::DeviceState sourceState = vfio::DeviceState::Running;
+    std::optional<vfio::DeviceState> destinationState; // until the destination has the device
+    std::optional<DeviceTransition> lastArc;           // the arc taken last, on either side
 };
 
 // One point of the throughput plot and of the history's sample table.

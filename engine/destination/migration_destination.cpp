@@ -140,7 +140,7 @@ void MigrationDestination::fail(const std::string& error, ShutReason reason) {
                 incoming.connection->shutdown();
     }
     changed_.notify_all();
-    telemetry_.event(EventLevel::Error, "dst", "incoming migration failed: " + error);
+    telemetry_.event(EventLevel::Error, Side::Destination, "incoming migration failed: " + error);
 }
 
 std::string MigrationDestination::recover() {
@@ -153,7 +153,7 @@ std::string MigrationDestination::recover() {
             return "recover refused: already waiting for the source to resume";
         recoverArmed_ = true;
     }
-    telemetry_.event(EventLevel::Info, "dst",
+    telemetry_.event(EventLevel::Info, Side::Destination,
                      "migrate-recover: listening for the source's resume on port " +
                          std::to_string(port()));
     return {};
@@ -209,7 +209,8 @@ void MigrationDestination::reject(const std::string& peer, const std::string& wh
         if (firstRejection_.empty())
             firstRejection_ = why;
     }
-    telemetry_.event(EventLevel::Error, "dst", "rejected connection from " + peer + ": " + why);
+    telemetry_.event(EventLevel::Error, Side::Destination,
+                     "rejected connection from " + peer + ": " + why);
 }
 
 std::string MigrationDestination::firstRejection() const {
@@ -272,7 +273,7 @@ void MigrationDestination::serve(Connection& connection, std::string peer) {
         reject(peer, refused.what());
         connection.shutdown();
     } catch (const AlreadyCompleted& completed) {
-        telemetry_.event(EventLevel::Info, "dst", completed.what());
+        telemetry_.event(EventLevel::Info, Side::Destination, completed.what());
         try {
             returnPath->shut(ShutReason::Success);
             std::uint8_t rest;
@@ -342,7 +343,7 @@ bool MigrationDestination::pauseIfPostcopy(Connection& connection, ReturnPathSen
         recoverArmed_ = false;
     }
     changed_.notify_all();
-    telemetry_.event(EventLevel::Warning, "dst",
+    telemetry_.event(EventLevel::Warning, Side::Destination,
                      std::string("postcopy-paused: ") + error.what() + "; " +
                          std::to_string(postcopy_->missingPages()) +
                          " pages still missing, the guest waits on any it touches");
@@ -431,7 +432,7 @@ void MigrationDestination::acceptFirstMain(const StreamHeader& header) {
         setState(State::Loading);
     }
     changed_.notify_all();
-    telemetry_.event(EventLevel::Info, "dst",
+    telemetry_.event(EventLevel::Info, Side::Destination,
                      "main channel from the source of migration " + uuidToString(header.uuid) +
                          ", " + std::to_string(header.channels) + " multifd channels announced");
 }
@@ -456,7 +457,7 @@ void MigrationDestination::acceptResume(const StreamHeader& header) {
         setState(State::PostcopyRecover);
     }
     changed_.notify_all();
-    telemetry_.event(EventLevel::Info, "dst",
+    telemetry_.event(EventLevel::Info, Side::Destination,
                      "postcopy-recover: the source reconnected to resume migration " +
                          uuidToString(header.uuid));
 }
@@ -605,7 +606,7 @@ void MigrationDestination::verifyAndComplete(const Digest& sourceDigest,
         throw IntegrityError("integrity check failed: destination RAM digest " +
                              toHex(*ourDigest_) + " differs from the source's " +
                              toHex(sourceDigest));
-    telemetry_.event(EventLevel::Info, "dst",
+    telemetry_.event(EventLevel::Info, Side::Destination,
                      "RAM verified: XXH3-128 " + toHex(*ourDigest_) + " matches the source" +
                          (postcopy_ ? " (pages hashed as they arrived, before the running "
                                       "guest wrote them)"
@@ -614,11 +615,11 @@ void MigrationDestination::verifyAndComplete(const Digest& sourceDigest,
         if (options_.vfioExplicitResumingStop) {
             if (const std::string differs = devices_->verify(deviceDigests); !differs.empty())
                 throw IntegrityError("integrity check failed: " + differs);
-            telemetry_.event(EventLevel::Info, "dst",
+            telemetry_.event(EventLevel::Info, Side::Destination,
                              "device state verified: " + std::to_string(devices_->count()) +
                                  " devices match the source");
         } else {
-            telemetry_.event(EventLevel::Warning, "dst",
+            telemetry_.event(EventLevel::Warning, Side::Destination,
                              "device state not checked (legacy VFIO resume: the devices only "
                              "load their state when they start)");
         }
@@ -634,7 +635,8 @@ void MigrationDestination::verifyAndComplete(const Digest& sourceDigest,
         setState(State::Completed);
     }
     changed_.notify_all();
-    telemetry_.event(EventLevel::Info, "dst", "incoming migration completed; guest running");
+    telemetry_.event(EventLevel::Info, Side::Destination,
+                     "incoming migration completed; guest running");
 }
 
 void MigrationDestination::handleCommand(StreamReader& in, ReturnPathSender& returnPath) {
@@ -692,7 +694,7 @@ void MigrationDestination::handleCommand(StreamReader& in, ReturnPathSender& ret
             postcopyListening_ = true;
         }
         changed_.notify_all();
-        telemetry_.event(EventLevel::Info, "dst",
+        telemetry_.event(EventLevel::Info, Side::Destination,
                          "postcopy listen: the guest's page faults will be served from the "
                          "source");
         return;
@@ -708,7 +710,7 @@ void MigrationDestination::handleCommand(StreamReader& in, ReturnPathSender& ret
             setState(State::PostcopyActive);
         }
         changed_.notify_all();
-        telemetry_.event(EventLevel::Info, "dst",
+        telemetry_.event(EventLevel::Info, Side::Destination,
                          "postcopy-active: the guest runs here with " +
                              std::to_string(postcopy_->missingPages()) + " pages still missing");
         return;
@@ -739,7 +741,7 @@ void MigrationDestination::handleCommand(StreamReader& in, ReturnPathSender& ret
         changed_.notify_all();
         returnPath.resumeAck();
         postcopy_->attach(returnPath); // and ask again for what the guest still waits on
-        telemetry_.event(EventLevel::Info, "dst",
+        telemetry_.event(EventLevel::Info, Side::Destination,
                          "postcopy-active again: RESUME_ACK sent, pending page requests "
                          "re-sent");
         return;
@@ -924,7 +926,8 @@ void MigrationDestination::receiveMultifd(Connection& connection, const std::uin
         if (!guestReady_)
             return;
     }
-    telemetry_.event(EventLevel::Info, "dst", "channel " + connection.name() + " accepted");
+    telemetry_.event(EventLevel::Info, Side::Destination,
+                     "channel " + connection.name() + " accepted");
 
     std::vector<std::uint8_t> header(kMultifdHeaderSize);
     for (;;) {
@@ -937,7 +940,7 @@ void MigrationDestination::receiveMultifd(Connection& connection, const std::uin
             if (!(finalSyncDone_ || postcopyListening_) || options_.cleanTlsTermination)
                 throw;
             lock.unlock();
-            telemetry_.event(EventLevel::Warning, "dst",
+            telemetry_.event(EventLevel::Warning, Side::Destination,
                              std::string(error.what()) +
                                  "; tolerated after the last packet because "
                                  "multifd-clean-tls-termination is off");

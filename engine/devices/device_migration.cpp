@@ -79,12 +79,11 @@ void addFaults(EmulatedDevice& device, const std::vector<FaultSpec>& faults, boo
     }
 }
 
-void observe(EmulatedDevice& device, Telemetry& telemetry, const char* side) {
+void observe(EmulatedDevice& device, Telemetry& telemetry, Side side) {
     device.setArcObserver([&telemetry, side, name = device.name()](DeviceState from, DeviceState to,
                                                                    int result,
                                                                    const std::string& error) {
-        telemetry.deviceTransition(side, name, vfio::toString(from), vfio::toString(to),
-                                   result == 0, error);
+        telemetry.deviceTransition(side, name, from, to, result == 0, error);
     });
 }
 
@@ -117,7 +116,7 @@ SourceDevices::SourceDevices(const MigrationConfig& config, Telemetry& telemetry
         entry->flags = migrationFlags(*entry->device);
         addFaults(*entry->device, config.faults, false);
         telemetry_.addDevice(wanted.name, wanted.kind, wanted.stateSize);
-        observe(*entry->device, telemetry_, "src");
+        observe(*entry->device, telemetry_, Side::Source);
         devices_.push_back(std::move(entry));
     }
 }
@@ -232,7 +231,7 @@ void SourceDevices::completed() {
     for (auto& entry : devices_) {
         int fd = -1;
         if (setDeviceState(*entry->device, DeviceState::Stop, fd) != 0)
-            telemetry_.event(EventLevel::Warning, "src",
+            telemetry_.event(EventLevel::Warning, Side::Source,
                              "device " + entry->device->name() + ": " + entry->device->lastError());
         if (entry->dataFd >= 0)
             entry->device->closeDataFile(entry->dataFd);
@@ -245,12 +244,11 @@ void SourceDevices::resumeAfterFailure() {
         int fd = -1;
         if (setDeviceState(*entry->device, DeviceState::Running, fd) != 0) {
             // QEMU's recovery: a device that will not go back is reset, which is RUNNING.
-            telemetry_.event(EventLevel::Warning, "src",
+            telemetry_.event(EventLevel::Warning, Side::Source,
                              "device " + entry->device->name() + ": " + entry->device->lastError() +
                                  "; resetting it");
             entry->device->ioctl(VFIO_DEVICE_RESET, nullptr);
-            telemetry_.deviceTransition("src", entry->device->name(), "reset",
-                                        vfio::toString(DeviceState::Running), true, {});
+            telemetry_.deviceReset(Side::Source, entry->device->name(), DeviceState::Running);
         }
         if (entry->dataFd >= 0)
             entry->device->closeDataFile(entry->dataFd);
@@ -310,7 +308,7 @@ void DestinationDevices::loadSetup(StreamReader& in, std::uint32_t sectionId,
                           vfio::describeFlags(flags));
     addFaults(*entry->device, options_.faults, true);
     telemetry_.addDevice(name, kind, stateSize);
-    observe(*entry->device, telemetry_, "dst");
+    observe(*entry->device, telemetry_, Side::Destination);
     Device& device = *entry;
     devices_.push_back(std::move(entry));
     set(device, DeviceState::Resuming);
@@ -348,7 +346,7 @@ void DestinationDevices::loadData(StreamReader& in, std::uint32_t sectionId, boo
     if (options_.explicitResumingStop) {
         // The explicit RESUMING -> STOP: this is where the device validates what it was given.
         set(entry, DeviceState::Stop);
-        telemetry_.event(EventLevel::Info, "dst",
+        telemetry_.event(EventLevel::Info, Side::Destination,
                          "device " + entry.device->name() +
                              ": RESUMING -> STOP: its state is complete and valid");
     }
@@ -380,13 +378,12 @@ void DestinationDevices::start() {
         int fd = -1;
         if (setDeviceState(*entry->device, DeviceState::Running, fd) != 0) {
             // The old behaviour, on purpose: the failure is logged and nobody acts on it.
-            telemetry_.event(EventLevel::Warning, "dst",
+            telemetry_.event(EventLevel::Warning, Side::Destination,
                              "device " + entry->device->name() + ": " + entry->device->lastError() +
                                  " -- ignored (legacy VFIO resume, as QEMU before the fix): "
                                  "the device is reset and the guest runs with it");
             entry->device->ioctl(VFIO_DEVICE_RESET, nullptr);
-            telemetry_.deviceTransition("dst", entry->device->name(), "reset",
-                                        vfio::toString(DeviceState::Running), true, {});
+            telemetry_.deviceReset(Side::Destination, entry->device->name(), DeviceState::Running);
         }
     }
 }

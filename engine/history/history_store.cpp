@@ -281,6 +281,10 @@ const char* finalStatusText(MigrationStatus status) {
     }
 }
 
+Side sideFromText(const std::string& text) {
+    return sideFromString(text).value_or(Side::Source);
+}
+
 EventLevel eventLevelFromText(const std::string& text) {
     if (text == "error")
         return EventLevel::Error;
@@ -621,7 +625,7 @@ void HistoryStore::appendEvents(std::int64_t runId, const std::vector<Event>& ev
         insert.bindInteger(1, runId)
             .bindReal(2, event.timeMs)
             .bindText(3, toString(event.level))
-            .bindText(4, event.side)
+            .bindText(4, toString(event.side))
             .bindText(5, event.text);
         insert.step();
     }
@@ -662,10 +666,10 @@ void HistoryStore::appendTransitions(std::int64_t runId,
         insert.reset();
         insert.bindInteger(1, runId)
             .bindReal(2, t.timeMs)
-            .bindText(3, t.side)
+            .bindText(3, toString(t.side))
             .bindText(4, t.device)
-            .bindText(5, t.from)
-            .bindText(6, t.to)
+            .bindText(5, fromText(t))
+            .bindText(6, vfio::toString(t.to))
             .bindInteger(7, t.ok ? 1 : 0)
             .bindText(8, t.error);
         insert.step();
@@ -683,10 +687,13 @@ std::vector<DeviceTransition> HistoryStore::transitions(std::int64_t runId) cons
     while (select.step()) {
         DeviceTransition t;
         t.timeMs = select.real(0);
-        t.side = select.text(1);
+        t.side = sideFromText(select.text(1));
         t.device = select.text(2);
-        t.from = select.text(3);
-        t.to = select.text(4);
+        // A state name this version does not know reads as ERROR rather than as a guess.
+        t.to = vfio::stateFromString(select.text(4)).value_or(vfio::DeviceState::Error);
+        const std::string from = select.text(3);
+        t.reset = from == "reset";
+        t.from = t.reset ? t.to : vfio::stateFromString(from).value_or(vfio::DeviceState::Error);
         t.ok = select.integer(5) != 0;
         t.error = select.text(6);
         transitions.push_back(std::move(t));
@@ -863,7 +870,7 @@ std::vector<Event> HistoryStore::events(std::int64_t runId) const {
         Event event;
         event.timeMs = select.real(0);
         event.level = eventLevelFromText(select.text(1));
-        event.side = select.text(2);
+        event.side = sideFromText(select.text(2));
         event.text = select.text(3);
         events.push_back(std::move(event));
     }

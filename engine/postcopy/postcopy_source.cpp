@@ -39,7 +39,7 @@ std::string MigrationSource::startPostcopy() {
                toString(status);
     if (postcopyRequested_.exchange(true))
         return "the switch to postcopy was already requested";
-    telemetry_.event(EventLevel::Info, "src",
+    telemetry_.event(EventLevel::Info, Side::Source,
                      "switch to postcopy requested (migrate-start-postcopy)");
     return {};
 }
@@ -137,7 +137,7 @@ void MigrationSource::switchToPostcopy(std::vector<std::vector<std::uint64_t>>& 
     postcopyStartBytes_ = mainCounters_->bytes.load();
     const std::uint64_t left = pagesToSend();
     telemetry_.setPhase("postcopy");
-    telemetry_.event(EventLevel::Info, "src",
+    telemetry_.event(EventLevel::Info, Side::Source,
                      "postcopy: the destination guest runs; " + std::to_string(left) + " pages (" +
                          formatBytes(static_cast<double>(left * kPageSize)) +
                          ") still here are pushed in the background or sent when asked for");
@@ -188,7 +188,7 @@ void MigrationSource::maybeCutNetworkForFault() {
             interruptReason_ =
                 "the network under the main channel failed (fault injected: " + fault.text + ")";
         }
-        telemetry_.event(EventLevel::Warning, "src",
+        telemetry_.event(EventLevel::Warning, Side::Source,
                          "fault injected: " + fault.text + " (the main channel's network fails)");
         main_->shutdown();
     }
@@ -307,7 +307,7 @@ void MigrationSource::endMainSessionAfterVerdict() {
         mainCounters_->state.store(ChannelState::Closed);
     } catch (const ConnectionError& error) {
         mainCounters_->state.store(ChannelState::Failed);
-        telemetry_.event(EventLevel::Warning, "src",
+        telemetry_.event(EventLevel::Warning, Side::Source,
                          std::string("after the destination's SHUT 0: ") + error.what());
     }
 }
@@ -358,7 +358,7 @@ void MigrationSource::pauseSequence(const std::string& cause) {
         interruptReason_.clear();
     }
     telemetry_.setPhase("postcopy: pausing");
-    telemetry_.event(EventLevel::Warning, "src", "postcopy pausing: " + reason);
+    telemetry_.event(EventLevel::Warning, Side::Source, "postcopy pausing: " + reason);
     if (main_)
         main_->shutdown(); // unblocks the return-path thread's read
     mainCounters_->state.store(ChannelState::Failed);
@@ -374,7 +374,7 @@ void MigrationSource::pauseSequence(const std::string& cause) {
         if (verdict)
             throwIfReturnPathEnded();
     }
-    telemetry_.event(EventLevel::Info, "src",
+    telemetry_.event(EventLevel::Info, Side::Source,
                      "return-path thread " + std::to_string(returnPathGeneration_) +
                          " joined; its connection is released next");
     pauseStep(PauseStep::ReturnPathJoined);
@@ -390,7 +390,7 @@ void MigrationSource::pauseSequence(const std::string& cause) {
         urgentPages_.clear(); // the destination asks again after the resume
     }
     telemetry_.setPhase("postcopy paused: waiting for resume");
-    telemetry_.event(EventLevel::Warning, "src",
+    telemetry_.event(EventLevel::Warning, Side::Source,
                      "postcopy-paused: " + std::to_string(pagesToSend()) +
                          " pages still to send; the source guest stays stopped");
     pauseStep(PauseStep::Paused);
@@ -412,7 +412,7 @@ void MigrationSource::pauseUntilResumed(std::string reason) {
             const std::uint64_t missing = pagesToSend();
             telemetry_.postcopyRecovered(telemetry_.elapsedMs() - pausedAt, missing);
             telemetry_.event(
-                EventLevel::Info, "src",
+                EventLevel::Info, Side::Source,
                 "postcopy-active again after " +
                     std::to_string(static_cast<long long>(telemetry_.elapsedMs() - pausedAt)) +
                     " ms; " + std::to_string(missing) + " pages to send (" +
@@ -435,10 +435,10 @@ void MigrationSource::resumeHandshake() {
         telemetry_.setStatus(MigrationStatus::PostcopyRecoverSetup);
     }
     telemetry_.setPhase("postcopy recover: reconnecting");
-    telemetry_.event(EventLevel::Info, "src",
+    telemetry_.event(EventLevel::Info, Side::Source,
                      "resume: reconnecting the main channel to " + config_.destinationHost + ":" +
                          std::to_string(port_));
-    main_ = openChannel(port_, "main");
+    main_ = openChannel(port_, *mainCounters_);
     main_->limitUnsentBytes(kPostcopyUnsentLimit);
     stream_ = std::make_unique<StreamWriter>(*main_);
     openReturnPath();
@@ -471,7 +471,7 @@ void MigrationSource::resumeHandshake() {
     throwIfCancelled();
     if (completedThere) {
         destinationCompleted_ = true;
-        telemetry_.event(EventLevel::Info, "src",
+        telemetry_.event(EventLevel::Info, Side::Source,
                          "resume: the destination had already verified every page and "
                          "completed; its SHUT 0 came on the resumed connection");
         return;
@@ -494,7 +494,7 @@ void MigrationSource::resumeHandshake() {
         }
         total += block.pageCount();
     }
-    telemetry_.event(EventLevel::Info, "src",
+    telemetry_.event(EventLevel::Info, Side::Source,
                      "resume: the destination holds " + std::to_string(received) + " of " +
                          std::to_string(total) + " pages; sending POSTCOPY_RESUME");
     stream_->putCommand(StreamCommand::PostcopyResume);

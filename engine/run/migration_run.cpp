@@ -92,13 +92,13 @@ void MigrationRun::recoverByItself(double& pausedSinceMs) {
     if (now - pausedSinceMs < static_cast<double>(config_.recoverDelayMs))
         return;
     pausedSinceMs = -1;
-    telemetry_->event(EventLevel::Info, "src",
+    telemetry_->event(EventLevel::Info, Side::Source,
                       "recovering by itself after " + std::to_string(config_.recoverDelayMs) +
                           " ms: migrate-recover on the destination, then migrate resume");
     if (const std::string refused = recover(); !refused.empty())
-        telemetry_->event(EventLevel::Warning, "dst", refused);
+        telemetry_->event(EventLevel::Warning, Side::Destination, refused);
     else if (const std::string refusedHere = resume(); !refusedHere.empty())
-        telemetry_->event(EventLevel::Warning, "src", refusedHere);
+        telemetry_->event(EventLevel::Warning, Side::Source, refusedHere);
 }
 
 bool MigrationRun::finished() const {
@@ -162,7 +162,7 @@ void MigrationRun::sampleLoop(HistoryStore* history) {
             try {
                 flushHistory(*history);
             } catch (const std::exception& error) {
-                telemetry_->event(EventLevel::Warning, "src",
+                telemetry_->event(EventLevel::Warning, Side::Source,
                                   std::string("history: ") + error.what());
             }
             lastFlush = telemetry_->elapsedMs();
@@ -189,7 +189,7 @@ void MigrationRun::coordinate() {
             historyId_ = id;
         } catch (const std::exception& error) {
             history.reset();
-            telemetry_->event(EventLevel::Warning, "src",
+            telemetry_->event(EventLevel::Warning, Side::Source,
                               std::string("history is not recorded: ") + error.what());
         }
     }
@@ -203,7 +203,7 @@ void MigrationRun::coordinate() {
         sourceDevices_ = std::make_unique<SourceDevices>(config_, *telemetry_);
         sourceGuest_->start();
         telemetry_->setSourceGuest(GuestState::Running);
-        telemetry_->event(EventLevel::Info, "src",
+        telemetry_->event(EventLevel::Info, Side::Source,
                           "source guest running: " +
                               formatBytes(static_cast<double>(sourceGuest_->totalBytes())) +
                               " RAM, workload dirtying " +
@@ -225,7 +225,7 @@ void MigrationRun::coordinate() {
         }
         view_->attachDestination(destination_.get());
         destination_->start();
-        telemetry_->event(EventLevel::Info, "dst",
+        telemetry_->event(EventLevel::Info, Side::Destination,
                           "listening on " + config_.destinationHost + ":" +
                               std::to_string(destination_->port()));
         {
@@ -264,7 +264,7 @@ void MigrationRun::coordinate() {
             destination_->discardGuest(); // a postcopy guest that started there
     } catch (const std::exception& error) {
         telemetry_->setError(error.what());
-        telemetry_->event(EventLevel::Error, "src", error.what());
+        telemetry_->event(EventLevel::Error, Side::Source, error.what());
         telemetry_->setIntegrity("not verified: migration failed");
         telemetry_->setPhase(cancelRequested_ ? "cancelled" : "failed");
         if (destination_)
@@ -291,7 +291,7 @@ void MigrationRun::coordinate() {
             history->appendTransitions(historyId(), final.transitions);
             history->finishRun(historyId(), final);
         } catch (const std::exception& error) {
-            telemetry_->event(EventLevel::Warning, "src",
+            telemetry_->event(EventLevel::Warning, Side::Source,
                               std::string("history: cannot record the end of the run: ") +
                                   error.what());
         }

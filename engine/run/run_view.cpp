@@ -34,12 +34,10 @@ void mergeDestinationView(TelemetrySnapshot& snapshot, const TelemetrySnapshot& 
                 device.destinationState = theirs.destinationState;
         // The arc taken last, on either side.
         for (auto it = transitions.rbegin(); it != transitions.rend(); ++it) {
-            if (it->device != device.name)
-                continue;
-            device.lastArc = it->from + " -> " + it->to;
-            device.lastArcSide = it->side;
-            device.lastArcOk = it->ok;
-            break;
+            if (it->device == device.name) {
+                device.lastArc = *it;
+                break;
+            }
         }
     }
 }

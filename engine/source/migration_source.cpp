@@ -67,14 +67,13 @@ std::uint64_t MigrationSource::transferredBytes() const {
 }
 
 std::unique_ptr<Connection> MigrationSource::openChannel(std::uint16_t port,
-                                                         const std::string& id) {
-    ChannelCounters& counters =
-        id == "main" ? *mainCounters_ : *multifdCounters_[std::stoul(id.substr(8))];
+                                                         ChannelCounters& counters) {
+    const std::string& id = counters.id;
     counters.state.store(ChannelState::Connecting);
     auto connection = std::make_unique<Connection>(connectTcp(config_.destinationHost, port), id);
     connection->setCounters(&counters);
     connection->setTlsPolicy(TlsPolicy{config_.tls.rekeyInterval, config_.tls.recordWarning},
-                             &telemetry_, "src");
+                             &telemetry_, Side::Source);
     if (id == "main") {
         // Stream out, return path in: two threads on one session, which race on a re-key
         // without the session lock.
@@ -107,7 +106,7 @@ std::unique_ptr<Connection> MigrationSource::openChannel(std::uint16_t port,
         throw;
     }
     counters.state.store(ChannelState::Open);
-    telemetry_.event(EventLevel::Info, "src",
+    telemetry_.event(EventLevel::Info, Side::Source,
                      "channel " + id + " connected" +
                          (config_.tls.enabled ? " (" + connection->tlsVersion() + ", " +
                                                     connection->tlsCipher() + ")"
@@ -119,7 +118,7 @@ void MigrationSource::connectChannels(std::uint16_t port) {
     if (config_.tls.enabled)
         credentials_ = std::make_unique<TlsCredentials>(config_.tls.credsDir,
                                                         TlsCredentials::Endpoint::Client);
-    main_ = openChannel(port, "main");
+    main_ = openChannel(port, *mainCounters_);
     stream_ = std::make_unique<StreamWriter>(*main_);
     std::vector<MultifdSender::Channel> channels;
     // Channels opened so far die with this frame if a later one fails: unregister them first.
@@ -137,7 +136,7 @@ void MigrationSource::connectChannels(std::uint16_t port) {
     for (unsigned i = 0; i < config_.multifdChannels; ++i) {
         const std::string id = "multifd-" + std::to_string(i);
         MultifdSender::Channel channel;
-        channel.connection = openChannel(port, id);
+        channel.connection = openChannel(port, *multifdCounters_[i]);
         channel.counters = multifdCounters_[i];
         for (const auto& fault : config_.faults)
             if (fault.kind == FaultSpec::Kind::CutChannel && fault.channel == id)
@@ -231,7 +230,7 @@ void MigrationSource::checkMainChannelFault() {
     for (const auto& fault : config_.faults)
         if (fault.kind == FaultSpec::Kind::CutChannel && fault.channel == "main" &&
             mainCounters_->bytes.load() > fault.afterBytes && !main_->wasShutDown()) {
-            telemetry_.event(EventLevel::Warning, "src",
+            telemetry_.event(EventLevel::Warning, Side::Source,
                              "fault injected: " + fault.text + " (channel main cut after " +
                                  std::to_string(mainCounters_->bytes.load()) + " bytes)");
             main_->shutdown();
@@ -337,7 +336,7 @@ void MigrationSource::complete(std::vector<std::vector<std::uint64_t>>& dirty) {
     telemetry_.setSourceGuest(GuestState::Paused);
     // `dirty` still holds what the last sync found; add what the guest wrote since.
     const std::uint64_t last = harvest(dirty);
-    telemetry_.event(EventLevel::Info, "src",
+    telemetry_.event(EventLevel::Info, Side::Source,
                      "switchover: guest stopped, " + formatBytes(static_cast<double>(last)) +
                          " dirty left to send");
     StreamWriter& out = *stream_;
@@ -374,7 +373,7 @@ void MigrationSource::finishMultifd() {
                                     [](auto& f) { return f.kind == FaultSpec::Kind::TlsNoBye; });
     multifd_->finish(legacy);
     if (legacy && config_.tls.enabled)
-        telemetry_.event(EventLevel::Warning, "src",
+        telemetry_.event(EventLevel::Warning, Side::Source,
                          "fault injected: tls-no-bye (multifd channels closed without "
                          "close_notify, as sources before QEMU 9.1 did)");
 }
@@ -404,7 +403,7 @@ void MigrationSource::warnAboutFaultsThatNeverFired() {
     for (std::size_t i = 0; i < config_.faults.size(); ++i) {
         const FaultSpec& fault = config_.faults[i];
         if (fault.kind == FaultSpec::Kind::CutMainInPostcopy && !faultFired_[i])
-            telemetry_.event(EventLevel::Warning, "src",
+            telemetry_.event(EventLevel::Warning, Side::Source,
                              "fault " + fault.text + " never fired: " +
                                  (switchedToPostcopy_ ? "postcopy ended before the main channel "
                                                         "carried that much"
@@ -419,7 +418,7 @@ void MigrationSource::warnAboutFaultsThatNeverFired() {
                 counters = candidate;
         const std::uint64_t carried = counters ? counters->bytes.load() : 0;
         if (carried <= fault.afterBytes)
-            telemetry_.event(EventLevel::Warning, "src",
+            telemetry_.event(EventLevel::Warning, Side::Source,
                              "fault " + fault.text + " never fired: channel " + fault.channel +
                                  (counters ? " carried only " + std::to_string(carried) + " bytes"
                                            : " does not exist in this migration"));
@@ -483,7 +482,7 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
             publishStats(remaining, true);
             const double threshold =
                 bandwidthBytesPerMs_ * static_cast<double>(config_.downtimeLimitMs);
-            telemetry_.event(EventLevel::Info, "src",
+            telemetry_.event(EventLevel::Info, Side::Source,
                              "dirty sync " + std::to_string(dirtySyncCount_) + ": " +
                                  formatBytes(static_cast<double>(remaining)) +
                                  " dirty, switchover threshold " + formatBytes(threshold));
@@ -497,7 +496,7 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
                 if (!config_.capabilities.switchoverAck || switchoverAcked())
                     break;
                 if (!announcedAckWait)
-                    telemetry_.event(EventLevel::Info, "src",
+                    telemetry_.event(EventLevel::Info, Side::Source,
                                      "converged, but switchover waits for the destination's "
                                      "SWITCHOVER_ACK (switchover-ack capability)");
                 announcedAckWait = true;
@@ -536,7 +535,7 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
                          describeShut(*returnPathState_.shut) + ")";
         }
         telemetry_.setError(reason);
-        telemetry_.event(EventLevel::Error, "src", reason);
+        telemetry_.event(EventLevel::Error, Side::Source, reason);
         if (cancelled)
             telemetry_.setStatus(MigrationStatus::Cancelling);
         limiter_.cancel();
@@ -564,7 +563,7 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
         telemetry_.setSourceGuest(GuestState::Running);
         publishStats(telemetry_.stats().remaining); // what was left when it stopped
         if (switchedToPostcopy_)
-            telemetry_.event(EventLevel::Warning, "src",
+            telemetry_.event(EventLevel::Warning, Side::Source,
                              "the migration ended during postcopy: the source guest resumes "
                              "from the switchover state, and what the destination guest did "
                              "since is discarded with it");

@@ -108,7 +108,7 @@ private:
     std::uint64_t pagesToSend() const;
 
     void connectChannels(std::uint16_t port);
-    std::unique_ptr<Connection> openChannel(std::uint16_t port, const std::string& id);
+    std::unique_ptr<Connection> openChannel(std::uint16_t port, ChannelCounters& counters);
     void sendHeader(bool resume);
     void sendSetup();
     // Sends every page dirty in `dirty` and returns true, or false when postcopy is to start

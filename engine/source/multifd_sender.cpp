@@ -211,7 +211,7 @@ void MultifdSender::send(Worker& worker, Job& job, std::uint64_t& zero, std::uin
     if (const FaultSpec* cut = worker.channel.cut;
         cut && counters.bytes.load(std::memory_order_relaxed) + bytes > cut->afterBytes &&
         !connection.wasShutDown()) {
-        telemetry_.event(EventLevel::Warning, "src",
+        telemetry_.event(EventLevel::Warning, Side::Source,
                          "fault injected: " + cut->text + " (channel " + connection.name() +
                              " cut after " + std::to_string(counters.bytes.load()) + " bytes)");
         connection.shutdown();

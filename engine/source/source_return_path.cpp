@@ -72,7 +72,7 @@ void MigrationSource::returnPathLoop(Connection& connection, unsigned generation
     if (fatal || failedThere)
         connection.shutdown(); // unblock the migration thread: this migration cannot go on
     if (!error.empty() && !cancelRequested_.load())
-        telemetry_.event(lost ? EventLevel::Warning : EventLevel::Error, "src",
+        telemetry_.event(lost ? EventLevel::Warning : EventLevel::Error, Side::Source,
                          error + " (return-path thread " + std::to_string(generation) + " exits)");
 }
 
@@ -122,7 +122,7 @@ void MigrationSource::handleReturnPathMessage(const ReturnPathMessage& message) 
                                   "capability is off");
         state.switchoverAcked = true;
         lock.unlock();
-        telemetry_.event(EventLevel::Info, "src",
+        telemetry_.event(EventLevel::Info, Side::Source,
                          "the destination approved switchover (SWITCHOVER_ACK)");
         lock.lock();
         break;

@@ -97,6 +97,14 @@ const char* toString(Termination termination) {
     return "unknown";
 }
 
+std::string fromText(const DeviceTransition& transition) {
+    return transition.reset ? "reset" : vfio::toString(transition.from);
+}
+
+std::string arcText(const DeviceTransition& transition) {
+    return fromText(transition) + " -> " + vfio::toString(transition.to);
+}
+
 const char* toString(EventLevel level) {
     switch (level) {
     case EventLevel::Info:
@@ -204,7 +212,7 @@ MigrationStats Telemetry::stats() const {
     return stats_;
 }
 
-void Telemetry::event(EventLevel level, const std::string& side, const std::string& text) {
+void Telemetry::event(EventLevel level, Side side, const std::string& text) {
     const double now = elapsedMs();
     std::lock_guard lock(mutex_);
     events_.push_back(Event{now, level, side, text});
@@ -244,20 +252,29 @@ void Telemetry::addDevice(const std::string& name, const std::string& kind,
     devices_.push_back(device);
 }
 
-void Telemetry::deviceTransition(const std::string& side, const std::string& device,
-                                 const std::string& from, const std::string& to, bool ok,
-                                 const std::string& error) {
-    const double now = elapsedMs();
+void Telemetry::deviceTransition(Side side, const std::string& device, vfio::DeviceState from,
+                                 vfio::DeviceState to, bool ok, const std::string& error) {
+    DeviceTransition transition{elapsedMs(), side, device, from, to, false, ok, error};
+    recordTransition(std::move(transition));
+}
+
+void Telemetry::deviceReset(Side side, const std::string& device, vfio::DeviceState to) {
+    recordTransition(DeviceTransition{elapsedMs(), side, device, to, to, true, true, {}});
+}
+
+void Telemetry::recordTransition(DeviceTransition transition) {
     std::lock_guard lock(mutex_);
-    transitions_.push_back(DeviceTransition{now, side, device, from, to, ok, error});
     for (auto& entry : devices_) {
-        if (entry.name != device)
+        if (entry.name != transition.device)
             continue;
-        (side == "dst" ? entry.destinationState : entry.sourceState) = ok ? to : from;
-        entry.lastArc = from + " -> " + to;
-        entry.lastArcSide = side;
-        entry.lastArcOk = ok;
+        const vfio::DeviceState now = transition.ok ? transition.to : transition.from;
+        if (transition.side == Side::Destination)
+            entry.destinationState = now;
+        else
+            entry.sourceState = now;
+        entry.lastArc = transition;
     }
+    transitions_.push_back(std::move(transition));
 }
 
 void Telemetry::pageRequested() {

@@ -74,14 +74,15 @@ public:
     void updateStats(const MigrationStats& stats);
     MigrationStats stats() const;
 
-    void event(EventLevel level, const std::string& side, const std::string& text);
+    void event(EventLevel level, Side side, const std::string& text);
     void returnPathMessage(const std::string& type, const std::string& text, unsigned connection);
 
     // Devices are registered before the migration starts.
     void addDevice(const std::string& name, const std::string& kind, std::uint64_t stateSize);
-    void deviceTransition(const std::string& side, const std::string& device,
-                          const std::string& from, const std::string& to, bool ok,
-                          const std::string& error);
+    void deviceTransition(Side side, const std::string& device, vfio::DeviceState from,
+                          vfio::DeviceState to, bool ok, const std::string& error);
+    // VFIO_DEVICE_RESET brought the device to `to` (RUNNING), whatever its state was.
+    void deviceReset(Side side, const std::string& device, vfio::DeviceState to);
 
     void pageRequested();
     void pageRequestServed(double latencyMs);
@@ -99,6 +100,7 @@ public:
 
 private:
     ChannelCounters& addChannelLocked(std::string id, ChannelKind kind); // with mutex_ held
+    void recordTransition(DeviceTransition transition);
 
     std::chrono::steady_clock::time_point start_;
     std::atomic<MigrationStatus> status_{MigrationStatus::None};

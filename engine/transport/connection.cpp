@@ -182,10 +182,10 @@ template <typename Operation> ssize_t Connection::sessionCall(Operation&& operat
     }
 }
 
-void Connection::setTlsPolicy(const TlsPolicy& policy, Telemetry* telemetry, std::string side) {
+void Connection::setTlsPolicy(const TlsPolicy& policy, Telemetry* telemetry, Side side) {
     policy_ = policy;
     telemetry_ = telemetry;
-    side_ = std::move(side);
+    side_ = side;
 }
 
 void Connection::initSession(unsigned flags, const std::string& priority) {

@@ -68,7 +68,7 @@ public:
     void setName(std::string name) { name_ = std::move(name); }
     void setCounters(ChannelCounters* counters) { counters_ = counters; }
     // Warnings (record limit) go to `telemetry` as events of `side`. Set before the handshake.
-    void setTlsPolicy(const TlsPolicy& policy, Telemetry* telemetry, std::string side);
+    void setTlsPolicy(const TlsPolicy& policy, Telemetry* telemetry, Side side);
     // For a channel one thread reads while another writes. Set before the handshake.
     void setProtection(TlsProtection protection) { protection_ = protection; }
     TlsProtection protection() const { return protection_; }
@@ -135,7 +135,7 @@ private:
 
     TlsPolicy policy_;
     Telemetry* telemetry_ = nullptr;
-    std::string side_;
+    Side side_ = Side::Source;
     TlsProtection protection_ = TlsProtection::None;
     std::mutex sessionMutex_; // with SessionLock: held around every GnuTLS call, never in poll()
     // Touched by the writer and, through the key-update hook, by whichever thread GnuTLS

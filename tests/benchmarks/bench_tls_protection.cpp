@@ -39,13 +39,13 @@ std::unique_ptr<Pair> connect(const std::string& pki, TlsProtection protection,
         std::string peer;
         pair->server = std::make_unique<Connection>(listener.accept(peer), "server");
         pair->server->setCounters(&pair->serverCounters);
-        pair->server->setTlsPolicy(policy, nullptr, "dst");
+        pair->server->setTlsPolicy(policy, nullptr, Side::Destination);
         pair->server->setProtection(protection);
         pair->server->startTlsServer(serverCredentials, "NORMAL");
     });
     pair->client = std::make_unique<Connection>(connectTcp("127.0.0.1", listener.port()), "client");
     pair->client->setCounters(&pair->clientCounters);
-    pair->client->setTlsPolicy(policy, nullptr, "src");
+    pair->client->setTlsPolicy(policy, nullptr, Side::Source);
     pair->client->setProtection(protection);
     pair->client->startTlsClient(clientCredentials, "NORMAL", "127.0.0.1");
     accept.join();
