@@ -69,7 +69,7 @@ QJsonObject jsonResult(const TelemetrySnapshot& snapshot, std::int64_t historyId
     for (const auto& record : snapshot.returnPath) {
         QJsonObject entry;
         entry["time"] = std::llround(record.timeMs);
-        entry["type"] = QString::fromStdString(record.type);
+        entry["type"] = QString::fromLatin1(toString(record.type));
         entry["message"] = QString::fromStdString(record.text);
         entry["connection"] = static_cast<qint64>(record.connection);
         returnPath.append(entry);

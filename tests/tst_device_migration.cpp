@@ -139,7 +139,7 @@ private slots:
         expectFailureNamingTheArc(run, device.toStdString(), arc.toStdString());
         const auto snap = run.snapshot();
         HistoryStore history(historyPath);
-        QCOMPARE(history.run(run.historyId())->status, std::string("failed"));
+        QVERIFY(history.run(run.historyId())->status == RunStatus::Failed);
         bool stored = false;
         for (const auto& t : history.transitions(run.historyId()))
             stored = stored ||
@@ -178,7 +178,7 @@ private slots:
         HistoryStore history(historyPath);
         const auto row = history.run(run.historyId());
         QVERIFY(row);
-        QCOMPARE(row->status, std::string("failed"));
+        QVERIFY(row->status == RunStatus::Failed);
         QVERIFY(row->errorDesc.find("RESUMING -> STOP") != std::string::npos);
         bool stored = false;
         for (const auto& t : history.transitions(run.historyId()))

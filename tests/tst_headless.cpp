@@ -79,7 +79,7 @@ private slots:
         HistoryStore history(historyPath());
         const auto row = history.run(json["history-id"].toInteger());
         QVERIFY(row);
-        QCOMPARE(row->status, std::string("completed"));
+        QVERIFY(row->status == RunStatus::Completed);
     }
 
     void failedRunExitsNonZeroWithTheCause() {
@@ -188,7 +188,7 @@ private slots:
                     return false;
                 HistoryStore history(historyPath());
                 for (const auto& row : history.listRuns())
-                    if (row.status == "active") {
+                    if (row.status == RunStatus::Active) {
                         victimRun = row.id;
                         return true;
                     }
@@ -205,7 +205,7 @@ private slots:
         HistoryStore history(historyPath());
         const auto row = history.run(victimRun);
         QVERIFY(row);
-        QCOMPARE(row->status, std::string("interrupted"));
+        QVERIFY(row->status == RunStatus::Interrupted);
         QVERIFY(!row->endedAt.empty());
     }
 };

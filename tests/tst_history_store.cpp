@@ -68,6 +68,7 @@ private slots:
     void versionOneFileIsUpgradedKeepingItsRuns();
     void returnPathAndPostcopyAreKept();
     void deviceTransitionsAreKept();
+    void versionFourShutsGetTheirVerdictFromTheirText();
     void refusesFileFromNewerVersion();
     void finishingWithoutFinalStatusIsRefused();
     void runOfKilledProcessBecomesInterrupted();
@@ -95,7 +96,7 @@ void TestHistoryStore::finishedRunReadsBackAfterReopening() {
         QVERIFY(id > 0);
         const std::optional<RunRecord> active = store.run(id);
         QVERIFY(active);
-        QCOMPARE(active->status, std::string("active"));
+        QVERIFY(active->status == RunStatus::Active);
         QVERIFY(active->endedAt.empty());
 
         // Stored out of order: readers get them ordered by time.
@@ -153,7 +154,7 @@ void TestHistoryStore::finishedRunReadsBackAfterReopening() {
     const std::optional<RunRecord> run = store.run(id);
     QVERIFY(run);
     QCOMPARE(run->uuid, std::string("uuid-1"));
-    QCOMPARE(run->status, std::string("failed"));
+    QVERIFY(run->status == RunStatus::Failed);
     QCOMPARE(run->errorDesc, std::string("multifd-1: connection reset"));
     QCOMPARE(run->integrity, std::string("not verified: migration failed"));
     QCOMPARE(run->config, std::string("multifd-channels: 2\ntls: on"));
@@ -232,7 +233,7 @@ void TestHistoryStore::listRunsShowsNewestFirst() {
 }
 
 void TestHistoryStore::newFileHasCurrentSchemaVersion() {
-    QCOMPARE(HistoryStore(path().toStdString()).schemaVersion(), 4);
+    QCOMPARE(HistoryStore(path().toStdString()).schemaVersion(), 5);
     QCOMPARE(HistoryStore(path().toStdString()).schemaVersion(), HistoryStore::kSchemaVersion);
 }
 
@@ -267,7 +268,7 @@ void TestHistoryStore::versionOneFileIsUpgradedKeepingItsRuns() {
                                "ALTER TABLE run_channels DROP COLUMN tls_protection;"
                                "PRAGMA user_version = 1;"));
     HistoryStore store(path().toStdString());
-    QCOMPARE(store.schemaVersion(), 4);
+    QCOMPARE(store.schemaVersion(), 5);
     const auto run = store.run(id);
     QVERIFY(run);
     QCOMPARE(run->uuid, std::string("from-v1"));
@@ -282,9 +283,11 @@ void TestHistoryStore::versionOneFileIsUpgradedKeepingItsRuns() {
 void TestHistoryStore::returnPathAndPostcopyAreKept() {
     HistoryStore store(path().toStdString());
     const auto id = store.beginRun("postcopy", "", 64ull << 20, 2, true);
-    store.appendReturnPath(id, {ReturnPathRecord{1.5, "PONG", "PONG 1", 1},
-                                ReturnPathRecord{900, "RECV_BITMAP", "RECV_BITMAP pc.ram", 2}});
-    store.appendReturnPath(id, {ReturnPathRecord{950, "SHUT", "SHUT 0 (success)", 2}});
+    store.appendReturnPath(
+        id, {ReturnPathRecord{1.5, ReturnPathType::Pong, 1, "PONG 1", 1},
+             ReturnPathRecord{900, ReturnPathType::RecvBitmap, 0, "RECV_BITMAP pc.ram", 2}});
+    store.appendReturnPath(id,
+                           {ReturnPathRecord{950, ReturnPathType::Shut, 0, "SHUT 0 (success)", 2}});
     TelemetrySnapshot final;
     final.status = MigrationStatus::Completed;
     final.postcopy.pageRequests = 321;
@@ -297,9 +300,10 @@ void TestHistoryStore::returnPathAndPostcopyAreKept() {
     HistoryStore reader(path().toStdString());
     const auto messages = reader.returnPath(id);
     QCOMPARE(messages.size(), 3u);
-    QCOMPARE(messages[1].type, std::string("RECV_BITMAP"));
+    QVERIFY(messages[1].type == ReturnPathType::RecvBitmap);
     QCOMPARE(messages[1].connection, 2u);
     QCOMPARE(messages[2].text, std::string("SHUT 0 (success)"));
+    QVERIFY(!messages[2].isFailureVerdict());
     const auto run = reader.run(id);
     QVERIFY(run);
     QCOMPARE(run->postcopyPageRequests, 321ull);
@@ -307,6 +311,28 @@ void TestHistoryStore::returnPathAndPostcopyAreKept() {
     QCOMPARE(run->postcopyLatencyP99Ms, 4.5);
     QCOMPARE(run->postcopyRecoveries, 2u);
     QCOMPARE(run->returnPathCount, 3ull);
+}
+
+void TestHistoryStore::versionFourShutsGetTheirVerdictFromTheirText() {
+    std::int64_t id = 0;
+    {
+        HistoryStore store(path().toStdString());
+        id = store.beginRun("from-v4", "", 64ull << 20, 2, true);
+        store.appendReturnPath(
+            id, {ReturnPathRecord{1, ReturnPathType::Pong, 7, "PONG 7", 1},
+                 ReturnPathRecord{2, ReturnPathType::Shut, 4,
+                                  "SHUT 4 (a device failed at the destination)", 1}});
+    }
+    // What version 4 wrote: no value column; the reason only in the words.
+    QVERIFY(executeRaw(path(), "ALTER TABLE return_path_messages DROP COLUMN value;"
+                               "PRAGMA user_version = 4;"));
+    HistoryStore store(path().toStdString());
+    QCOMPARE(store.schemaVersion(), HistoryStore::kSchemaVersion);
+    const auto messages = store.returnPath(id);
+    QCOMPARE(messages.size(), 2u);
+    QVERIFY(!messages[0].isFailureVerdict());
+    QCOMPARE(messages[1].value, 4u);
+    QVERIFY(messages[1].isFailureVerdict());
 }
 
 void TestHistoryStore::deviceTransitionsAreKept() {
@@ -365,7 +391,7 @@ void TestHistoryStore::finishingWithoutFinalStatusIsRefused() {
     TelemetrySnapshot stillRunning;
     stillRunning.status = MigrationStatus::Active;
     QVERIFY_THROWS_EXCEPTION(std::runtime_error, store.finishRun(id, stillRunning));
-    QCOMPARE(store.run(id)->status, std::string("active"));
+    QVERIFY(store.run(id)->status == RunStatus::Active);
 
     TelemetrySnapshot done;
     done.status = MigrationStatus::Completed;
@@ -387,18 +413,18 @@ void TestHistoryStore::runOfKilledProcessBecomesInterrupted() {
     const HistoryStore reopened(path().toStdString());
     const std::optional<RunRecord> crashed = findRun(reopened, "crashed-run");
     QVERIFY(crashed);
-    QCOMPARE(crashed->status, std::string("interrupted"));
+    QVERIFY(crashed->status == RunStatus::Interrupted);
     QCOMPARE(crashed->errorDesc, "interrupted: the process (pid " + std::to_string(child) +
                                      ") ended before the run finished");
     QVERIFY(kTimestamp.match(QString::fromStdString(crashed->endedAt)).hasMatch());
 
     // This process is alive: its run is untouched and can still be finished.
-    QCOMPARE(reopened.run(liveId)->status, std::string("active"));
+    QVERIFY(reopened.run(liveId)->status == RunStatus::Active);
     QVERIFY(reopened.run(liveId)->endedAt.empty());
     TelemetrySnapshot done;
     done.status = MigrationStatus::Completed;
     store.finishRun(liveId, done);
-    QCOMPARE(reopened.run(liveId)->status, std::string("completed"));
+    QVERIFY(reopened.run(liveId)->status == RunStatus::Completed);
 }
 
 void TestHistoryStore::runOfUnreapedProcessBecomesInterrupted() {
@@ -419,7 +445,7 @@ void TestHistoryStore::runOfUnreapedProcessBecomesInterrupted() {
     const HistoryStore store(path().toStdString());
     const std::optional<RunRecord> crashed = findRun(store, "crashed-run");
     QVERIFY(crashed);
-    QCOMPARE(crashed->status, std::string("interrupted"));
+    QVERIFY(crashed->status == RunStatus::Interrupted);
 }
 
 void TestHistoryStore::staleOwnerRecordBecomesInterrupted_data() {
@@ -443,7 +469,7 @@ void TestHistoryStore::staleOwnerRecordBecomesInterrupted() {
     if (!forgery.isEmpty())
         QVERIFY(executeRaw(path(), forgery.constData()));
     const HistoryStore store(path().toStdString());
-    QCOMPARE(store.run(id)->status, std::string(interrupted ? "interrupted" : "active"));
+    QVERIFY(store.run(id)->status == (interrupted ? RunStatus::Interrupted : RunStatus::Active));
 }
 
 void TestHistoryStore::concurrentWritersKeepEveryRow() {
@@ -487,7 +513,7 @@ void TestHistoryStore::concurrentWritersKeepEveryRow() {
     for (const std::int64_t id : ids) {
         QCOMPARE(store.samples(id).size(), std::size_t{kBatches * kSamplesPerBatch});
         QCOMPARE(store.events(id).size(), std::size_t{kBatches});
-        QCOMPARE(store.run(id)->status, std::string("completed"));
+        QVERIFY(store.run(id)->status == RunStatus::Completed);
     }
 }
 

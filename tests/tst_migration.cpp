@@ -58,7 +58,7 @@ private slots:
         QCOMPARE(run.destinationGuest()->countCorruptPages(), std::uint64_t{0});
         const auto row = historyRow(run);
         QVERIFY(row);
-        QCOMPARE(row->status, std::string("completed"));
+        QVERIFY(row->status == RunStatus::Completed);
     }
 
     void plainMigrationOnTheMainChannelAloneCompletes() {
@@ -101,7 +101,7 @@ private slots:
         test::verifySourceGuestIntact(run);
         const auto row = historyRow(run);
         QVERIFY(row);
-        QCOMPARE(row->status, std::string("failed"));
+        QVERIFY(row->status == RunStatus::Failed);
         QCOMPARE(row->errorDesc, snap.errorDesc);
     }
 
@@ -120,7 +120,7 @@ private slots:
         test::verifySourceGuestIntact(run);
         const auto row = historyRow(run);
         QVERIFY(row);
-        QCOMPARE(row->status, std::string("cancelled"));
+        QVERIFY(row->status == RunStatus::Cancelled);
         QVERIFY2(QString::fromStdString(row->errorDesc).contains("cancelled"),
                  row->errorDesc.c_str());
     }
@@ -137,7 +137,7 @@ private slots:
         test::verifySourceGuestIntact(run);
         const auto row = historyRow(run);
         QVERIFY(row);
-        QCOMPARE(row->status, std::string("failed"));
+        QVERIFY(row->status == RunStatus::Failed);
         QVERIFY(QString::fromStdString(row->errorDesc).contains("multifd-1"));
     }
 };

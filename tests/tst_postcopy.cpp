@@ -86,7 +86,8 @@ private slots:
         QVERIFY(snap.postcopy.latencyP99Ms >= snap.postcopy.latencyMedianMs);
         bool sawRequest = false;
         for (const auto& record : snap.returnPath)
-            sawRequest = sawRequest || record.type == "REQ_PAGES_ID" || record.type == "REQ_PAGES";
+            sawRequest = sawRequest || record.type == ReturnPathType::ReqPagesId ||
+                         record.type == ReturnPathType::ReqPages;
         QVERIFY(sawRequest);
         // Its writes since are its own: every page is still a consistent page.
         Guest* destination = run.destinationGuest();
@@ -192,8 +193,8 @@ private slots:
         bool sawBitmap = false;
         bool sawResumeAck = false;
         for (const auto& record : snap.returnPath) {
-            sawBitmap = sawBitmap || record.type == "RECV_BITMAP";
-            sawResumeAck = sawResumeAck || record.type == "RESUME_ACK";
+            sawBitmap = sawBitmap || record.type == ReturnPathType::RecvBitmap;
+            sawResumeAck = sawResumeAck || record.type == ReturnPathType::ResumeAck;
         }
         QVERIFY(sawBitmap);
         QVERIFY(sawResumeAck);
@@ -214,7 +215,7 @@ private slots:
         HistoryStore store(historyPath());
         const auto row = store.run(run.historyId());
         QVERIFY(row);
-        QCOMPARE(row->status, std::string("cancelled"));
+        QVERIFY(row->status == RunStatus::Cancelled);
     }
 };
 

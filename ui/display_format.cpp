@@ -39,8 +39,8 @@ QString localTimeText(const std::string& isoUtc) {
     return time.toLocalTime().toString(QStringLiteral("yyyy-MM-dd HH:mm:ss"));
 }
 
-bool isTroubleStatus(const std::string& historyStatus) {
-    return historyStatus == "failed" || historyStatus == "interrupted";
+bool isTroubleStatus(RunStatus status) {
+    return status == RunStatus::Failed || status == RunStatus::Interrupted;
 }
 
 } // namespace migrascope::ui

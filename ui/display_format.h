@@ -2,6 +2,7 @@
 // reads the same way wherever it appears.
 #pragma once
 
+#include "engine/api/history_store.h"
 #include "engine/api/telemetry_snapshot.h"
 
 #include <QString>
@@ -18,6 +19,6 @@ QString statusText(MigrationStatus status);
 // The history's ISO 8601 UTC timestamp in the user's local time; the input itself if unreadable.
 QString localTimeText(const std::string& isoUtc);
 // Statuses an operator looking for trouble must not overlook.
-bool isTroubleStatus(const std::string& historyStatus);
+bool isTroubleStatus(RunStatus status);
 
 } // namespace migrascope::ui

@@ -34,7 +34,7 @@ QVariant HistoryModel::data(const QModelIndex& index, int role) const {
         case Started:
             return localTimeText(run.startedAt);
         case Status:
-            return QString::fromStdString(run.status);
+            return QString::fromLatin1(toString(run.status));
         case Ram:
             return bytesText(static_cast<double>(run.ramTotal));
         case Channels:
@@ -47,7 +47,7 @@ QVariant HistoryModel::data(const QModelIndex& index, int role) const {
         case TotalTime:
             return run.endedAt.empty() ? QString() : durationText(run.totalTimeMs);
         case Downtime:
-            return run.status == "completed" ? durationText(run.downtimeMs) : QString();
+            return run.status == RunStatus::Completed ? durationText(run.downtimeMs) : QString();
         case Postcopy:
             if (run.postcopyPageRequests == 0 && run.postcopyRecoveries == 0)
                 return QString();
@@ -68,9 +68,9 @@ QVariant HistoryModel::data(const QModelIndex& index, int role) const {
             break;
         if (trouble)
             return QApplication::style()->standardIcon(QStyle::SP_MessageBoxCritical);
-        if (run.status == "cancelled")
+        if (run.status == RunStatus::Cancelled)
             return QApplication::style()->standardIcon(QStyle::SP_MessageBoxWarning);
-        if (run.status == "completed")
+        if (run.status == RunStatus::Completed)
             return QApplication::style()->standardIcon(QStyle::SP_DialogApplyButton);
         break;
     case Qt::BackgroundRole:

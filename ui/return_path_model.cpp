@@ -27,14 +27,13 @@ QVariant ReturnPathModel::data(const QModelIndex& index, int role) const {
         case Connection:
             return record.connection;
         case Type:
-            return QString::fromStdString(record.type);
+            return QString::fromLatin1(toString(record.type));
         case Message:
             return QString::fromStdString(record.text);
         }
         break;
     case Qt::ForegroundRole:
-        // A SHUT that carries an error is the destination's verdict against the migration.
-        if (record.type == "SHUT" && record.text.rfind("SHUT 0 ", 0) != 0)
+        if (record.isFailureVerdict())
             return QBrush(QColor(0xe0, 0x1b, 0x24));
         break;
     case Qt::TextAlignmentRole:

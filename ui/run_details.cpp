@@ -47,9 +47,10 @@ void RunDetails::showRun(const std::string& historyPath, std::int64_t runId) {
             summary_->setText(tr("Run %1 is not in the history.").arg(runId));
             return;
         }
-        QString text = tr("Run %1 · %2 · started %3")
-                           .arg(runId)
-                           .arg(QString::fromStdString(run->status), localTimeText(run->startedAt));
+        QString text =
+            tr("Run %1 · %2 · started %3")
+                .arg(runId)
+                .arg(QString::fromLatin1(toString(run->status)), localTimeText(run->startedAt));
         if (!run->errorDesc.empty())
             text += tr("\nCause: %1").arg(QString::fromStdString(run->errorDesc));
         summary_->setText(text);

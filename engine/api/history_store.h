@@ -7,20 +7,32 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 struct sqlite3;
 
 namespace migrascope {
 
+// A stored run's status: a migration's final status, or what the history knows of a run
+// that did not finish.
+enum class RunStatus {
+    Active, // its process is still running it
+    Completed,
+    Failed,
+    Cancelled,
+    Interrupted, // the process that ran it ended without finishing it (crash, kill, reboot)
+};
+// The file's spelling, which is also QEMU's for the final ones: "completed", "interrupted", ...
+const char* toString(RunStatus status);
+std::optional<RunStatus> runStatusFromString(std::string_view text);
+
 struct RunRecord {
     std::int64_t id = 0;
     std::string uuid;
     std::string startedAt; // ISO 8601 UTC with milliseconds, e.g. 2026-11-22T10:15:00.123Z
     std::string endedAt;   // empty while active
-    // "active" while running; then "completed", "failed", "cancelled", or "interrupted" when the
-    // process that ran it ended without finishing it.
-    std::string status;
+    RunStatus status = RunStatus::Active;
     std::string errorDesc;
     std::string integrity;
     std::string config; // describe(MigrationConfig)
@@ -64,7 +76,7 @@ struct ChannelRecord {
 // 5 s for each other. Every failure throws std::runtime_error naming the file and SQLite's text.
 class HistoryStore {
 public:
-    static constexpr int kSchemaVersion = 4;
+    static constexpr int kSchemaVersion = 5;
 
     // $XDG_DATA_HOME/migrascope/history.sqlite (XDG_DATA_HOME defaults to $HOME/.local/share);
     // creates the folder.

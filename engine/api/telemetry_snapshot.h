@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace migrascope {
@@ -96,11 +97,29 @@ struct MigrationStats {
     double totalTimeMs = 0;
 };
 
+// The return path's message types, with QEMU's numbers (enum mig_rp_message_type).
+enum class ReturnPathType : std::uint16_t {
+    Invalid = 0,
+    Shut = 1,
+    Pong = 2,
+    ReqPagesId = 3,
+    ReqPages = 4,
+    RecvBitmap = 5,
+    ResumeAck = 6,
+    SwitchoverAck = 7,
+};
+// QEMU's names: SHUT, PONG, REQ_PAGES, ...
+const char* toString(ReturnPathType type);
+std::optional<ReturnPathType> returnPathTypeFromString(std::string_view text);
+
 // One message the destination sent on the return path, as the source received it.
 struct ReturnPathRecord {
     double timeMs = 0;
-    std::string type;        // QEMU's name: SHUT, PONG, REQ_PAGES, ...
+    ReturnPathType type = ReturnPathType::Invalid;
+    std::uint32_t value = 0; // SHUT's reason (0 = success), PONG's and RESUME_ACK's value
     std::string text;        // the whole message in words
+    // A SHUT that carries an error: the destination's verdict against the migration.
+    bool isFailureVerdict() const { return type == ReturnPathType::Shut && value != 0; }
     unsigned connection = 0; // 1 for the first main connection, +1 for every resume
 };
 

@@ -249,13 +249,22 @@ void addDeviceTransitions(sqlite3* db, const std::string& path) {
     execute(db, path, kSql, "adding the device transitions table (schema version 4)");
 }
 
+// Version 5: a return-path message's value (SHUT's reason), so that a verdict is read from
+// a number rather than from the words describing it. Older SHUTs get it from their text.
+void addReturnPathValue(sqlite3* db, const std::string& path) {
+    static const char* const kSql = R"sql(
+        ALTER TABLE return_path_messages ADD COLUMN value INTEGER NOT NULL DEFAULT 0;
+        UPDATE return_path_messages SET value = CAST(substr(text, 6) AS INTEGER)
+            WHERE type = 'SHUT' AND text LIKE 'SHUT %';
+    )sql";
+    execute(db, path, kSql, "adding the return-path message values (schema version 5)");
+}
+
 using MigrationStep = void (*)(sqlite3*, const std::string&);
 // kMigrationSteps[v] takes a database from schema version v to v + 1. Append, never edit.
 constexpr std::array<MigrationStep, HistoryStore::kSchemaVersion> kMigrationSteps = {
-    createSchemaV1,
-    addTlsSessionColumns,
-    addReturnPathTables,
-    addDeviceTransitions,
+    createSchemaV1,       addTlsSessionColumns, addReturnPathTables,
+    addDeviceTransitions, addReturnPathValue,
 };
 
 [[noreturn]] void refuseNewerSchema(const std::string& path, int version) {
@@ -267,6 +276,12 @@ constexpr std::array<MigrationStep, HistoryStore::kSchemaVersion> kMigrationStep
 }
 
 // ---- Text spellings stored in the file: a file format, so independent of UI wording ----
+
+constexpr std::pair<RunStatus, const char*> kRunStatusTexts[] = {
+    {RunStatus::Active, "active"},           {RunStatus::Completed, "completed"},
+    {RunStatus::Failed, "failed"},           {RunStatus::Cancelled, "cancelled"},
+    {RunStatus::Interrupted, "interrupted"},
+};
 
 const char* finalStatusText(MigrationStatus status) {
     switch (status) {
@@ -448,7 +463,8 @@ RunRecord readRun(const Statement& row) {
     run.uuid = row.text(1);
     run.startedAt = row.text(2);
     run.endedAt = row.text(3);
-    run.status = row.text(4);
+    // A status this version does not know reads as interrupted: not finished as far as we know.
+    run.status = runStatusFromString(row.text(4)).value_or(RunStatus::Interrupted);
     run.errorDesc = row.text(5);
     run.integrity = row.text(6);
     run.config = row.text(7);
@@ -469,6 +485,20 @@ RunRecord readRun(const Statement& row) {
 }
 
 } // namespace
+
+const char* toString(RunStatus status) {
+    for (const auto& [value, text] : kRunStatusTexts)
+        if (value == status)
+            return text;
+    return "unknown";
+}
+
+std::optional<RunStatus> runStatusFromString(std::string_view text) {
+    for (const auto& [value, spelling] : kRunStatusTexts)
+        if (text == spelling)
+            return value;
+    return std::nullopt;
+}
 
 void HistoryStore::Closer::operator()(sqlite3* db) const {
     sqlite3_close_v2(db);
@@ -639,15 +669,16 @@ void HistoryStore::appendReturnPath(std::int64_t runId,
     Transaction transaction(db_.get(), path_, "storing return-path messages");
     Statement insert(db_.get(), path_,
                      "storing a return-path message of run " + std::to_string(runId),
-                     "INSERT INTO return_path_messages (run_id, time_ms, type, text, connection) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5)");
+                     "INSERT INTO return_path_messages (run_id, time_ms, type, text, connection, "
+                     "value) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
     for (const ReturnPathRecord& message : messages) {
         insert.reset();
         insert.bindInteger(1, runId)
             .bindReal(2, message.timeMs)
-            .bindText(3, message.type)
+            .bindText(3, toString(message.type))
             .bindText(4, message.text)
-            .bindInteger(5, message.connection);
+            .bindInteger(5, message.connection)
+            .bindInteger(6, message.value);
         insert.step();
     }
     transaction.commit();
@@ -704,16 +735,17 @@ std::vector<DeviceTransition> HistoryStore::transitions(std::int64_t runId) cons
 std::vector<ReturnPathRecord> HistoryStore::returnPath(std::int64_t runId) const {
     Statement select(db_.get(), path_,
                      "reading the return-path messages of run " + std::to_string(runId),
-                     "SELECT time_ms, type, text, connection FROM return_path_messages "
+                     "SELECT time_ms, type, text, connection, value FROM return_path_messages "
                      "WHERE run_id = ?1 ORDER BY time_ms, rowid");
     select.bindInteger(1, runId);
     std::vector<ReturnPathRecord> messages;
     while (select.step()) {
         ReturnPathRecord message;
         message.timeMs = select.real(0);
-        message.type = select.text(1);
+        message.type = returnPathTypeFromString(select.text(1)).value_or(ReturnPathType::Invalid);
         message.text = select.text(2);
         message.connection = static_cast<unsigned>(select.integer(3));
+        message.value = static_cast<std::uint32_t>(select.integer(4));
         messages.push_back(std::move(message));
     }
     return messages;

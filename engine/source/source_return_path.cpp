@@ -41,7 +41,8 @@ void MigrationSource::returnPathLoop(Connection& connection, unsigned generation
         ReturnPathReader reader(connection, ramLayout());
         bool sawShut = false;
         while (auto message = reader.next()) {
-            telemetry_.returnPathMessage(toString(message->type), message->describe(), generation);
+            telemetry_.returnPathMessage(message->type, message->value, message->describe(),
+                                         generation);
             handleReturnPathMessage(*message);
             if (message->type == ReturnPathType::Shut) {
                 sawShut = true; // the destination is done with this return path

@@ -233,13 +233,13 @@ double percentile(std::vector<double> values, double fraction) {
 }
 } // namespace
 
-void Telemetry::returnPathMessage(const std::string& type, const std::string& text,
+void Telemetry::returnPathMessage(ReturnPathType type, std::uint32_t value, const std::string& text,
                                   unsigned connection) {
     const double now = elapsedMs();
     std::lock_guard lock(mutex_);
     ++returnPathCount_;
     if (returnPath_.size() < kReturnPathLogLimit)
-        returnPath_.push_back(ReturnPathRecord{now, type, text, connection});
+        returnPath_.push_back(ReturnPathRecord{now, type, value, text, connection});
 }
 
 void Telemetry::addDevice(const std::string& name, const std::string& kind,

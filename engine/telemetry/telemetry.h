@@ -75,7 +75,8 @@ public:
     MigrationStats stats() const;
 
     void event(EventLevel level, Side side, const std::string& text);
-    void returnPathMessage(const std::string& type, const std::string& text, unsigned connection);
+    void returnPathMessage(ReturnPathType type, std::uint32_t value, const std::string& text,
+                           unsigned connection);
 
     // Devices are registered before the migration starts.
     void addDevice(const std::string& name, const std::string& kind, std::uint64_t stateSize);

@@ -63,6 +63,14 @@ const char* toString(ReturnPathType type) {
     return "unknown";
 }
 
+std::optional<ReturnPathType> returnPathTypeFromString(std::string_view text) {
+    for (auto raw = static_cast<std::uint16_t>(ReturnPathType::Shut);
+         raw <= static_cast<std::uint16_t>(ReturnPathType::SwitchoverAck); ++raw)
+        if (text == toString(static_cast<ReturnPathType>(raw)))
+            return static_cast<ReturnPathType>(raw);
+    return std::nullopt;
+}
+
 std::string describeShut(std::uint32_t value) {
     const char* why = nullptr;
     switch (static_cast<ShutReason>(value)) {

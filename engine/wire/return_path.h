@@ -4,6 +4,7 @@
 // that differs from the type's fixed length, and any type it does not know.
 #pragma once
 
+#include "engine/api/telemetry_snapshot.h"
 #include "engine/transport/connection.h"
 #include "engine/wire/main_stream.h"
 
@@ -14,18 +15,6 @@
 #include <vector>
 
 namespace migrascope {
-
-enum class ReturnPathType : std::uint16_t {
-    Invalid = 0,
-    Shut = 1,
-    Pong = 2,
-    ReqPagesId = 3,
-    ReqPages = 4,
-    RecvBitmap = 5,
-    ResumeAck = 6,
-    SwitchoverAck = 7,
-};
-const char* toString(ReturnPathType type);
 
 inline constexpr std::size_t kReturnPathMaxLength = 512;
 inline constexpr std::uint64_t kRecvBitmapEndMarker = 0x0123456789abcdefull;
