@@ -76,9 +76,10 @@ CommandLine parseCommandLine(const QStringList& arguments) {
          "CN=migrascope-source,O=Migrascope); repeatable.",
          "DN"},
         {"tls-rekey-interval",
-         "Force a TLS 1.3 key update every N records sent on each channel, at most one "
-         "every 400 ms (GnuTLS refuses more than 8 a second from a peer); 0 = only GnuTLS's "
-         "own, after 2^24 records. For tests and training.",
+         QString("Force a TLS 1.3 key update every N records sent on each channel, at most one "
+                 "every %1 ms (GnuTLS refuses more than 8 a second from a peer); 0 = only "
+                 "GnuTLS's own, after 2^24 records. For tests and training.")
+             .arg(kKeyUpdateSpacingMs),
          "N", "0"},
         {"tls-record-warning",
          "Warn when a channel has sent N records under one key (ciphers with a record "
@@ -101,9 +102,11 @@ CommandLine parseCommandLine(const QStringList& arguments) {
          "migrate resume). Default 1000.",
          "MS", "1000"},
         {"device",
-         "An emulated VFIO device of the guest, repeatable: nic (PRE_COPY and P2P, 4M of "
-         "state) or accel (STOP_COPY only, 32M, a task in flight); options state-size=SIZE, "
-         "name=NAME. Default names nic0, accel0, ...",
+         QString("An emulated VFIO device of the guest, repeatable: nic (PRE_COPY and P2P, %1M "
+                 "of state) or accel (STOP_COPY only, %2M, a task in flight); options "
+                 "state-size=SIZE, name=NAME. Default names nic0, accel0, ...")
+             .arg(kNicStateSize >> 20)
+             .arg(kAccelStateSize >> 20),
          "KIND[,opt=val...]"},
         {"vfio-explicit-resuming-stop",
          "on: after a device's last data the destination moves it RESUMING -> STOP and a "

@@ -84,7 +84,8 @@ LaunchForm::LaunchForm(QWidget* parent) : QWidget(parent) {
     rekeyInterval_ = makeSpinBox("tlsRekeyInterval", 0, 1000000, 0, tr(" records"), tlsBox);
     rekeyInterval_->setSpecialValueText(tr("only at the limit"));
     rekeyInterval_->setToolTip(tr("tls-rekey-interval: force a TLS 1.3 KeyUpdate every N records "
-                                  "(at most one every 400 ms); for demonstrations"));
+                                  "(at most one every %1 ms); for demonstrations")
+                                   .arg(kKeyUpdateSpacingMs));
     cleanTermination_ = new QCheckBox(tr("Fail a channel that ends without close_notify"), tlsBox);
     cleanTermination_->setObjectName(QStringLiteral("cleanTlsTermination"));
     cleanTermination_->setChecked(true);
@@ -125,11 +126,13 @@ LaunchForm::LaunchForm(QWidget* parent) : QWidget(parent) {
     auto* devicesBox = new QGroupBox(tr("Devices (emulated VFIO)"), this);
     nicDevices_ = makeSpinBox("nicDevices", 0, 8, 0, QString(), devicesBox);
     nicDevices_->setSpecialValueText(tr("none"));
-    nicDevices_->setToolTip(tr("NIC-like devices: PRE_COPY and P2P, 4 MiB of state each"));
+    nicDevices_->setToolTip(
+        tr("NIC-like devices: PRE_COPY and P2P, %1 MiB of state each").arg(kNicStateSize >> 20));
     accelDevices_ = makeSpinBox("accelDevices", 0, 8, 0, QString(), devicesBox);
     accelDevices_->setSpecialValueText(tr("none"));
     accelDevices_->setToolTip(tr("Accelerators: STOP_COPY only, with a task in flight"));
-    accelStateSize_ = makeSpinBox("accelStateSize", 1, 1024, 32, tr(" MiB"), devicesBox);
+    accelStateSize_ = makeSpinBox("accelStateSize", 1, 1024,
+                                  static_cast<int>(kAccelStateSize >> 20), tr(" MiB"), devicesBox);
     accelStateSize_->setToolTip(tr("Device state of each accelerator, sent in STOP_COPY"));
     legacyVfioResume_ =
         new QCheckBox(tr("Legacy resume (no explicit RESUMING -> STOP)"), devicesBox);

@@ -19,6 +19,12 @@ std::optional<Uuid> uuidFromString(const std::string& text);
 
 // GnuTLS re-keys TLS 1.3 AES-GCM/CCM sessions after 2^24 records (RFC 8446 section 5.5).
 inline constexpr std::uint64_t kTlsRecordLimit = std::uint64_t{1} << 24;
+// Forced KeyUpdates (tls-rekey-interval) come at most this often: GnuTLS fails a session that
+// receives more than 8 within a second, and our readers accept 4 per 1500 ms.
+inline constexpr std::uint64_t kKeyUpdateSpacingMs = 400;
+// The emulated devices' state when --device does not say (state-size=).
+inline constexpr std::uint64_t kNicStateSize = std::uint64_t{4} << 20;
+inline constexpr std::uint64_t kAccelStateSize = std::uint64_t{32} << 20;
 
 struct TlsParameters {
     bool enabled = true;

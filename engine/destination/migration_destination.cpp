@@ -486,8 +486,7 @@ void MigrationDestination::loadRamSetup(StreamReader& in) {
     {
         std::lock_guard lock(mutex_);
         for (const auto& block : guest->blocks())
-            received_.push_back(
-                std::make_unique<std::atomic<std::uint64_t>[]>((block->pageCount() + 63) / 64));
+            received_.emplace_back(block->pageCount());
         guest_ = std::move(guest);
         guestReady_ = true;
     }
@@ -723,11 +722,7 @@ void MigrationDestination::handleCommand(StreamReader& in, ReturnPathSender& ret
         RamBlock* block = guest_->findBlock(name);
         if (!block)
             throw MigrationError("main channel: RECV_BITMAP for unknown RAM block '" + name + "'");
-        const std::size_t index = blockIndex(block);
-        std::vector<std::uint64_t> received((block->pageCount() + 63) / 64);
-        for (std::size_t w = 0; w < received.size(); ++w)
-            received[w] = received_[index][w].load(std::memory_order_acquire);
-        returnPath.recvBitmap(name, received, block->pageCount());
+        returnPath.recvBitmap(name, received_[blockIndex(block)].copy());
         return;
     }
     case StreamCommand::PostcopyResume:
@@ -770,8 +765,7 @@ void MigrationDestination::discardPages(const std::vector<std::uint8_t>& payload
             throw MigrationError("main channel: POSTCOPY_RAM_DISCARD range outside '" + name + "'");
         // These pages changed after they were sent: not here until they come again.
         for (std::uint64_t page = start / kPageSize; page < (start + length) / kPageSize; ++page)
-            received_[index][page / 64].fetch_and(~(std::uint64_t{1} << (page % 64)),
-                                                  std::memory_order_relaxed);
+            received_[index].reset(page, std::memory_order_relaxed);
     }
 }
 
@@ -824,16 +818,16 @@ void MigrationDestination::loadRamItems(StreamReader& in) {
                 postcopy_->arrived(index, page);
             continue;
         }
-        auto& word = received_[index][page / 64];
-        const std::uint64_t bit = std::uint64_t{1} << (page % 64);
+        AtomicPageBitmap& received = received_[index];
         if (flags & ram_flag::kZero) {
             const std::uint8_t fill = in.get8();
-            if (fill != 0 || (word.load(std::memory_order_relaxed) & bit))
+            // A zero page never received is already zero here (QEMU skips it too).
+            if (fill != 0 || received.test(page, std::memory_order_relaxed))
                 std::memset(block->data() + offset, fill, kPageSize);
         } else {
             in.getBytes(block->data() + offset, kPageSize);
         }
-        word.fetch_or(bit, std::memory_order_relaxed);
+        received.set(page, std::memory_order_relaxed);
     }
     if (in.get8() != static_cast<std::uint8_t>(Section::Footer) || in.get32() != kRamSectionId)
         throw MigrationError("main channel: RAM section has a bad footer");
@@ -976,12 +970,11 @@ void MigrationDestination::receiveMultifd(Connection& connection, const std::uin
             connection.recvExact(block->data() + packet.offsets[i], kPageSize);
         for (std::size_t i = 0; i < packet.offsets.size(); ++i) {
             const std::uint64_t page = packet.offsets[i] / kPageSize;
-            auto& word = received_[index][page / 64];
-            const std::uint64_t bit = std::uint64_t{1} << (page % 64);
+            AtomicPageBitmap& received = received_[index];
             // A zero page that was never received is already zero here (QEMU skips it too).
-            if (i >= packet.normalPages && (word.load(std::memory_order_relaxed) & bit))
+            if (i >= packet.normalPages && received.test(page, std::memory_order_relaxed))
                 std::memset(block->data() + packet.offsets[i], 0, kPageSize);
-            word.fetch_or(bit, std::memory_order_relaxed);
+            received.set(page, std::memory_order_relaxed);
         }
     }
 }

@@ -61,7 +61,7 @@ std::uint64_t pageIdentity(std::size_t block, std::uint64_t page) {
 } // namespace
 
 RamBlock::RamBlock(std::string name, std::uint64_t size)
-    : name_(std::move(name)), size_(size), dirtyWords_((size / kPageSize + 63) / 64) {
+    : name_(std::move(name)), size_(size), dirty_(size / kPageSize) {
     if (size == 0 || size % kPageSize != 0)
         throw std::invalid_argument("RAM block '" + name_ + "' size " + std::to_string(size) +
                                     " is not a positive multiple of the 4 KiB page size");
@@ -71,17 +71,10 @@ RamBlock::RamBlock(std::string name, std::uint64_t size)
         throw std::runtime_error("cannot allocate " + formatBytes(static_cast<double>(size)) +
                                  " for RAM block '" + name_ + "': " + std::strerror(errno));
     data_ = static_cast<std::uint8_t*>(memory);
-    dirty_ = std::make_unique<std::atomic<std::uint64_t>[]>(dirtyWords_);
 }
 
 RamBlock::~RamBlock() {
     munmap(data_, size_);
-}
-
-void RamBlock::harvestDirty(std::vector<std::uint64_t>& into) {
-    into.resize(dirtyWords_, 0);
-    for (std::size_t i = 0; i < dirtyWords_; ++i)
-        into[i] |= dirty_[i].exchange(0, std::memory_order_acquire);
 }
 
 std::string toHex(const Digest& digest) {
@@ -200,6 +193,16 @@ std::uint64_t Guest::countCorruptPages() const {
             if (!pageIsConsistent(blocks_[b]->data() + page * kPageSize, pageIdentity(b, page)))
                 ++corrupt;
     return corrupt;
+}
+
+bool isZeroPage(const std::uint8_t* page) {
+    for (std::size_t i = 0; i < kPageSize; i += sizeof(std::uint64_t)) {
+        std::uint64_t word;
+        std::memcpy(&word, page + i, sizeof word);
+        if (word != 0)
+            return false;
+    }
+    return true;
 }
 
 std::uint64_t hashPage(const std::uint8_t* page) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "engine/api/migration_config.h"
+#include "engine/memory/page_bitmap.h"
 
 #include <array>
 #include <atomic>
@@ -29,18 +30,15 @@ public:
     std::uint8_t* data() { return data_; }
     const std::uint8_t* data() const { return data_; }
 
-    void markDirty(std::uint64_t page) {
-        dirty_[page / 64].fetch_or(std::uint64_t{1} << (page % 64), std::memory_order_release);
-    }
-    // ORs the guest's dirty log into `into` (one bit per page) and clears the log.
-    void harvestDirty(std::vector<std::uint64_t>& into);
+    void markDirty(std::uint64_t page) { dirty_.set(page, std::memory_order_release); }
+    // ORs the guest's dirty log into `into` and clears the log.
+    void harvestDirty(PageBitmap& into) { dirty_.harvestInto(into); }
 
 private:
     std::string name_;
     std::uint64_t size_;
     std::uint8_t* data_ = nullptr;
-    std::unique_ptr<std::atomic<std::uint64_t>[]> dirty_;
-    std::size_t dirtyWords_;
+    AtomicPageBitmap dirty_;
 };
 
 // The RAM digest is XXH3-128 over every block's name, size and the XXH3-64 of each page.
@@ -51,6 +49,8 @@ using Digest = std::array<std::uint8_t, 16>;
 using PageHashes = std::vector<std::vector<std::uint64_t>>; // [block][page]
 std::string toHex(const Digest& digest);
 std::uint64_t hashPage(const std::uint8_t* page);
+// A page of zeros travels as a flag, not as data (QEMU's buffer_is_zero).
+bool isZeroPage(const std::uint8_t* page);
 
 // The guest's page faults during postcopy (QEMU: userfaultfd and the fault thread). The
 // workload asks before it writes a page and waits while that page has not arrived.

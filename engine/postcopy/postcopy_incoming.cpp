@@ -1,7 +1,5 @@
 #include "engine/postcopy/postcopy_incoming.h"
 
-#include <bit>
-
 namespace migrascope {
 
 PostcopyIncoming::PostcopyIncoming(Guest& guest, ReceivedMap& received, Telemetry& telemetry)
@@ -13,7 +11,7 @@ PostcopyIncoming::PostcopyIncoming(Guest& guest, ReceivedMap& received, Telemetr
 }
 
 bool PostcopyIncoming::isReceived(std::size_t block, std::uint64_t page) const {
-    return received_[block][page / 64].load(std::memory_order_acquire) >> (page % 64) & 1;
+    return received_[block].test(page, std::memory_order_acquire);
 }
 
 void PostcopyIncoming::capture(std::size_t block, std::uint64_t page) {
@@ -67,8 +65,7 @@ void PostcopyIncoming::interrupt() {
 }
 
 void PostcopyIncoming::arrived(std::size_t block, std::uint64_t page) {
-    received_[block][page / 64].fetch_or(std::uint64_t{1} << (page % 64),
-                                         std::memory_order_release);
+    received_[block].set(page, std::memory_order_release);
     std::unique_lock lock(mutex_);
     const auto request = pending_.find({block, page});
     if (request == pending_.end())
@@ -104,16 +101,8 @@ void PostcopyIncoming::detach(ReturnPathSender& sender) {
 
 std::uint64_t PostcopyIncoming::missingPages() const {
     std::uint64_t missing = 0;
-    for (std::size_t b = 0; b < guest_.blocks().size(); ++b) {
-        const std::uint64_t pages = guest_.blocks()[b]->pageCount();
-        for (std::uint64_t w = 0; w < (pages + 63) / 64; ++w) {
-            std::uint64_t valid = ~std::uint64_t{0};
-            if (w == pages / 64)
-                valid = (std::uint64_t{1} << (pages % 64)) - 1;
-            missing += static_cast<std::uint64_t>(
-                std::popcount(~received_[b][w].load(std::memory_order_acquire) & valid));
-        }
-    }
+    for (const auto& received : received_)
+        missing += received.countClear();
     return missing;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "engine/memory/guest.h"
+#include "engine/memory/page_bitmap.h"
 #include "engine/telemetry/telemetry.h"
 #include "engine/wire/return_path.h"
 
@@ -22,7 +23,7 @@
 namespace migrascope {
 
 // One bit per page, set when the page's final content is in guest RAM (QEMU's receivedmap).
-using ReceivedMap = std::vector<std::unique_ptr<std::atomic<std::uint64_t>[]>>;
+using ReceivedMap = std::vector<AtomicPageBitmap>; // one per RAM block
 
 class PostcopyIncoming : public PageAccessGate {
 public:

@@ -99,13 +99,12 @@ bool MigrationSource::postcopyWanted() const {
 
 std::uint64_t MigrationSource::pagesToSend() const {
     std::uint64_t pages = 0;
-    for (const auto& words : toSend_)
-        for (const auto word : words)
-            pages += static_cast<std::uint64_t>(std::popcount(word));
+    for (const auto& bitmap : toSend_)
+        pages += bitmap.count();
     return pages;
 }
 
-void MigrationSource::switchToPostcopy(std::vector<std::vector<std::uint64_t>>& dirty) {
+void MigrationSource::switchToPostcopy(std::vector<PageBitmap>& dirty) {
     telemetry_.setStatus(MigrationStatus::Device);
     telemetry_.setPhase("switching to postcopy: guest stopped");
     const double stoppedAt = telemetry_.elapsedMs();
@@ -159,14 +158,11 @@ void MigrationSource::sendDiscards() {
             ranges = 0;
         };
         flush();
-        const std::uint64_t pages = guest_.blocks()[b]->pageCount();
-        for (std::uint64_t page = 0; page < pages;) {
-            if (!(toSend_[b][page / 64] >> (page % 64) & 1)) {
-                ++page;
-                continue;
-            }
+        const PageBitmap& changed = toSend_[b];
+        for (std::uint64_t page = changed.findNext(0); page < changed.pages();
+             page = changed.findNext(page)) {
             const std::uint64_t first = page;
-            while (page < pages && (toSend_[b][page / 64] >> (page % 64) & 1))
+            while (page < changed.pages() && changed.test(page))
                 ++page;
             payload.add64(first * kPageSize).add64((page - first) * kPageSize);
             if (++ranges == perCommand)
@@ -234,41 +230,37 @@ void MigrationSource::sendPostcopyPages() {
     };
 
     std::size_t block = 0;
-    std::size_t word = 0;
+    std::uint64_t next = 0;
     for (;;) {
         throwIfCancelled();
         throwIfReturnPathEnded();
         maybeCutNetworkForFault();
         PageRef page;
         if (takeUrgentPage(page)) {
-            auto& bits = toSend_[page.block][page.offset / kPageSize / 64];
-            const std::uint64_t mask = std::uint64_t{1} << (page.offset / kPageSize % 64);
-            if (!(bits & mask)) {
+            PageBitmap& left = toSend_[page.block];
+            if (!left.test(page.offset / kPageSize)) {
                 // Already on its way, but perhaps still in our buffer behind capped pages.
                 if (sectionOpen)
                     closeSection();
                 continue;
             }
-            bits &= ~mask;
+            left.reset(page.offset / kPageSize);
             send(page, true);
             telemetry_.urgentPageSent();
             closeSection(); // the destination guest is waiting for it: on the wire now
             continue;
         }
+        // The background push walks the blocks in order; `next` only moves forward, and a
+        // page sent urgently meanwhile is no longer set when the walk reaches it.
         while (block < toSend_.size() &&
-               (word == toSend_[block].size() || toSend_[block][word] == 0)) {
-            if (word == toSend_[block].size()) {
-                ++block;
-                word = 0;
-            } else {
-                ++word;
-            }
+               (next = toSend_[block].findNext(next)) == toSend_[block].pages()) {
+            ++block;
+            next = 0;
         }
         if (block == toSend_.size())
             break;
-        const int bit = std::countr_zero(toSend_[block][word]);
-        toSend_[block][word] &= toSend_[block][word] - 1;
-        send(PageRef{block, (word * 64 + static_cast<std::uint64_t>(bit)) * kPageSize}, false);
+        toSend_[block].reset(next);
+        send(PageRef{block, next * kPageSize}, false);
         if (++inSection == kPagesPerSection)
             closeSection();
         if (++sinceCheck == kPagesBetweenChecks) {
@@ -455,7 +447,7 @@ void MigrationSource::resumeHandshake() {
                             wire::Payload().addString8(block->name()).bytes);
     stream_->flush();
 
-    std::map<std::string, std::vector<std::uint64_t>> bitmaps;
+    std::map<std::string, PageBitmap> bitmaps;
     bool completedThere = false;
     {
         std::unique_lock lock(controlMutex_);
@@ -484,14 +476,12 @@ void MigrationSource::resumeHandshake() {
     std::uint64_t total = 0;
     for (std::size_t b = 0; b < guest_.blocks().size(); ++b) {
         const RamBlock& block = *guest_.blocks()[b];
-        const auto& bitmap = bitmaps.at(block.name());
-        for (std::size_t w = 0; w < toSend_[b].size(); ++w) {
-            std::uint64_t valid = ~std::uint64_t{0};
-            if (w == toSend_[b].size() - 1 && block.pageCount() % 64 != 0)
-                valid = (std::uint64_t{1} << (block.pageCount() % 64)) - 1;
-            toSend_[b][w] = ~bitmap[w] & valid;
-            received += static_cast<std::uint64_t>(std::popcount(bitmap[w] & valid));
-        }
+        const PageBitmap& held = bitmaps.at(block.name());
+        auto missing = toSend_[b].words();
+        const auto heldWords = held.words();
+        for (std::size_t w = 0; w < missing.size(); ++w)
+            missing[w] = ~heldWords[w] & page_bits::validBits(block.pageCount(), w);
+        received += held.count();
         total += block.pageCount();
     }
     telemetry_.event(EventLevel::Info, Side::Source,

@@ -111,7 +111,7 @@ DeviceConfig parseDevice(const std::string& text, const std::vector<DeviceConfig
                 throw std::invalid_argument("device '" + text + "': unknown kind '" + part +
                                             "' (nic or accel)");
             device.kind = part;
-            device.stateSize = part == "nic" ? 4ull << 20 : 32ull << 20;
+            device.stateSize = part == "nic" ? kNicStateSize : kAccelStateSize;
             first = false;
             continue;
         }

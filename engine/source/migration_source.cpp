@@ -3,6 +3,7 @@
 #include "engine/common/migration_error.h"
 #include "engine/devices/device_migration.h"
 #include "engine/source/multifd_sender.h"
+#include "engine/source/switchover.h"
 #include "engine/wire/main_stream.h"
 #include "engine/wire/multifd_wire.h"
 #include "engine/wire/wire.h"
@@ -210,13 +211,12 @@ void MigrationSource::endRound() {
     out.flush();
 }
 
-std::uint64_t MigrationSource::harvest(std::vector<std::vector<std::uint64_t>>& dirty) {
+std::uint64_t MigrationSource::harvest(std::vector<PageBitmap>& dirty) {
     dirty.resize(guest_.blocks().size());
     std::uint64_t pages = 0;
     for (std::size_t b = 0; b < guest_.blocks().size(); ++b) {
         guest_.blocks()[b]->harvestDirty(dirty[b]);
-        for (auto word : dirty[b])
-            pages += static_cast<std::uint64_t>(std::popcount(word));
+        pages += dirty[b].count();
     }
     const double now = telemetry_.elapsedMs();
     if (now > lastSyncMs_)
@@ -241,9 +241,7 @@ void MigrationSource::sendPageOnMainChannel(std::size_t block, std::uint64_t off
                                             bool& continued, bool urgent) {
     RamBlock& ram = *guest_.blocks()[block];
     const std::uint8_t* page = ram.data() + offset;
-    bool zero = true;
-    for (std::size_t i = 0; i < kPageSize && zero; i += 8)
-        zero = *reinterpret_cast<const std::uint64_t*>(page + i) == 0;
+    const bool zero = isZeroPage(page);
     StreamWriter& out = *stream_;
     out.put64(offset | (zero ? ram_flag::kZero : ram_flag::kPage) |
               (continued ? ram_flag::kContinue : 0));
@@ -284,51 +282,47 @@ void MigrationSource::publishStats(std::uint64_t remainingBytes, bool roundEnded
     stats.dirtySyncCount = dirtySyncCount_;
     stats.dirtyPagesRate = dirtyPagesRate_;
     stats.mbps = bandwidthBytesPerMs_ * 1000.0 * 8 / 1e6;
-    stats.expectedDowntimeMs =
-        bandwidthBytesPerMs_ > 0 ? static_cast<double>(remainingBytes) / bandwidthBytesPerMs_ : 0;
+    stats.expectedDowntimeMs = switchover::expectedDowntimeMs(remainingBytes, bandwidthBytesPerMs_);
     stats.setupTimeMs = setupTimeMs_;
     stats.downtimeMs = downtimeMs_;
     stats.totalTimeMs = now - startMs_;
     telemetry_.updateStats(stats);
 }
 
-bool MigrationSource::sendRound(std::vector<std::vector<std::uint64_t>>& dirty) {
+bool MigrationSource::sendRound(std::vector<PageBitmap>& dirty) {
     std::uint64_t left = 0;
-    for (const auto& words : dirty)
-        for (auto word : words)
-            left += static_cast<std::uint64_t>(std::popcount(word));
+    for (const auto& pages : dirty)
+        left += pages.count();
     bool continued = false;
     unsigned sinceCheck = 0;
     for (std::size_t b = 0; b < dirty.size(); ++b) {
         RamBlock& block = *guest_.blocks()[b];
+        PageBitmap& pages = dirty[b];
         continued = false;
-        for (std::size_t w = 0; w < dirty[b].size(); ++w) {
-            while (dirty[b][w] != 0) {
-                const int bit = std::countr_zero(dirty[b][w]);
-                dirty[b][w] &= dirty[b][w] - 1;
-                const std::uint64_t offset = (w * 64 + static_cast<std::uint64_t>(bit)) * kPageSize;
-                if (multifd_)
-                    multifd_->queuePage(block, offset);
-                else
-                    sendPageOnMainChannel(b, offset, continued);
-                --left;
-                if (++sinceCheck == kPagesBetweenChecks) {
-                    sinceCheck = 0;
-                    throwIfCancelled();
-                    throwIfReturnPathEnded();
-                    checkMainChannelFault();
-                    publishStats(left * kPageSize);
-                    // Postcopy may start mid-round: what is left here is sent in postcopy.
-                    if (telemetry_.status() == MigrationStatus::Active && postcopyWanted())
-                        return false;
-                }
+        for (std::uint64_t page = pages.findNext(0); page < pages.pages();
+             page = pages.findNext(page + 1)) {
+            pages.reset(page);
+            if (multifd_)
+                multifd_->queuePage(block, page * kPageSize);
+            else
+                sendPageOnMainChannel(b, page * kPageSize, continued);
+            --left;
+            if (++sinceCheck == kPagesBetweenChecks) {
+                sinceCheck = 0;
+                throwIfCancelled();
+                throwIfReturnPathEnded();
+                checkMainChannelFault();
+                publishStats(left * kPageSize);
+                // Postcopy may start mid-round: what is left here is sent in postcopy.
+                if (telemetry_.status() == MigrationStatus::Active && postcopyWanted())
+                    return false;
             }
         }
     }
     return true;
 }
 
-void MigrationSource::complete(std::vector<std::vector<std::uint64_t>>& dirty) {
+void MigrationSource::complete(std::vector<PageBitmap>& dirty) {
     telemetry_.setStatus(MigrationStatus::Device);
     telemetry_.setPhase("switchover: guest stopped");
     const double stoppedAt = telemetry_.elapsedMs();
@@ -451,14 +445,10 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
 
         // The bulk pass is the first round: every page is dirty. Whatever the guest wrote
         // before now is covered by it, so the guest's own log starts empty.
-        std::vector<std::vector<std::uint64_t>> dirty;
+        std::vector<PageBitmap> dirty;
         harvest(dirty);
-        for (std::size_t b = 0; b < dirty.size(); ++b) {
-            const std::uint64_t pages = guest_.blocks()[b]->pageCount();
-            std::fill(dirty[b].begin(), dirty[b].end(), ~std::uint64_t{0});
-            if (pages % 64 != 0)
-                dirty[b].back() = (std::uint64_t{1} << (pages % 64)) - 1;
-        }
+        for (auto& pages : dirty)
+            pages.setAll();
         bool postcopy = false;
         bool announcedAckWait = false;
         for (;;) {
@@ -481,7 +471,7 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
             }
             publishStats(remaining, true);
             const double threshold =
-                bandwidthBytesPerMs_ * static_cast<double>(config_.downtimeLimitMs);
+                switchover::thresholdBytes(bandwidthBytesPerMs_, config_.downtimeLimitMs);
             telemetry_.event(EventLevel::Info, Side::Source,
                              "dirty sync " + std::to_string(dirtySyncCount_) + ": " +
                                  formatBytes(static_cast<double>(remaining)) +
@@ -492,7 +482,7 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
                 postcopy = true;
                 break;
             }
-            if (static_cast<double>(remaining) <= threshold) {
+            if (switchover::converged(remaining, bandwidthBytesPerMs_, config_.downtimeLimitMs)) {
                 if (!config_.capabilities.switchoverAck || switchoverAcked())
                     break;
                 if (!announcedAckWait)

@@ -6,6 +6,7 @@
 #include "engine/api/migration_config.h"
 #include "engine/api/migration_run.h"
 #include "engine/memory/guest.h"
+#include "engine/memory/page_bitmap.h"
 #include "engine/telemetry/telemetry.h"
 #include "engine/transport/connection.h"
 #include "engine/transport/rate_limiter.h"
@@ -67,7 +68,7 @@ private:
         std::uint32_t lastPong = 0;
         bool switchoverAcked = false;
         bool resumeAcked = false;
-        std::map<std::string, std::vector<std::uint64_t>> bitmaps;
+        std::map<std::string, PageBitmap> bitmaps;
     };
 
     // The return path: one thread per main connection, joined before that connection is
@@ -89,7 +90,7 @@ private:
 
     // Postcopy.
     bool postcopyWanted() const;
-    void switchToPostcopy(std::vector<std::vector<std::uint64_t>>& dirty);
+    void switchToPostcopy(std::vector<PageBitmap>& dirty);
     void sendDiscards();
     void runPostcopy();
     void sendPostcopyPages();
@@ -113,13 +114,13 @@ private:
     void sendSetup();
     // Sends every page dirty in `dirty` and returns true, or false when postcopy is to start
     // now (the pages not sent stay in `dirty`). Throws on failure.
-    bool sendRound(std::vector<std::vector<std::uint64_t>>& dirty);
+    bool sendRound(std::vector<PageBitmap>& dirty);
     void sendPageOnMainChannel(std::size_t block, std::uint64_t offset, bool& continued,
                                bool urgent = false);
     void endRound();
-    std::uint64_t harvest(std::vector<std::vector<std::uint64_t>>& dirty);
+    std::uint64_t harvest(std::vector<PageBitmap>& dirty);
     void publishStats(std::uint64_t remainingBytes, bool roundEnded = false);
-    void complete(std::vector<std::vector<std::uint64_t>>& dirty);
+    void complete(std::vector<PageBitmap>& dirty);
     void throwIfCancelled() const;
     void checkMainChannelFault();
     void warnAboutFaultsThatNeverFired();
@@ -155,7 +156,7 @@ private:
     bool destinationCompleted_ = false; // migration thread only: SHUT 0 came on a resume
     bool finishing_ = false;            // guarded by controlMutex_: EOF is on its way
     std::function<void(PauseStep)> pauseStepHook_;
-    std::vector<std::vector<std::uint64_t>> toSend_; // postcopy: pages the destination lacks
+    std::vector<PageBitmap> toSend_; // postcopy: pages the destination lacks
     std::uint64_t postcopyStartBytes_ = 0;
     double activeStartMs_ = 0;
     std::vector<bool> faultFired_;

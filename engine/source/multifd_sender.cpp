@@ -6,17 +6,6 @@
 #include <algorithm>
 
 namespace migrascope {
-namespace {
-
-bool pageIsZero(const std::uint8_t* page) {
-    const auto* words = reinterpret_cast<const std::uint64_t*>(page);
-    for (std::size_t i = 0; i < kPageSize / 8; ++i)
-        if (words[i] != 0)
-            return false;
-    return true;
-}
-
-} // namespace
 
 MultifdSender::MultifdSender(std::vector<Channel> channels, RateLimiter& limiter,
                              Telemetry& telemetry)
@@ -188,7 +177,7 @@ void MultifdSender::send(Worker& worker, Job& job, std::uint64_t& zero, std::uin
         // Zero pages travel as offsets only; normal pages first, as the receiver expects.
         auto zeroBegin = std::stable_partition(
             job.offsets.begin(), job.offsets.end(),
-            [&](std::uint64_t offset) { return !pageIsZero(block.data() + offset); });
+            [&](std::uint64_t offset) { return !isZeroPage(block.data() + offset); });
         packet.normalPages = static_cast<std::uint32_t>(zeroBegin - job.offsets.begin());
         packet.zeroPages = static_cast<std::uint32_t>(job.offsets.end() - zeroBegin);
         packet.offsets = job.offsets;

@@ -108,7 +108,7 @@ void MigrationSource::handleReturnPathMessage(const ReturnPathMessage& message) 
             throw ReturnPathError("return path: RECV_BITMAP arrived during " +
                                   std::string(toString(status)) +
                                   "; it answers a resume (postcopy-recover) only");
-        state.bitmaps[message.block] = message.bitmap;
+        state.bitmaps[message.block] = message.received;
         break;
     case ReturnPathType::ResumeAck:
         if (status != MigrationStatus::PostcopyRecover)

@@ -1,5 +1,7 @@
 #include "engine/telemetry/telemetry.h"
 
+#include "engine/api/migration_config.h"
+
 #include <algorithm>
 
 namespace migrascope {
@@ -193,18 +195,23 @@ void Telemetry::setIntegrity(std::string integrity) {
     integrity_ = std::move(integrity);
 }
 
+double migrationProgress(const MigrationStats& stats, double shownBefore) {
+    if (stats.total == 0)
+        return shownBefore;
+    // The bulk pass counts pages sent; it ends at 90 % because dirty rounds follow. Then
+    // progress is the share of RAM not dirty, which can grow when the guest dirties faster
+    // than we send: the figure shown must not run backwards, so it only takes the larger.
+    const double total = static_cast<double>(stats.total);
+    const double bulk = std::min(1.0, static_cast<double>(stats.normal + stats.duplicate) *
+                                          static_cast<double>(kPageSize) / total);
+    const double done = 1.0 - static_cast<double>(std::min(stats.remaining, stats.total)) / total;
+    return std::max(shownBefore, stats.dirtySyncCount <= 1 ? bulk * 0.9 : done);
+}
+
 void Telemetry::updateStats(const MigrationStats& stats) {
     std::lock_guard lock(mutex_);
     stats_ = stats;
-    if (stats.total > 0) {
-        // remaining can grow when the guest dirties faster than we send; the figure shown
-        // must not run backwards, so progress only ever takes the larger value.
-        const double done =
-            1.0 - static_cast<double>(std::min(stats.remaining, stats.total)) / stats.total;
-        const double bulk = std::min(1.0, static_cast<double>(stats.normal + stats.duplicate) *
-                                              4096.0 / stats.total);
-        progress_ = std::max(progress_, stats.dirtySyncCount <= 1 ? bulk * 0.9 : done);
-    }
+    progress_ = migrationProgress(stats, progress_);
 }
 
 MigrationStats Telemetry::stats() const {

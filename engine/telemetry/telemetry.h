@@ -45,6 +45,10 @@ private:
     std::string tlsProtection_;
 };
 
+// 0..1 for the progress bar: the bulk pass up to 90 %, then the share of RAM not dirty;
+// never below `shownBefore`.
+double migrationProgress(const MigrationStats& stats, double shownBefore);
+
 class Telemetry {
 public:
     // `start` is time zero of every timestamp; the in-process destination shares the source's.

@@ -25,7 +25,7 @@ namespace {
 
 constexpr unsigned kHandshakeTimeoutMs = 20000;
 // Matches what our receivers accept (4 per 1500 ms, below), so a reader rarely has to stop.
-constexpr auto kMinimumKeyUpdateSpacing = std::chrono::milliseconds(400);
+constexpr auto kMinimumKeyUpdateSpacing = std::chrono::milliseconds(kKeyUpdateSpacingMs);
 // GnuTLS fails a session on the 9th KeyUpdate received within 1000 ms of the first of a
 // window. We allow at most 4 per window of 1500 ms of our own, whatever the offset between
 // our clock readings and GnuTLS's: any 1000 ms then holds at most two of our windows' worth.

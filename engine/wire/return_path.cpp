@@ -1,5 +1,6 @@
 #include "engine/wire/return_path.h"
 
+#include "engine/api/migration_config.h"
 #include "engine/wire/wire.h"
 
 #include <cstdio>
@@ -36,7 +37,7 @@ std::string hex(std::uint64_t value) {
 
 // RECV_BITMAP carries ROUND_UP(DIV_ROUND_UP(pages, 8), 8) bytes: whole 64-bit words.
 std::uint64_t bitmapBytes(std::uint64_t pageCount) {
-    return (pageCount + 63) / 64 * 8;
+    return page_bits::wordCount(pageCount) * sizeof(std::uint64_t);
 }
 
 } // namespace
@@ -105,13 +106,9 @@ std::string ReturnPathMessage::describe() const {
     case ReturnPathType::ReqPagesId:
     case ReturnPathType::ReqPages:
         return text + " " + block + " @" + hex(start) + " " + std::to_string(length) + " bytes";
-    case ReturnPathType::RecvBitmap: {
-        std::uint64_t received = 0;
-        for (const auto word : bitmap)
-            received += static_cast<std::uint64_t>(__builtin_popcountll(word));
-        return text + " " + block + ": " + std::to_string(received) + " of " +
-               std::to_string(pageCount) + " pages received";
-    }
+    case ReturnPathType::RecvBitmap:
+        return text + " " + block + ": " + std::to_string(received.count()) + " of " +
+               std::to_string(received.pages()) + " pages received";
     case ReturnPathType::SwitchoverAck:
     case ReturnPathType::Invalid:
         break;
@@ -184,8 +181,9 @@ std::optional<ReturnPathMessage> ReturnPathReader::next() {
                                   "named its RAM block");
         message.block = lastRequestedBlock_;
         const RamBlockLayout& block = findBlock(message.block, name);
-        if (message.length == 0 || message.start % 4096 != 0 || message.length % 4096 != 0 ||
-            message.start >= block.size || message.length > block.size - message.start)
+        if (message.length == 0 || message.start % kPageSize != 0 ||
+            message.length % kPageSize != 0 || message.start >= block.size ||
+            message.length > block.size - message.start)
             throw ReturnPathError("return path: " + std::string(name) + " asks for " +
                                   std::to_string(message.length) + " bytes at " +
                                   hex(message.start) + ", not whole pages inside RAM block '" +
@@ -198,25 +196,26 @@ std::optional<ReturnPathMessage> ReturnPathReader::next() {
                                   ", which does not match its block name's length");
         message.block.assign(reinterpret_cast<const char*>(p + 1), p[0]);
         const RamBlockLayout& block = findBlock(message.block, name);
-        message.pageCount = block.size / 4096;
+        const std::uint64_t pages = block.size / kPageSize;
         const std::uint64_t size = in_.get64();
-        if (size != bitmapBytes(message.pageCount))
+        if (size != bitmapBytes(pages))
             throw ReturnPathError("return path: RECV_BITMAP for '" + message.block + "' carries " +
-                                  std::to_string(size) + " bytes; " +
-                                  std::to_string(message.pageCount) + " pages need " +
-                                  std::to_string(bitmapBytes(message.pageCount)));
+                                  std::to_string(size) + " bytes; " + std::to_string(pages) +
+                                  " pages need " + std::to_string(bitmapBytes(pages)));
         std::vector<std::uint8_t> bytes(size);
         in_.getBytes(bytes.data(), bytes.size());
         if (const auto marker = in_.get64(); marker != kRecvBitmapEndMarker)
             throw ReturnPathError("return path: RECV_BITMAP for '" + message.block +
                                   "' ends with " + hex(marker) + " instead of the end marker " +
                                   hex(kRecvBitmapEndMarker));
-        // Little-endian on the wire (bitmap_to_le), whatever the host.
-        message.bitmap.assign(size / 8, 0);
+        // Little-endian on the wire (bitmap_to_le), whatever the host; bits past the last
+        // page are dropped.
+        message.received = PageBitmap(pages);
+        auto words = message.received.words();
         for (std::size_t i = 0; i < bytes.size(); ++i)
-            message.bitmap[i / 8] |= std::uint64_t{bytes[i]} << (8 * (i % 8));
-        if (message.pageCount % 64 != 0)
-            message.bitmap.back() &= (std::uint64_t{1} << (message.pageCount % 64)) - 1;
+            words[i / 8] |= std::uint64_t{bytes[i]} << (8 * (i % 8));
+        for (std::size_t w = 0; w < words.size(); ++w)
+            words[w] &= page_bits::validBits(pages, w);
         break;
     }
     case ReturnPathType::SwitchoverAck:
@@ -260,16 +259,13 @@ void ReturnPathSender::requestPage(const std::string& block, std::uint64_t start
     lastRequestedBlock_ = block;
 }
 
-void ReturnPathSender::recvBitmap(const std::string& block,
-                                  const std::vector<std::uint64_t>& received,
-                                  std::uint64_t pageCount) {
-    const std::uint64_t size = bitmapBytes(pageCount);
+void ReturnPathSender::recvBitmap(const std::string& block, const PageBitmap& received) {
+    const std::uint64_t size = bitmapBytes(received.pages());
+    const auto words = received.words();
     wire::Payload trailer;
     trailer.add64(size);
-    for (std::uint64_t i = 0; i < size; ++i) {
-        const std::uint64_t word = i / 8 < received.size() ? received[i / 8] : 0;
-        trailer.add8(static_cast<std::uint8_t>(word >> (8 * (i % 8))));
-    }
+    for (std::uint64_t i = 0; i < size; ++i)
+        trailer.add8(static_cast<std::uint8_t>(words[i / 8] >> (8 * (i % 8))));
     trailer.add64(kRecvBitmapEndMarker);
     std::lock_guard lock(mutex_);
     send(ReturnPathType::RecvBitmap, wire::Payload().addString8(block).bytes, trailer.bytes);

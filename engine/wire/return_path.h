@@ -5,6 +5,7 @@
 #pragma once
 
 #include "engine/api/telemetry_snapshot.h"
+#include "engine/memory/page_bitmap.h"
 #include "engine/transport/connection.h"
 #include "engine/wire/main_stream.h"
 
@@ -44,8 +45,7 @@ struct ReturnPathMessage {
     std::string block;       // REQ_PAGES_ID, REQ_PAGES (the last one named), RECV_BITMAP
     std::uint64_t start = 0; // page requests: byte offset in the block
     std::uint32_t length = 0;
-    std::vector<std::uint64_t> bitmap; // RECV_BITMAP: bit N set = page N received
-    std::uint64_t pageCount = 0;       // RECV_BITMAP: pages in the block
+    PageBitmap received; // RECV_BITMAP: the pages of the block the destination holds
 
     // For logs: "SHUT 0 (success)", "REQ_PAGES pc.ram @0x1f000 4096 bytes", ...
     std::string describe() const;
@@ -85,8 +85,7 @@ public:
     void shut(ShutReason reason);
     void pong(std::uint32_t value);
     void requestPage(const std::string& block, std::uint64_t start, std::uint32_t length);
-    void recvBitmap(const std::string& block, const std::vector<std::uint64_t>& received,
-                    std::uint64_t pageCount);
+    void recvBitmap(const std::string& block, const PageBitmap& received);
     void resumeAck();
     void switchoverAck();
     // Any framing at all, for tests of the source's checks.

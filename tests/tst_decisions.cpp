@@ -1,0 +1,127 @@
+// Decision logic that a migration otherwise reaches only through sockets: when precopy may
+// switch over, what the progress bar shows, and how the destination's view joins the
+// source's in the one snapshot the window and the JSON read.
+#include "engine/api/migration_config.h"
+#include "engine/run/run_view.h"
+#include "engine/source/switchover.h"
+#include "engine/telemetry/telemetry.h"
+
+#include <QtTest>
+
+using namespace migrascope;
+
+namespace {
+
+MigrationStats statsOf(std::uint64_t total, std::uint64_t pagesSent, std::uint64_t remaining,
+                       std::uint64_t syncs) {
+    MigrationStats stats;
+    stats.total = total;
+    stats.normal = pagesSent;
+    stats.remaining = remaining;
+    stats.dirtySyncCount = syncs;
+    return stats;
+}
+
+DeviceTransition arc(double timeMs, Side side, vfio::DeviceState from, vfio::DeviceState to,
+                     bool ok = true) {
+    return DeviceTransition{timeMs, side, "accel0", from, to, false, ok, ok ? "" : "refused"};
+}
+
+} // namespace
+
+class TestDecisions : public QObject {
+    Q_OBJECT
+
+private slots:
+    void switchoverWhenTheRestFitsTheDowntimeLimit() {
+        // 100 MB/s is 100 000 bytes per ms: 300 ms hold 30 MB.
+        QCOMPARE(switchover::thresholdBytes(100000, 300), 30e6);
+        QVERIFY(switchover::converged(30000000, 100000, 300));
+        QVERIFY(!switchover::converged(30000001, 100000, 300));
+        // Before any bandwidth is measured only an empty remainder may switch.
+        QVERIFY(switchover::converged(0, 0, 300));
+        QVERIFY(!switchover::converged(4096, 0, 300));
+        QCOMPARE(switchover::expectedDowntimeMs(30000000, 100000), 300.0);
+        QCOMPARE(switchover::expectedDowntimeMs(30000000, 0), 0.0);
+    }
+
+    void progressCountsTheBulkPassUpToNinetyPercent() {
+        const std::uint64_t total = 1000 * kPageSize;
+        QCOMPARE(migrationProgress(statsOf(total, 0, total, 1), 0), 0.0);
+        QCOMPARE(migrationProgress(statsOf(total, 500, total, 1), 0), 0.45);
+        QCOMPARE(migrationProgress(statsOf(total, 1000, total, 1), 0), 0.9);
+    }
+
+    void progressIsTheCleanShareAfterwardsAndNeverRunsBackwards() {
+        const std::uint64_t total = 1000 * kPageSize;
+        QCOMPARE(migrationProgress(statsOf(total, 1000, 50 * kPageSize, 2), 0.9), 0.95);
+        // The guest dirtied more than was sent: the bar holds where it was.
+        QCOMPARE(migrationProgress(statsOf(total, 1100, 400 * kPageSize, 3), 0.95), 0.95);
+        // More dirty than RAM (remaining counts device state too) is 0, not negative.
+        QCOMPARE(migrationProgress(statsOf(total, 1100, 2 * total, 3), 0), 0.0);
+        // No RAM known yet: nothing changes.
+        QCOMPARE(migrationProgress(statsOf(0, 0, 0, 0), 0.3), 0.3);
+    }
+
+    void theDestinationSaysHowItsChannelsEnded() {
+        TelemetrySnapshot source;
+        ChannelSnapshot main;
+        main.id = "main";
+        ChannelSnapshot multifd;
+        multifd.id = "multifd-0";
+        source.channels = {main, multifd};
+        TelemetrySnapshot destination;
+        destination.status = MigrationStatus::Failed;
+        ChannelSnapshot received = multifd;
+        received.termination = Termination::Premature;
+        destination.channels = {received}; // main not (yet) seen there
+        mergeDestinationView(source, destination);
+        QVERIFY(source.destinationStatus == MigrationStatus::Failed);
+        QVERIFY(source.channels[0].termination == Termination::None);
+        QVERIFY(source.channels[1].termination == Termination::Premature);
+    }
+
+    void devicesShowBothSidesAndTheLastArcOfEither() {
+        using vfio::DeviceState;
+        TelemetrySnapshot source;
+        DeviceSnapshot device;
+        device.name = "accel0";
+        device.sourceState = DeviceState::StopCopy;
+        source.devices = {device};
+        source.transitions = {arc(10, Side::Source, DeviceState::Running, DeviceState::Stop),
+                              arc(30, Side::Source, DeviceState::Stop, DeviceState::StopCopy)};
+        TelemetrySnapshot destination;
+        DeviceSnapshot theirs = device;
+        theirs.destinationState = DeviceState::Resuming;
+        destination.devices = {theirs};
+        destination.transitions = {
+            arc(20, Side::Destination, DeviceState::Stop, DeviceState::Resuming),
+            arc(40, Side::Destination, DeviceState::Resuming, DeviceState::Stop, false)};
+        mergeDestinationView(source, destination);
+        QCOMPARE(source.transitions.size(), std::size_t{4});
+        for (std::size_t i = 1; i < source.transitions.size(); ++i)
+            QVERIFY(source.transitions[i - 1].timeMs <= source.transitions[i].timeMs);
+        const DeviceSnapshot& merged = source.devices.front();
+        QVERIFY(merged.sourceState == DeviceState::StopCopy);
+        QVERIFY(merged.destinationState == DeviceState::Resuming);
+        QVERIFY(merged.lastArc);
+        QVERIFY(merged.lastArc->side == Side::Destination);
+        QVERIFY(!merged.lastArc->ok);
+        QCOMPARE(arcText(*merged.lastArc), std::string("RESUMING -> STOP"));
+    }
+
+    void pageRequestsAreCountedWhereTheyStart() {
+        TelemetrySnapshot source;
+        source.postcopy.urgentPagesSent = 7;
+        TelemetrySnapshot destination;
+        destination.postcopy.pageRequests = 9;
+        destination.postcopy.latencyP99Ms = 2.5;
+        mergeDestinationView(source, destination);
+        QCOMPARE(source.postcopy.pageRequests, 9ull);
+        QCOMPARE(source.postcopy.latencyP99Ms, 2.5);
+        QCOMPARE(source.postcopy.urgentPagesSent, 7ull); // the source's own figure stays
+    }
+};
+
+QTEST_MAIN(TestDecisions)
+#include "tst_decisions.moc"
