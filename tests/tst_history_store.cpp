@@ -25,6 +25,20 @@ bool executeRaw(const QString& path, const char* sql) {
     return executed;
 }
 
+int rawUserVersion(const QString& path) {
+    sqlite3* db = nullptr;
+    sqlite3_stmt* statement = nullptr;
+    int version = -1;
+    if (sqlite3_open_v2(QFile::encodeName(path).constData(), &db, SQLITE_OPEN_READONLY, nullptr) ==
+            SQLITE_OK &&
+        sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &statement, nullptr) == SQLITE_OK &&
+        sqlite3_step(statement) == SQLITE_ROW)
+        version = sqlite3_column_int(statement, 0);
+    sqlite3_finalize(statement);
+    sqlite3_close(db);
+    return version;
+}
+
 std::optional<RunRecord> findRun(const HistoryStore& store, const std::string& uuid) {
     for (const RunRecord& run : store.listRuns())
         if (run.uuid == uuid)
@@ -69,6 +83,7 @@ private slots:
     void returnPathAndPostcopyAreKept();
     void deviceTransitionsAreKept();
     void versionFourShutsGetTheirVerdictFromTheirText();
+    void aViewerChangesNothing();
     void refusesFileFromNewerVersion();
     void finishingWithoutFinalStatusIsRefused();
     void runOfKilledProcessBecomesInterrupted();
@@ -396,6 +411,37 @@ void TestHistoryStore::finishingWithoutFinalStatusIsRefused() {
     TelemetrySnapshot done;
     done.status = MigrationStatus::Completed;
     QVERIFY_THROWS_EXCEPTION(std::runtime_error, store.finishRun(id + 1, done));
+}
+
+void TestHistoryStore::aViewerChangesNothing() {
+    { HistoryStore(path().toStdString()).beginRun("done", "", 0, 0, false); }
+    const pid_t child = ::fork();
+    QVERIFY(child >= 0);
+    if (child == 0)
+        beginRunAndDie(path(), true);
+    int status = 0;
+    QCOMPARE(::waitpid(child, &status, 0), child);
+    QVERIFY(WIFSIGNALED(status));
+
+    // A support engineer opens the runs: the dead process's run is shown as the file has it.
+    const HistoryStore viewer(path().toStdString(), HistoryStore::Access::ReadOnly);
+    const std::optional<RunRecord> crashed = findRun(viewer, "crashed-run");
+    QVERIFY(crashed);
+    QVERIFY(crashed->status == RunStatus::Active);
+    QVERIFY(findRun(viewer, "done"));
+    // Only a writer marks it.
+    QVERIFY(findRun(HistoryStore(path().toStdString()), "crashed-run")->status ==
+            RunStatus::Interrupted);
+
+    // A file of an older schema is not upgraded behind a viewer's back, nor a missing one made.
+    QVERIFY(executeRaw(path(), "PRAGMA user_version = 4;"));
+    QVERIFY_THROWS_EXCEPTION(std::runtime_error,
+                             HistoryStore(path().toStdString(), HistoryStore::Access::ReadOnly));
+    QCOMPARE(rawUserVersion(path()), 4); // nothing was touched
+    const QString missing = dir_->filePath("missing.sqlite");
+    QVERIFY_THROWS_EXCEPTION(std::runtime_error,
+                             HistoryStore(missing.toStdString(), HistoryStore::Access::ReadOnly));
+    QVERIFY(!QFile::exists(missing));
 }
 
 void TestHistoryStore::runOfKilledProcessBecomesInterrupted() {

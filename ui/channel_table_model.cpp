@@ -1,6 +1,7 @@
 #include "ui/channel_table_model.h"
 
 #include "ui/display_format.h"
+#include "ui/theme.h"
 
 #include <QBrush>
 #include <QColor>
@@ -84,7 +85,7 @@ QVariant ChannelTableModel::data(const QModelIndex& index, int role) const {
                 (index.column() == Termination &&
                  (channel.termination == migrascope::Termination::Premature ||
                   channel.termination == migrascope::Termination::Error)))) {
-        return QBrush(QColor(0xc0, 0x1c, 0x28));
+        return QBrush(theme::failure());
     } else if (role == Qt::ToolTipRole) {
         switch (index.column()) {
         case TlsRecords:

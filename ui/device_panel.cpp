@@ -70,7 +70,7 @@ void DevicePanel::showSnapshot(const TelemetrySnapshot& snapshot) {
         diagrams_[i]->setDevice(title, flagsOf(device.kind), device.sourceState,
                                 device.destinationState, device.lastArc);
     }
-    model_->update(snapshot.transitions);
+    model_->appendBeyondShown(snapshot.transitions);
 }
 
 } // namespace migrascope::ui

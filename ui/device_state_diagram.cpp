@@ -1,5 +1,6 @@
 #include "ui/device_state_diagram.h"
 
+#include "ui/theme.h"
 #include "vfio/device_state.h"
 
 #include <QPainter>
@@ -28,11 +29,6 @@ constexpr std::array<Place, 8> kPlaces = {{
     {DeviceState::StopCopy, 2, 1},
     {DeviceState::Error, 3, 1},
 }};
-
-const QColor kSource(0x1c, 0x71, 0xd8);
-const QColor kDestination(0x26, 0xa2, 0x69);
-const QColor kFailed(0xe0, 0x1b, 0x24);
-const QColor kArc(0xc6, 0x64, 0x00);
 
 } // namespace
 
@@ -78,7 +74,8 @@ void DeviceStateDiagram::paintEvent(QPaintEvent*) {
             if (!vfio::isDirectArc(flags_, from.state, to.state))
                 continue;
             const bool last = arcShown && lastArc_->from == from.state && lastArc_->to == to.state;
-            QPen pen(last ? (lastArc_->ok ? kArc : kFailed) : colours.color(QPalette::Mid));
+            QPen pen(last ? (lastArc_->ok ? theme::attention() : theme::failure())
+                          : colours.color(QPalette::Mid));
             pen.setWidthF(last ? 3.0 : 1.0);
             painter.setPen(pen);
             QPointF a = box(from).center();
@@ -107,9 +104,9 @@ void DeviceStateDiagram::paintEvent(QPaintEvent*) {
         pen.setStyle(supported ? Qt::SolidLine : Qt::DashLine);
         pen.setWidthF(atDestination ? 3.0 : 1.0);
         if (atDestination)
-            pen.setColor(kDestination);
+            pen.setColor(theme::destination());
         painter.setPen(pen);
-        painter.setBrush(atSource ? kSource : colours.color(QPalette::Base));
+        painter.setBrush(atSource ? theme::source() : colours.color(QPalette::Base));
         painter.drawRoundedRect(rect, 6, 6);
         painter.setPen(
             atSource ? QColor(Qt::white)
@@ -128,7 +125,7 @@ void DeviceStateDiagram::paintEvent(QPaintEvent*) {
         if (atDestination)
             marks += tr("dst");
         if (!marks.isEmpty()) {
-            painter.setPen(atDestination && !atSource ? kDestination : kSource);
+            painter.setPen(atDestination && !atSource ? theme::destination() : theme::source());
             painter.drawText(QRectF(rect.left(), rect.bottom(), rect.width(), 16),
                              Qt::AlignHCenter | Qt::AlignTop, marks.trimmed());
         }

@@ -2,32 +2,23 @@
 #pragma once
 
 #include "engine/api/telemetry_snapshot.h"
-
-#include <QAbstractTableModel>
-#include <vector>
+#include "ui/append_only_table_model.h"
 
 namespace migrascope::ui {
 
-class DeviceTransitionModel : public QAbstractTableModel {
+class DeviceTransitionModel : public AppendOnlyTableModel<DeviceTransition> {
     Q_OBJECT
 
 public:
     enum Column { Time, Side, Device, From, To, Result, Error, ColumnCount };
 
-    explicit DeviceTransitionModel(QObject* parent = nullptr);
+    using AppendOnlyTableModel::AppendOnlyTableModel;
 
-    int rowCount(const QModelIndex& parent = {}) const override;
-    int columnCount(const QModelIndex& parent = {}) const override;
-    QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
-    QVariant headerData(int section, Qt::Orientation orientation,
-                        int role = Qt::DisplayRole) const override;
-
-    // The snapshot carries every transition; only the new ones are inserted.
-    void update(const std::vector<DeviceTransition>& transitions);
-    void clear();
-
-private:
-    std::vector<DeviceTransition> transitions_;
+protected:
+    int columns() const override { return ColumnCount; }
+    QString header(int column) const override;
+    QVariant cell(const DeviceTransition& transition, int column, int role) const override;
+    bool isNumeric(int column) const override { return column == Time; }
 };
 
 } // namespace migrascope::ui

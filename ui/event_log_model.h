@@ -2,32 +2,23 @@
 #pragma once
 
 #include "engine/api/telemetry_snapshot.h"
-
-#include <QAbstractTableModel>
-#include <vector>
+#include "ui/append_only_table_model.h"
 
 namespace migrascope::ui {
 
-class EventLogModel : public QAbstractTableModel {
+class EventLogModel : public AppendOnlyTableModel<Event> {
     Q_OBJECT
 
 public:
     enum Column { Time, Side, Level, Text, ColumnCount };
 
-    explicit EventLogModel(QObject* parent = nullptr);
+    using AppendOnlyTableModel::AppendOnlyTableModel;
 
-    int rowCount(const QModelIndex& parent = {}) const override;
-    int columnCount(const QModelIndex& parent = {}) const override;
-    QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
-    QVariant headerData(int section, Qt::Orientation orientation,
-                        int role = Qt::DisplayRole) const override;
-
-    void append(const std::vector<Event>& events);
-    void clear();
-    const Event& eventAt(int row) const { return events_.at(static_cast<std::size_t>(row)); }
-
-private:
-    std::vector<Event> events_;
+protected:
+    int columns() const override { return ColumnCount; }
+    QString header(int column) const override;
+    QVariant cell(const Event& event, int column, int role) const override;
+    bool isNumeric(int column) const override { return column == Time; }
 };
 
 } // namespace migrascope::ui

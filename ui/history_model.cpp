@@ -1,6 +1,7 @@
 #include "ui/history_model.h"
 
 #include "ui/display_format.h"
+#include "ui/theme.h"
 
 #include <QApplication>
 #include <QBrush>
@@ -75,12 +76,12 @@ QVariant HistoryModel::data(const QModelIndex& index, int role) const {
         break;
     case Qt::BackgroundRole:
         if (trouble)
-            return QBrush(QColor(0xf8, 0xd7, 0xda));
+            return QBrush(theme::troubleBackground());
         break;
     case Qt::ForegroundRole:
         // The light red background needs dark text, whatever the palette says.
         if (trouble)
-            return QBrush(QColor(0x5c, 0x0b, 0x12));
+            return QBrush(theme::troubleText());
         break;
     case Qt::TextAlignmentRole:
         switch (index.column()) {

@@ -2,6 +2,7 @@
 
 #include "engine/api/faults.h"
 #include "engine/api/tls_pki.h"
+#include "ui/theme.h"
 
 #include <QCheckBox>
 #include <QFileDialog>
@@ -98,7 +99,7 @@ LaunchForm::LaunchForm(QWidget* parent) : QWidget(parent) {
     pkiProblem_ = new QLabel(tlsBox);
     pkiProblem_->setObjectName(QStringLiteral("pkiProblem"));
     pkiProblem_->setWordWrap(true);
-    pkiProblem_->setStyleSheet(QStringLiteral("color: #e01b24;"));
+    pkiProblem_->setStyleSheet(theme::textStyle(theme::failure()));
     pkiProblem_->hide();
     auto* credsRow = new QHBoxLayout;
     credsRow->addWidget(credsDir_, 1);

@@ -3,34 +3,23 @@
 #pragma once
 
 #include "engine/api/telemetry_snapshot.h"
-
-#include <QAbstractTableModel>
-#include <vector>
+#include "ui/append_only_table_model.h"
 
 namespace migrascope::ui {
 
-class ReturnPathModel : public QAbstractTableModel {
+class ReturnPathModel : public AppendOnlyTableModel<ReturnPathRecord> {
     Q_OBJECT
 
 public:
     enum Column { Time, Connection, Type, Message, ColumnCount };
 
-    explicit ReturnPathModel(QObject* parent = nullptr);
+    using AppendOnlyTableModel::AppendOnlyTableModel;
 
-    int rowCount(const QModelIndex& parent = {}) const override;
-    int columnCount(const QModelIndex& parent = {}) const override;
-    QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
-    QVariant headerData(int section, Qt::Orientation orientation,
-                        int role = Qt::DisplayRole) const override;
-
-    void append(const std::vector<ReturnPathRecord>& records);
-    void clear();
-    const ReturnPathRecord& recordAt(int row) const {
-        return records_.at(static_cast<std::size_t>(row));
-    }
-
-private:
-    std::vector<ReturnPathRecord> records_;
+protected:
+    int columns() const override { return ColumnCount; }
+    QString header(int column) const override;
+    QVariant cell(const ReturnPathRecord& record, int column, int role) const override;
+    bool isNumeric(int column) const override { return column == Time || column == Connection; }
 };
 
 } // namespace migrascope::ui

@@ -41,7 +41,8 @@ void RunDetails::clear() {
 void RunDetails::showRun(const std::string& historyPath, std::int64_t runId) {
     clear();
     try {
-        const HistoryStore store(historyPath);
+        // A viewer: nothing in the file changes because someone looked at a run.
+        const HistoryStore store(historyPath, HistoryStore::Access::ReadOnly);
         const auto run = store.run(runId);
         if (!run) {
             summary_->setText(tr("Run %1 is not in the history.").arg(runId));
@@ -56,7 +57,7 @@ void RunDetails::showRun(const std::string& historyPath, std::int64_t runId) {
         summary_->setText(text);
         events_->append(store.events(runId));
         returnPath_->append(store.returnPath(runId));
-        transitions_->update(store.transitions(runId));
+        transitions_->append(store.transitions(runId));
     } catch (const std::exception& error) {
         summary_->setText(
             tr("Run %1 cannot be read: %2").arg(runId).arg(QString::fromStdString(error.what())));

@@ -1,6 +1,7 @@
 #include "ui/run_status_panel.h"
 
 #include "ui/display_format.h"
+#include "ui/theme.h"
 
 #include <QGridLayout>
 #include <QHBoxLayout>
@@ -10,25 +11,6 @@
 #include <algorithm>
 
 namespace migrascope::ui {
-namespace {
-
-QString statusColor(MigrationStatus status) {
-    switch (status) {
-    case MigrationStatus::Completed:
-        return QStringLiteral("#26a269");
-    case MigrationStatus::Failed:
-        return QStringLiteral("#e01b24");
-    case MigrationStatus::Cancelling:
-    case MigrationStatus::Cancelled:
-    case MigrationStatus::PostcopyPaused:
-        return QStringLiteral("#c66400");
-    default:
-        return QString();
-    }
-}
-
-} // namespace
-
 RunStatusPanel::RunStatusPanel(QWidget* parent) : QWidget(parent) {
     status_ = new QLabel(this);
     status_->setObjectName(QStringLiteral("statusValue"));
@@ -43,7 +25,7 @@ RunStatusPanel::RunStatusPanel(QWidget* parent) : QWidget(parent) {
     error_ = new QLabel(this);
     error_->setObjectName(QStringLiteral("errorValue"));
     error_->setWordWrap(true);
-    error_->setStyleSheet(QStringLiteral("color: #e01b24; font-weight: bold;"));
+    error_->setStyleSheet(theme::textStyle(theme::failure(), true));
     error_->setTextInteractionFlags(Qt::TextSelectableByMouse);
     error_->hide();
 
@@ -110,7 +92,7 @@ void RunStatusPanel::reset() {
 
 void RunStatusPanel::showError(const QString& text) {
     status_->setText(statusText(MigrationStatus::Failed));
-    status_->setStyleSheet(QStringLiteral("color: %1;").arg(statusColor(MigrationStatus::Failed)));
+    status_->setStyleSheet(theme::textStyle(theme::failure()));
     error_->setText(text);
     error_->show();
 }
@@ -118,8 +100,8 @@ void RunStatusPanel::showError(const QString& text) {
 void RunStatusPanel::showSnapshot(const TelemetrySnapshot& snapshot) {
     const MigrationStats& stats = snapshot.stats;
     status_->setText(statusText(snapshot.status));
-    const QString color = statusColor(snapshot.status);
-    status_->setStyleSheet(color.isEmpty() ? QString() : QStringLiteral("color: %1;").arg(color));
+    const auto colour = theme::forStatus(snapshot.status);
+    status_->setStyleSheet(colour ? theme::textStyle(*colour) : QString());
     // A finished run keeps the phase it ended in: the status word already says "completed",
     // but "failed" is more useful with where it failed.
     const QString phase = QString::fromStdString(snapshot.phase);

@@ -1,5 +1,7 @@
 #include "ui/throughput_plot.h"
 
+#include "ui/theme.h"
+
 #include <QEvent>
 #include <QVBoxLayout>
 #include <algorithm>
@@ -16,17 +18,6 @@ constexpr double kChannelPenWidth = 2;
 constexpr double kTotalPenWidth = 3;
 constexpr const char* kTotalLayer = "total";
 constexpr int kLegendColumns = 9;
-
-// Distinct hues that read on both light and dark backgrounds (Okabe–Ito, then Tableau).
-QColor channelColor(int index) {
-    static const std::array<QColor, 12> colors = {
-        QColor(0x00, 0x72, 0xb2), QColor(0xe6, 0x9f, 0x00), QColor(0x00, 0x9e, 0x73),
-        QColor(0xd5, 0x5e, 0x00), QColor(0xcc, 0x79, 0xa7), QColor(0x56, 0xb4, 0xe9),
-        QColor(0xb8, 0x9b, 0x00), QColor(0x8c, 0x56, 0x4b), QColor(0x7f, 0x3c, 0x8d),
-        QColor(0x11, 0xa5, 0x79), QColor(0xe4, 0x1a, 0x1c), QColor(0x66, 0x66, 0x66),
-    };
-    return colors[static_cast<std::size_t>(index) % colors.size()];
-}
 
 } // namespace
 
@@ -76,7 +67,7 @@ QCPGraph* ThroughputPlot::graphFor(const QString& channel) {
         // Channels overlap the total when only one carries data; keep the total visible.
         graph->setLayer(QLatin1String(kTotalLayer));
     } else {
-        graph->setPen(QPen(channelColor(channelGraphs_++), kChannelPenWidth));
+        graph->setPen(QPen(theme::channel(channelGraphs_++), kChannelPenWidth));
     }
     graphs_.insert(channel, graph);
     return graph;

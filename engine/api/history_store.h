@@ -82,10 +82,17 @@ public:
     // creates the folder.
     static std::string defaultPath();
 
-    // Opens or creates the file and brings its schema up to kSchemaVersion; refuses a newer one.
-    // Marks 'interrupted' every active run whose process has ended (crash, kill, reboot); runs of
-    // live processes, including this one, are left alone.
-    explicit HistoryStore(const std::string& path);
+    enum class Access {
+        // Opens or creates the file and brings its schema up to kSchemaVersion. Marks
+        // 'interrupted' every active run whose process has ended (crash, kill, reboot); runs of
+        // live processes, including this one, are left alone.
+        ReadWrite,
+        // For viewers: changes nothing in the file, not even a schema upgrade. Refuses a file
+        // that does not exist or whose schema is not this version's.
+        ReadOnly,
+    };
+    // Refuses a schema newer than kSchemaVersion either way.
+    explicit HistoryStore(const std::string& path, Access access = Access::ReadWrite);
     ~HistoryStore();
     HistoryStore(const HistoryStore&) = delete;
     HistoryStore& operator=(const HistoryStore&) = delete;

@@ -510,11 +510,11 @@ std::string HistoryStore::defaultPath() {
     return (dir / "history.sqlite").string();
 }
 
-HistoryStore::HistoryStore(const std::string& path) : path_(path) {
+HistoryStore::HistoryStore(const std::string& path, Access access) : path_(path) {
     sqlite3* raw = nullptr;
-    const int rc =
-        sqlite3_open_v2(path.c_str(), &raw,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    const int flags = access == Access::ReadOnly ? SQLITE_OPEN_READONLY
+                                                 : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    const int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
     db_.reset(raw); // closed by Closer even when opening failed
     if (rc != SQLITE_OK) {
         const std::string reason = raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
@@ -527,6 +527,14 @@ HistoryStore::HistoryStore(const std::string& path) : path_(path) {
     // Before anything writes: a newer schema must stay exactly as its writer left it.
     if (const int version = readUserVersion(db_.get(), path_); version > kSchemaVersion)
         refuseNewerSchema(path_, version);
+    if (access == Access::ReadOnly) {
+        if (const int version = readUserVersion(db_.get(), path_); version != kSchemaVersion)
+            throw std::runtime_error("history database " + path_ + " has schema version " +
+                                     std::to_string(version) + "; a viewer reads only version " +
+                                     std::to_string(kSchemaVersion) +
+                                     " (Migrascope upgrades the file when it starts)");
+        return;
+    }
 
     // WAL lets a window read history while a headless run writes it. Some filesystems (network
     // ones) cannot do WAL; SQLite then keeps the rollback journal, which is slower but correct.

@@ -1,0 +1,46 @@
+// The window's one colour source: what a colour means is decided here, and every view asks
+// by meaning. Fixed colours that stay readable on light and dark bases alike.
+#pragma once
+
+#include "engine/api/telemetry_snapshot.h"
+
+#include <QColor>
+#include <QString>
+#include <optional>
+
+namespace migrascope::ui::theme {
+
+// Something failed: an error event, a failed arc or channel, a failure verdict, a failed run.
+inline QColor failure() {
+    return {0xe0, 0x1b, 0x24};
+}
+// Needs attention but did not fail: a warning, a cancel, a pause, the arc just taken.
+inline QColor attention() {
+    return {0xc6, 0x64, 0x00};
+}
+inline QColor success() {
+    return {0x26, 0xa2, 0x69};
+}
+// Where the source and the destination are, wherever both sides are drawn.
+inline QColor source() {
+    return {0x1c, 0x71, 0xd8};
+}
+inline QColor destination() {
+    return success();
+}
+// A row an operator looking for trouble must not overlook: a light red band with dark text.
+inline QColor troubleBackground() {
+    return {0xf8, 0xd7, 0xda};
+}
+inline QColor troubleText() {
+    return {0x5c, 0x0b, 0x12};
+}
+// The throughput plot's lines: distinct hues (Okabe-Ito, then Tableau).
+QColor channel(int index);
+
+std::optional<QColor> forLevel(EventLevel level);
+std::optional<QColor> forStatus(MigrationStatus status);
+// "color: #e01b24;" for a label's style sheet.
+QString textStyle(const QColor& colour, bool bold = false);
+
+} // namespace migrascope::ui::theme
