@@ -1,5 +1,7 @@
 #include "app/json_result.h"
 
+#include "engine/api/channel_metrics.h"
+
 #include <QJsonArray>
 #include <cmath>
 
@@ -38,24 +40,19 @@ QJsonObject jsonResult(const TelemetrySnapshot& snapshot, std::int64_t historyId
         entry["id"] = QString::fromStdString(channel.id);
         entry["kind"] = toString(channel.kind);
         entry["state"] = toString(channel.state);
-        entry["bytes"] = static_cast<qint64>(channel.bytes);
-        entry["pages"] = static_cast<qint64>(channel.pages);
-        entry["packets"] = static_cast<qint64>(channel.packets);
         entry["bidirectional"] = channel.bidirectional;
+        QJsonObject tls;
+        for (const ChannelMetric& metric : channelMetrics()) {
+            const std::uint64_t value = channel.*metric.field;
+            (metric.tls ? tls : entry)[metric.jsonKey] =
+                metric.zeroMeansNone && value == 0 ? QJsonValue(QJsonValue::Null)
+                                                   : QJsonValue(static_cast<qint64>(value));
+        }
         if (channel.tlsVersion.empty()) {
             entry["tls"] = QJsonValue::Null;
         } else {
-            QJsonObject tls;
             tls["version"] = QString::fromStdString(channel.tlsVersion);
             tls["cipher"] = QString::fromStdString(channel.tlsCipher);
-            tls["records-sent"] = static_cast<qint64>(channel.tlsRecordsSent);
-            tls["records-received"] = static_cast<qint64>(channel.tlsRecordsReceived);
-            tls["key-updates-sent"] = static_cast<qint64>(channel.keyUpdatesSent);
-            tls["key-updates-received"] = static_cast<qint64>(channel.keyUpdatesReceived);
-            tls["records-under-current-key"] = static_cast<qint64>(channel.recordsUnderCurrentKey);
-            tls["record-limit"] = channel.recordLimit > 0
-                                      ? QJsonValue(static_cast<qint64>(channel.recordLimit))
-                                      : QJsonValue(QJsonValue::Null);
             tls["termination"] = toString(channel.termination);
             tls["protection"] = QString::fromStdString(channel.tlsProtection);
             entry["tls"] = tls;

@@ -187,16 +187,16 @@ void TestHistoryStore::finishedRunReadsBackAfterReopening() {
              run->endedAt.c_str());
     QVERIFY(run->endedAt >= run->startedAt);
 
-    const std::vector<ChannelRecord> channels = store.channels(id);
+    const std::vector<ChannelSnapshot> channels = store.channels(id);
     QCOMPARE(channels.size(), 2u);
     QCOMPARE(channels[0].id, std::string("main"));
-    QCOMPARE(channels[0].kind, std::string("main"));
-    QCOMPARE(channels[0].state, std::string("closed"));
+    QVERIFY(channels[0].kind == ChannelKind::Main);
+    QVERIFY(channels[0].state == ChannelState::Closed);
     QCOMPARE(channels[0].tlsVersion, std::string("TLS1.3"));
     QCOMPARE(channels[0].tlsCipher, std::string("AES-256-GCM"));
     QCOMPARE(channels[1].id, std::string("multifd-0"));
-    QCOMPARE(channels[1].kind, std::string("multifd"));
-    QCOMPARE(channels[1].state, std::string("failed"));
+    QVERIFY(channels[1].kind == ChannelKind::Multifd);
+    QVERIFY(channels[1].state == ChannelState::Failed);
     QCOMPARE(channels[1].bytes, 5000000000ull);
     QCOMPARE(channels[1].pages, 1220000ull);
     QCOMPARE(channels[1].packets, 600ull);
@@ -205,8 +205,8 @@ void TestHistoryStore::finishedRunReadsBackAfterReopening() {
     QCOMPARE(channels[1].keyUpdatesSent, 70ull);
     QCOMPARE(channels[1].keyUpdatesReceived, 1ull);
     QCOMPARE(channels[1].recordLimit, kTlsRecordLimit);
-    QCOMPARE(channels[1].termination, std::string("premature"));
-    QCOMPARE(channels[0].termination, std::string("clean"));
+    QVERIFY(channels[1].termination == Termination::Premature);
+    QVERIFY(channels[0].termination == Termination::Clean);
 
     const std::vector<ChannelSample> samples = store.samples(id);
     QCOMPARE(samples.size(), 7u);
@@ -292,7 +292,7 @@ void TestHistoryStore::versionOneFileIsUpgradedKeepingItsRuns() {
     const auto channels = store.channels(id);
     QCOMPARE(channels.size(), 1u);
     QCOMPARE(channels[0].tlsRecordsSent, 5ull);
-    QCOMPARE(channels[0].termination, std::string("none"));
+    QVERIFY(channels[0].termination == Termination::None);
 }
 
 void TestHistoryStore::returnPathAndPostcopyAreKept() {

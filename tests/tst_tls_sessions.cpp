@@ -43,7 +43,7 @@ private slots:
             QVERIFY2(channel.termination == Termination::Clean, channel.id.c_str());
         HistoryStore history(historyPath());
         for (const auto& channel : history.channels(run.historyId()))
-            QCOMPARE(channel.termination, std::string("clean"));
+            QVERIFY(channel.termination == Termination::Clean);
     }
 
     void legacySourceWithoutCloseNotifyFailsByDefault() {

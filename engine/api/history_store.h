@@ -52,25 +52,6 @@ struct RunRecord {
     std::uint64_t returnPathCount = 0; // messages, including those beyond the stored log
 };
 
-struct ChannelRecord {
-    std::string id;    // "main", "multifd-0", ...
-    std::string kind;  // "main", "multifd"
-    std::string state; // "connecting", "handshake", "open", "closed", "failed"
-    std::string tlsVersion;
-    std::string tlsCipher;
-    std::uint64_t bytes = 0;
-    std::uint64_t pages = 0;
-    std::uint64_t packets = 0;
-    std::uint64_t tlsRecordsSent = 0;
-    std::uint64_t tlsRecordsReceived = 0;
-    std::uint64_t keyUpdatesSent = 0;
-    std::uint64_t keyUpdatesReceived = 0;
-    std::uint64_t recordLimit = 0; // 0: the cipher has none
-    std::string termination;       // "none", "clean", "premature", "error"
-    bool bidirectional = false;
-    std::string tlsProtection; // "none", "session lock"
-};
-
 // One instance is used by one thread at a time. Separate instances on the same file, in other
 // threads or processes, may write concurrently: the file is in WAL mode and writers wait up to
 // 5 s for each other. Every failure throws std::runtime_error naming the file and SQLite's text.
@@ -115,7 +96,7 @@ public:
 
     std::vector<RunRecord> listRuns(int limit = 500) const; // newest first
     std::optional<RunRecord> run(std::int64_t id) const;
-    std::vector<ChannelRecord> channels(std::int64_t runId) const;       // in the order stored
+    std::vector<ChannelSnapshot> channels(std::int64_t runId) const;     // in the order stored
     std::vector<ChannelSample> samples(std::int64_t runId) const;        // ordered by time
     std::vector<Event> events(std::int64_t runId) const;                 // ordered by time
     std::vector<ReturnPathRecord> returnPath(std::int64_t runId) const;  // ordered by time

@@ -14,6 +14,16 @@
 
 namespace migrascope {
 
+// The value whose toString() is `text`, among first..last; for reading back what a file or a
+// peer spelled.
+template <typename Enum>
+std::optional<Enum> enumFromString(std::string_view text, Enum first, Enum last) {
+    for (auto raw = static_cast<long long>(first); raw <= static_cast<long long>(last); ++raw)
+        if (text == toString(static_cast<Enum>(raw)))
+            return static_cast<Enum>(raw);
+    return std::nullopt;
+}
+
 // query-migrate's MigrationStatus, the subset this engine reaches, in QEMU's spelling.
 enum class MigrationStatus {
     None,

@@ -1,5 +1,6 @@
 #include "engine/api/history_store.h"
 
+#include "engine/api/channel_metrics.h"
 #include "engine/common/user_directories.h"
 
 #include <array>
@@ -484,6 +485,32 @@ RunRecord readRun(const Statement& row) {
     return run;
 }
 
+// run_channels: the channel's words, then one column per stored metric (kChannelMetrics).
+std::vector<std::string> channelColumns() {
+    std::vector<std::string> columns = {"channel",       "kind",          "state",
+                                        "tls_version",   "tls_cipher",    "termination",
+                                        "bidirectional", "tls_protection"};
+    for (const ChannelMetric& metric : kChannelMetrics)
+        if (metric.historyColumn)
+            columns.emplace_back(metric.historyColumn);
+    return columns;
+}
+const std::vector<std::string> kChannelColumns = channelColumns();
+
+std::string join(const std::vector<std::string>& columns) {
+    std::string text;
+    for (const auto& column : columns)
+        text += (text.empty() ? "" : ", ") + column;
+    return text;
+}
+
+std::string placeholders(std::size_t count) {
+    std::string text;
+    for (std::size_t i = 1; i <= count; ++i)
+        text += (i == 1 ? "?" : ", ?") + std::to_string(i);
+    return text;
+}
+
 } // namespace
 
 const char* toString(RunStatus status) {
@@ -797,34 +824,27 @@ void HistoryStore::finishRun(std::int64_t runId, const TelemetrySnapshot& final)
     clear.bindInteger(1, runId);
     clear.step();
 
+    const std::string sql = "INSERT INTO run_channels (run_id, position, " + join(kChannelColumns) +
+                            ") VALUES (" + placeholders(2 + std::size(kChannelColumns)) + ")";
     Statement insert(db_.get(), path_, "storing a channel of run " + std::to_string(runId),
-                     "INSERT INTO run_channels (run_id, position, channel, kind, state, bytes, "
-                     "pages, packets, tls_records_sent, tls_version, tls_cipher, "
-                     "tls_records_received, key_updates_sent, key_updates_received, "
-                     "record_limit, termination, bidirectional, tls_protection) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
-                     "?16, ?17, ?18)");
+                     sql.c_str());
     std::int64_t position = 0;
     for (const ChannelSnapshot& channel : final.channels) {
         insert.reset();
-        insert.bindInteger(1, runId)
-            .bindInteger(2, position++)
-            .bindText(3, channel.id)
+        insert.bindInteger(1, runId).bindInteger(2, position++);
+        // In kChannelColumns' order.
+        insert.bindText(3, channel.id)
             .bindText(4, toString(channel.kind))
             .bindText(5, toString(channel.state))
-            .bindUnsigned(6, channel.bytes)
-            .bindUnsigned(7, channel.pages)
-            .bindUnsigned(8, channel.packets)
-            .bindUnsigned(9, channel.tlsRecordsSent)
-            .bindText(10, channel.tlsVersion)
-            .bindText(11, channel.tlsCipher)
-            .bindUnsigned(12, channel.tlsRecordsReceived)
-            .bindUnsigned(13, channel.keyUpdatesSent)
-            .bindUnsigned(14, channel.keyUpdatesReceived)
-            .bindUnsigned(15, channel.recordLimit)
-            .bindText(16, toString(channel.termination))
-            .bindInteger(17, channel.bidirectional ? 1 : 0)
-            .bindText(18, channel.tlsProtection);
+            .bindText(6, channel.tlsVersion)
+            .bindText(7, channel.tlsCipher)
+            .bindText(8, toString(channel.termination))
+            .bindInteger(9, channel.bidirectional ? 1 : 0)
+            .bindText(10, channel.tlsProtection);
+        int parameter = 11;
+        for (const ChannelMetric& metric : kChannelMetrics)
+            if (metric.historyColumn)
+                insert.bindUnsigned(parameter++, channel.*metric.field);
         insert.step();
     }
     transaction.commit();
@@ -850,34 +870,33 @@ std::optional<RunRecord> HistoryStore::run(std::int64_t id) const {
     return readRun(select);
 }
 
-std::vector<ChannelRecord> HistoryStore::channels(std::int64_t runId) const {
+std::vector<ChannelSnapshot> HistoryStore::channels(std::int64_t runId) const {
+    const std::string sql = "SELECT " + join(kChannelColumns) +
+                            " FROM run_channels WHERE run_id = ?1 ORDER BY position";
     Statement select(db_.get(), path_, "reading the channels of run " + std::to_string(runId),
-                     "SELECT channel, kind, state, tls_version, tls_cipher, bytes, pages, "
-                     "packets, tls_records_sent, tls_records_received, key_updates_sent, "
-                     "key_updates_received, record_limit, termination, bidirectional, "
-                     "tls_protection FROM run_channels "
-                     "WHERE run_id = ?1 "
-                     "ORDER BY position");
+                     sql.c_str());
     select.bindInteger(1, runId);
-    std::vector<ChannelRecord> channels;
+    std::vector<ChannelSnapshot> channels;
     while (select.step()) {
-        ChannelRecord channel;
-        channel.id = select.text(0);
-        channel.kind = select.text(1);
-        channel.state = select.text(2);
-        channel.tlsVersion = select.text(3);
-        channel.tlsCipher = select.text(4);
-        channel.bytes = select.unsignedInteger(5);
-        channel.pages = select.unsignedInteger(6);
-        channel.packets = select.unsignedInteger(7);
-        channel.tlsRecordsSent = select.unsignedInteger(8);
-        channel.tlsRecordsReceived = select.unsignedInteger(9);
-        channel.keyUpdatesSent = select.unsignedInteger(10);
-        channel.keyUpdatesReceived = select.unsignedInteger(11);
-        channel.recordLimit = select.unsignedInteger(12);
-        channel.termination = select.text(13);
-        channel.bidirectional = select.integer(14) != 0;
-        channel.tlsProtection = select.text(15);
+        ChannelSnapshot channel;
+        int column = 0;
+        channel.id = select.text(column++);
+        channel.kind =
+            enumFromString(select.text(column++), ChannelKind::Main, ChannelKind::Multifd)
+                .value_or(ChannelKind::Multifd);
+        channel.state =
+            enumFromString(select.text(column++), ChannelState::Connecting, ChannelState::Failed)
+                .value_or(ChannelState::Failed);
+        channel.tlsVersion = select.text(column++);
+        channel.tlsCipher = select.text(column++);
+        channel.termination =
+            enumFromString(select.text(column++), Termination::None, Termination::Error)
+                .value_or(Termination::Error);
+        channel.bidirectional = select.integer(column++) != 0;
+        channel.tlsProtection = select.text(column++);
+        for (const ChannelMetric& metric : kChannelMetrics)
+            if (metric.historyColumn)
+                channel.*metric.field = select.unsignedInteger(column++);
         channels.push_back(std::move(channel));
     }
     return channels;

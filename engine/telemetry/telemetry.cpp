@@ -1,10 +1,41 @@
 #include "engine/telemetry/telemetry.h"
 
+#include "engine/api/channel_metrics.h"
 #include "engine/api/migration_config.h"
 
 #include <algorithm>
 
 namespace migrascope {
+
+namespace {
+
+// The atomic counter behind each channel metric, in kChannelMetrics' order.
+struct CounterOf {
+    std::atomic<std::uint64_t> ChannelCounters::*counter;
+    std::uint64_t ChannelSnapshot::*field;
+};
+constexpr CounterOf kCounters[] = {
+    {&ChannelCounters::bytes, &ChannelSnapshot::bytes},
+    {&ChannelCounters::pages, &ChannelSnapshot::pages},
+    {&ChannelCounters::packets, &ChannelSnapshot::packets},
+    {&ChannelCounters::tlsRecordsSent, &ChannelSnapshot::tlsRecordsSent},
+    {&ChannelCounters::tlsRecordsReceived, &ChannelSnapshot::tlsRecordsReceived},
+    {&ChannelCounters::keyUpdatesSent, &ChannelSnapshot::keyUpdatesSent},
+    {&ChannelCounters::keyUpdatesReceived, &ChannelSnapshot::keyUpdatesReceived},
+    {&ChannelCounters::recordsUnderCurrentKey, &ChannelSnapshot::recordsUnderCurrentKey},
+    {&ChannelCounters::recordLimit, &ChannelSnapshot::recordLimit},
+};
+constexpr bool countersFollowMetrics() {
+    if (std::size(kCounters) != std::size(kChannelMetrics))
+        return false;
+    for (std::size_t i = 0; i < std::size(kCounters); ++i)
+        if (kCounters[i].field != kChannelMetrics[i].field)
+            return false;
+    return true;
+}
+static_assert(countersFollowMetrics(), "every channel metric has its counter, in the same order");
+
+} // namespace
 
 const char* toString(MigrationStatus status) {
     switch (status) {
@@ -358,16 +389,9 @@ TelemetrySnapshot Telemetry::snapshot(std::size_t eventCursor, std::size_t sampl
         channel.id = counters->id;
         channel.kind = counters->kind;
         channel.state = counters->state.load();
-        channel.bytes = counters->bytes.load(std::memory_order_relaxed);
-        channel.pages = counters->pages.load(std::memory_order_relaxed);
-        channel.packets = counters->packets.load(std::memory_order_relaxed);
-        channel.tlsRecordsSent = counters->tlsRecordsSent.load(std::memory_order_relaxed);
-        channel.tlsRecordsReceived = counters->tlsRecordsReceived.load(std::memory_order_relaxed);
-        channel.keyUpdatesSent = counters->keyUpdatesSent.load(std::memory_order_relaxed);
-        channel.keyUpdatesReceived = counters->keyUpdatesReceived.load(std::memory_order_relaxed);
-        channel.recordsUnderCurrentKey =
-            counters->recordsUnderCurrentKey.load(std::memory_order_relaxed);
-        channel.recordLimit = counters->recordLimit.load(std::memory_order_relaxed);
+        for (const CounterOf& metric : kCounters)
+            channel.*metric.field =
+                (counters.get()->*metric.counter).load(std::memory_order_relaxed);
         channel.termination = counters->termination.load();
         counters->tlsInfo(channel.tlsVersion, channel.tlsCipher, channel.tlsProtection);
         channel.bidirectional = counters->bidirectional.load();
