@@ -99,12 +99,43 @@ private:
     StreamHeader readHeader(StreamReader& in);
     void acceptFirstMain(const StreamHeader& header);
     void acceptResume(const StreamHeader& header);
-    void loadRamSetup(StreamReader& in);
-    // Sections and commands until EOF. True when the migration completed.
+    // The main channel's loader (stream_loader.cpp). Sections and commands until EOF; the
+    // migration has completed when it returns.
     void loadSections(StreamReader& in, ReturnPathSender& returnPath);
-    void handleCommand(StreamReader& in, ReturnPathSender& returnPath);
+    using SectionLoader = void (MigrationDestination::*)(StreamReader&, ReturnPathSender&);
+    struct SectionEntry {
+        Section type;
+        SectionLoader load;
+    };
+    static const SectionEntry kSections[];
+    void loadSectionStart(StreamReader& in, ReturnPathSender& returnPath);
+    void loadSectionPart(StreamReader& in, ReturnPathSender& returnPath);
+    void loadSectionEnd(StreamReader& in, ReturnPathSender& returnPath);
+    void loadSectionFull(StreamReader& in, ReturnPathSender& returnPath);
+    void loadIteration(StreamReader& in, ReturnPathSender& returnPath, bool final);
+    void loadRamSetup(StreamReader& in);
     void loadRamItems(StreamReader& in);
-    void discardPages(const std::vector<std::uint8_t>& payload);
+    void maybeAckSwitchover(ReturnPathSender& returnPath);
+    // Commands: one handler each, dispatched from kCommands with the payload's length checked.
+    void loadCommand(StreamReader& in, ReturnPathSender& returnPath);
+    using Payload = std::vector<std::uint8_t>;
+    using CommandHandler = void (MigrationDestination::*)(const Payload&, ReturnPathSender&);
+    static constexpr int kAnyLength = -1;
+    struct CommandEntry {
+        StreamCommand command;
+        int length; // the payload's, or kAnyLength when the handler checks it
+        CommandHandler handle;
+    };
+    static const CommandEntry kCommands[];
+    void openReturnPath(const Payload& payload, ReturnPathSender& returnPath);
+    void answerPing(const Payload& payload, ReturnPathSender& returnPath);
+    void postcopyAdvise(const Payload& payload, ReturnPathSender& returnPath);
+    void postcopyListen(const Payload& payload, ReturnPathSender& returnPath);
+    void postcopyRun(const Payload& payload, ReturnPathSender& returnPath);
+    void discardPages(const Payload& payload, ReturnPathSender& returnPath);
+    void postcopyResume(const Payload& payload, ReturnPathSender& returnPath);
+    void sendReceivedBitmap(const Payload& payload, ReturnPathSender& returnPath);
+    State currentState() const;
     void verifyAndComplete(const Digest& sourceDigest, const DeviceDigests& deviceDigests,
                            ReturnPathSender& returnPath);
     // A broken main connection during postcopy pauses instead of failing. True if it did.
@@ -138,32 +169,40 @@ private:
     std::list<Incoming> incoming_;
     std::string firstRejection_;
 
-    // Migration session, filled from the main channel's configuration section.
-    bool mainSeen_ = false;
-    Uuid uuid_{};
-    unsigned expectedChannels_ = 0;
-    std::vector<bool> channelSeen_;
-    std::uint32_t capabilities_ = 0;
-    // Declared before guest_ so that it outlives the guest's workload, which it gates.
+    // The migration, as the main channel's configuration section and commands announce it.
+    // Guarded by mutex_; written by the main channel's loader.
+    struct Session {
+        bool mainSeen = false;
+        Uuid uuid{};
+        unsigned expectedChannels = 0;
+        std::vector<bool> channelSeen;
+        std::uint32_t capabilities = 0;
+        bool guestReady = false;        // the RAM setup section created the guest
+        bool postcopyListening = false; // after POSTCOPY_LISTEN; also read by multifd threads
+        bool recoverArmed = false;      // migrate-recover was given while paused
+    } session_;
+    // The multifd flush barrier (QEMU's multifd_recv_sync_main). Guarded by mutex_.
+    struct MultifdBarrier {
+        unsigned arrived = 0;
+        std::uint64_t generation = 0;
+        bool inFinalSection = false; // reading the RAM section that ends the stream
+        bool finalSyncDone = false;  // after it, a multifd channel may end
+        unsigned channelsEnded = 0;
+    } barrier_;
+    // The main channel's loader only (one main connection at a time): no lock.
+    struct Loader {
+        std::uint64_t roundsLoaded = 0;
+        // A fault: SWITCHOVER_ACK only after this many RAM rounds were loaded (0 = at once).
+        std::uint64_t switchoverAckAfterRounds = 0;
+        bool switchoverAckSent = false;
+        bool returnPathOpen = false;
+        std::optional<Digest> ourDigest; // taken as the last RAM section ended
+    } loader_;
+    // Written by the loader under mutex_, before any multifd thread touches the pages. Declared
+    // postcopy_ first so that it outlives the guest's workload, which it gates.
     std::unique_ptr<PostcopyIncoming> postcopy_;
     std::unique_ptr<Guest> guest_;
-    bool guestReady_ = false;
     ReceivedMap received_;
-    // Main-channel loader only.
-    bool postcopyListening_ = false; // after POSTCOPY_LISTEN; also read by multifd threads
-    bool recoverArmed_ = false;      // migrate-recover was given while paused
-    std::uint64_t roundsLoaded_ = 0;
-    // A fault: SWITCHOVER_ACK only after this many RAM rounds were loaded (0 = at once).
-    std::uint64_t switchoverAckAfterRounds_ = 0;
-    bool switchoverAckSent_ = false;
-    bool returnPathOpen_ = false;
-    std::optional<Digest> ourDigest_;
-    // The multifd flush barrier (QEMU's multifd_recv_sync_main).
-    unsigned syncArrived_ = 0;
-    std::uint64_t syncGeneration_ = 0;
-    bool inFinalSection_ = false; // reading the RAM section that ends the stream
-    bool finalSyncDone_ = false;  // after it, a multifd channel may end
-    unsigned channelsEnded_ = 0;
 };
 
 const char* toString(MigrationDestination::State state);
