@@ -128,7 +128,7 @@ CommandLine parseCommandLine(const QStringList& arguments) {
     line.historyPath = parser.value("history").toStdString();
     MigrationConfig& config = line.config;
     config.guest.ramSize = sizeOption(parser, "ram-size");
-    if (config.guest.ramSize < (16ull << 20) || config.guest.ramSize % 4096 != 0)
+    if (config.guest.ramSize < (16ull << 20) || config.guest.ramSize % kPageSize != 0)
         throw std::invalid_argument("--ram-size: " + parser.value("ram-size").toStdString() +
                                     " must be at least 16M and a multiple of 4K");
     config.guest.dirtyRate = sizeOption(parser, "dirty-rate");

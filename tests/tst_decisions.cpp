@@ -97,10 +97,10 @@ private slots:
         destination.transitions = {
             arc(20, Side::Destination, DeviceState::Stop, DeviceState::Resuming),
             arc(40, Side::Destination, DeviceState::Resuming, DeviceState::Stop, false)};
+        // RunView keeps both sides' transitions in one log; the last arc is read from it.
+        appendInTimeOrder(source.transitions, destination.transitions);
         mergeDestinationView(source, destination);
         QCOMPARE(source.transitions.size(), std::size_t{4});
-        for (std::size_t i = 1; i < source.transitions.size(); ++i)
-            QVERIFY(source.transitions[i - 1].timeMs <= source.transitions[i].timeMs);
         const DeviceSnapshot& merged = source.devices.front();
         QVERIFY(merged.sourceState == DeviceState::StopCopy);
         QVERIFY(merged.destinationState == DeviceState::Resuming);
@@ -108,6 +108,20 @@ private slots:
         QVERIFY(merged.lastArc->side == Side::Destination);
         QVERIFY(!merged.lastArc->ok);
         QCOMPARE(arcText(*merged.lastArc), std::string("RESUMING -> STOP"));
+    }
+
+    void mergedLogsOnlyGrowAtTheirEnd() {
+        // What a window has shown stays where it is: a later batch is sorted in itself and
+        // appended, even when one of its rows is older than the last row shown.
+        std::vector<Event> log;
+        appendInTimeOrder(log, {Event{30, EventLevel::Info, Side::Source, "c"},
+                                Event{10, EventLevel::Info, Side::Destination, "a"}});
+        appendInTimeOrder(log, {Event{40, EventLevel::Info, Side::Source, "d"},
+                                Event{29, EventLevel::Info, Side::Destination, "b"}});
+        QStringList order;
+        for (const auto& event : log)
+            order << QString::fromStdString(event.text);
+        QCOMPARE(order.join(""), QStringLiteral("acbd"));
     }
 
     void pageRequestsAreCountedWhereTheyStart() {

@@ -67,6 +67,18 @@ std::vector<ChannelSample> makeSamples(double fromMs, int count) {
     ::_exit(0);
 }
 
+// Forks a child that begins a run and is killed before it ends it; the child's pid, or -1.
+pid_t killedRunOwner(const QString& path) {
+    const pid_t child = ::fork();
+    if (child == 0)
+        beginRunAndDie(path, true);
+    int status = 0;
+    if (child < 0 || ::waitpid(child, &status, 0) != child || !WIFSIGNALED(status) ||
+        WTERMSIG(status) != SIGKILL)
+        return -1;
+    return child;
+}
+
 const QRegularExpression kTimestamp(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$)");
 
 } // namespace
@@ -415,13 +427,7 @@ void TestHistoryStore::finishingWithoutFinalStatusIsRefused() {
 
 void TestHistoryStore::aViewerChangesNothing() {
     { HistoryStore(path().toStdString()).beginRun("done", "", 0, 0, false); }
-    const pid_t child = ::fork();
-    QVERIFY(child >= 0);
-    if (child == 0)
-        beginRunAndDie(path(), true);
-    int status = 0;
-    QCOMPARE(::waitpid(child, &status, 0), child);
-    QVERIFY(WIFSIGNALED(status));
+    QVERIFY2(killedRunOwner(path()) > 0, "the child did not begin a run");
 
     // A support engineer opens the runs: the dead process's run is shown as the file has it.
     const HistoryStore viewer(path().toStdString(), HistoryStore::Access::ReadOnly);
@@ -448,13 +454,8 @@ void TestHistoryStore::runOfKilledProcessBecomesInterrupted() {
     HistoryStore store(path().toStdString());
     const std::int64_t liveId = store.beginRun("live-run", "", 0, 0, false);
 
-    const pid_t child = ::fork();
-    QVERIFY(child >= 0);
-    if (child == 0)
-        beginRunAndDie(path(), true);
-    int status = 0;
-    QCOMPARE(::waitpid(child, &status, 0), child);
-    QVERIFY2(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "the child did not begin a run");
+    const pid_t child = killedRunOwner(path());
+    QVERIFY2(child > 0, "the child did not begin a run");
 
     const HistoryStore reopened(path().toStdString());
     const std::optional<RunRecord> crashed = findRun(reopened, "crashed-run");

@@ -1,6 +1,7 @@
-// Each counter a channel keeps, declared once. The snapshot's field, the JSON key, the history
-// column and the window's label all come from this table (the engine's atomic counters are
-// checked against it), so a new metric is one line here plus its counter.
+// Each counter a channel keeps, declared once. The snapshot copy, the JSON keys and the
+// history's run_channels statements are derived from this table, and the engine's atomic
+// counters are checked against it at compile time. A new metric: a line here, its counter,
+// and for a stored one its column's schema step (docs/ARCHITECTURE.md).
 #pragma once
 
 #include "engine/api/telemetry_snapshot.h"

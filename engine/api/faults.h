@@ -4,7 +4,7 @@
 // check, the launch form's tooltip and check all read this table, so they cannot drift.
 //
 // Adding a fault: a Kind, an entry in engine/faults/fault_catalogue.cpp, the code where it
-// fires (it asks `config.faults` for its Kind), and a test.
+// fires (it looks for its Kind among its side's faults), and a test.
 #pragma once
 
 #include "engine/api/side.h"

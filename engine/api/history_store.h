@@ -23,7 +23,8 @@ enum class RunStatus {
     Cancelled,
     Interrupted, // the process that ran it ended without finishing it (crash, kill, reboot)
 };
-// The file's spelling, which is also QEMU's for the final ones: "completed", "interrupted", ...
+// The file's spelling: QEMU's words for completed, failed and cancelled; "active" and
+// "interrupted" are Migrascope's.
 const char* toString(RunStatus status);
 std::optional<RunStatus> runStatusFromString(std::string_view text);
 

@@ -284,16 +284,17 @@ constexpr std::pair<RunStatus, const char*> kRunStatusTexts[] = {
     {RunStatus::Interrupted, "interrupted"},
 };
 
-const char* finalStatusText(MigrationStatus status) {
+// A migration's final status as a stored run's; nullopt for a status that is not final.
+std::optional<RunStatus> finalRunStatus(MigrationStatus status) {
     switch (status) {
     case MigrationStatus::Completed:
-        return "completed";
+        return RunStatus::Completed;
     case MigrationStatus::Failed:
-        return "failed";
+        return RunStatus::Failed;
     case MigrationStatus::Cancelled:
-        return "cancelled";
+        return RunStatus::Cancelled;
     default:
-        return nullptr;
+        return std::nullopt;
     }
 }
 
@@ -659,88 +660,80 @@ std::int64_t HistoryStore::beginRun(const std::string& uuid, const std::string& 
     return sqlite3_last_insert_rowid(db_.get());
 }
 
-void HistoryStore::appendSamples(std::int64_t runId, const std::vector<ChannelSample>& samples) {
-    if (samples.empty())
+namespace {
+
+// One transaction, one row per item: ?1 is the run, `bind` binds the rest.
+template <typename Item, typename Bind>
+void insertRows(sqlite3* db, const std::string& path, std::int64_t runId,
+                const std::vector<Item>& items, const std::string& what, const char* sql,
+                Bind bind) {
+    if (items.empty())
         return;
-    Transaction transaction(db_.get(), path_, "storing samples");
-    Statement insert(db_.get(), path_, "storing a sample of run " + std::to_string(runId),
-                     "INSERT INTO samples (run_id, time_ms, channel, bytes_per_second, bytes) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5)");
-    for (const ChannelSample& sample : samples) {
+    Transaction transaction(db, path, "storing " + what);
+    Statement insert(db, path, "storing " + what + " of run " + std::to_string(runId), sql);
+    for (const Item& item : items) {
         insert.reset();
-        insert.bindInteger(1, runId)
-            .bindReal(2, sample.timeMs)
-            .bindText(3, sample.channel)
-            .bindReal(4, sample.bytesPerSecond)
-            .bindUnsigned(5, sample.bytes);
+        insert.bindInteger(1, runId);
+        bind(insert, item);
         insert.step();
     }
     transaction.commit();
 }
 
+} // namespace
+
+void HistoryStore::appendSamples(std::int64_t runId, const std::vector<ChannelSample>& samples) {
+    insertRows(db_.get(), path_, runId, samples, "samples",
+               "INSERT INTO samples (run_id, time_ms, channel, bytes_per_second, bytes) "
+               "VALUES (?1, ?2, ?3, ?4, ?5)",
+               [](Statement& insert, const ChannelSample& sample) {
+                   insert.bindReal(2, sample.timeMs)
+                       .bindText(3, sample.channel)
+                       .bindReal(4, sample.bytesPerSecond)
+                       .bindUnsigned(5, sample.bytes);
+               });
+}
+
 void HistoryStore::appendEvents(std::int64_t runId, const std::vector<Event>& events) {
-    if (events.empty())
-        return;
-    Transaction transaction(db_.get(), path_, "storing events");
-    Statement insert(db_.get(), path_, "storing an event of run " + std::to_string(runId),
-                     "INSERT INTO events (run_id, time_ms, level, side, text) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5)");
-    for (const Event& event : events) {
-        insert.reset();
-        insert.bindInteger(1, runId)
-            .bindReal(2, event.timeMs)
-            .bindText(3, toString(event.level))
-            .bindText(4, toString(event.side))
-            .bindText(5, event.text);
-        insert.step();
-    }
-    transaction.commit();
+    insertRows(db_.get(), path_, runId, events, "events",
+               "INSERT INTO events (run_id, time_ms, level, side, text) "
+               "VALUES (?1, ?2, ?3, ?4, ?5)",
+               [](Statement& insert, const Event& event) {
+                   insert.bindReal(2, event.timeMs)
+                       .bindText(3, toString(event.level))
+                       .bindText(4, toString(event.side))
+                       .bindText(5, event.text);
+               });
 }
 
 void HistoryStore::appendReturnPath(std::int64_t runId,
                                     const std::vector<ReturnPathRecord>& messages) {
-    if (messages.empty())
-        return;
-    Transaction transaction(db_.get(), path_, "storing return-path messages");
-    Statement insert(db_.get(), path_,
-                     "storing a return-path message of run " + std::to_string(runId),
-                     "INSERT INTO return_path_messages (run_id, time_ms, type, text, connection, "
-                     "value) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-    for (const ReturnPathRecord& message : messages) {
-        insert.reset();
-        insert.bindInteger(1, runId)
-            .bindReal(2, message.timeMs)
-            .bindText(3, toString(message.type))
-            .bindText(4, message.text)
-            .bindInteger(5, message.connection)
-            .bindInteger(6, message.value);
-        insert.step();
-    }
-    transaction.commit();
+    insertRows(db_.get(), path_, runId, messages, "return-path messages",
+               "INSERT INTO return_path_messages (run_id, time_ms, type, text, connection, "
+               "value) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+               [](Statement& insert, const ReturnPathRecord& message) {
+                   insert.bindReal(2, message.timeMs)
+                       .bindText(3, toString(message.type))
+                       .bindText(4, message.text)
+                       .bindInteger(5, message.connection)
+                       .bindInteger(6, message.value);
+               });
 }
 
 void HistoryStore::appendTransitions(std::int64_t runId,
                                      const std::vector<DeviceTransition>& transitions) {
-    if (transitions.empty())
-        return;
-    Transaction transaction(db_.get(), path_, "storing device transitions");
-    Statement insert(db_.get(), path_,
-                     "storing a device transition of run " + std::to_string(runId),
-                     "INSERT INTO device_transitions (run_id, time_ms, side, device, from_state, "
-                     "to_state, ok, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-    for (const DeviceTransition& t : transitions) {
-        insert.reset();
-        insert.bindInteger(1, runId)
-            .bindReal(2, t.timeMs)
-            .bindText(3, toString(t.side))
-            .bindText(4, t.device)
-            .bindText(5, fromText(t))
-            .bindText(6, vfio::toString(t.to))
-            .bindInteger(7, t.ok ? 1 : 0)
-            .bindText(8, t.error);
-        insert.step();
-    }
-    transaction.commit();
+    insertRows(db_.get(), path_, runId, transitions, "device transitions",
+               "INSERT INTO device_transitions (run_id, time_ms, side, device, from_state, "
+               "to_state, ok, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+               [](Statement& insert, const DeviceTransition& t) {
+                   insert.bindReal(2, t.timeMs)
+                       .bindText(3, toString(t.side))
+                       .bindText(4, t.device)
+                       .bindText(5, fromText(t))
+                       .bindText(6, vfio::toString(t.to))
+                       .bindInteger(7, t.ok ? 1 : 0)
+                       .bindText(8, t.error);
+               });
 }
 
 std::vector<DeviceTransition> HistoryStore::transitions(std::int64_t runId) const {
@@ -787,8 +780,8 @@ std::vector<ReturnPathRecord> HistoryStore::returnPath(std::int64_t runId) const
 }
 
 void HistoryStore::finishRun(std::int64_t runId, const TelemetrySnapshot& final) {
-    const char* status = finalStatusText(final.status);
-    if (status == nullptr)
+    const auto finalStatus = finalRunStatus(final.status);
+    if (!finalStatus)
         throw std::runtime_error("history database " + path_ + ": cannot finish run " +
                                  std::to_string(runId) +
                                  " with a status that is not final (completed, failed or "
@@ -801,7 +794,7 @@ void HistoryStore::finishRun(std::int64_t runId, const TelemetrySnapshot& final)
                      "postcopy_latency_p99_ms = ?12, postcopy_recoveries = ?13, "
                      "return_path_count = ?14 WHERE id = ?9");
     update.bindText(1, utcNowIso8601())
-        .bindText(2, status)
+        .bindText(2, toString(*finalStatus))
         .bindText(3, final.errorDesc)
         .bindText(4, final.integrity)
         .bindUnsigned(5, final.stats.transferred)

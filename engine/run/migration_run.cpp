@@ -23,6 +23,7 @@ MigrationRun::~MigrationRun() {
     cancel();
     if (coordinator_.joinable())
         coordinator_.join();
+    view_->attachDestination(nullptr); // the destination goes before the view
     if (sourceGuest_)
         sourceGuest_->stop();
 }

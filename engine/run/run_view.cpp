@@ -7,6 +7,15 @@
 
 namespace migrascope {
 
+template <typename Row> void appendInTimeOrder(std::vector<Row>& log, std::vector<Row> batch) {
+    std::stable_sort(batch.begin(), batch.end(),
+                     [](const Row& a, const Row& b) { return a.timeMs < b.timeMs; });
+    log.insert(log.end(), std::make_move_iterator(batch.begin()),
+               std::make_move_iterator(batch.end()));
+}
+template void appendInTimeOrder(std::vector<Event>&, std::vector<Event>);
+template void appendInTimeOrder(std::vector<DeviceTransition>&, std::vector<DeviceTransition>);
+
 void mergeDestinationView(TelemetrySnapshot& snapshot, const TelemetrySnapshot& destination) {
     snapshot.destinationStatus = destination.status;
     // A channel's end is what its receiver saw: the destination's, where it has one.
@@ -22,17 +31,12 @@ void mergeDestinationView(TelemetrySnapshot& snapshot, const TelemetrySnapshot& 
     snapshot.postcopy.latencyP99Ms = destination.postcopy.latencyP99Ms;
     snapshot.postcopy.latencyMaxMs = destination.postcopy.latencyMaxMs;
 
-    auto& transitions = snapshot.transitions;
-    transitions.insert(transitions.end(), destination.transitions.begin(),
-                       destination.transitions.end());
-    std::stable_sort(
-        transitions.begin(), transitions.end(),
-        [](const DeviceTransition& a, const DeviceTransition& b) { return a.timeMs < b.timeMs; });
     for (auto& device : snapshot.devices) {
         for (const auto& theirs : destination.devices)
             if (theirs.name == device.name)
                 device.destinationState = theirs.destinationState;
         // The arc taken last, on either side.
+        const auto& transitions = snapshot.transitions;
         for (auto it = transitions.rbegin(); it != transitions.rend(); ++it) {
             if (it->device == device.name) {
                 device.lastArc = *it;
@@ -52,18 +56,30 @@ TelemetrySnapshot RunView::snapshot(std::size_t eventCursor, std::size_t sampleC
     std::lock_guard lock(mutex_);
     TelemetrySnapshot snapshot = source_.snapshot(sourceEvents_, sampleCursor, returnPathCursor);
     sourceEvents_ = snapshot.nextEventIndex;
-    std::vector<Event> fresh = std::move(snapshot.events);
+    std::vector<Event> events = std::move(snapshot.events);
+    // Telemetry hands out every transition each time: only those not merged yet are new.
+    auto newSince = [](const std::vector<DeviceTransition>& all, std::size_t& merged) {
+        std::vector<DeviceTransition> fresh(all.begin() + static_cast<std::ptrdiff_t>(merged),
+                                            all.end());
+        merged = all.size();
+        return fresh;
+    };
+    std::vector<DeviceTransition> transitions = newSince(snapshot.transitions, sourceTransitions_);
+    TelemetrySnapshot theirs;
     if (destination_) {
-        TelemetrySnapshot theirs = destination_->view(destinationEvents_);
+        theirs = destination_->view(destinationEvents_);
         destinationEvents_ = theirs.nextEventIndex;
-        fresh.insert(fresh.end(), theirs.events.begin(), theirs.events.end());
-        mergeDestinationView(snapshot, theirs);
+        events.insert(events.end(), theirs.events.begin(), theirs.events.end());
+        const auto more = newSince(theirs.transitions, destinationTransitions_);
+        transitions.insert(transitions.end(), more.begin(), more.end());
     }
-    // Both sides stamp events on one clock; what arrived since the last call is put in
-    // order before it joins the log, which only ever grows at its end.
-    std::stable_sort(fresh.begin(), fresh.end(),
-                     [](const Event& a, const Event& b) { return a.timeMs < b.timeMs; });
-    events_.insert(events_.end(), fresh.begin(), fresh.end());
+    // Both sides stamp on one clock. What arrived since the last call is put in order before
+    // it joins the logs, which only ever grow at their end.
+    appendInTimeOrder(events_, std::move(events));
+    appendInTimeOrder(transitions_, std::move(transitions));
+    snapshot.transitions = transitions_;
+    if (destination_)
+        mergeDestinationView(snapshot, theirs);
     snapshot.events.clear();
     if (eventCursor < events_.size())
         snapshot.events.assign(events_.begin() + static_cast<std::ptrdiff_t>(eventCursor),

@@ -14,15 +14,22 @@ namespace migrascope {
 class DestinationEndpoint;
 class Telemetry;
 
-// Folds a destination's view into the source's snapshot; events are not touched (RunView
-// keeps their merged order). A pure function, so that the rules can be tested alone.
+// Folds a destination's view into the source's snapshot: its status, how its channels ended,
+// its devices' states, its page requests. Events and transitions are not touched (RunView
+// keeps their merged logs); each device's last arc is read from `snapshot.transitions`,
+// which must hold both sides'. A pure function, so that the rules can be tested alone.
 void mergeDestinationView(TelemetrySnapshot& snapshot, const TelemetrySnapshot& destination);
+
+// Appends `batch`, put in time order, to `log`. The log only grows at its end, so a reader's
+// cursor (or a model that shows its first N rows) stays valid; rows of two batches are in
+// order as far as the clocks' reads allow.
+template <typename Row> void appendInTimeOrder(std::vector<Row>& log, std::vector<Row> batch);
 
 class RunView {
 public:
     explicit RunView(const Telemetry& source) : source_(source) {}
 
-    // Once the destination exists; it must outlive this view.
+    // Once the destination exists; it must outlive this view, or be detached (nullptr).
     void attachDestination(const DestinationEndpoint* destination);
     // As Telemetry::snapshot, with both sides' events in one log ordered by time.
     TelemetrySnapshot snapshot(std::size_t eventCursor, std::size_t sampleCursor,
@@ -35,6 +42,9 @@ private:
     mutable std::vector<Event> events_; // both sides, merged
     mutable std::size_t sourceEvents_ = 0;
     mutable std::size_t destinationEvents_ = 0;
+    mutable std::vector<DeviceTransition> transitions_; // both sides, merged
+    mutable std::size_t sourceTransitions_ = 0;
+    mutable std::size_t destinationTransitions_ = 0;
 };
 
 } // namespace migrascope

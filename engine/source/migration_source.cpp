@@ -75,7 +75,7 @@ std::unique_ptr<Connection> MigrationSource::openChannel(std::uint16_t port,
     connection->setCounters(&counters);
     connection->setTlsPolicy(TlsPolicy{config_.tls.rekeyInterval, config_.tls.recordWarning},
                              &telemetry_, Side::Source);
-    if (id == "main") {
+    if (counters.kind == ChannelKind::Main) {
         // Stream out, return path in: two threads on one session, which race on a re-key
         // without the session lock.
         counters.bidirectional.store(true);
@@ -84,7 +84,7 @@ std::unique_ptr<Connection> MigrationSource::openChannel(std::uint16_t port,
     {
         std::lock_guard lock(connectionsMutex_);
         connections_.push_back(connection.get());
-        if (id == "main")
+        if (counters.kind == ChannelKind::Main)
             liveMain_ = connection.get();
     }
     try {
