@@ -680,6 +680,18 @@ void insertRows(sqlite3* db, const std::string& path, std::int64_t runId,
     transaction.commit();
 }
 
+// One row per item of run `runId` (?1), read by `read` from the statement's columns.
+template <typename Item, typename Read>
+std::vector<Item> selectRows(sqlite3* db, const std::string& path, std::int64_t runId,
+                             const std::string& what, const char* sql, Read read) {
+    Statement select(db, path, "reading the " + what + " of run " + std::to_string(runId), sql);
+    select.bindInteger(1, runId);
+    std::vector<Item> items;
+    while (select.step())
+        items.push_back(read(select));
+    return items;
+}
+
 } // namespace
 
 void HistoryStore::appendSamples(std::int64_t runId, const std::vector<ChannelSample>& samples) {
@@ -737,46 +749,41 @@ void HistoryStore::appendTransitions(std::int64_t runId,
 }
 
 std::vector<DeviceTransition> HistoryStore::transitions(std::int64_t runId) const {
-    Statement select(db_.get(), path_,
-                     "reading the device transitions of run " + std::to_string(runId),
-                     "SELECT time_ms, side, device, from_state, to_state, ok, error FROM "
-                     "device_transitions WHERE run_id = ?1 ORDER BY time_ms, rowid");
-    select.bindInteger(1, runId);
-    std::vector<DeviceTransition> transitions;
-    while (select.step()) {
-        DeviceTransition t;
-        t.timeMs = select.real(0);
-        t.side = sideFromText(select.text(1));
-        t.device = select.text(2);
-        // A state name this version does not know reads as ERROR rather than as a guess.
-        t.to = vfio::stateFromString(select.text(4)).value_or(vfio::DeviceState::Error);
-        const std::string from = select.text(3);
-        t.reset = from == "reset";
-        t.from = t.reset ? t.to : vfio::stateFromString(from).value_or(vfio::DeviceState::Error);
-        t.ok = select.integer(5) != 0;
-        t.error = select.text(6);
-        transitions.push_back(std::move(t));
-    }
-    return transitions;
+    return selectRows<DeviceTransition>(
+        db_.get(), path_, runId, "device transitions",
+        "SELECT time_ms, side, device, from_state, to_state, ok, error FROM device_transitions "
+        "WHERE run_id = ?1 ORDER BY time_ms, rowid",
+        [](const Statement& row) {
+            DeviceTransition t;
+            t.timeMs = row.real(0);
+            t.side = sideFromText(row.text(1));
+            t.device = row.text(2);
+            // A state name this version does not know reads as ERROR rather than as a guess.
+            t.to = vfio::stateFromString(row.text(4)).value_or(vfio::DeviceState::Error);
+            const std::string from = row.text(3);
+            t.reset = from == "reset";
+            t.from =
+                t.reset ? t.to : vfio::stateFromString(from).value_or(vfio::DeviceState::Error);
+            t.ok = row.integer(5) != 0;
+            t.error = row.text(6);
+            return t;
+        });
 }
 
 std::vector<ReturnPathRecord> HistoryStore::returnPath(std::int64_t runId) const {
-    Statement select(db_.get(), path_,
-                     "reading the return-path messages of run " + std::to_string(runId),
-                     "SELECT time_ms, type, text, connection, value FROM return_path_messages "
-                     "WHERE run_id = ?1 ORDER BY time_ms, rowid");
-    select.bindInteger(1, runId);
-    std::vector<ReturnPathRecord> messages;
-    while (select.step()) {
-        ReturnPathRecord message;
-        message.timeMs = select.real(0);
-        message.type = returnPathTypeFromString(select.text(1)).value_or(ReturnPathType::Invalid);
-        message.text = select.text(2);
-        message.connection = static_cast<unsigned>(select.integer(3));
-        message.value = static_cast<std::uint32_t>(select.integer(4));
-        messages.push_back(std::move(message));
-    }
-    return messages;
+    return selectRows<ReturnPathRecord>(
+        db_.get(), path_, runId, "return-path messages",
+        "SELECT time_ms, type, text, connection, value FROM return_path_messages "
+        "WHERE run_id = ?1 ORDER BY time_ms, rowid",
+        [](const Statement& row) {
+            ReturnPathRecord message;
+            message.timeMs = row.real(0);
+            message.type = returnPathTypeFromString(row.text(1)).value_or(ReturnPathType::Invalid);
+            message.text = row.text(2);
+            message.connection = static_cast<unsigned>(row.integer(3));
+            message.value = static_cast<std::uint32_t>(row.integer(4));
+            return message;
+        });
 }
 
 void HistoryStore::finishRun(std::int64_t runId, const TelemetrySnapshot& final) {
@@ -896,37 +903,23 @@ std::vector<ChannelSnapshot> HistoryStore::channels(std::int64_t runId) const {
 }
 
 std::vector<ChannelSample> HistoryStore::samples(std::int64_t runId) const {
-    Statement select(db_.get(), path_, "reading the samples of run " + std::to_string(runId),
-                     "SELECT time_ms, channel, bytes_per_second, bytes FROM samples "
-                     "WHERE run_id = ?1 ORDER BY time_ms, rowid");
-    select.bindInteger(1, runId);
-    std::vector<ChannelSample> samples;
-    while (select.step()) {
-        ChannelSample sample;
-        sample.timeMs = select.real(0);
-        sample.channel = select.text(1);
-        sample.bytesPerSecond = select.real(2);
-        sample.bytes = select.unsignedInteger(3);
-        samples.push_back(std::move(sample));
-    }
-    return samples;
+    return selectRows<ChannelSample>(
+        db_.get(), path_, runId, "samples",
+        "SELECT time_ms, channel, bytes_per_second, bytes FROM samples "
+        "WHERE run_id = ?1 ORDER BY time_ms, rowid",
+        [](const Statement& row) {
+            return ChannelSample{row.real(0), row.text(1), row.real(2), row.unsignedInteger(3)};
+        });
 }
 
 std::vector<Event> HistoryStore::events(std::int64_t runId) const {
-    Statement select(db_.get(), path_, "reading the events of run " + std::to_string(runId),
-                     "SELECT time_ms, level, side, text FROM events WHERE run_id = ?1 "
-                     "ORDER BY time_ms, rowid");
-    select.bindInteger(1, runId);
-    std::vector<Event> events;
-    while (select.step()) {
-        Event event;
-        event.timeMs = select.real(0);
-        event.level = eventLevelFromText(select.text(1));
-        event.side = sideFromText(select.text(2));
-        event.text = select.text(3);
-        events.push_back(std::move(event));
-    }
-    return events;
+    return selectRows<Event>(db_.get(), path_, runId, "events",
+                             "SELECT time_ms, level, side, text FROM events WHERE run_id = ?1 "
+                             "ORDER BY time_ms, rowid",
+                             [](const Statement& row) {
+                                 return Event{row.real(0), eventLevelFromText(row.text(1)),
+                                              sideFromText(row.text(2)), row.text(3)};
+                             });
 }
 
 } // namespace migrascope

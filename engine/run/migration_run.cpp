@@ -246,7 +246,9 @@ void MigrationRun::coordinate() {
             // When the destination failed, its reason is the cause and ours the symptom.
             const std::string theirs = destination_->error();
             const std::string rejection = destination_->firstRejection();
-            if (!theirs.empty())
+            // After a cancel the destination's complaint (a channel that ended early) is our
+            // own doing, not a cause.
+            if (!theirs.empty() && status == MigrationStatus::Failed)
                 telemetry_->setError(
                     "destination: " + theirs + " (source: " + telemetry_->error() + ")", true);
             else if (!rejection.empty() && status == MigrationStatus::Failed)

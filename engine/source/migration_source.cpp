@@ -524,6 +524,12 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
                 reason = "the destination reported an error (SHUT " +
                          describeShut(*returnPathState_.shut) + ")";
         }
+        // Cancelling shuts every connection, so whichever thread noticed first may fail on a
+        // send: that failure follows from the cancel, which is the cause.
+        if (cancelled && reason.find("cancelled") == std::string::npos) {
+            telemetry_.event(EventLevel::Info, Side::Source, "after the cancel: " + reason);
+            reason = "migration cancelled by the operator";
+        }
         telemetry_.setError(reason);
         telemetry_.event(EventLevel::Error, Side::Source, reason);
         if (cancelled)
