@@ -6,6 +6,7 @@
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <stdexcept>
+#include <tuple>
 
 namespace migrascope::app {
 namespace {
@@ -43,6 +44,60 @@ bool onOffOption(const QCommandLineParser& parser, const QString& name) {
                                 "' must be on or off");
 }
 
+// The destination daemon's options: where to listen, its TLS identity, its compatibility
+// properties and the faults that fire at a destination. The source's options mean nothing here.
+CommandLine parseIncoming(const QCommandLineParser& parser) {
+    for (const char* sourceOnly :
+         {"headless", "destination", "ram-size", "dirty-rate", "multifd-channels", "downtime-limit",
+          "max-bandwidth", "tls-hostname", "tls-rekey-interval", "capability", "postcopy-after",
+          "device", "json"})
+        if (parser.isSet(sourceOnly))
+            throw std::invalid_argument(std::string("--") + sourceOnly +
+                                        " belongs to the source; a destination daemon "
+                                        "(--incoming) takes what the source sends");
+    CommandLine line;
+    line.mode = CommandLine::Mode::Incoming;
+    line.historyPath = parser.value("history").toStdString();
+    IncomingAddress address;
+    try {
+        address = parseIncomingAddress(parser.value("incoming").toStdString());
+    } catch (const std::invalid_argument& error) {
+        throw std::invalid_argument(std::string("--incoming: ") + error.what());
+    }
+    if (address.tls == parser.isSet("no-tls"))
+        throw std::invalid_argument(address.tls ? "--incoming tls://... and --no-tls contradict "
+                                                  "each other (use tcp://HOST:PORT)"
+                                                : "--incoming tcp://... needs --no-tls (or use "
+                                                  "tls://HOST:PORT)");
+    IncomingOptions& incoming = line.incoming;
+    incoming.listenHost = address.host;
+    incoming.port = address.port;
+    incoming.historyPath = line.historyPath;
+    incoming.tls.enabled = address.tls;
+    if (address.tls) {
+        incoming.tls.credsDir = parser.isSet("tls-creds") ? parser.value("tls-creds").toStdString()
+                                                          : ensureDefaultPki();
+        incoming.tls.priority = parser.value("tls-priority").toStdString();
+        for (const QString& dn : parser.values("tls-authz"))
+            incoming.tls.authz.push_back(dn.toStdString());
+    }
+    incoming.multifdCleanTlsTermination = onOffOption(parser, "multifd-clean-tls-termination");
+    incoming.vfioExplicitResumingStop = onOffOption(parser, "vfio-explicit-resuming-stop");
+    for (const QString& text : parser.values("inject")) {
+        FaultSpec fault;
+        try {
+            fault = parseFault(text.toStdString());
+        } catch (const std::invalid_argument& error) {
+            throw std::invalid_argument(std::string("--inject: ") + error.what());
+        }
+        if (fault.side != Side::Destination)
+            throw std::invalid_argument("--inject " + fault.text +
+                                        ": it fires at the source; give it to the source");
+        incoming.faults.push_back(fault);
+    }
+    return line;
+}
+
 } // namespace
 
 CommandLine parseCommandLine(const QStringList& arguments) {
@@ -53,7 +108,19 @@ CommandLine parseCommandLine(const QStringList& arguments) {
     parser.addHelpOption();
     parser.addVersionOption();
     parser.addOptions({
-        {"headless", "Run one migration to the in-process destination without a window."},
+        {"headless", "Run one migration without a window (to the in-process destination "
+                     "unless --destination names a daemon)."},
+        {"incoming",
+         "Run a destination daemon: listen on tls://HOST:PORT (tcp://HOST:PORT with --no-tls) "
+         "and receive one migration after another, each recorded in this host's history. "
+         "Takes the TLS options, --multifd-clean-tls-termination, "
+         "--vfio-explicit-resuming-stop, --inject for faults that fire at the destination, "
+         "and --history. Ctrl-C or SIGTERM stops it.",
+         "URI"},
+        {"destination",
+         "Migrate to a destination daemon (migrascope --incoming) at HOST:PORT ([ADDRESS]:PORT "
+         "for IPv6) instead of the in-process destination.",
+         "HOST:PORT"},
         {"json", "End with one JSON object (query-migrate spelling) on stdout."},
         {"ram-size", "Guest RAM (e.g. 512M, 4G). Default 512M.", "SIZE", "512M"},
         {"dirty-rate", "Workload dirtying rate per second (e.g. 64M); 0 = idle guest.", "RATE",
@@ -124,6 +191,8 @@ CommandLine parseCommandLine(const QStringList& arguments) {
 
     CommandLine line;
     line.mode = parser.isSet("headless") ? CommandLine::Mode::Headless : CommandLine::Mode::Window;
+    if (parser.isSet("incoming"))
+        return parseIncoming(parser);
     line.json = parser.isSet("json");
     line.historyPath = parser.value("history").toStdString();
     MigrationConfig& config = line.config;
@@ -189,6 +258,21 @@ CommandLine parseCommandLine(const QStringList& arguments) {
     if (!config.devices.empty() && config.capabilities.postcopyRam)
         throw std::invalid_argument("--device and --capability postcopy-ram=on cannot be "
                                     "combined: VFIO devices do not migrate in postcopy");
+    if (parser.isSet("destination")) {
+        try {
+            std::tie(config.destinationHost, config.destinationPort) =
+                parseHostPort(parser.value("destination").toStdString());
+        } catch (const std::invalid_argument& error) {
+            throw std::invalid_argument(std::string("--destination: ") + error.what());
+        }
+        for (const auto& fault : config.faults)
+            if (fault.side == Side::Destination)
+                throw std::invalid_argument(
+                    "--inject " + fault.text +
+                    ": it fires at the destination; give it to the destination daemon "
+                    "(migrascope --incoming ... --inject " +
+                    fault.text + ")");
+    }
     if (const std::string problem = checkFaults(config); !problem.empty())
         throw std::invalid_argument("--inject " + problem);
     return line;

@@ -1,6 +1,7 @@
 // The command line scripts rely on (README.md, "Headless").
 #pragma once
 
+#include "engine/api/incoming_daemon.h"
 #include "engine/api/migration_config.h"
 
 #include <QStringList>
@@ -9,11 +10,12 @@
 namespace migrascope::app {
 
 struct CommandLine {
-    enum class Mode { Window, Headless };
+    enum class Mode { Window, Headless, Incoming };
     Mode mode = Mode::Window;
     MigrationConfig config;
     bool json = false;
-    std::string historyPath; // empty = the default in XDG_DATA_HOME
+    std::string historyPath;  // empty = the default in XDG_DATA_HOME
+    IncomingOptions incoming; // Mode::Incoming
 };
 
 // Throws std::invalid_argument with a message naming the option and what was wrong.

@@ -1,21 +1,14 @@
 #include "app/headless.h"
 
 #include "app/json_result.h"
+#include "app/signals.h"
 #include "engine/api/migration_run.h"
 
 #include <QJsonDocument>
-#include <atomic>
-#include <csignal>
 #include <cstdio>
 
 namespace migrascope::app {
 namespace {
-
-std::atomic<bool> interrupted{false};
-
-extern "C" void onInterrupt(int) {
-    interrupted.store(true);
-}
 
 void printWarnings(const std::vector<Event>& events) {
     for (const auto& event : events)
@@ -38,14 +31,13 @@ void printProgress(const TelemetrySnapshot& snap) {
 
 int runHeadless(const CommandLine& line) {
     // Ctrl-C cancels the migration like migrate_cancel; the run still ends and is recorded.
-    std::signal(SIGINT, onInterrupt);
-    std::signal(SIGTERM, onInterrupt);
+    installStopSignals();
     MigrationRun run(line.config, RunOptions{line.historyPath});
     run.start();
     std::size_t eventCursor = 0;
     bool cancelled = false;
     while (!run.waitFor(std::chrono::milliseconds(1000))) {
-        if (interrupted.load() && !cancelled) {
+        if (stopRequested() && !cancelled) {
             cancelled = true;
             run.cancel();
         }

@@ -89,6 +89,20 @@ QJsonObject jsonResult(const TelemetrySnapshot& snapshot, std::int64_t historyId
         static_cast<qint64>(postcopy.pagesResentAfterRecovery);
     result["postcopy"] = postcopyJson;
     result["destination-status"] = toString(snapshot.destinationStatus);
+    if (!snapshot.remoteDestination.empty()) {
+        // What the source knows of a destination on another host: its address, and its
+        // verdict as its SHUT said it. Its own history id comes back with its view (later).
+        QJsonObject destination;
+        destination["address"] = QString::fromStdString(snapshot.remoteDestination);
+        destination["status"] = toString(snapshot.destinationStatus);
+        QJsonValue verdict = QJsonValue::Null;
+        for (const auto& record : snapshot.returnPath)
+            if (record.type == ReturnPathType::Shut)
+                verdict = QString::fromStdString(record.text);
+        destination["verdict"] = verdict;
+        destination["history-id"] = QJsonValue::Null;
+        result["destination"] = destination;
+    }
 
     QJsonArray devices;
     for (const auto& device : snapshot.devices) {

@@ -1,6 +1,7 @@
 // migrascope: the window by default, or one headless migration with --headless.
 #include "app/command_line.h"
 #include "app/headless.h"
+#include "app/incoming.h"
 #include "ui/launch_form.h"
 #include "ui/main_window.h"
 
@@ -14,7 +15,8 @@ namespace {
 
 bool wantsHeadless(int argc, char** argv) {
     for (int i = 1; i < argc; ++i)
-        if (std::strcmp(argv[i], "--headless") == 0 || std::strcmp(argv[i], "--help") == 0 ||
+        if (std::strcmp(argv[i], "--headless") == 0 || std::strcmp(argv[i], "--incoming") == 0 ||
+            std::strncmp(argv[i], "--incoming=", 11) == 0 || std::strcmp(argv[i], "--help") == 0 ||
             std::strcmp(argv[i], "-h") == 0 || std::strcmp(argv[i], "--version") == 0 ||
             std::strcmp(argv[i], "-v") == 0)
             return true;
@@ -42,6 +44,8 @@ int main(int argc, char** argv) {
     }
     if (line.mode == migrascope::app::CommandLine::Mode::Headless)
         return migrascope::app::runHeadless(line);
+    if (line.mode == migrascope::app::CommandLine::Mode::Incoming)
+        return migrascope::app::runIncoming(line);
 
     migrascope::ui::MainWindow window(migrascope::ui::WindowOptions{line.historyPath});
     window.launchForm()->setConfig(line.config);

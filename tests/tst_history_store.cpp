@@ -260,7 +260,7 @@ void TestHistoryStore::listRunsShowsNewestFirst() {
 }
 
 void TestHistoryStore::newFileHasCurrentSchemaVersion() {
-    QCOMPARE(HistoryStore(path().toStdString()).schemaVersion(), 5);
+    QCOMPARE(HistoryStore(path().toStdString()).schemaVersion(), 6);
     QCOMPARE(HistoryStore(path().toStdString()).schemaVersion(), HistoryStore::kSchemaVersion);
 }
 
@@ -279,7 +279,9 @@ void TestHistoryStore::versionOneFileIsUpgradedKeepingItsRuns() {
         store.finishRun(id, final);
     }
     // Make the file what version 1 wrote: no TLS session columns, no return path.
-    QVERIFY(executeRaw(path(), "DROP TABLE device_transitions;"
+    QVERIFY(executeRaw(path(), "ALTER TABLE runs DROP COLUMN role;"
+                               "ALTER TABLE runs DROP COLUMN peer;"
+                               "DROP TABLE device_transitions;"
                                "DROP TABLE return_path_messages;"
                                "ALTER TABLE runs DROP COLUMN postcopy_page_requests;"
                                "ALTER TABLE runs DROP COLUMN postcopy_latency_median_ms;"
@@ -295,7 +297,7 @@ void TestHistoryStore::versionOneFileIsUpgradedKeepingItsRuns() {
                                "ALTER TABLE run_channels DROP COLUMN tls_protection;"
                                "PRAGMA user_version = 1;"));
     HistoryStore store(path().toStdString());
-    QCOMPARE(store.schemaVersion(), 5);
+    QCOMPARE(store.schemaVersion(), 6);
     const auto run = store.run(id);
     QVERIFY(run);
     QCOMPARE(run->uuid, std::string("from-v1"));
@@ -352,6 +354,8 @@ void TestHistoryStore::versionFourShutsGetTheirVerdictFromTheirText() {
     }
     // What version 4 wrote: no value column; the reason only in the words.
     QVERIFY(executeRaw(path(), "ALTER TABLE return_path_messages DROP COLUMN value;"
+                               "ALTER TABLE runs DROP COLUMN role;"
+                               "ALTER TABLE runs DROP COLUMN peer;"
                                "PRAGMA user_version = 4;"));
     HistoryStore store(path().toStdString());
     QCOMPARE(store.schemaVersion(), HistoryStore::kSchemaVersion);

@@ -28,12 +28,18 @@ enum class RunStatus {
 const char* toString(RunStatus status);
 std::optional<RunStatus> runStatusFromString(std::string_view text);
 
+// Which end of the migration this history's host was.
+enum class RunRole { Source, Destination };
+const char* toString(RunRole role); // "source", "destination"
+
 struct RunRecord {
     std::int64_t id = 0;
     std::string uuid;
     std::string startedAt; // ISO 8601 UTC with milliseconds, e.g. 2026-11-22T10:15:00.123Z
     std::string endedAt;   // empty while active
     RunStatus status = RunStatus::Active;
+    RunRole role = RunRole::Source;
+    std::string peer; // the other end: a destination's source address ("10.0.0.1:40122")
     std::string errorDesc;
     std::string integrity;
     std::string config; // describe(MigrationConfig)
@@ -58,7 +64,7 @@ struct RunRecord {
 // 5 s for each other. Every failure throws std::runtime_error naming the file and SQLite's text.
 class HistoryStore {
 public:
-    static constexpr int kSchemaVersion = 5;
+    static constexpr int kSchemaVersion = 6;
 
     // $XDG_DATA_HOME/migrascope/history.sqlite (XDG_DATA_HOME defaults to $HOME/.local/share);
     // creates the folder.
@@ -86,7 +92,8 @@ public:
 
     // Records a new run owned by the calling process, status "active"; returns its id.
     std::int64_t beginRun(const std::string& uuid, const std::string& config,
-                          std::uint64_t ramTotal, unsigned multifdChannels, bool tls);
+                          std::uint64_t ramTotal, unsigned multifdChannels, bool tls,
+                          RunRole role = RunRole::Source, const std::string& peer = {});
     void appendSamples(std::int64_t runId, const std::vector<ChannelSample>& samples);
     void appendEvents(std::int64_t runId, const std::vector<Event>& events);
     void appendReturnPath(std::int64_t runId, const std::vector<ReturnPathRecord>& messages);

@@ -95,8 +95,11 @@ struct MigrationConfig {
     // guest starts, a failure ignored.
     bool vfioExplicitResumingStop = true;
     Uuid uuid{};
-    // Destination endpoint; the in-process destination listens on an ephemeral loopback port.
+    // Destination endpoint. Without a port, the in-process destination listens on an
+    // ephemeral port of this host; with one, a destination daemon (--incoming) on another host.
     std::string destinationHost = "127.0.0.1";
+    std::optional<std::uint16_t> destinationPort;
+    bool remoteDestination() const { return destinationPort.has_value(); }
 };
 
 // "512M", "4G", "65536", "1.5G" -> bytes (binary units). Throws std::invalid_argument naming the

@@ -81,6 +81,7 @@ public:
 
 private:
     void coordinate();
+    std::unique_ptr<DestinationEndpoint> makeDestination() const;
     void sampleLoop(HistoryStore* history);
     void flushHistory(HistoryStore& history);
     void recoverByItself(double& pausedSinceMs);

@@ -199,6 +199,8 @@ struct TelemetrySnapshot {
     std::size_t nextReturnPathIndex = 0;
     std::size_t returnPathCount = 0; // every message, including those not kept
     MigrationStatus destinationStatus = MigrationStatus::None;
+    // "host:port" of a destination daemon on another host; empty for the in-process one.
+    std::string remoteDestination;
     PostcopyStats postcopy;
     std::vector<DeviceSnapshot> devices;
     std::vector<DeviceTransition> transitions; // every transition, in order

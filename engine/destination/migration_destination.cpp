@@ -91,6 +91,24 @@ MigrationDestination::State MigrationDestination::state() const {
     return state_;
 }
 
+std::optional<Uuid> MigrationDestination::migration() const {
+    std::lock_guard lock(mutex_);
+    return session_.mainSeen ? std::optional<Uuid>(session_.uuid) : std::nullopt;
+}
+
+std::string MigrationDestination::sourcePeer() const {
+    std::lock_guard lock(mutex_);
+    return session_.sourcePeer;
+}
+
+std::size_t MigrationDestination::openConnections() const {
+    std::lock_guard lock(mutex_);
+    std::size_t open = 0;
+    for (const auto& incoming : incoming_)
+        open += incoming.finished ? 0 : 1;
+    return open;
+}
+
 std::string MigrationDestination::error() const {
     std::lock_guard lock(mutex_);
     return error_;
@@ -242,7 +260,7 @@ void MigrationDestination::serve(Connection& connection, std::string peer) {
             connection.setName("main");
             recognised(connection, ChannelKind::Main);
             returnPath.emplace(connection);
-            serveMain(connection, *returnPath);
+            serveMain(connection, *returnPath, peer);
         } else if (magic == kMultifdMagic) {
             receiveMultifd(connection, first4);
         } else {
@@ -332,7 +350,8 @@ bool MigrationDestination::pauseIfPostcopy(Connection& connection, ReturnPathSen
     return true;
 }
 
-void MigrationDestination::serveMain(Connection& connection, ReturnPathSender& returnPath) {
+void MigrationDestination::serveMain(Connection& connection, ReturnPathSender& returnPath,
+                                     const std::string& peer) {
     // The return path dies with this connection: whatever happens, the guest's page faults
     // stop asking on it before it is freed.
     struct DetachOnExit {
@@ -354,7 +373,7 @@ void MigrationDestination::serveMain(Connection& connection, ReturnPathSender& r
     if (header.resume) {
         acceptResume(header);
     } else {
-        acceptFirstMain(header);
+        acceptFirstMain(header, peer);
     }
     try {
         loadSections(in, returnPath);

@@ -72,6 +72,12 @@ public:
     void stopGuest();
     // The incoming guest; meaningful once the state is Completed.
     Guest* guest() { return guest_.get(); }
+    // The migration it receives, once its main channel arrived (else nullopt), and the
+    // address that main channel came from.
+    std::optional<Uuid> migration() const;
+    std::string sourcePeer() const;
+    // Connections still being served (a finished migration's source closes them).
+    std::size_t openConnections() const;
 
 private:
     // One accepted connection and the thread serving it. The thread hands its connection back
@@ -95,9 +101,9 @@ private:
         std::uint32_t capabilities = 0;
         bool resume = false;
     };
-    void serveMain(Connection& connection, ReturnPathSender& returnPath);
+    void serveMain(Connection& connection, ReturnPathSender& returnPath, const std::string& peer);
     StreamHeader readHeader(StreamReader& in);
-    void acceptFirstMain(const StreamHeader& header);
+    void acceptFirstMain(const StreamHeader& header, const std::string& peer);
     void acceptResume(const StreamHeader& header);
     // The main channel's loader (stream_loader.cpp). Sections and commands until EOF; the
     // migration has completed when it returns.
@@ -180,6 +186,7 @@ private:
         bool guestReady = false;        // the RAM setup section created the guest
         bool postcopyListening = false; // after POSTCOPY_LISTEN; also read by multifd threads
         bool recoverArmed = false;      // migrate-recover was given while paused
+        std::string sourcePeer;         // the address the first main channel came from
     } session_;
     // The multifd flush barrier (QEMU's multifd_recv_sync_main). Guarded by mutex_.
     struct MultifdBarrier {

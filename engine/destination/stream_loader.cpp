@@ -29,7 +29,7 @@ MigrationDestination::StreamHeader MigrationDestination::readHeader(StreamReader
     return header;
 }
 
-void MigrationDestination::acceptFirstMain(const StreamHeader& header) {
+void MigrationDestination::acceptFirstMain(const StreamHeader& header, const std::string& peer) {
     {
         std::lock_guard lock(mutex_);
         if (session_.mainSeen)
@@ -43,6 +43,7 @@ void MigrationDestination::acceptFirstMain(const StreamHeader& header) {
         session_.expectedChannels = header.channels;
         session_.capabilities = header.capabilities;
         session_.channelSeen.assign(header.channels, false);
+        session_.sourcePeer = peer;
         setState(State::Loading);
     }
     changed_.notify_all();

@@ -261,11 +261,21 @@ void addReturnPathValue(sqlite3* db, const std::string& path) {
     execute(db, path, kSql, "adding the return-path message values (schema version 5)");
 }
 
+// Version 6: which end of the migration the run was (a destination daemon keeps its own
+// history), and the address of the other end.
+void addRunRole(sqlite3* db, const std::string& path) {
+    static const char* const kSql = R"sql(
+        ALTER TABLE runs ADD COLUMN role TEXT NOT NULL DEFAULT 'source';
+        ALTER TABLE runs ADD COLUMN peer TEXT NOT NULL DEFAULT '';
+    )sql";
+    execute(db, path, kSql, "adding the run's role (schema version 6)");
+}
+
 using MigrationStep = void (*)(sqlite3*, const std::string&);
 // kMigrationSteps[v] takes a database from schema version v to v + 1. Append, never edit.
 constexpr std::array<MigrationStep, HistoryStore::kSchemaVersion> kMigrationSteps = {
     createSchemaV1,       addTlsSessionColumns, addReturnPathTables,
-    addDeviceTransitions, addReturnPathValue,
+    addDeviceTransitions, addReturnPathValue,   addRunRole,
 };
 
 [[noreturn]] void refuseNewerSchema(const std::string& path, int version) {
@@ -457,7 +467,7 @@ constexpr char kRunColumns[] =
     "id, uuid, started_at, ended_at, status, error_desc, integrity, config, ram_total, "
     "transferred, total_time_ms, downtime_ms, mbps, multifd_channels, tls, owner_pid, "
     "postcopy_page_requests, postcopy_latency_median_ms, postcopy_latency_p99_ms, "
-    "postcopy_recoveries, return_path_count";
+    "postcopy_recoveries, return_path_count, role, peer";
 
 RunRecord readRun(const Statement& row) {
     RunRecord run;
@@ -483,6 +493,9 @@ RunRecord readRun(const Statement& row) {
     run.postcopyLatencyP99Ms = row.real(18);
     run.postcopyRecoveries = static_cast<unsigned>(row.integer(19));
     run.returnPathCount = row.unsignedInteger(20);
+    run.role =
+        row.text(21) == toString(RunRole::Destination) ? RunRole::Destination : RunRole::Source;
+    run.peer = row.text(22);
     return run;
 }
 
@@ -513,6 +526,10 @@ std::string placeholders(std::size_t count) {
 }
 
 } // namespace
+
+const char* toString(RunRole role) {
+    return role == RunRole::Destination ? "destination" : "source";
+}
 
 const char* toString(RunStatus status) {
     for (const auto& [value, text] : kRunStatusTexts)
@@ -638,14 +655,15 @@ int HistoryStore::schemaVersion() const {
 }
 
 std::int64_t HistoryStore::beginRun(const std::string& uuid, const std::string& config,
-                                    std::uint64_t ramTotal, unsigned multifdChannels, bool tls) {
+                                    std::uint64_t ramTotal, unsigned multifdChannels, bool tls,
+                                    RunRole role, const std::string& peer) {
     // Read at each run, not at open: a forked child must record itself, not its parent.
     const ProcessIdentity owner = currentProcessIdentity();
     Statement insert(db_.get(), path_, "recording the start of a run",
                      "INSERT INTO runs (uuid, started_at, status, config, ram_total, "
                      "multifd_channels, tls, owner_pid, owner_start_time, owner_boot_id, "
-                     "owner_pid_namespace) VALUES (?1, ?2, 'active', ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-                     "?10)");
+                     "owner_pid_namespace, role, peer) VALUES (?1, ?2, 'active', ?3, ?4, ?5, ?6, "
+                     "?7, ?8, ?9, ?10, ?11, ?12)");
     insert.bindText(1, uuid)
         .bindText(2, utcNowIso8601())
         .bindText(3, config)
@@ -655,7 +673,9 @@ std::int64_t HistoryStore::beginRun(const std::string& uuid, const std::string& 
         .bindInteger(7, owner.pid)
         .bindUnsigned(8, owner.startTime)
         .bindText(9, owner.bootId)
-        .bindText(10, owner.pidNamespace);
+        .bindText(10, owner.pidNamespace)
+        .bindText(11, toString(role))
+        .bindText(12, peer);
     insert.step();
     return sqlite3_last_insert_rowid(db_.get());
 }
@@ -799,7 +819,8 @@ void HistoryStore::finishRun(std::int64_t runId, const TelemetrySnapshot& final)
                      "transferred = ?5, total_time_ms = ?6, downtime_ms = ?7, mbps = ?8, "
                      "postcopy_page_requests = ?10, postcopy_latency_median_ms = ?11, "
                      "postcopy_latency_p99_ms = ?12, postcopy_recoveries = ?13, "
-                     "return_path_count = ?14 WHERE id = ?9");
+                     "return_path_count = ?14, "
+                     "ram_total = CASE WHEN ?15 > 0 THEN ?15 ELSE ram_total END WHERE id = ?9");
     update.bindText(1, utcNowIso8601())
         .bindText(2, toString(*finalStatus))
         .bindText(3, final.errorDesc)
@@ -813,7 +834,8 @@ void HistoryStore::finishRun(std::int64_t runId, const TelemetrySnapshot& final)
         .bindReal(11, final.postcopy.latencyMedianMs)
         .bindReal(12, final.postcopy.latencyP99Ms)
         .bindInteger(13, final.postcopy.recoveries)
-        .bindUnsigned(14, final.returnPathCount);
+        .bindUnsigned(14, final.returnPathCount)
+        .bindUnsigned(15, final.stats.total);
     update.step();
     if (sqlite3_changes(db_.get()) == 0)
         throw std::runtime_error("history database " + path_ + ": cannot finish run " +

@@ -190,8 +190,10 @@ PostcopyStart parsePostcopyStart(const std::string& text) {
 
 std::string describe(const MigrationConfig& config) {
     std::ostringstream out;
-    out << "uuid=" << uuidToString(config.uuid) << '\n'
-        << "ram-size=" << config.guest.ramSize << '\n'
+    out << "uuid=" << uuidToString(config.uuid) << '\n';
+    if (config.remoteDestination())
+        out << "destination=" << config.destinationHost << ':' << *config.destinationPort << '\n';
+    out << "ram-size=" << config.guest.ramSize << '\n'
         << "dirty-rate=" << config.guest.dirtyRate << '\n'
         << "multifd-channels=" << config.multifdChannels << '\n'
         << "downtime-limit=" << config.downtimeLimitMs << '\n'

@@ -2,6 +2,7 @@
 
 #include "engine/api/history_store.h"
 #include "engine/destination/in_process_destination.h"
+#include "engine/destination/remote_destination.h"
 #include "engine/devices/device_migration.h"
 #include "engine/memory/guest.h"
 #include "engine/run/run_view.h"
@@ -119,7 +120,11 @@ bool MigrationRun::waitFor(std::chrono::milliseconds timeout) const {
 
 TelemetrySnapshot MigrationRun::snapshot(std::size_t eventCursor, std::size_t sampleCursor,
                                          std::size_t returnPathCursor) const {
-    return view_->snapshot(eventCursor, sampleCursor, returnPathCursor);
+    TelemetrySnapshot snapshot = view_->snapshot(eventCursor, sampleCursor, returnPathCursor);
+    if (config_.remoteDestination())
+        snapshot.remoteDestination =
+            config_.destinationHost + ":" + std::to_string(*config_.destinationPort);
+    return snapshot;
 }
 
 MigrationStatus MigrationRun::destinationStatus() const {
@@ -172,6 +177,21 @@ void MigrationRun::sampleLoop(HistoryStore* history) {
     }
 }
 
+std::unique_ptr<DestinationEndpoint> MigrationRun::makeDestination() const {
+    if (config_.remoteDestination())
+        return std::make_unique<RemoteDestination>(config_.destinationHost,
+                                                   *config_.destinationPort, *telemetry_);
+    MigrationDestination::Options destination;
+    destination.listenHost = config_.destinationHost;
+    destination.tls = config_.tls;
+    destination.expectedUuid = config_.uuid;
+    destination.cleanTlsTermination = config_.multifdCleanTlsTermination;
+    destination.postcopyDirtyRate = config_.guest.dirtyRate;
+    destination.vfioExplicitResumingStop = config_.vfioExplicitResumingStop;
+    destination.faults = faultsFor(config_.faults, Side::Destination);
+    return std::make_unique<InProcessDestination>(destination, telemetry_->startTime());
+}
+
 void MigrationRun::coordinate() {
     if (config_.uuid == Uuid{})
         config_.uuid = generateUuid();
@@ -183,9 +203,12 @@ void MigrationRun::coordinate() {
             std::uint64_t ramTotal = 0;
             for (const auto& block : Guest::layoutFor(config_.guest.ramSize))
                 ramTotal += block.size;
-            const auto id =
-                history->beginRun(uuidToString(config_.uuid), describe(config_), ramTotal,
-                                  config_.multifdChannels, config_.tls.enabled);
+            const auto id = history->beginRun(
+                uuidToString(config_.uuid), describe(config_), ramTotal, config_.multifdChannels,
+                config_.tls.enabled, RunRole::Source,
+                config_.remoteDestination()
+                    ? config_.destinationHost + ":" + std::to_string(*config_.destinationPort)
+                    : std::string());
             std::lock_guard lock(mutex_);
             historyId_ = id;
         } catch (const std::exception& error) {
@@ -210,25 +233,17 @@ void MigrationRun::coordinate() {
                               " RAM, workload dirtying " +
                               formatBytes(static_cast<double>(config_.guest.dirtyRate)) + "/s");
 
-        MigrationDestination::Options destination;
-        destination.listenHost = config_.destinationHost;
-        destination.tls = config_.tls;
-        destination.expectedUuid = config_.uuid;
-        destination.cleanTlsTermination = config_.multifdCleanTlsTermination;
-        destination.postcopyDirtyRate = config_.guest.dirtyRate;
-        destination.vfioExplicitResumingStop = config_.vfioExplicitResumingStop;
-        destination.faults = faultsFor(config_.faults, Side::Destination);
         {
-            auto created =
-                std::make_unique<InProcessDestination>(destination, telemetry_->startTime());
+            auto created = makeDestination();
             std::lock_guard lock(mutex_);
             destination_ = std::move(created);
         }
         view_->attachDestination(destination_.get());
         destination_->start();
         telemetry_->event(EventLevel::Info, Side::Destination,
-                          "listening on " + config_.destinationHost + ":" +
-                              std::to_string(destination_->port()));
+                          std::string(config_.remoteDestination() ? "the destination daemon at "
+                                                                  : "listening on ") +
+                              destination_->host() + ":" + std::to_string(destination_->port()));
         {
             std::lock_guard lock(mutex_);
             source_ = std::make_unique<MigrationSource>(config_, *sourceGuest_, *telemetry_);

@@ -276,6 +276,8 @@ void Telemetry::returnPathMessage(ReturnPathType type, std::uint32_t value, cons
     const double now = elapsedMs();
     std::lock_guard lock(mutex_);
     ++returnPathCount_;
+    if (type == ReturnPathType::Shut)
+        lastShut_ = value;
     if (returnPath_.size() < kReturnPathLogLimit)
         returnPath_.push_back(ReturnPathRecord{now, type, value, text, connection});
 }
@@ -342,6 +344,11 @@ void Telemetry::postcopyRecovered(double recoveryMs, std::uint64_t pagesMissing)
     ++postcopy_.recoveries;
     postcopy_.lastRecoveryMs = recoveryMs;
     postcopy_.pagesResentAfterRecovery += pagesMissing;
+}
+
+std::optional<std::uint32_t> Telemetry::lastShut() const {
+    std::lock_guard lock(mutex_);
+    return lastShut_;
 }
 
 PostcopyStats Telemetry::postcopyStats() const {

@@ -11,6 +11,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -81,6 +82,8 @@ public:
     void event(EventLevel level, Side side, const std::string& text);
     void returnPathMessage(ReturnPathType type, std::uint32_t value, const std::string& text,
                            unsigned connection);
+    // The value of the last SHUT the destination sent (0 = success), if it sent one.
+    std::optional<std::uint32_t> lastShut() const;
 
     // Devices are registered before the migration starts.
     void addDevice(const std::string& name, const std::string& kind, std::uint64_t stateSize);
@@ -122,6 +125,7 @@ private:
     std::vector<ChannelSample> samples_;
     std::vector<ReturnPathRecord> returnPath_;
     std::size_t returnPathCount_ = 0;
+    std::optional<std::uint32_t> lastShut_;
     PostcopyStats postcopy_;
     std::vector<double> requestLatenciesMs_;
     std::vector<DeviceSnapshot> devices_;

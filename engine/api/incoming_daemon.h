@@ -1,0 +1,66 @@
+// The destination daemon (migrascope --incoming): listens on one address and receives one
+// migration after another, each into a guest of its own, recording each in this host's history
+// with the role "destination". Its owner drives it from one thread: start(), then poll() on a
+// timer, then stop().
+#pragma once
+
+#include "engine/api/migration_config.h"
+#include "engine/api/telemetry_snapshot.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace migrascope {
+
+// "tls://HOST:PORT" or "tcp://HOST:PORT" (IPv6 as [ADDR]:PORT), as QEMU's -incoming spells it.
+struct IncomingAddress {
+    bool tls = true;
+    std::string host;
+    std::uint16_t port = 0;
+};
+// Throws std::invalid_argument naming what is wrong.
+IncomingAddress parseIncomingAddress(const std::string& text);
+// "HOST:PORT" or "[ADDR]:PORT" for --destination; throws std::invalid_argument.
+std::pair<std::string, std::uint16_t> parseHostPort(const std::string& text);
+
+struct IncomingOptions {
+    std::string listenHost = "127.0.0.1";
+    std::uint16_t port = 0; // 0 = an ephemeral port (tests)
+    TlsParameters tls;
+    bool multifdCleanTlsTermination = true;
+    bool vfioExplicitResumingStop = true;
+    std::vector<FaultSpec> faults; // those that fire at the destination
+    std::string historyPath;       // empty = HistoryStore::defaultPath()
+    bool recordHistory = true;
+};
+
+class IncomingDaemon {
+public:
+    explicit IncomingDaemon(IncomingOptions options);
+    // Stops as stop() does.
+    ~IncomingDaemon();
+    IncomingDaemon(const IncomingDaemon&) = delete;
+    IncomingDaemon& operator=(const IncomingDaemon&) = delete;
+
+    // Listens; throws when the address cannot be bound or the credentials are unusable.
+    void start();
+    std::uint16_t port() const;
+    // The owner's timer (every 100 ms or so): records what the incoming migration did, arms a
+    // paused postcopy for its source's resume, and once a migration has ended records it and
+    // listens for the next. Returns what happened since the last call, for a log.
+    std::vector<Event> poll();
+    // Ends: a migration in flight fails ("the destination daemon stopped") and is recorded;
+    // every thread is joined. Idempotent.
+    void stop();
+    // Migrations received so far, and how many completed.
+    unsigned received() const;
+    unsigned completed() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace migrascope
