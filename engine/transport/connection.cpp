@@ -337,7 +337,9 @@ void Connection::startTlsClient(const TlsCredentials& credentials, const std::st
     if (!isIpLiteral(hostname))
         gnutls_server_name_set(session_, GNUTLS_NAME_DNS, hostname.data(), hostname.size());
     gnutls_session_set_verify_cert(session_, hostname.c_str(), 0);
-    handshake("TLS handshake with the destination");
+    // A name that does not match is a typo or the wrong host: say which name was expected.
+    handshake("TLS handshake with the destination (expecting its certificate to name '" + hostname +
+              "')");
 }
 
 std::size_t Connection::peek(void* data, std::size_t length) {

@@ -1,0 +1,263 @@
+// Two hosts on one machine: a destination daemon (migrascope --incoming) in one network
+// namespace, the source in another, joined by a veth pair, TLS with the destination's
+// address checked against its certificate. Needs root (namespaces); skipped without it.
+#include "engine/api/history_store.h"
+#include "engine/api/tls_pki.h"
+#include "test_support.h"
+
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QtTest>
+#include <csignal>
+#include <unistd.h>
+
+using namespace migrascope;
+
+namespace {
+
+bool runCommand(const QString& program, const QStringList& arguments, QString* output = nullptr) {
+    QProcess process;
+    process.setProcessChannelMode(QProcess::MergedChannels);
+    process.start(program, arguments);
+    if (!process.waitForFinished(20000)) {
+        process.kill();
+        process.waitForFinished();
+        return false;
+    }
+    if (output)
+        *output = QString::fromLocal8Bit(process.readAll());
+    return process.exitStatus() == QProcess::NormalExit && process.exitCode() == 0;
+}
+
+} // namespace
+
+class TestTwoHosts : public QObject {
+    Q_OBJECT
+
+private:
+    test::Workspace workspace_;
+    QString suffix_ = QString::number(::getpid());
+    QString sourceHost_ = "mss" + suffix_;
+    QString destinationHost_ = "msd" + suffix_;
+    QString subnet_ = QStringLiteral("10.199.%1.").arg(::getpid() % 250);
+    QString sourceAddress_ = subnet_ + "1";
+    QString destinationAddress_ = subnet_ + "2";
+    bool namespacesMade_ = false;
+    std::unique_ptr<QProcess> daemon_;
+    quint16 port_ = 0;
+    int daemonCount_ = 0;
+
+    QString daemonHistory() const {
+        return QString::fromStdString(
+            workspace_.path("destination-" + std::to_string(daemonCount_) + ".sqlite"));
+    }
+
+    bool ip(const QStringList& arguments) {
+        QString output;
+        const bool ok = runCommand("ip", arguments, &output);
+        if (!ok)
+            qWarning("ip %s: %s", qPrintable(arguments.join(' ')), qPrintable(output));
+        return ok;
+    }
+
+    // Starts the daemon in the destination namespace and waits for it to listen.
+    void startDaemon(const QStringList& extra = {}) {
+        ++daemonCount_;
+        daemonLog_.clear();
+        daemon_ = std::make_unique<QProcess>();
+        daemon_->setProcessChannelMode(QProcess::SeparateChannels);
+        daemon_->start("ip", QStringList{"netns", "exec", destinationHost_, MIGRASCOPE_BINARY,
+                                         "--incoming", "tls://" + destinationAddress_ + ":47321",
+                                         "--tls-creds", QString::fromStdString(workspace_.pki),
+                                         "--history", daemonHistory()} +
+                                 extra);
+        QVERIFY(daemon_->waitForStarted(10000));
+        QTRY_VERIFY_WITH_TIMEOUT(daemonLog().contains("destination daemon listening"), 20000);
+        port_ = 47321;
+    }
+
+    QByteArray daemonLog_;
+    QByteArray daemonLog() {
+        if (daemon_)
+            daemonLog_ += daemon_->readAllStandardError();
+        return daemonLog_;
+    }
+
+    // SIGTERM, as systemd stops it; returns its exit code.
+    int stopDaemon() {
+        if (!daemon_)
+            return -1;
+        ::kill(static_cast<pid_t>(daemon_->processId()), SIGTERM);
+        if (!daemon_->waitForFinished(30000)) {
+            daemon_->kill();
+            daemon_->waitForFinished();
+            return -1;
+        }
+        daemonLog();
+        const int code = daemon_->exitStatus() == QProcess::NormalExit ? daemon_->exitCode() : -1;
+        daemon_.reset();
+        return code;
+    }
+
+    QStringList sourceArguments(const QStringList& extra) const {
+        return QStringList{"netns",
+                           "exec",
+                           sourceHost_,
+                           MIGRASCOPE_BINARY,
+                           "--headless",
+                           "--destination",
+                           destinationAddress_ + ":" + QString::number(port_),
+                           "--tls-creds",
+                           QString::fromStdString(workspace_.pki),
+                           "--history",
+                           QString::fromStdString(workspace_.path("source.sqlite")),
+                           "--json"} +
+               extra;
+    }
+
+    struct Outcome {
+        int exitCode = -1;
+        QJsonObject json;
+        QByteArray err;
+    };
+    Outcome migrate(const QStringList& extra) {
+        QProcess source;
+        source.start("ip", sourceArguments(extra));
+        if (!source.waitForFinished(180000)) {
+            source.kill();
+            source.waitForFinished();
+        }
+        return {source.exitStatus() == QProcess::NormalExit ? source.exitCode() : -1,
+                QJsonDocument::fromJson(source.readAllStandardOutput()).object(),
+                source.readAllStandardError()};
+    }
+
+    // The daemon's history as a support engineer on its host reads it; empty until it exists.
+    std::vector<RunRecord> daemonRuns() const {
+        try {
+            return HistoryStore(daemonHistory().toStdString(), HistoryStore::Access::ReadOnly)
+                .listRuns();
+        } catch (const std::exception&) {
+            return {};
+        }
+    }
+
+private slots:
+    void initTestCase() {
+        if (::geteuid() != 0)
+            QSKIP("needs root: the two hosts are network namespaces joined by a veth pair");
+        if (!runCommand("ip", {"-V"}))
+            QSKIP("needs iproute2's ip for the network namespaces");
+        PkiOptions pki;
+        pki.serverAddresses = {destinationAddress_.toStdString()};
+        QVERIFY(workspace_.dir.isValid());
+        test::isolateUserDirectories(workspace_.dir);
+        workspace_.pki = workspace_.path("pki");
+        generatePki(workspace_.pki, pki);
+
+        const QString sourceEnd = "vs" + suffix_;
+        const QString destinationEnd = "vd" + suffix_;
+        namespacesMade_ = true;
+        QVERIFY(ip({"netns", "add", sourceHost_}));
+        QVERIFY(ip({"netns", "add", destinationHost_}));
+        QVERIFY(ip({"link", "add", sourceEnd, "type", "veth", "peer", "name", destinationEnd}));
+        QVERIFY(ip({"link", "set", sourceEnd, "netns", sourceHost_}));
+        QVERIFY(ip({"link", "set", destinationEnd, "netns", destinationHost_}));
+        for (const auto& [host, end, address] :
+             {std::tuple{sourceHost_, sourceEnd, sourceAddress_},
+              std::tuple{destinationHost_, destinationEnd, destinationAddress_}}) {
+            QVERIFY(ip({"-n", host, "addr", "add", address + "/24", "dev", end}));
+            QVERIFY(ip({"-n", host, "link", "set", end, "up"}));
+            QVERIFY(ip({"-n", host, "link", "set", "lo", "up"}));
+        }
+    }
+
+    void cleanupTestCase() {
+        stopDaemon();
+        if (namespacesMade_) {
+            ip({"netns", "del", sourceHost_});
+            ip({"netns", "del", destinationHost_});
+        }
+    }
+
+    void cleanup() {
+        if (daemon_)
+            QCOMPARE(stopDaemon(), 0);
+    }
+
+    void migratesToTheOtherHostAndBothRecordIt() {
+        startDaemon();
+        const auto outcome = migrate({"--ram-size", "128M", "--dirty-rate", "16M"});
+        QVERIFY2(outcome.exitCode == 0, outcome.err.constData());
+        QCOMPARE(outcome.json["status"].toString(), QString("completed"));
+        QCOMPARE(outcome.json["integrity"].toString(), QString("verified"));
+        const QJsonObject destination = outcome.json["destination"].toObject();
+        QCOMPARE(destination["address"].toString(), destinationAddress_ + ":47321");
+        QCOMPARE(destination["status"].toString(), QString("completed"));
+        QCOMPARE(destination["verdict"].toString(), QString("SHUT 0 (success)"));
+
+        // The destination host's own record, written before the daemon even stops.
+        QTRY_VERIFY_WITH_TIMEOUT(
+            !daemonRuns().empty() && daemonRuns().front().status == RunStatus::Completed, 10000);
+        const RunRecord run = daemonRuns().front();
+        QVERIFY(run.role == RunRole::Destination);
+        QVERIFY2(QString::fromStdString(run.peer).startsWith(sourceAddress_ + ":"),
+                 run.peer.c_str());
+        QCOMPARE(run.integrity, std::string("verified"));
+        QCOMPARE(run.ramTotal,
+                 static_cast<std::uint64_t>(outcome.json["ram"]["total"].toInteger()));
+        QCOMPARE(run.uuid, HistoryStore(workspace_.path("source.sqlite")).listRuns().front().uuid);
+        QCOMPARE(stopDaemon(), 0);
+        QVERIFY(daemonLog().contains("1 migrations received, 1 completed"));
+    }
+
+    void theDestinationsNameIsChecked() {
+        startDaemon();
+        const auto outcome = migrate({"--ram-size", "64M", "--tls-hostname", "elsewhere.example"});
+        QCOMPARE(outcome.exitCode, 1);
+        QCOMPARE(outcome.json["status"].toString(), QString("failed"));
+        QVERIFY2(outcome.json["error-desc"].toString().contains("elsewhere.example"),
+                 qPrintable(outcome.json["error-desc"].toString()));
+        QCOMPARE(outcome.json["source-guest"].toString(), QString("running"));
+    }
+
+    void aSourceKilledMidRunIsRecordedAndTheNextOneIsServed() {
+        startDaemon();
+        QProcess source;
+        source.start("ip", sourceArguments({"--ram-size", "512M", "--dirty-rate", "0",
+                                            "--max-bandwidth", "32M"}));
+        QVERIFY(source.waitForStarted());
+        QTRY_VERIFY_WITH_TIMEOUT(daemonLog().contains("incoming migration"), 30000);
+        ::kill(static_cast<pid_t>(source.processId()), SIGKILL);
+        source.waitForFinished();
+        QTRY_VERIFY_WITH_TIMEOUT(
+            !daemonRuns().empty() && daemonRuns().front().status == RunStatus::Failed, 20000);
+        // Still there, and ready for the next source.
+        const auto outcome = migrate({"--ram-size", "64M"});
+        QVERIFY2(outcome.exitCode == 0, outcome.err.constData());
+        QTRY_VERIFY_WITH_TIMEOUT(
+            daemonRuns().size() == 2 && daemonRuns().front().status == RunStatus::Completed, 10000);
+    }
+
+    void theDaemonKilledMidRunFailsTheSourceWhichKeepsItsGuest() {
+        startDaemon();
+        QProcess source;
+        source.start("ip", sourceArguments({"--ram-size", "512M", "--dirty-rate", "16M",
+                                            "--max-bandwidth", "32M"}));
+        QVERIFY(source.waitForStarted());
+        QTRY_VERIFY_WITH_TIMEOUT(daemonLog().contains("incoming migration"), 30000);
+        ::kill(static_cast<pid_t>(daemon_->processId()), SIGKILL);
+        daemon_->waitForFinished();
+        daemon_.reset();
+        QVERIFY(source.waitForFinished(60000));
+        QCOMPARE(source.exitCode(), 1);
+        const auto json = QJsonDocument::fromJson(source.readAllStandardOutput()).object();
+        QCOMPARE(json["status"].toString(), QString("failed"));
+        QCOMPARE(json["source-guest"].toString(), QString("running"));
+        QVERIFY(!json["error-desc"].toString().isEmpty());
+    }
+};
+
+QTEST_MAIN(TestTwoHosts)
+#include "tst_two_hosts.moc"
