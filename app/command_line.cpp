@@ -82,6 +82,10 @@ CommandLine parseIncoming(const QCommandLineParser& parser) {
             incoming.tls.authz.push_back(dn.toStdString());
     }
     incoming.multifdCleanTlsTermination = onOffOption(parser, "multifd-clean-tls-termination");
+    incoming.handshakeTimeoutMs = numberOption(parser, "handshake-timeout", 600000);
+    if (incoming.handshakeTimeoutMs == 0)
+        throw std::invalid_argument("--handshake-timeout: 0 would drop every connection; give "
+                                    "a time in milliseconds");
     incoming.vfioExplicitResumingStop = onOffOption(parser, "vfio-explicit-resuming-stop");
     for (const QString& text : parser.values("inject")) {
         FaultSpec fault;
@@ -117,6 +121,10 @@ CommandLine parseCommandLine(const QStringList& arguments) {
          "--vfio-explicit-resuming-stop, --inject for faults that fire at the destination, "
          "and --history. Ctrl-C or SIGTERM stops it.",
          "URI"},
+        {"handshake-timeout",
+         "With --incoming: drop a connection that has not finished its TLS handshake and named "
+         "its channel within MS milliseconds. Default 5000.",
+         "MS", "5000"},
         {"destination",
          "Migrate to a destination daemon (migrascope --incoming) at HOST:PORT ([ADDRESS]:PORT "
          "for IPv6) instead of the in-process destination.",
@@ -258,6 +266,9 @@ CommandLine parseCommandLine(const QStringList& arguments) {
     if (!config.devices.empty() && config.capabilities.postcopyRam)
         throw std::invalid_argument("--device and --capability postcopy-ram=on cannot be "
                                     "combined: VFIO devices do not migrate in postcopy");
+    if (parser.isSet("handshake-timeout"))
+        throw std::invalid_argument("--handshake-timeout belongs to a destination daemon "
+                                    "(--incoming)");
     if (parser.isSet("destination")) {
         try {
             std::tie(config.destinationHost, config.destinationPort) =

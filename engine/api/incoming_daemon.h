@@ -32,7 +32,9 @@ struct IncomingOptions {
     bool multifdCleanTlsTermination = true;
     bool vfioExplicitResumingStop = true;
     std::vector<FaultSpec> faults; // those that fire at the destination
-    std::string historyPath;       // empty = HistoryStore::defaultPath()
+    // A connection that has not identified itself within this is dropped (--handshake-timeout).
+    std::uint64_t handshakeTimeoutMs = 5000;
+    std::string historyPath; // empty = HistoryStore::defaultPath()
     bool recordHistory = true;
 };
 

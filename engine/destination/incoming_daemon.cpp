@@ -90,6 +90,7 @@ struct IncomingDaemon::Impl {
     std::size_t historyEventCursor = 0;
 
     void note(EventLevel level, const std::string& text) {
+        // After the destination's own (finish() copies them first), in the order they happened.
         daemonEvents.push_back(
             Event{telemetry ? telemetry->elapsedMs() : 0, level, Side::Destination, text});
     }
@@ -103,6 +104,7 @@ struct IncomingDaemon::Impl {
         destinationOptions.cleanTlsTermination = options.multifdCleanTlsTermination;
         destinationOptions.vfioExplicitResumingStop = options.vfioExplicitResumingStop;
         destinationOptions.faults = options.faults;
+        destinationOptions.handshakeTimeout = std::chrono::milliseconds(options.handshakeTimeoutMs);
         destination = std::make_unique<MigrationDestination>(destinationOptions, *telemetry);
         destination->start();
         port = destination->port();
@@ -157,6 +159,9 @@ struct IncomingDaemon::Impl {
     void finish(const std::string& stoppedBecause) {
         destination->stop();
         destination->stopGuest();
+        // What it said while stopping (the last rejections' count) still reaches the log.
+        const auto last = telemetry->snapshot(logCursor, kNoMore, kNoMore);
+        daemonEvents.insert(daemonEvents.end(), last.events.begin(), last.events.end());
         const MigrationDestination::State state = destination->state();
         if (begun) {
             TelemetrySnapshot final = telemetry->snapshot(0, kNoMore, kNoMore);
@@ -229,6 +234,7 @@ std::vector<Event> IncomingDaemon::poll() {
         if (!d.begun && d.destination->migration())
             d.begin();
         d.telemetry->sample();
+        d.destination->reportDueRejections();
         const double now = d.telemetry->elapsedMs();
         if (now - d.lastFlushMs >= kHistoryFlushMs) {
             d.flushEvents();

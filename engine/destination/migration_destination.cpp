@@ -84,6 +84,7 @@ void MigrationDestination::stop() {
             incoming.thread.join();
     std::lock_guard lock(mutex_);
     incoming_.clear();
+    reportRejections(true);
 }
 
 MigrationDestination::State MigrationDestination::state() const {
@@ -99,6 +100,11 @@ std::optional<Uuid> MigrationDestination::migration() const {
 std::string MigrationDestination::sourcePeer() const {
     std::lock_guard lock(mutex_);
     return session_.sourcePeer;
+}
+
+void MigrationDestination::reportDueRejections() {
+    std::lock_guard lock(mutex_);
+    reportRejections(false);
 }
 
 std::size_t MigrationDestination::openConnections() const {
@@ -166,19 +172,62 @@ void MigrationDestination::stopGuest() {
 
 void MigrationDestination::acceptLoop() {
     for (;;) {
+        {
+            // A connection is taken only when a slot to identify it is free; the rest wait in
+            // the kernel's backlog, so a flood cannot take a thread and a descriptor each, and
+            // a real channel behind it is served once the flood's silent ones time out.
+            std::unique_lock lock(mutex_);
+            changed_.wait(lock,
+                          [this] { return unidentified_ < options_.maxUnidentified || stopping_; });
+            if (stopping_)
+                return;
+        }
         std::string peer;
-        UniqueFd fd = listener_.accept(peer);
+        int error = 0;
+        UniqueFd fd = listener_.accept(peer, error);
+        if (!fd.valid() &&
+            (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM)) {
+            backOff(error);
+            continue;
+        }
         std::lock_guard lock(mutex_);
         if (!fd.valid() || stopping_)
             return;
+        backingOff_ = false;
         reapFinished();
+        ++unidentified_;
         auto incoming = incoming_.emplace(incoming_.end());
         incoming->connection = std::make_unique<Connection>(std::move(fd), peer);
         incoming->thread = std::thread([this, incoming, peer] {
-            serve(*incoming->connection, peer);
+            serve(incoming, peer);
             release(incoming);
         });
     }
+}
+
+void MigrationDestination::backOff(int error) {
+    std::unique_lock lock(mutex_);
+    if (!backingOff_) {
+        backingOff_ = true;
+        lock.unlock();
+        telemetry_.event(EventLevel::Warning, Side::Destination,
+                         "cannot accept connections: " + errnoText(error) +
+                             "; retrying every 100 ms until descriptors are free");
+        lock.lock();
+    }
+    // The pending connection stays in the kernel's backlog; it is taken once one is free.
+    changed_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stopping_; });
+}
+
+void MigrationDestination::identified(std::list<Incoming>::iterator incoming) {
+    {
+        std::lock_guard lock(mutex_);
+        if (incoming->identified)
+            return;
+        incoming->identified = true;
+        --unidentified_;
+    }
+    changed_.notify_all(); // the acceptor may take the next connection
 }
 
 void MigrationDestination::release(std::list<Incoming>::iterator incoming) {
@@ -187,7 +236,12 @@ void MigrationDestination::release(std::list<Incoming>::iterator incoming) {
         std::lock_guard lock(mutex_);
         closing = std::move(incoming->connection);
         incoming->finished = true;
+        if (!incoming->identified) {
+            incoming->identified = true;
+            --unidentified_;
+        }
     }
+    changed_.notify_all();
     // Out of the list, no other thread can reach it: close it now, not at stop().
 }
 
@@ -205,12 +259,35 @@ void MigrationDestination::reapFinished() {
 void MigrationDestination::reject(const std::string& peer, const std::string& why) {
     {
         std::lock_guard lock(mutex_);
-        // The first refusal is the cause; later ones are usually its consequences.
-        if (firstRejection_.empty())
-            firstRejection_ = why;
+        // The first refusal is the cause; later ones are usually its consequences, or a
+        // flood: counted, and reported together.
+        if (!firstRejection_.empty()) {
+            ++unreportedRejections_[why];
+            reportRejections(false);
+            return;
+        }
+        firstRejection_ = why;
+        lastRejectionReport_ = std::chrono::steady_clock::now();
     }
     telemetry_.event(EventLevel::Error, Side::Destination,
                      "rejected connection from " + peer + ": " + why);
+}
+
+void MigrationDestination::reportRejections(bool force) {
+    constexpr auto kReportEvery = std::chrono::seconds(5);
+    const auto now = std::chrono::steady_clock::now();
+    if (unreportedRejections_.empty() || (!force && now - lastRejectionReport_ < kReportEvery))
+        return;
+    unsigned total = 0;
+    std::string reasons;
+    for (const auto& [why, count] : unreportedRejections_) {
+        total += count;
+        reasons += (reasons.empty() ? "" : "; ") + std::to_string(count) + " x " + why;
+    }
+    unreportedRejections_.clear();
+    lastRejectionReport_ = now;
+    telemetry_.event(EventLevel::Warning, Side::Destination,
+                     "rejected " + std::to_string(total) + " more connections: " + reasons);
 }
 
 std::string MigrationDestination::firstRejection() const {
@@ -234,15 +311,24 @@ void MigrationDestination::classifyBeforeTls(Connection& connection) {
                          std::string(text, 2 + 2 * got));
 }
 
-void MigrationDestination::serve(Connection& connection, std::string peer) {
+void MigrationDestination::serve(std::list<Incoming>::iterator incoming, std::string peer) {
+    Connection& connection = *incoming->connection;
     std::uint8_t first4[4];
     try {
+        // Bounded: a connection that says nothing, or stalls in its handshake, is dropped.
+        const auto timeout = options_.handshakeTimeout;
+        const std::string within = std::to_string(timeout.count()) + " ms (handshake-timeout)";
+        if (!connection.waitReadable(timeout))
+            throw MigrationError("it sent nothing within " + within);
         if (credentials_) {
             classifyBeforeTls(connection);
             // Any connection may turn out to be the main channel, read and written at once.
             connection.setProtection(TlsProtection::SessionLock);
+            connection.setHandshakeTimeout(timeout);
             connection.startTlsServer(*credentials_, options_.tls.priority, options_.tls.authz);
         }
+        if (!connection.waitReadable(timeout))
+            throw MigrationError("it named no channel within " + within + " of its handshake");
         connection.recvExact(first4, sizeof first4);
         if (!credentials_ && first4[0] == 0x16 && first4[1] == 0x03)
             throw MigrationError("a TLS handshake arrived at a plain-text destination (is TLS on "
@@ -252,6 +338,7 @@ void MigrationDestination::serve(Connection& connection, std::string peer) {
         connection.shutdown();
         return;
     }
+    identified(incoming);
     const std::uint32_t magic = wire::get32(first4);
     const bool mainChannel = magic == kVmFileMagic;
     std::optional<ReturnPathSender> returnPath;

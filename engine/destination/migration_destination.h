@@ -16,6 +16,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -37,6 +38,12 @@ public:
         std::uint64_t postcopyDirtyRate = 0;
         bool vfioExplicitResumingStop = true;
         std::vector<FaultSpec> faults; // those that fire at the destination
+        // A connection must say what it is (TLS handshake, then its channel's first bytes)
+        // within this, or it is dropped: a silent one holds no thread for longer.
+        std::chrono::milliseconds handshakeTimeout{10000};
+        // At most this many connections may be identifying themselves at once; more wait in
+        // the kernel's backlog until one is done.
+        unsigned maxUnidentified = 32;
     };
     enum class State {
         Listening,
@@ -78,6 +85,8 @@ public:
     std::string sourcePeer() const;
     // Connections still being served (a finished migration's source closes them).
     std::size_t openConnections() const;
+    // Its owner's timer: logs the rejections counted since the last report, when one is due.
+    void reportDueRejections();
 
 private:
     // One accepted connection and the thread serving it. The thread hands its connection back
@@ -86,13 +95,19 @@ private:
         std::unique_ptr<Connection> connection;
         std::thread thread;
         bool finished = false;
+        bool identified = false; // it named its channel (counted in unidentified_ until then)
     };
 
     void acceptLoop();
-    void serve(Connection& connection, std::string peer);
+    void serve(std::list<Incoming>::iterator incoming, std::string peer);
     void release(std::list<Incoming>::iterator incoming);
     void reapFinished();
     void reject(const std::string& peer, const std::string& why);
+    // Rejections after the first are counted and logged together, at most every few seconds.
+    void reportRejections(bool force); // with mutex_ held
+    void identified(std::list<Incoming>::iterator incoming);
+    // Out of descriptors: waits a little (or until stop) before accepting again.
+    void backOff(int error);
     // Names what arrived when it is not a TLS handshake.
     void classifyBeforeTls(Connection& connection);
     struct StreamHeader {
@@ -173,7 +188,12 @@ private:
     std::string error_;
     ShutReason failReason_ = ShutReason::StreamError;
     std::list<Incoming> incoming_;
+    unsigned unidentified_ = 0;
     std::string firstRejection_;
+    // Rejections not yet reported, by reason, and when they were last reported.
+    std::map<std::string, unsigned> unreportedRejections_;
+    std::chrono::steady_clock::time_point lastRejectionReport_{};
+    bool backingOff_ = false;
 
     // The migration, as the main channel's configuration section and commands announce it.
     // Guarded by mutex_; written by the main channel's loader.

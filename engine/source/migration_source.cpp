@@ -121,6 +121,11 @@ void MigrationSource::connectChannels(std::uint16_t port) {
                                                         TlsCredentials::Endpoint::Client);
     main_ = openChannel(port, *mainCounters_);
     stream_ = std::make_unique<StreamWriter>(*main_);
+    // The header names the channel and the migration at once: the destination drops a
+    // connection that has not said what it is within its handshake timeout, and the multifd
+    // channels opened next may have to wait for a busy destination to take them.
+    sendHeader(false);
+    stream_->flush();
     std::vector<MultifdSender::Channel> channels;
     // Channels opened so far die with this frame if a later one fails: unregister them first.
     struct Unregister {
@@ -173,7 +178,6 @@ void MigrationSource::sendHeader(bool resume) {
 
 void MigrationSource::sendSetup() {
     StreamWriter& out = *stream_;
-    sendHeader(false);
     out.putCommand(StreamCommand::OpenReturnPath);
     sendPing(nextPing_++);
     if (config_.capabilities.postcopyRam)

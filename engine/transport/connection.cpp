@@ -23,7 +23,6 @@
 namespace migrascope {
 namespace {
 
-constexpr unsigned kHandshakeTimeoutMs = 20000;
 // Matches what our receivers accept (4 per 1500 ms, below), so a reader rarely has to stop.
 constexpr auto kMinimumKeyUpdateSpacing = std::chrono::milliseconds(kKeyUpdateSpacingMs);
 // GnuTLS fails a session on the 9th KeyUpdate received within 1000 ms of the first of a
@@ -342,6 +341,16 @@ void Connection::startTlsClient(const TlsCredentials& credentials, const std::st
               "')");
 }
 
+bool Connection::waitReadable(std::chrono::milliseconds timeout) {
+    if (session_ && gnutls_record_check_pending(session_) > 0)
+        return true;
+    pollfd readable{fd_.get(), POLLIN, 0};
+    int rc;
+    while ((rc = ::poll(&readable, 1, static_cast<int>(timeout.count()))) < 0 && errno == EINTR) {
+    }
+    return rc > 0;
+}
+
 std::size_t Connection::peek(void* data, std::size_t length) {
     ssize_t got;
     while ((got = ::recv(fd_.get(), data, 1, MSG_PEEK)) < 0 && errno == EINTR) {
@@ -388,7 +397,7 @@ void Connection::startTlsServer(const TlsCredentials& credentials, const std::st
 }
 
 void Connection::handshake(const std::string& role) {
-    gnutls_handshake_set_timeout(session_, kHandshakeTimeoutMs);
+    gnutls_handshake_set_timeout(session_, static_cast<unsigned>(handshakeTimeout_.count()));
     int rc;
     do {
         rc = gnutls_handshake(session_);

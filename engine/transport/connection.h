@@ -69,6 +69,10 @@ public:
     void setCounters(ChannelCounters* counters) { counters_ = counters; }
     // Warnings (record limit) go to `telemetry` as events of `side`. Set before the handshake.
     void setTlsPolicy(const TlsPolicy& policy, Telemetry* telemetry, Side side);
+    // How long the TLS handshake may take. Set before the handshake.
+    void setHandshakeTimeout(std::chrono::milliseconds timeout) { handshakeTimeout_ = timeout; }
+    // Whether something arrived to read (or TLS holds decrypted bytes) within `timeout`.
+    bool waitReadable(std::chrono::milliseconds timeout);
     // For a channel one thread reads while another writes. Set before the handshake.
     void setProtection(TlsProtection protection) { protection_ = protection; }
     TlsProtection protection() const { return protection_; }
@@ -137,6 +141,7 @@ private:
     Telemetry* telemetry_ = nullptr;
     Side side_ = Side::Source;
     TlsProtection protection_ = TlsProtection::None;
+    std::chrono::milliseconds handshakeTimeout_{20000};
     std::mutex sessionMutex_; // with SessionLock: held around every GnuTLS call, never in poll()
     // Touched by the writer and, through the key-update hook, by whichever thread GnuTLS
     // sends a KeyUpdate from.

@@ -104,7 +104,8 @@ TcpListener::TcpListener(const std::string& host, std::uint16_t port) {
                                         : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
 }
 
-UniqueFd TcpListener::accept(std::string& peer) {
+UniqueFd TcpListener::accept(std::string& peer, int& error) {
+    error = 0;
     for (;;) {
         sockaddr_storage address{};
         socklen_t length = sizeof address;
@@ -117,7 +118,8 @@ UniqueFd TcpListener::accept(std::string& peer) {
         }
         if (errno == EINTR || errno == ECONNABORTED)
             continue;
-        return UniqueFd(); // shut down (EINVAL) or out of descriptors: the owner stops
+        error = errno;
+        return UniqueFd();
     }
 }
 

@@ -43,8 +43,15 @@ public:
     // port 0 = an ephemeral port, read back with port().
     TcpListener(const std::string& host, std::uint16_t port);
     std::uint16_t port() const { return port_; }
-    // Blocks until a connection arrives; returns an invalid fd once shutdown() was called.
-    UniqueFd accept(std::string& peer);
+    // Blocks until a connection arrives. An invalid fd with `error` set when none could be
+    // taken: EINVAL once shutdown() was called; EMFILE, ENFILE, ENOBUFS or ENOMEM while the
+    // process or system is out of descriptors or memory, which the owner should wait out.
+    UniqueFd accept(std::string& peer, int& error);
+    // For owners that stop at any failure.
+    UniqueFd accept(std::string& peer) {
+        int error = 0;
+        return accept(peer, error);
+    }
     void shutdown();
 
 private:

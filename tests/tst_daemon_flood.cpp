@@ -1,0 +1,210 @@
+// A destination daemon under a flood of rogue connections (silent, garbage, HTTP, TLS from
+// another CA): a real migration still completes, the rejections are logged together, and the
+// daemon's threads and descriptors return to where they were. Also out of descriptors: the
+// daemon waits until it has some again instead of giving up listening.
+#include "engine/api/history_store.h"
+#include "engine/api/tls_pki.h"
+#include "engine/transport/connection.h"
+#include "engine/transport/socket.h"
+#include "test_support.h"
+
+#include <QDir>
+#include <QElapsedTimer>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QRegularExpression>
+#include <QtTest>
+#include <arpa/inet.h>
+#include <csignal>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+using namespace migrascope;
+
+namespace {
+
+struct Usage {
+    int threads = -1;
+    int descriptors = -1;
+};
+
+Usage usageOf(qint64 pid) {
+    Usage usage;
+    QFile status(QStringLiteral("/proc/%1/status").arg(pid));
+    if (status.open(QIODevice::ReadOnly))
+        for (const QByteArray& line : status.readAll().split('\n'))
+            if (line.startsWith("Threads:"))
+                usage.threads = line.mid(8).trimmed().toInt();
+    usage.descriptors = static_cast<int>(
+        QDir(QStringLiteral("/proc/%1/fd").arg(pid)).entryList(QDir::NoDotAndDotDot).size());
+    return usage;
+}
+
+// A connection that does not wait for the daemon to take it (the backlog may be full).
+int connectWithoutWaiting(quint16 port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    return fd;
+}
+
+} // namespace
+
+class TestDaemonFlood : public QObject {
+    Q_OBJECT
+
+private:
+    test::Workspace workspace_;
+    std::unique_ptr<QProcess> daemon_;
+    QByteArray log_;
+    quint16 port_ = 0;
+
+    QByteArray daemonLog() {
+        if (daemon_)
+            log_ += daemon_->readAllStandardError();
+        return log_;
+    }
+
+    void startDaemon(const QStringList& prefix, const QString& history) {
+        log_.clear();
+        daemon_ = std::make_unique<QProcess>();
+        const QStringList daemonArguments = {
+            "--incoming",          "tls://127.0.0.1:0",
+            "--tls-creds",         QString::fromStdString(workspace_.pki),
+            "--handshake-timeout", "1000",
+            "--history",           history};
+        if (prefix.isEmpty())
+            daemon_->start(MIGRASCOPE_BINARY, daemonArguments);
+        else
+            daemon_->start(prefix.first(),
+                           prefix.mid(1) + QStringList{MIGRASCOPE_BINARY} + daemonArguments);
+        QVERIFY(daemon_->waitForStarted());
+        const QRegularExpression listening("listening on port (\\d+)");
+        QTRY_VERIFY_WITH_TIMEOUT(listening.match(QString::fromLocal8Bit(daemonLog())).hasMatch(),
+                                 20000);
+        port_ = static_cast<quint16>(
+            listening.match(QString::fromLocal8Bit(daemonLog())).captured(1).toUInt());
+    }
+
+    void stopDaemon() {
+        if (!daemon_)
+            return;
+        ::kill(static_cast<pid_t>(daemon_->processId()), SIGTERM);
+        if (!daemon_->waitForFinished(30000))
+            daemon_->kill();
+        daemon_->waitForFinished();
+        daemonLog();
+        daemon_.reset();
+    }
+
+    QJsonObject migrate(int* exitCode) {
+        QProcess source;
+        source.start(MIGRASCOPE_BINARY,
+                     {"--headless", "--destination", "127.0.0.1:" + QString::number(port_),
+                      "--tls-creds", QString::fromStdString(workspace_.pki), "--ram-size", "64M",
+                      "--multifd-channels", "2", "--json", "--history",
+                      QString::fromStdString(workspace_.path("source.sqlite"))});
+        if (!source.waitForFinished(120000))
+            source.kill();
+        source.waitForFinished();
+        *exitCode = source.exitStatus() == QProcess::NormalExit ? source.exitCode() : -1;
+        const QByteArray err = source.readAllStandardError();
+        if (*exitCode != 0)
+            qWarning("source: %s", err.constData());
+        return QJsonDocument::fromJson(source.readAllStandardOutput()).object();
+    }
+
+private slots:
+    void initTestCase() { QVERIFY(workspace_.prepare()); }
+    void cleanup() { stopDaemon(); }
+
+    void aFloodDoesNotStopARealMigration() {
+        startDaemon({}, QString::fromStdString(workspace_.path("flood.sqlite")));
+        const qint64 pid = daemon_->processId();
+        const Usage baseline = usageOf(pid);
+
+        // 200 at once: silent, garbage, HTTP, and TLS clients whose CA the daemon does not know.
+        std::vector<int> rogue;
+        for (int i = 0; i < 150; ++i)
+            rogue.push_back(connectWithoutWaiting(port_));
+        const QByteArray garbage(64, '\xa5');
+        const QByteArray http("GET / HTTP/1.1\r\nHost: destination\r\n\r\n");
+        for (int i = 0; i < 150; ++i)
+            if (i % 3 != 0) // a third stay silent
+                (void)::send(
+                    rogue[static_cast<std::size_t>(i)], (i % 3 == 1 ? garbage : http).constData(),
+                    static_cast<std::size_t>((i % 3 == 1 ? garbage : http).size()), MSG_NOSIGNAL);
+        const std::string foreignPki = workspace_.path("foreign-pki");
+        PkiOptions foreign;
+        foreign.caName = "Some other CA";
+        generatePki(foreignPki, foreign);
+        std::vector<std::thread> foreignClients;
+        std::atomic<int> refused{0};
+        for (int i = 0; i < 50; ++i)
+            foreignClients.emplace_back([&] {
+                try {
+                    TlsCredentials credentials(foreignPki, TlsCredentials::Endpoint::Client);
+                    Connection connection(connectTcp("127.0.0.1", port_), "foreign");
+                    connection.startTlsClient(credentials, "NORMAL", "127.0.0.1");
+                } catch (const std::exception&) {
+                    ++refused;
+                }
+            });
+
+        // A real migration, while the flood is on.
+        QElapsedTimer clock;
+        clock.start();
+        int exitCode = -1;
+        const QJsonObject json = migrate(&exitCode);
+        qInfo("the real migration took %lld ms through the flood", clock.elapsed());
+        for (auto& client : foreignClients)
+            client.join();
+        QCOMPARE(exitCode, 0);
+        QCOMPARE(json["status"].toString(), QString("completed"));
+        QCOMPARE(json["integrity"].toString(), QString("verified"));
+        QCOMPARE(refused.load(), 50); // none of them got in
+
+        // While the flood is still connected, the daemon holds only a bounded number of them.
+        const Usage during = usageOf(pid);
+        QVERIFY2(during.threads <= baseline.threads + 40,
+                 qPrintable(QStringLiteral("%1 threads").arg(during.threads)));
+        for (int fd : rogue)
+            ::close(fd);
+        // Back where it started, once the last ones time out.
+        QTRY_VERIFY_WITH_TIMEOUT(usageOf(pid).threads == baseline.threads &&
+                                     usageOf(pid).descriptors == baseline.descriptors,
+                                 20000);
+        // Rejections are reported together, not a line each.
+        QTRY_VERIFY2_WITH_TIMEOUT(daemonLog().contains("more connections:"),
+                                  daemonLog().constData(), 15000);
+        // Each listening period (before and after the migration) names its first in full.
+        QVERIFY2(daemonLog().count("rejected connection from") <= 2, daemonLog().constData());
+        qInfo("daemon: %d threads, %d descriptors before; %d, %d with the flood connected",
+              baseline.threads, baseline.descriptors, during.threads, during.descriptors);
+    }
+
+    void outOfDescriptorsTheDaemonWaitsInsteadOfGivingUp() {
+        // Few descriptors: a flood of silent connections exhausts them (EMFILE).
+        startDaemon({"prlimit", "--nofile=40:40"},
+                    QString::fromStdString(workspace_.path("emfile.sqlite")));
+        std::vector<int> rogue;
+        for (int i = 0; i < 60; ++i)
+            rogue.push_back(connectWithoutWaiting(port_));
+        QTRY_VERIFY_WITH_TIMEOUT(daemonLog().contains("cannot accept connections"), 15000);
+        for (int fd : rogue)
+            ::close(fd);
+        int exitCode = -1;
+        const QJsonObject json = migrate(&exitCode);
+        QCOMPARE(exitCode, 0);
+        QCOMPARE(json["status"].toString(), QString("completed"));
+    }
+};
+
+QTEST_MAIN(TestDaemonFlood)
+#include "tst_daemon_flood.moc"
