@@ -48,9 +48,9 @@ bool onOffOption(const QCommandLineParser& parser, const QString& name) {
 // properties and the faults that fire at a destination. The source's options mean nothing here.
 CommandLine parseIncoming(const QCommandLineParser& parser) {
     for (const char* sourceOnly :
-         {"headless", "destination", "ram-size", "dirty-rate", "multifd-channels", "downtime-limit",
-          "max-bandwidth", "tls-hostname", "tls-rekey-interval", "capability", "postcopy-after",
-          "device", "json"})
+         {"headless", "destination", "connect-timeout", "ram-size", "dirty-rate",
+          "multifd-channels", "downtime-limit", "max-bandwidth", "tls-hostname",
+          "tls-rekey-interval", "capability", "postcopy-after", "device", "json"})
         if (parser.isSet(sourceOnly))
             throw std::invalid_argument(std::string("--") + sourceOnly +
                                         " belongs to the source; a destination daemon "
@@ -121,6 +121,10 @@ CommandLine parseCommandLine(const QStringList& arguments) {
          "--vfio-explicit-resuming-stop, --inject for faults that fire at the destination, "
          "and --history. Ctrl-C or SIGTERM stops it.",
          "URI"},
+        {"connect-timeout",
+         "With --destination: give up connecting a channel after MS milliseconds (a host that "
+         "does not answer). Default 10000.",
+         "MS", "10000"},
         {"handshake-timeout",
          "With --incoming: drop a connection that has not finished its TLS handshake and named "
          "its channel within MS milliseconds. Default 5000.",
@@ -269,6 +273,9 @@ CommandLine parseCommandLine(const QStringList& arguments) {
     if (parser.isSet("handshake-timeout"))
         throw std::invalid_argument("--handshake-timeout belongs to a destination daemon "
                                     "(--incoming)");
+    config.connectTimeoutMs = numberOption(parser, "connect-timeout", 600000);
+    if (config.connectTimeoutMs == 0)
+        throw std::invalid_argument("--connect-timeout: give a time in milliseconds above 0");
     if (parser.isSet("destination")) {
         try {
             std::tie(config.destinationHost, config.destinationPort) =

@@ -1,13 +1,18 @@
 // The headless command line as scripts use it: the real binary, run as a process.
 #include "engine/api/history_store.h"
 
+#include <QElapsedTimer>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <arpa/inet.h>
 #include <csignal>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 using namespace migrascope;
 
@@ -46,8 +51,70 @@ private:
                 process.readAllStandardOutput(), process.readAllStandardError()};
     }
 
+    // A destination that never answers: a listener whose queue is full drops further SYNs,
+    // as a black-holed host does. Returns its port; `fds` keeps it and its fillers open.
+    static quint16 unansweringDestination(std::vector<int>& fds) {
+        const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address);
+        ::listen(listener, 0);
+        socklen_t length = sizeof address;
+        ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
+        fds.push_back(listener);
+        for (int i = 0; i < 4; ++i) {
+            const int filler = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+            ::connect(filler, reinterpret_cast<sockaddr*>(&address), sizeof address);
+            fds.push_back(filler);
+        }
+        QTest::qWait(200);
+        return ntohs(address.sin_port);
+    }
+
 private slots:
     void initTestCase() { QVERIFY(dir_.isValid()); }
+
+    void anUnansweringDestinationFailsWithinTheConnectTimeout() {
+        std::vector<int> fds;
+        const quint16 port = unansweringDestination(fds);
+        QElapsedTimer clock;
+        clock.start();
+        const auto outcome =
+            run({"--headless", "--destination", "127.0.0.1:" + QString::number(port), "--no-tls",
+                 "--connect-timeout", "1500", "--ram-size", "64M", "--json"});
+        const qint64 tookMs = clock.elapsed();
+        for (int fd : fds)
+            ::close(fd);
+        QCOMPARE(outcome.exitCode, 1);
+        const auto json = QJsonDocument::fromJson(outcome.out).object();
+        QCOMPARE(json["status"].toString(), QString("failed"));
+        QVERIFY2(json["error-desc"].toString().contains("no answer within 1500 ms"),
+                 qPrintable(json["error-desc"].toString()));
+        QCOMPARE(json["source-guest"].toString(), QString("running"));
+        // Bounded by the option, not by the kernel's two minutes of SYN retries.
+        QVERIFY2(tookMs < 30000, qPrintable(QString::number(tookMs)));
+    }
+
+    void cancelWorksWhileConnecting() {
+        std::vector<int> fds;
+        const quint16 port = unansweringDestination(fds);
+        QProcess process;
+        process.setProcessEnvironment(environment());
+        process.start(MIGRASCOPE_BINARY,
+                      {"--headless", "--destination", "127.0.0.1:" + QString::number(port),
+                       "--no-tls", "--connect-timeout", "120000", "--ram-size", "64M", "--json"});
+        QVERIFY(process.waitForStarted());
+        QTest::qWait(1500);
+        ::kill(static_cast<pid_t>(process.processId()), SIGINT);
+        const bool ended = process.waitForFinished(20000);
+        for (int fd : fds)
+            ::close(fd);
+        QVERIFY2(ended, "Ctrl-C did not end a run that was still connecting");
+        const auto json = QJsonDocument::fromJson(process.readAllStandardOutput()).object();
+        QCOMPARE(json["status"].toString(), QString("cancelled"));
+        QCOMPARE(json["source-guest"].toString(), QString("running"));
+    }
 
     void completedRunEndsWithQueryMigrateJson() {
         const auto outcome = run({"--headless", "--ram-size", "64M", "--dirty-rate", "8M",

@@ -99,6 +99,8 @@ struct MigrationConfig {
     // ephemeral port of this host; with one, a destination daemon (--incoming) on another host.
     std::string destinationHost = "127.0.0.1";
     std::optional<std::uint16_t> destinationPort;
+    // Each channel's connect gives up after this (a host that drops our SYNs); cancellable.
+    std::uint64_t connectTimeoutMs = 10000;
     bool remoteDestination() const { return destinationPort.has_value(); }
 };
 

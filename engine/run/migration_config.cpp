@@ -192,7 +192,8 @@ std::string describe(const MigrationConfig& config) {
     std::ostringstream out;
     out << "uuid=" << uuidToString(config.uuid) << '\n';
     if (config.remoteDestination())
-        out << "destination=" << config.destinationHost << ':' << *config.destinationPort << '\n';
+        out << "destination=" << config.destinationHost << ':' << *config.destinationPort << '\n'
+            << "connect-timeout=" << config.connectTimeoutMs << '\n';
     out << "ram-size=" << config.guest.ramSize << '\n'
         << "dirty-rate=" << config.guest.dirtyRate << '\n'
         << "multifd-channels=" << config.multifdChannels << '\n'

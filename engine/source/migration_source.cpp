@@ -71,7 +71,11 @@ std::unique_ptr<Connection> MigrationSource::openChannel(std::uint16_t port,
                                                          ChannelCounters& counters) {
     const std::string& id = counters.id;
     counters.state.store(ChannelState::Connecting);
-    auto connection = std::make_unique<Connection>(connectTcp(config_.destinationHost, port), id);
+    auto connection =
+        std::make_unique<Connection>(connectTcp(config_.destinationHost, port,
+                                                std::chrono::milliseconds(config_.connectTimeoutMs),
+                                                [this] { return cancelRequested_.load(); }),
+                                     id);
     connection->setCounters(&counters);
     connection->setTlsPolicy(TlsPolicy{config_.tls.rekeyInterval, config_.tls.recordWarning},
                              &telemetry_, Side::Source);

@@ -2,12 +2,15 @@
 
 #include "engine/common/migration_error.h"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -41,7 +44,45 @@ std::string describePeer(const sockaddr_storage& address) {
 
 } // namespace
 
-UniqueFd connectTcp(const std::string& host, std::uint16_t port) {
+namespace {
+
+// A non-blocking connect, waited for in slices so that a cancel is noticed. Returns 0 or the
+// errno; ETIMEDOUT when the deadline passed, ECANCELED when cancelled.
+int connectWithin(int fd, const sockaddr* address, socklen_t length,
+                  std::chrono::steady_clock::time_point deadline,
+                  const std::function<bool()>& cancelled) {
+    const int flags = ::fcntl(fd, F_GETFL);
+    ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    int error = ::connect(fd, address, length) == 0 ? 0 : errno;
+    while (error == EINPROGRESS || error == EINTR) {
+        if (cancelled && cancelled())
+            return ECANCELED;
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0)
+            return ETIMEDOUT;
+        pollfd writable{fd, POLLOUT, 0};
+        const int rc =
+            ::poll(&writable, 1, static_cast<int>(std::min<long long>(left.count(), 100)));
+        if (rc < 0) {
+            error = errno;
+            continue;
+        }
+        if (rc == 0)
+            continue;
+        socklen_t size = sizeof error;
+        if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) != 0)
+            error = errno;
+    }
+    ::fcntl(fd, F_SETFL, flags);
+    return error;
+}
+
+} // namespace
+
+UniqueFd connectTcp(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout,
+                    const std::function<bool()>& cancelled) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -58,12 +99,18 @@ UniqueFd connectTcp(const std::string& host, std::uint16_t port) {
             lastError = errnoText(errno);
             continue;
         }
-        if (::connect(fd.get(), ai->ai_addr, ai->ai_addrlen) == 0) {
+        const int error = connectWithin(fd.get(), ai->ai_addr, ai->ai_addrlen, deadline, cancelled);
+        if (error == 0) {
             tune(fd.get());
             connected = std::move(fd);
             break;
         }
-        lastError = errnoText(errno);
+        lastError = error == ETIMEDOUT ? "no answer within " + std::to_string(timeout.count()) +
+                                             " ms (connect-timeout)"
+                    : error == ECANCELED ? "cancelled while connecting"
+                                         : errnoText(error);
+        if (error == ETIMEDOUT || error == ECANCELED)
+            break;
     }
     freeaddrinfo(results);
     if (!connected.valid())

@@ -1,7 +1,9 @@
 // TCP sockets with one owner each; shutdown() is the one call another thread may make.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace migrascope {
@@ -35,8 +37,11 @@ private:
     int fd_ = -1;
 };
 
-// Throws MigrationError naming host:port and the reason.
-UniqueFd connectTcp(const std::string& host, std::uint16_t port);
+// Throws ConnectionError naming host:port and the reason: no answer within `timeout` (a host
+// that drops our SYNs), or `cancelled` returned true (asked every 100 ms while waiting).
+UniqueFd connectTcp(const std::string& host, std::uint16_t port,
+                    std::chrono::milliseconds timeout = std::chrono::seconds(20),
+                    const std::function<bool()>& cancelled = {});
 
 class TcpListener {
 public:
