@@ -4,13 +4,15 @@
 #   packaging/dev.sh run            build and start the window (in-process destination)
 #   packaging/dev.sh test [PRESET]  build and run the tests; PRESET = default | asan | tsan
 #   packaging/dev.sh bench          build and run the throughput benchmarks (not tests)
+#   packaging/dev.sh bench-two-hosts [RATE] [RAM] [DIRTY]
+#                                   a migration between two network namespaces (root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
     build-essential cmake pkg-config
     qt6-base-dev qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libgl-dev
-    libqcustomplot-dev libgnutls28-dev libsqlite3-dev libxxhash-dev gnutls-bin
+    libqcustomplot-dev libgnutls28-dev libsqlite3-dev libxxhash-dev gnutls-bin iproute2
 )
 
 install_packages() {
@@ -55,8 +57,14 @@ bench)
     build/tests/benchmarks/bench_tls_protection
     build/tests/benchmarks/bench_postcopy
     ;;
+bench-two-hosts)
+    install_packages
+    build default
+    exec packaging/bench_two_hosts.sh "${@:2}"
+    ;;
 *)
-    echo "usage: $0 run [migrascope options] | test [default|asan|tsan] | bench" >&2
+    echo "usage: $0 run [migrascope options] | test [default|asan|tsan] | bench |" \
+        "bench-two-hosts [RATE] [RAM] [DIRTY]" >&2
     exit 2
     ;;
 esac
