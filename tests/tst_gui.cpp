@@ -1,5 +1,7 @@
 // The window as an operator uses it: fill in the launch form, click Start or Cancel, and read
 // what the dashboard and the history show. Runs real migrations on the offscreen platform.
+#include "engine/api/incoming_daemon.h"
+#include "engine/api/tls_pki.h"
 #include "ui/channel_table_model.h"
 #include "ui/device_panel.h"
 #include "ui/device_state_diagram.h"
@@ -19,11 +21,13 @@
 #include <QLineEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QStatusBar>
 #include <QTableView>
 #include <QTemporaryDir>
+#include <QTimer>
 #include <QtTest>
 #include <memory>
 
@@ -382,6 +386,41 @@ private slots:
         child<QCheckBox>("legacyVfioResume")->setChecked(false);
         child<QSpinBox>("accelDevices")->setValue(0);
         faults->clear();
+    }
+
+    void migratesToADaemonChosenInTheForm() {
+        // A destination daemon on this host, as another host would run it.
+        IncomingOptions options;
+        options.tls.credsDir = defaultPkiDirectory();
+        options.historyPath = (dir_.path() + "/daemon.sqlite").toStdString();
+        IncomingDaemon daemon(options);
+        daemon.start();
+        QTimer timer;
+        connect(&timer, &QTimer::timeout, [&daemon] { daemon.poll(); });
+        timer.start(100);
+
+        auto* destination = child<QLineEdit>("destination");
+        QVERIFY(destination);
+        destination->setText("no-port-here");
+        QTest::mouseClick(child<QPushButton>("startButton"), Qt::LeftButton);
+        QVERIFY2(window_->statusBar()->currentMessage().contains("Destination"),
+                 qPrintable(window_->statusBar()->currentMessage()));
+        QVERIFY(!window_->runController()->isRunning());
+
+        fillForm(64, 8, 2, 0);
+        destination->setText("127.0.0.1:" + QString::number(daemon.port()));
+        QSignalSpy finished(window_->runController(), &RunController::runFinished);
+        QTest::mouseClick(child<QPushButton>("startButton"), Qt::LeftButton);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 120000);
+        QCOMPARE(shownStatus(), QStringLiteral("completed"));
+        QVERIFY2(child<QLabel>("destinationState")->text().contains("completed"),
+                 qPrintable(child<QLabel>("destinationState")->text()));
+        QTRY_COMPARE_WITH_TIMEOUT(daemon.completed(), 1u, 10000);
+        // Remembered for the next session.
+        QCOMPARE(QSettings("migrascope", "migrascope").value("launch/destination").toString(),
+                 destination->text());
+        destination->clear();
+        daemon.stop();
     }
 };
 

@@ -1,6 +1,7 @@
 #include "ui/launch_form.h"
 
 #include "engine/api/faults.h"
+#include "engine/api/incoming_daemon.h"
 #include "engine/api/tls_pki.h"
 #include "ui/theme.h"
 
@@ -12,10 +13,12 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
+#include <QSettings>
 #include <QSpinBox>
 #include <QVBoxLayout>
 #include <algorithm>
 #include <stdexcept>
+#include <tuple>
 
 namespace migrascope::ui {
 namespace {
@@ -32,6 +35,11 @@ QSpinBox* makeSpinBox(const char* objectName, int minimum, int maximum, int valu
     box->setAlignment(Qt::AlignRight);
     box->setAccelerated(true);
     return box;
+}
+
+// The window's remembered choices, in $XDG_CONFIG_HOME/migrascope/migrascope.conf.
+QSettings settings() {
+    return QSettings(QStringLiteral("migrascope"), QStringLiteral("migrascope"));
 }
 
 } // namespace
@@ -59,7 +67,15 @@ LaunchForm::LaunchForm(QWidget* parent) : QWidget(parent) {
     maxBandwidth_ = makeSpinBox("maxBandwidth", 0, 1048576, 0, tr(" MiB/s"), migrationBox);
     maxBandwidth_->setSpecialValueText(tr("unlimited"));
     maxBandwidth_->setToolTip(tr("max-bandwidth: cap on the migration stream; 0 = unlimited"));
+    destination_ = new QLineEdit(migrationBox);
+    destination_->setObjectName(QStringLiteral("destination"));
+    destination_->setPlaceholderText(tr("this machine (in-process)"));
+    destination_->setToolTip(tr("Empty: migrate to a destination inside this process. "
+                                "HOST:PORT ([ADDRESS]:PORT for IPv6): migrate to a destination "
+                                "daemon started there with migrascope --incoming."));
+    destination_->setText(settings().value(QStringLiteral("launch/destination")).toString());
     auto* migrationLayout = new QFormLayout(migrationBox);
+    migrationLayout->addRow(tr("Destination:"), destination_);
     migrationLayout->addRow(tr("Multifd channels:"), multifdChannels_);
     migrationLayout->addRow(tr("Downtime limit:"), downtimeLimit_);
     migrationLayout->addRow(tr("Max bandwidth:"), maxBandwidth_);
@@ -203,18 +219,22 @@ LaunchForm::LaunchForm(QWidget* parent) : QWidget(parent) {
     layout->addLayout(buttons);
     layout->addStretch(1);
 
-    parameterWidgets_ = {ramSize_,          dirtyRate_,     multifdChannels_,  downtimeLimit_,
-                         maxBandwidth_,     tlsEnabled_,    credsDir_,         browseButton_,
-                         tlsPriority_,      rekeyInterval_, cleanTermination_, legacySource_,
-                         postcopyRam_,      switchoverAck_, postcopyAfter_,    autoRecover_,
-                         recoverDelay_,     nicDevices_,    accelDevices_,     accelStateSize_,
-                         legacyVfioResume_, faults_};
+    parameterWidgets_ = {destination_,    ramSize_,          dirtyRate_,     multifdChannels_,
+                         downtimeLimit_,  maxBandwidth_,     tlsEnabled_,    credsDir_,
+                         browseButton_,   tlsPriority_,      rekeyInterval_, cleanTermination_,
+                         legacySource_,   postcopyRam_,      switchoverAck_, postcopyAfter_,
+                         autoRecover_,    recoverDelay_,     nicDevices_,    accelDevices_,
+                         accelStateSize_, legacyVfioResume_, faults_};
 
     connect(tlsEnabled_, &QCheckBox::toggled, this, &LaunchForm::updateTlsControls);
     connect(postcopyRam_, &QCheckBox::toggled, this, &LaunchForm::updatePostcopyControls);
     connect(autoRecover_, &QCheckBox::toggled, this, &LaunchForm::updatePostcopyControls);
     connect(browseButton_, &QPushButton::clicked, this, &LaunchForm::browseCredentials);
-    connect(startButton_, &QPushButton::clicked, this, &LaunchForm::startRequested);
+    connect(startButton_, &QPushButton::clicked, this, [this] {
+        if (problem().isEmpty())
+            rememberDestination();
+        emit startRequested();
+    });
     connect(cancelButton_, &QPushButton::clicked, this, &LaunchForm::cancelRequested);
     setRunning(false);
 }
@@ -226,6 +246,14 @@ MigrationConfig LaunchForm::config() const {
     config.multifdChannels = static_cast<unsigned>(multifdChannels_->value());
     config.downtimeLimitMs = static_cast<std::uint64_t>(downtimeLimit_->value());
     config.maxBandwidth = static_cast<std::uint64_t>(maxBandwidth_->value()) * kMiB;
+    if (const QString destination = destination_->text().trimmed(); !destination.isEmpty()) {
+        try {
+            std::tie(config.destinationHost, config.destinationPort) =
+                parseHostPort(destination.toStdString());
+        } catch (const std::invalid_argument&) {
+            // problem() names it; a run is never started with it.
+        }
+    }
     config.tls.enabled = tlsEnabled_->isChecked();
     config.tls.credsDir = credsDir_->text().trimmed().toStdString();
     config.tls.priority = tlsPriority_->text().trimmed().toStdString();
@@ -272,6 +300,9 @@ void LaunchForm::setRunning(bool running) {
 }
 
 void LaunchForm::setConfig(const MigrationConfig& config) {
+    if (config.remoteDestination())
+        destination_->setText(QString::fromStdString(config.destinationHost) + ':' +
+                              QString::number(*config.destinationPort));
     ramSize_->setValue(static_cast<int>(config.guest.ramSize / kMiB));
     dirtyRate_->setValue(static_cast<int>(config.guest.dirtyRate / kMiB));
     multifdChannels_->setValue(static_cast<int>(config.multifdChannels));
@@ -315,7 +346,18 @@ void LaunchForm::setConfig(const MigrationConfig& config) {
     updatePostcopyControls();
 }
 
+void LaunchForm::rememberDestination() const {
+    settings().setValue(QStringLiteral("launch/destination"), destination_->text().trimmed());
+}
+
 QString LaunchForm::problem() const {
+    if (const QString destination = destination_->text().trimmed(); !destination.isEmpty()) {
+        try {
+            parseHostPort(destination.toStdString());
+        } catch (const std::invalid_argument& error) {
+            return tr("Destination: %1").arg(QString::fromStdString(error.what()));
+        }
+    }
     for (const QString& spec : faults_->text().split(' ', Qt::SkipEmptyParts)) {
         try {
             parseFault(spec.toStdString());

@@ -38,6 +38,8 @@ signals:
 private:
     void browseCredentials();
     void updateTlsControls();
+    // The destination is remembered between sessions (QSettings).
+    void rememberDestination() const;
     void updatePostcopyControls();
 
     QSpinBox* ramSize_;
@@ -45,6 +47,8 @@ private:
     QSpinBox* multifdChannels_;
     QSpinBox* downtimeLimit_;
     QSpinBox* maxBandwidth_;
+    // Empty: this machine (the in-process destination); HOST:PORT: a daemon (--incoming).
+    QLineEdit* destination_;
     QCheckBox* tlsEnabled_;
     QLineEdit* credsDir_;
     QPushButton* browseButton_;
