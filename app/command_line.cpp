@@ -83,6 +83,8 @@ CommandLine parseIncoming(const QCommandLineParser& parser) {
     }
     incoming.multifdCleanTlsTermination = onOffOption(parser, "multifd-clean-tls-termination");
     incoming.handshakeTimeoutMs = numberOption(parser, "handshake-timeout", 600000);
+    incoming.postcopyRecoverTimeoutMs =
+        numberOption(parser, "postcopy-recover-timeout", 7ull * 24 * 3600 * 1000);
     if (incoming.handshakeTimeoutMs == 0)
         throw std::invalid_argument("--handshake-timeout: 0 would drop every connection; give "
                                     "a time in milliseconds");
@@ -121,6 +123,10 @@ CommandLine parseCommandLine(const QStringList& arguments) {
          "--vfio-explicit-resuming-stop, --inject for faults that fire at the destination, "
          "and --history. Ctrl-C or SIGTERM stops it.",
          "URI"},
+        {"postcopy-recover-timeout",
+         "With --incoming: fail a paused postcopy migration whose source has not resumed it "
+         "within MS milliseconds. Default 600000.",
+         "MS", "600000"},
         {"connect-timeout",
          "With --destination: give up connecting a channel after MS milliseconds (a host that "
          "does not answer). Default 10000.",
@@ -270,9 +276,10 @@ CommandLine parseCommandLine(const QStringList& arguments) {
     if (!config.devices.empty() && config.capabilities.postcopyRam)
         throw std::invalid_argument("--device and --capability postcopy-ram=on cannot be "
                                     "combined: VFIO devices do not migrate in postcopy");
-    if (parser.isSet("handshake-timeout"))
-        throw std::invalid_argument("--handshake-timeout belongs to a destination daemon "
-                                    "(--incoming)");
+    for (const char* daemonOnly : {"handshake-timeout", "postcopy-recover-timeout"})
+        if (parser.isSet(daemonOnly))
+            throw std::invalid_argument(std::string("--") + daemonOnly +
+                                        " belongs to a destination daemon (--incoming)");
     config.connectTimeoutMs = numberOption(parser, "connect-timeout", 600000);
     if (config.connectTimeoutMs == 0)
         throw std::invalid_argument("--connect-timeout: give a time in milliseconds above 0");

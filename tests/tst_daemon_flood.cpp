@@ -71,14 +71,16 @@ private:
         return log_;
     }
 
-    void startDaemon(const QStringList& prefix, const QString& history) {
+    void startDaemon(const QStringList& prefix, const QString& history,
+                     const QStringList& extra = {}) {
         log_.clear();
         daemon_ = std::make_unique<QProcess>();
-        const QStringList daemonArguments = {
-            "--incoming",          "tls://127.0.0.1:0",
-            "--tls-creds",         QString::fromStdString(workspace_.pki),
-            "--handshake-timeout", "1000",
-            "--history",           history};
+        const QStringList daemonArguments =
+            QStringList{"--incoming",          "tls://127.0.0.1:0",
+                        "--tls-creds",         QString::fromStdString(workspace_.pki),
+                        "--handshake-timeout", "1000",
+                        "--history",           history} +
+            extra;
         if (prefix.isEmpty())
             daemon_->start(MIGRASCOPE_BINARY, daemonArguments);
         else
@@ -187,6 +189,31 @@ private slots:
         QVERIFY2(daemonLog().count("rejected connection from") <= 2, daemonLog().constData());
         qInfo("daemon: %d threads, %d descriptors before; %d, %d with the flood connected",
               baseline.threads, baseline.descriptors, during.threads, during.descriptors);
+    }
+
+    void aPausedPostcopyWhoseSourceNeverReturnsIsFailedAndRecorded() {
+        const QString history = QString::fromStdString(workspace_.path("abandoned.sqlite"));
+        startDaemon({}, history, {"--postcopy-recover-timeout", "1500"});
+        QProcess source;
+        source.start(MIGRASCOPE_BINARY,
+                     {"--headless", "--destination", "127.0.0.1:" + QString::number(port_),
+                      "--tls-creds", QString::fromStdString(workspace_.pki), "--ram-size", "256M",
+                      "--dirty-rate", "32M", "--max-bandwidth", "32M", "--capability",
+                      "postcopy-ram=on", "--postcopy-after", "1"});
+        QVERIFY(source.waitForStarted());
+        QTRY_VERIFY_WITH_TIMEOUT(daemonLog().contains("postcopy-active"), 60000);
+        ::kill(static_cast<pid_t>(source.processId()), SIGKILL); // it never comes back
+        source.waitForFinished();
+        QTRY_VERIFY_WITH_TIMEOUT(daemonLog().contains("postcopy-paused"), 10000);
+        QTRY_VERIFY2_WITH_TIMEOUT(daemonLog().contains("did not resume the paused postcopy"),
+                                  daemonLog().constData(), 15000);
+        stopDaemon();
+        const auto runs =
+            HistoryStore(history.toStdString(), HistoryStore::Access::ReadOnly).listRuns();
+        QCOMPARE(runs.size(), std::size_t{1});
+        QVERIFY(runs.front().status == RunStatus::Failed);
+        QVERIFY2(runs.front().errorDesc.find("postcopy-recover-timeout") != std::string::npos,
+                 runs.front().errorDesc.c_str());
     }
 
     void outOfDescriptorsTheDaemonWaitsInsteadOfGivingUp() {

@@ -34,6 +34,9 @@ struct IncomingOptions {
     std::vector<FaultSpec> faults; // those that fire at the destination
     // A connection that has not identified itself within this is dropped (--handshake-timeout).
     std::uint64_t handshakeTimeoutMs = 5000;
+    // A paused postcopy whose source has not resumed it within this is failed and recorded
+    // (--postcopy-recover-timeout); its guest, half here, cannot run on.
+    std::uint64_t postcopyRecoverTimeoutMs = 600000;
     std::string historyPath; // empty = HistoryStore::defaultPath()
     bool recordHistory = true;
 };

@@ -84,6 +84,7 @@ struct IncomingDaemon::Impl {
     std::int64_t runId = 0;
     bool begun = false;
     bool recoverArmed = false;
+    double pausedSinceMs = -1;
     double endedAtMs = -1;
     double lastFlushMs = 0;
     std::size_t logCursor = 0;
@@ -111,6 +112,7 @@ struct IncomingDaemon::Impl {
         runId = 0;
         begun = false;
         recoverArmed = false;
+        pausedSinceMs = -1;
         endedAtMs = -1;
         lastFlushMs = 0;
         logCursor = 0;
@@ -242,10 +244,20 @@ std::vector<Event> IncomingDaemon::poll() {
         }
         // A daemon has nobody to type migrate-recover: a paused postcopy is armed at once for
         // its source's resume (only the same migration's main channel may resume it).
-        if (state == State::PostcopyPaused && !d.recoverArmed) {
-            d.recoverArmed = d.destination->recover().empty();
-        } else if (state != State::PostcopyPaused) {
+        if (state == State::PostcopyPaused) {
+            if (!d.recoverArmed)
+                d.recoverArmed = d.destination->recover().empty();
+            if (d.pausedSinceMs < 0)
+                d.pausedSinceMs = now;
+            const auto limit = static_cast<double>(d.options.postcopyRecoverTimeoutMs);
+            if (now - d.pausedSinceMs >= limit)
+                d.destination->abandonPausedPostcopy(
+                    "its source did not resume the paused postcopy within " +
+                    std::to_string(d.options.postcopyRecoverTimeoutMs) +
+                    " ms (postcopy-recover-timeout)");
+        } else {
             d.recoverArmed = false;
+            d.pausedSinceMs = -1;
         }
         const auto snap = d.telemetry->snapshot(d.logCursor, kNoMore, kNoMore);
         d.logCursor = snap.nextEventIndex;

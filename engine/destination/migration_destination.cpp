@@ -102,6 +102,23 @@ std::string MigrationDestination::sourcePeer() const {
     return session_.sourcePeer;
 }
 
+bool MigrationDestination::abandonPausedPostcopy(const std::string& why) {
+    {
+        std::lock_guard lock(mutex_);
+        if (state_ != State::PostcopyPaused)
+            return false;
+        setState(State::Failed);
+        error_ = why;
+        failReason_ = ShutReason::ChannelFailure;
+        for (auto& incoming : incoming_)
+            if (incoming.connection)
+                incoming.connection->shutdown();
+    }
+    changed_.notify_all();
+    telemetry_.event(EventLevel::Error, Side::Destination, "incoming migration failed: " + why);
+    return true;
+}
+
 void MigrationDestination::reportDueRejections() {
     std::lock_guard lock(mutex_);
     reportRejections(false);

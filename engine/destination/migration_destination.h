@@ -87,6 +87,9 @@ public:
     std::size_t openConnections() const;
     // Its owner's timer: logs the rejections counted since the last report, when one is due.
     void reportDueRejections();
+    // Fails a paused postcopy whose source did not come back (`why` names the bound). False
+    // when it is not paused (a resume won the race).
+    bool abandonPausedPostcopy(const std::string& why);
 
 private:
     // One accepted connection and the thread serving it. The thread hands its connection back
