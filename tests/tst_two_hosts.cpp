@@ -8,6 +8,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QRegularExpression>
 #include <QtTest>
 #include <csignal>
 #include <unistd.h>
@@ -158,8 +159,21 @@ private slots:
 
         const QString sourceEnd = "vs" + suffix_;
         const QString destinationEnd = "vd" + suffix_;
+        // Namespaces left by an earlier run that was killed before its cleanup.
+        QString list;
+        runCommand("ip", {"netns", "list"}, &list);
+        const QRegularExpression ours("^ms[sd](\\d+)");
+        for (const QString& line : list.split('\n', Qt::SkipEmptyParts)) {
+            const auto match = ours.match(line);
+            if (match.hasMatch() && !QFile::exists("/proc/" + match.captured(1)))
+                ip({"netns", "del", line.section(' ', 0, 0)});
+        }
+        // Root without the capability to make namespaces (some containers) cannot host the
+        // two hosts either: say so rather than fail.
+        QString refusal;
+        if (!runCommand("ip", {"netns", "add", sourceHost_}, &refusal))
+            QSKIP(qPrintable("cannot create a network namespace here: " + refusal.trimmed()));
         namespacesMade_ = true;
-        QVERIFY(ip({"netns", "add", sourceHost_}));
         QVERIFY(ip({"netns", "add", destinationHost_}));
         QVERIFY(ip({"link", "add", sourceEnd, "type", "veth", "peer", "name", destinationEnd}));
         QVERIFY(ip({"link", "set", sourceEnd, "netns", sourceHost_}));
