@@ -240,8 +240,11 @@ void MigrationRun::coordinate() {
         }
         view_->attachDestination(destination_.get());
         destination_->start();
-        telemetry_->event(EventLevel::Info, Side::Destination,
-                          std::string(config_.remoteDestination() ? "the destination daemon at "
+        // In process, the destination says where it listens; a remote one is named by us.
+        telemetry_->event(EventLevel::Info,
+                          config_.remoteDestination() ? Side::Source : Side::Destination,
+                          std::string(config_.remoteDestination() ? "migrating to the destination "
+                                                                    "daemon at "
                                                                   : "listening on ") +
                               destination_->host() + ":" + std::to_string(destination_->port()));
         {
