@@ -117,8 +117,11 @@ private slots:
     }
 
     void completedRunEndsWithQueryMigrateJson() {
+        QElapsedTimer wallClock;
+        wallClock.start();
         const auto outcome = run({"--headless", "--ram-size", "64M", "--dirty-rate", "8M",
                                   "--multifd-channels", "2", "--json"});
+        const double wallMs = static_cast<double>(wallClock.elapsed());
         QVERIFY2(outcome.exitCode == 0, outcome.err.constData());
         QJsonParseError parseError;
         const auto json = QJsonDocument::fromJson(outcome.out, &parseError).object();
@@ -130,6 +133,19 @@ private slots:
         QVERIFY(json["ram"].toObject()["total"].toInteger() >= 64ll << 20);
         QVERIFY(json["ram"].toObject()["transferred"].toInteger() > 0);
         QVERIFY(json["ram"].toObject()["dirty-sync-count"].toInteger() >= 1);
+        // After completion mbps is the average over the transfer, as QEMU reports it: the bytes
+        // sent over total time less setup. The process's wall-clock time, which also holds
+        // its start and exit, gives a lower bound that does not come from the engine.
+        const double bits =
+            static_cast<double>(json["ram"].toObject()["transferred"].toInteger()) * 8;
+        const double mbps = json["ram"].toObject()["mbps"].toDouble();
+        const double transferMs = json["total-time"].toDouble() - json["setup-time"].toDouble();
+        QVERIFY2(transferMs > 0 && std::abs(mbps - bits / transferMs / 1000) <= 0.02 * mbps + 1,
+                 qPrintable(QStringLiteral("mbps %1 for %2 bits in %3 ms")
+                                .arg(mbps)
+                                .arg(bits)
+                                .arg(transferMs)));
+        QVERIFY2(mbps >= bits / wallMs / 1000, qPrintable(QString::number(mbps)));
         const auto channels = json["channels"].toArray();
         QCOMPARE(channels.size(), 3);
         QCOMPARE(channels[0].toObject()["kind"].toString(), QString("main"));

@@ -297,6 +297,19 @@ void MigrationSource::publishStats(std::uint64_t remainingBytes, bool roundEnded
     telemetry_.updateStats(stats);
 }
 
+void MigrationSource::publishCompletedStats() {
+    // QEMU's migration_calculate_complete: once completed, mbps is the average over the
+    // transfer (total time less setup), not the rate of the last window.
+    MigrationStats stats = telemetry_.stats();
+    stats.transferred = transferredBytes();
+    stats.totalTimeMs = telemetry_.elapsedMs() - startMs_;
+    const double transferMs = stats.totalTimeMs - stats.setupTimeMs;
+    stats.mbps =
+        transferMs > 0 ? static_cast<double>(stats.transferred) * 8.0 / transferMs / 1000 : 0;
+    stats.remaining = 0;
+    telemetry_.updateStats(stats);
+}
+
 bool MigrationSource::sendRound(std::vector<PageBitmap>& dirty) {
     std::uint64_t left = 0;
     for (const auto& pages : dirty)
@@ -510,6 +523,7 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
             complete(dirty);
         }
         warnAboutFaultsThatNeverFired();
+        publishCompletedStats();
         telemetry_.setPhase("completed");
         telemetry_.setSourceGuest(GuestState::Postmigrate);
         telemetry_.setStatus(MigrationStatus::Completed);

@@ -111,6 +111,8 @@ private:
     void connectChannels(std::uint16_t port);
     std::unique_ptr<Connection> openChannel(std::uint16_t port, ChannelCounters& counters);
     void sendHeader(bool resume);
+    // The statistics as they stand once the migration completed (average mbps).
+    void publishCompletedStats();
     void sendSetup();
     // Sends every page dirty in `dirty` and returns true, or false when postcopy is to start
     // now (the pages not sent stay in `dirty`). Throws on failure.
