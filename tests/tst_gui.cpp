@@ -310,6 +310,10 @@ private slots:
     // Devices from the form: their diagrams show where each side ended, the log every arc.
     void devicesAreShownWithTheirTransitions() {
         fillForm(64, 8, 2, 0);
+        // Device state counts against the downtime limit: under a sanitizer's slow links
+        // 300 ms may never hold it, and precopy would iterate on. These tests are about the
+        // devices' arcs, so the limit is generous.
+        child<QSpinBox>("downtimeLimit")->setValue(2000);
         child<QSpinBox>("nicDevices")->setValue(1);
         child<QSpinBox>("accelDevices")->setValue(1);
         child<QSpinBox>("accelStateSize")->setValue(4);
@@ -343,6 +347,7 @@ private slots:
     // legacy resume.
     void corruptedDeviceFailsUnlessTheLegacyResumeHidesIt() {
         fillForm(64, 8, 2, 0);
+        child<QSpinBox>("downtimeLimit")->setValue(2000);
         child<QSpinBox>("accelDevices")->setValue(1);
         child<QSpinBox>("accelStateSize")->setValue(4);
         auto* faults = child<QLineEdit>("faults");
@@ -385,6 +390,7 @@ private slots:
         QVERIFY(details->returnPath()->rowCount() > 0);
         child<QCheckBox>("legacyVfioResume")->setChecked(false);
         child<QSpinBox>("accelDevices")->setValue(0);
+        child<QSpinBox>("downtimeLimit")->setValue(300);
         faults->clear();
     }
 
