@@ -91,7 +91,7 @@ struct IncomingDaemon::Impl {
     std::size_t historyEventCursor = 0;
 
     void note(EventLevel level, const std::string& text) {
-        // After the destination's own (finish() copies them first), in the order they happened.
+        // The daemon's own lines; poll() prints them after the migration's events.
         daemonEvents.push_back(
             Event{telemetry ? telemetry->elapsedMs() : 0, level, Side::Destination, text});
     }

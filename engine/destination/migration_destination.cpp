@@ -239,12 +239,16 @@ void MigrationDestination::backOff(int error) {
 void MigrationDestination::identified(std::list<Incoming>::iterator incoming) {
     {
         std::lock_guard lock(mutex_);
-        if (incoming->identified)
-            return;
-        incoming->identified = true;
-        --unidentified_;
+        leaveUnidentified(*incoming);
     }
     changed_.notify_all(); // the acceptor may take the next connection
+}
+
+void MigrationDestination::leaveUnidentified(Incoming& incoming) {
+    if (incoming.identified)
+        return;
+    incoming.identified = true;
+    --unidentified_;
 }
 
 void MigrationDestination::release(std::list<Incoming>::iterator incoming) {
@@ -253,10 +257,7 @@ void MigrationDestination::release(std::list<Incoming>::iterator incoming) {
         std::lock_guard lock(mutex_);
         closing = std::move(incoming->connection);
         incoming->finished = true;
-        if (!incoming->identified) {
-            incoming->identified = true;
-            --unidentified_;
-        }
+        leaveUnidentified(*incoming);
     }
     changed_.notify_all();
     // Out of the list, no other thread can reach it: close it now, not at stop().

@@ -109,6 +109,7 @@ private:
     // Rejections after the first are counted and logged together, at most every few seconds.
     void reportRejections(bool force); // with mutex_ held
     void identified(std::list<Incoming>::iterator incoming);
+    void leaveUnidentified(Incoming& incoming); // with mutex_ held
     // Out of descriptors: waits a little (or until stop) before accepting again.
     void backOff(int error);
     // Names what arrived when it is not a TLS handshake.

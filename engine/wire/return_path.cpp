@@ -65,11 +65,7 @@ const char* toString(ReturnPathType type) {
 }
 
 std::optional<ReturnPathType> returnPathTypeFromString(std::string_view text) {
-    for (auto raw = static_cast<std::uint16_t>(ReturnPathType::Shut);
-         raw <= static_cast<std::uint16_t>(ReturnPathType::SwitchoverAck); ++raw)
-        if (text == toString(static_cast<ReturnPathType>(raw)))
-            return static_cast<ReturnPathType>(raw);
-    return std::nullopt;
+    return enumFromString(text, ReturnPathType::Shut, ReturnPathType::SwitchoverAck);
 }
 
 std::string describeShut(std::uint32_t value) {
