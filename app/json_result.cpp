@@ -90,8 +90,8 @@ QJsonObject jsonResult(const TelemetrySnapshot& snapshot, std::int64_t historyId
     result["postcopy"] = postcopyJson;
     result["destination-status"] = toString(snapshot.destinationStatus);
     if (!snapshot.remoteDestination.empty()) {
-        // What the source knows of a destination on another host: its address, and its
-        // verdict as its SHUT said it. Its own history id comes back with its view (later).
+        // What the source knows of a destination on another host: its address, its verdict
+        // as its SHUT said it, and the id of its own record in its host's history.
         QJsonObject destination;
         destination["address"] = QString::fromStdString(snapshot.remoteDestination);
         destination["status"] = toString(snapshot.destinationStatus);
@@ -100,7 +100,10 @@ QJsonObject jsonResult(const TelemetrySnapshot& snapshot, std::int64_t historyId
             if (record.type == ReturnPathType::Shut)
                 verdict = QString::fromStdString(record.text);
         destination["verdict"] = verdict;
-        destination["history-id"] = QJsonValue::Null;
+        destination["history-id"] =
+            snapshot.destinationHistoryId != 0
+                ? QJsonValue(static_cast<qint64>(snapshot.destinationHistoryId))
+                : QJsonValue(QJsonValue::Null);
         result["destination"] = destination;
     }
 

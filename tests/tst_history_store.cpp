@@ -97,6 +97,7 @@ private slots:
     void versionFourShutsGetTheirVerdictFromTheirText();
     void aViewerChangesNothing();
     void refusesFileFromNewerVersion();
+    void refusesNegativeSchemaVersion();
     void finishingWithoutFinalStatusIsRefused();
     void runOfKilledProcessBecomesInterrupted();
     void runOfUnreapedProcessBecomesInterrupted();
@@ -260,7 +261,7 @@ void TestHistoryStore::listRunsShowsNewestFirst() {
 }
 
 void TestHistoryStore::newFileHasCurrentSchemaVersion() {
-    QCOMPARE(HistoryStore(path().toStdString()).schemaVersion(), 6);
+    QCOMPARE(HistoryStore(path().toStdString()).schemaVersion(), 7);
     QCOMPARE(HistoryStore(path().toStdString()).schemaVersion(), HistoryStore::kSchemaVersion);
 }
 
@@ -279,7 +280,8 @@ void TestHistoryStore::versionOneFileIsUpgradedKeepingItsRuns() {
         store.finishRun(id, final);
     }
     // Make the file what version 1 wrote: no TLS session columns, no return path.
-    QVERIFY(executeRaw(path(), "ALTER TABLE runs DROP COLUMN role;"
+    QVERIFY(executeRaw(path(), "ALTER TABLE run_channels DROP COLUMN bytes_received;"
+                               "ALTER TABLE runs DROP COLUMN role;"
                                "ALTER TABLE runs DROP COLUMN peer;"
                                "DROP TABLE device_transitions;"
                                "DROP TABLE return_path_messages;"
@@ -297,7 +299,7 @@ void TestHistoryStore::versionOneFileIsUpgradedKeepingItsRuns() {
                                "ALTER TABLE run_channels DROP COLUMN tls_protection;"
                                "PRAGMA user_version = 1;"));
     HistoryStore store(path().toStdString());
-    QCOMPARE(store.schemaVersion(), 6);
+    QCOMPARE(store.schemaVersion(), 7);
     const auto run = store.run(id);
     QVERIFY(run);
     QCOMPARE(run->uuid, std::string("from-v1"));
@@ -353,7 +355,8 @@ void TestHistoryStore::versionFourShutsGetTheirVerdictFromTheirText() {
                                   "SHUT 4 (a device failed at the destination)", 1}});
     }
     // What version 4 wrote: no value column; the reason only in the words.
-    QVERIFY(executeRaw(path(), "ALTER TABLE return_path_messages DROP COLUMN value;"
+    QVERIFY(executeRaw(path(), "ALTER TABLE run_channels DROP COLUMN bytes_received;"
+                               "ALTER TABLE return_path_messages DROP COLUMN value;"
                                "ALTER TABLE runs DROP COLUMN role;"
                                "ALTER TABLE runs DROP COLUMN peer;"
                                "PRAGMA user_version = 4;"));
@@ -391,6 +394,29 @@ void TestHistoryStore::deviceTransitionsAreKept() {
     // A reset is no arc of the state machine: it reads back as one, not as a state.
     QVERIFY(transitions[2].reset);
     QCOMPARE(arcText(transitions[2]), std::string("reset -> RUNNING"));
+}
+
+// Another program set a negative user_version: opening it was a crash (the upgrade steps
+// were indexed with it). Now it is a clear error, for the window and the viewer alike.
+void TestHistoryStore::refusesNegativeSchemaVersion() {
+    for (const char* version : {"-1", "-100", "-2147483648"}) {
+        QFile::remove(path());
+        QVERIFY(executeRaw(path(), QStringLiteral("CREATE TABLE x (y); PRAGMA user_version = %1;")
+                                       .arg(QLatin1String(version))
+                                       .toUtf8()
+                                       .constData()));
+        for (const auto access :
+             {HistoryStore::Access::ReadWrite, HistoryStore::Access::ReadOnly}) {
+            try {
+                HistoryStore store(path().toStdString(), access);
+                QFAIL("a database with a negative schema version was opened");
+            } catch (const std::runtime_error& error) {
+                const QString message = QString::fromUtf8(error.what());
+                QVERIFY2(message.contains(QLatin1String(version)), error.what());
+                QVERIFY2(message.contains(path()), error.what());
+            }
+        }
+    }
 }
 
 void TestHistoryStore::refusesFileFromNewerVersion() {

@@ -48,6 +48,8 @@ private slots:
         QCOMPARE(snap.channels.size(), std::size_t{5});
         for (const auto& channel : snap.channels) {
             QVERIFY2(channel.bytes > 0, channel.id.c_str());
+            // Counted again at the other end, by the destination's receiving threads.
+            QCOMPARE(channel.bytesReceived, channel.bytes);
             QCOMPARE(channel.tlsVersion, std::string("TLS1.3"));
             QVERIFY(!channel.tlsCipher.empty());
         }
@@ -73,6 +75,7 @@ private slots:
         QVERIFY2(snap.status == MigrationStatus::Completed, snap.errorDesc.c_str());
         QCOMPARE(snap.channels.size(), std::size_t{1});
         QVERIFY(snap.channels[0].tlsVersion.empty());
+        QCOMPARE(snap.channels[0].bytesReceived, snap.channels[0].bytes);
         QVERIFY(ramEqual(*run.sourceGuest(), *run.destinationGuest()));
     }
 

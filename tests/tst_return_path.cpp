@@ -8,6 +8,7 @@
 #include "test_support.h"
 
 #include <QtTest>
+#include <sys/socket.h>
 #include <thread>
 
 using namespace migrascope;
@@ -116,6 +117,13 @@ private slots:
             "SWITCHOVER_ACK arrived, but the switchover-ack capability is off");
         add("early SHUT 0", message(1, 4).add32(0),
             "sent SHUT 0 (success) before the migration was complete");
+        add("a destination report with a status that does not exist",
+            message(0x4d03, 10).add8(200).add64(0).add8(0), "carries status 200");
+        add("a destination report cut short", message(0x4d01, 3).add8(1).add8(2).add8(1),
+            "MIGRASCOPE_CHANNEL ends in the middle of a field");
+        add("a device arc with bytes after its fields",
+            message(0x4d02, 10).add32(0).add8(4).add8(1).add8(0).add8(0).add8(0).add8(9),
+            "MIGRASCOPE_DEVICE_ARC has 1 bytes after its last field");
         add("SHUT with an error", message(1, 4).add32(4),
             "the destination reported an error (SHUT 4 (a device failed at the destination))");
     }
@@ -143,6 +151,80 @@ private slots:
         QVERIFY(telemetry.snapshot().sourceGuest == GuestState::Running);
         guest.stop();
         QCOMPARE(guest.countCorruptPages(), std::uint64_t{0});
+    }
+
+    // What a destination daemon reports of itself reads back field for field; arcs the source
+    // took are not the destination's to report, and an arc's time travels as its age.
+    void destinationReportReadsBackAsSent() {
+        int fds[2];
+        QCOMPARE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+        Connection destinationEnd(UniqueFd{fds[0]}, "main");
+        Connection sourceEnd(UniqueFd{fds[1]}, "main");
+        TelemetrySnapshot view;
+        view.status = MigrationStatus::Failed;
+        view.errorDesc = std::string(300, 'e'); // longer than a message may carry
+        ChannelSnapshot main;
+        main.id = "main";
+        main.state = ChannelState::Open;
+        main.bytesReceived = 123456789012ull;
+        ChannelSnapshot multifd;
+        multifd.id = "multifd-0";
+        multifd.kind = ChannelKind::Multifd;
+        multifd.state = ChannelState::Closed;
+        multifd.termination = Termination::Clean;
+        multifd.bytesReceived = 42;
+        view.channels = {main, multifd};
+        view.transitions = {
+            {100,
+             Side::Destination,
+             "nic0",
+             vfio::DeviceState::Running,
+             vfio::DeviceState::Resuming,
+             false,
+             true,
+             {}},
+            {200,
+             Side::Source,
+             "nic0",
+             vfio::DeviceState::Running,
+             vfio::DeviceState::Stop,
+             false,
+             true,
+             {}},
+            {300, Side::Destination, "accel0", vfio::DeviceState::Resuming, vfio::DeviceState::Stop,
+             false, false, "RESUMING -> STOP: checksum mismatch"},
+        };
+        ReturnPathSender sender(destinationEnd);
+        sender.destinationReport(view, 1, 1000, 42); // the first arc was reported before
+        destinationEnd.endSession();
+
+        ReturnPathReader reader(sourceEnd, {});
+        std::vector<ReturnPathMessage> messages;
+        while (auto message = reader.next())
+            messages.push_back(*message);
+        QCOMPARE(messages.size(), std::size_t{4});
+        QVERIFY(messages[0].type == ReturnPathType::DestinationStatus);
+        QVERIFY(messages[0].status == MigrationStatus::Failed);
+        QCOMPARE(messages[0].historyId, std::int64_t{42});
+        QCOMPARE(messages[0].error.size(), std::size_t{255});
+        QVERIFY(messages[1].type == ReturnPathType::DestinationChannel);
+        QCOMPARE(messages[1].channel.id, std::string("main"));
+        QCOMPARE(messages[1].channel.bytesReceived, std::uint64_t{123456789012ull});
+        QVERIFY(messages[1].channel.state == ChannelState::Open);
+        QCOMPARE(messages[2].channel.id, std::string("multifd-0"));
+        QVERIFY(messages[2].channel.kind == ChannelKind::Multifd);
+        QVERIFY(messages[2].channel.termination == Termination::Clean);
+        QCOMPARE(messages[2].channel.bytesReceived, std::uint64_t{42});
+        QVERIFY(messages[3].type == ReturnPathType::DestinationArc);
+        const DeviceTransition& arc = messages[3].arc;
+        QCOMPARE(arc.device, std::string("accel0"));
+        QVERIFY(arc.side == Side::Destination);
+        QCOMPARE(arcText(arc), std::string("RESUMING -> STOP"));
+        QVERIFY(!arc.ok);
+        QCOMPARE(arc.error, std::string("RESUMING -> STOP: checksum mismatch"));
+        QCOMPARE(arc.timeMs, 700.0); // its age when sent
+        QCOMPARE(messages[3].describe(),
+                 std::string("MIGRASCOPE_DEVICE_ARC accel0 RESUMING -> STOP refused"));
     }
 
     void healthyRunLogsItsReturnPath() {

@@ -5,6 +5,7 @@
 #include "engine/api/tls_pki.h"
 #include "test_support.h"
 
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
@@ -222,8 +223,73 @@ private slots:
         QCOMPARE(run.ramTotal,
                  static_cast<std::uint64_t>(outcome.json["ram"]["total"].toInteger()));
         QCOMPARE(run.uuid, HistoryStore(workspace_.path("source.sqlite")).listRuns().front().uuid);
+        // Who migrated in: the source's address and its client certificate.
+        QVERIFY2(run.peer.find("CN=migrascope-source") != std::string::npos, run.peer.c_str());
+        // The daemon's view came back: its record's id, and per channel the bytes it received,
+        // which agree with what the source sent and with the daemon's own record of them.
+        QCOMPARE(destination["history-id"].toInteger(), static_cast<qint64>(run.id));
+        const auto received =
+            HistoryStore(daemonHistory().toStdString(), HistoryStore::Access::ReadOnly)
+                .channels(run.id);
+        const QJsonArray channels = outcome.json["channels"].toArray();
+        QVERIFY(channels.size() >= 2);
+        QCOMPARE(received.size(), static_cast<std::size_t>(channels.size()));
+        for (const auto& value : channels) {
+            const QJsonObject channel = value.toObject();
+            const qint64 sent = channel["bytes"].toInteger();
+            QVERIFY(sent > 0);
+            QCOMPARE(channel["bytes-received"].toInteger(), sent);
+            bool recorded = false;
+            for (const auto& theirs : received)
+                if (QString::fromStdString(theirs.id) == channel["id"].toString()) {
+                    QCOMPARE(static_cast<qint64>(theirs.bytesReceived), sent);
+                    recorded = true;
+                }
+            QVERIFY2(recorded, qPrintable(channel["id"].toString()));
+        }
         QCOMPARE(stopDaemon(), 0);
         QVERIFY(daemonLog().contains("1 migrations received, 1 completed"));
+    }
+
+    // A device that refuses RESUMING -> STOP at the daemon: the source fails naming the device
+    // and the arc, keeps its guest, and both hosts' histories hold the failed arc.
+    void aDeviceFailingAtTheDaemonIsNamedOnTheSource() {
+        startDaemon({"--inject", "vfio-fail=accel0:RESUMING>STOP@dst"});
+        const auto outcome =
+            migrate({"--ram-size", "64M", "--device", "accel,state-size=8M", "--device", "nic"});
+        QCOMPARE(outcome.exitCode, 1);
+        QCOMPARE(outcome.json["status"].toString(), QString("failed"));
+        QCOMPARE(outcome.json["source-guest"].toString(), QString("running"));
+        const QString cause = outcome.json["error-desc"].toString();
+        QVERIFY2(cause.contains("accel0") && cause.contains("RESUMING -> STOP"), qPrintable(cause));
+        bool arcShown = false;
+        for (const auto& device : outcome.json["devices"].toArray())
+            for (const auto& arc : device.toObject()["transitions"].toArray())
+                arcShown |= device.toObject()["name"].toString() == "accel0" &&
+                            arc.toObject()["side"].toString() == "dst" &&
+                            arc.toObject()["from"].toString() == "RESUMING" &&
+                            arc.toObject()["to"].toString() == "STOP" &&
+                            arc.toObject()["result"].toString() == "failed";
+        QVERIFY2(arcShown, QJsonDocument(outcome.json["devices"].toArray()).toJson().constData());
+
+        auto failedArcIn = [](const std::vector<DeviceTransition>& transitions) {
+            for (const auto& arc : transitions)
+                if (arc.device == "accel0" && arc.side == Side::Destination && !arc.ok &&
+                    arcText(arc) == "RESUMING -> STOP")
+                    return true;
+            return false;
+        };
+        HistoryStore sourceHistory(workspace_.path("source.sqlite"),
+                                   HistoryStore::Access::ReadOnly);
+        QVERIFY(failedArcIn(sourceHistory.transitions(sourceHistory.listRuns().front().id)));
+        QTRY_VERIFY_WITH_TIMEOUT(
+            !daemonRuns().empty() && daemonRuns().front().status == RunStatus::Failed, 10000);
+        const RunRecord run = daemonRuns().front();
+        QCOMPARE(outcome.json["destination"]["history-id"].toInteger(),
+                 static_cast<qint64>(run.id));
+        QVERIFY(
+            failedArcIn(HistoryStore(daemonHistory().toStdString(), HistoryStore::Access::ReadOnly)
+                            .transitions(run.id)));
     }
 
     void theDestinationsNameIsChecked() {

@@ -33,6 +33,8 @@ QVariant ChannelTableModel::data(const QModelIndex& index, int role) const {
             return QString::fromLatin1(toString(channel.state));
         case Bytes:
             return bytesText(static_cast<double>(channel.bytes));
+        case Received:
+            return bytesText(static_cast<double>(channel.bytesReceived));
         case Rate:
             return row.hasRate ? rateText(row.bytesPerSecond) : QStringLiteral("–");
         case TlsVersion:
@@ -71,6 +73,7 @@ QVariant ChannelTableModel::data(const QModelIndex& index, int role) const {
     } else if (role == Qt::TextAlignmentRole) {
         switch (index.column()) {
         case Bytes:
+        case Received:
         case Rate:
         case TlsRecords:
         case TlsRecordsReceived:
@@ -88,6 +91,12 @@ QVariant ChannelTableModel::data(const QModelIndex& index, int role) const {
         return QBrush(theme::failure());
     } else if (role == Qt::ToolTipRole) {
         switch (index.column()) {
+        case Bytes:
+            return tr("Bytes the source sent on the channel (before TLS)");
+        case Received:
+            return tr("Bytes the destination received on the channel, as it counted them (a "
+                      "destination on another host reports them); equal to Sent once the "
+                      "channel has delivered everything");
         case TlsRecords:
             return tr("TLS records this end sent on the channel");
         case TlsRecordsReceived:
@@ -119,6 +128,8 @@ QVariant ChannelTableModel::headerData(int section, Qt::Orientation orientation,
         return tr("State");
     case Bytes:
         return tr("Sent");
+    case Received:
+        return tr("Received");
     case Rate:
         return tr("Rate");
     case TlsVersion:

@@ -17,6 +17,7 @@ public:
         Kind,
         State,
         Bytes,
+        Received,
         Rate,
         TlsVersion,
         TlsCipher,

@@ -26,6 +26,8 @@ struct ChannelMetric {
 
 inline constexpr ChannelMetric kChannelMetrics[] = {
     {&ChannelSnapshot::bytes, "bytes", false, "bytes", "Bytes", false, true},
+    {&ChannelSnapshot::bytesReceived, "bytes-received", false, "bytes_received",
+     "Bytes received by the destination", false, true},
     {&ChannelSnapshot::pages, "pages", false, "pages", "Pages", false, false},
     {&ChannelSnapshot::packets, "packets", false, "packets", "Packets", false, false},
     {&ChannelSnapshot::tlsRecordsSent, "records-sent", true, "tls_records_sent", "TLS records sent",

@@ -64,7 +64,7 @@ struct RunRecord {
 // 5 s for each other. Every failure throws std::runtime_error naming the file and SQLite's text.
 class HistoryStore {
 public:
-    static constexpr int kSchemaVersion = 6;
+    static constexpr int kSchemaVersion = 7;
 
     // $XDG_DATA_HOME/migrascope/history.sqlite (XDG_DATA_HOME defaults to $HOME/.local/share);
     // creates the folder.

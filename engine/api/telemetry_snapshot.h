@@ -75,7 +75,10 @@ struct ChannelSnapshot {
     std::string id;
     ChannelKind kind = ChannelKind::Main;
     ChannelState state = ChannelState::Connecting;
-    std::uint64_t bytes = 0;
+    std::uint64_t bytes = 0; // sent by this end: the source's, in a source's run
+    // Received by the destination, as it counted them (a remote one reports them on the
+    // return path); equal to `bytes` once a channel has delivered everything.
+    std::uint64_t bytesReceived = 0;
     std::uint64_t pages = 0;
     std::uint64_t packets = 0;
     std::uint64_t tlsRecordsSent = 0;
@@ -117,7 +120,13 @@ enum class ReturnPathType : std::uint16_t {
     RecvBitmap = 5,
     ResumeAck = 6,
     SwitchoverAck = 7,
+    // Migrascope's own: a destination daemon on another host reports its view of the
+    // migration to a Migrascope source (QEMU neither sends nor knows these).
+    DestinationChannel = 0x4d01, // a channel as the destination received it
+    DestinationArc = 0x4d02,     // a device arc the destination took or refused
+    DestinationStatus = 0x4d03,  // its status, its history record, its error
 };
+bool isDestinationReport(ReturnPathType type);
 // QEMU's names: SHUT, PONG, REQ_PAGES, ...
 const char* toString(ReturnPathType type);
 std::optional<ReturnPathType> returnPathTypeFromString(std::string_view text);
@@ -201,6 +210,9 @@ struct TelemetrySnapshot {
     MigrationStatus destinationStatus = MigrationStatus::None;
     // "host:port" of a destination daemon on another host; empty for the in-process one.
     std::string remoteDestination;
+    // The destination daemon's record of this migration in its host's history (0: none, or
+    // the destination is this process and records nothing of its own).
+    std::int64_t destinationHistoryId = 0;
     PostcopyStats postcopy;
     std::vector<DeviceSnapshot> devices;
     std::vector<DeviceTransition> transitions; // every transition, in order

@@ -5,8 +5,11 @@
 #include "engine/memory/guest.h"
 #include "engine/telemetry/telemetry.h"
 
+#include <atomic>
 #include <limits>
+#include <mutex>
 #include <stdexcept>
+#include <utility>
 
 namespace migrascope {
 namespace {
@@ -81,7 +84,11 @@ struct IncomingDaemon::Impl {
     // The migration being received (or awaited), with its own telemetry.
     std::unique_ptr<Telemetry> telemetry;
     std::unique_ptr<MigrationDestination> destination;
-    std::int64_t runId = 0;
+    // The history is written by this thread and, once per migration, by its main channel's
+    // thread as it arrives (recordArrival): under this lock.
+    std::mutex historyMutex;
+    std::atomic<std::int64_t> runId{0};
+    std::string arrivalHistoryError; // under historyMutex
     bool begun = false;
     bool recoverArmed = false;
     double pausedSinceMs = -1;
@@ -106,10 +113,15 @@ struct IncomingDaemon::Impl {
         destinationOptions.vfioExplicitResumingStop = options.vfioExplicitResumingStop;
         destinationOptions.faults = options.faults;
         destinationOptions.handshakeTimeout = std::chrono::milliseconds(options.handshakeTimeoutMs);
+        destinationOptions.reportToSource = true;
+        destinationOptions.recordArrival = [this](const Uuid& uuid, const std::string& peer,
+                                                  const std::string& certificateDn) {
+            return recordArrival(uuid, peer, certificateDn);
+        };
+        runId = 0;
         destination = std::make_unique<MigrationDestination>(destinationOptions, *telemetry);
         destination->start();
         port = destination->port();
-        runId = 0;
         begun = false;
         recoverArmed = false;
         pausedSinceMs = -1;
@@ -119,20 +131,36 @@ struct IncomingDaemon::Impl {
         historyEventCursor = 0;
     }
 
+    // On the migration's main channel thread, before it loads anything: its record exists
+    // before the source could hear of its end, so the record's id travels in every report.
+    std::int64_t recordArrival(const Uuid& uuid, const std::string& address,
+                               const std::string& certificateDn) {
+        std::lock_guard lock(historyMutex);
+        if (!history)
+            return 0;
+        try {
+            runId =
+                history->beginRun(uuidToString(uuid), describeDaemon(), 0, 0, options.tls.enabled,
+                                  RunRole::Destination, describePeer(address, certificateDn));
+        } catch (const std::exception& error) {
+            arrivalHistoryError = error.what();
+        }
+        return runId;
+    }
+
+    static std::string describePeer(const std::string& address, const std::string& dn) {
+        return dn.empty() ? address : address + " (" + dn + ")";
+    }
+
     void begin() {
         begun = true;
         ++received;
-        const std::string uuid = uuidToString(*destination->migration());
-        const std::string peer = destination->sourcePeer();
-        note(EventLevel::Info, "incoming migration " + uuid + " from " + peer);
-        if (!history)
-            return;
-        try {
-            runId = history->beginRun(uuid, describeDaemon(), 0, 0, options.tls.enabled,
-                                      RunRole::Destination, peer);
-        } catch (const std::exception& error) {
-            note(EventLevel::Warning, std::string("history: ") + error.what());
-        }
+        note(EventLevel::Info,
+             "incoming migration " + uuidToString(*destination->migration()) + " from " +
+                 describePeer(destination->sourcePeer(), destination->sourceCertificateDn()));
+        std::lock_guard lock(historyMutex);
+        if (!arrivalHistoryError.empty())
+            note(EventLevel::Warning, "history: " + std::exchange(arrivalHistoryError, {}));
     }
 
     std::string describeDaemon() const {
@@ -146,6 +174,7 @@ struct IncomingDaemon::Impl {
     }
 
     void flushEvents() {
+        std::lock_guard lock(historyMutex);
         if (!history || runId == 0)
             return;
         try {
@@ -181,9 +210,10 @@ struct IncomingDaemon::Impl {
             note(ok ? EventLevel::Info : EventLevel::Error,
                  "incoming migration " + uuidToString(*destination->migration()) +
                      (ok ? " completed and verified" : " failed: " + final.errorDesc));
+            flushEvents();
+            std::lock_guard lock(historyMutex);
             if (history && runId != 0) {
                 try {
-                    flushEvents();
                     history->appendTransitions(runId, final.transitions);
                     history->finishRun(runId, final);
                 } catch (const std::exception& error) {

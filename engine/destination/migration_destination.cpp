@@ -102,6 +102,11 @@ std::string MigrationDestination::sourcePeer() const {
     return session_.sourcePeer;
 }
 
+std::string MigrationDestination::sourceCertificateDn() const {
+    std::lock_guard lock(mutex_);
+    return session_.sourceDn;
+}
+
 bool MigrationDestination::abandonPausedPostcopy(const std::string& why) {
     {
         std::lock_guard lock(mutex_);
@@ -363,7 +368,7 @@ void MigrationDestination::serve(std::list<Incoming>::iterator incoming, std::st
     try {
         if (mainChannel) {
             connection.setName("main");
-            recognised(connection, ChannelKind::Main);
+            recognised(connection, ChannelKind::Main, sizeof first4);
             returnPath.emplace(connection);
             serveMain(connection, *returnPath, peer);
         } else if (magic == kMultifdMagic) {
@@ -381,9 +386,7 @@ void MigrationDestination::serve(std::list<Incoming>::iterator incoming, std::st
         telemetry_.event(EventLevel::Info, Side::Destination, completed.what());
         try {
             returnPath->shut(ShutReason::Success);
-            std::uint8_t rest;
-            while (connection.recvSome(&rest, 1) > 0) {
-            }
+            drainUntilTheSourceHangsUp(connection);
         } catch (const std::exception&) {
         }
         connection.shutdown();
@@ -421,11 +424,29 @@ void MigrationDestination::serve(std::list<Incoming>::iterator incoming, std::st
         if (mainChannel && !completed) {
             // Best effort: the error that brought us here may be this very channel's.
             try {
+                reportToSource(*returnPath, true, MigrationStatus::Failed);
                 returnPath->shut(reason);
+                drainUntilTheSourceHangsUp(connection);
             } catch (const std::exception&) {
             }
         }
         connection.shutdown();
+    }
+}
+
+void MigrationDestination::drainUntilTheSourceHangsUp(Connection& connection) {
+    // Closing a socket with unread bytes makes the kernel send RST, and a RST discards what
+    // the source had not read yet: the verdict just sent. So read until the source, having
+    // read it, hangs up; bounded, for a source that does not.
+    constexpr auto kBound = std::chrono::seconds(2);
+    const auto deadline = std::chrono::steady_clock::now() + kBound;
+    std::vector<std::uint8_t> sink(64 * 1024);
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0 || !connection.waitReadable(left) ||
+            connection.recvSome(sink.data(), sink.size()) == 0)
+            return;
     }
 }
 
@@ -476,9 +497,9 @@ void MigrationDestination::serveMain(Connection& connection, ReturnPathSender& r
     StreamReader in(connection);
     const StreamHeader header = readHeader(in);
     if (header.resume) {
-        acceptResume(header);
+        acceptResume(header, connection.peerCertificateDn());
     } else {
-        acceptFirstMain(header, peer);
+        acceptFirstMain(header, peer, connection.peerCertificateDn());
     }
     try {
         loadSections(in, returnPath);

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <map>
 #include <memory>
@@ -44,6 +45,15 @@ public:
         // At most this many connections may be identifying themselves at once; more wait in
         // the kernel's backlog until one is done.
         unsigned maxUnidentified = 32;
+        // A daemon on another host reports its view to the source (its status, its channels
+        // as received, its device arcs, its history record) on the return path; the
+        // in-process destination is read directly and does not.
+        bool reportToSource = false;
+        // Called on the main channel's thread when a migration arrives, before anything of it
+        // is loaded: the owner records it and returns that record's id (0: none), which the
+        // reports carry. Arguments: the migration, the source's address, its certificate's DN.
+        std::function<std::int64_t(const Uuid&, const std::string&, const std::string&)>
+            recordArrival;
     };
     enum class State {
         Listening,
@@ -83,6 +93,8 @@ public:
     // address that main channel came from.
     std::optional<Uuid> migration() const;
     std::string sourcePeer() const;
+    // The distinguished name of that source's client certificate ("" without TLS).
+    std::string sourceCertificateDn() const;
     // Connections still being served (a finished migration's source closes them).
     std::size_t openConnections() const;
     // Its owner's timer: logs the rejections counted since the last report, when one is due.
@@ -122,8 +134,10 @@ private:
     };
     void serveMain(Connection& connection, ReturnPathSender& returnPath, const std::string& peer);
     StreamHeader readHeader(StreamReader& in);
-    void acceptFirstMain(const StreamHeader& header, const std::string& peer);
-    void acceptResume(const StreamHeader& header);
+    // `certificateDn`: the source's client certificate ("" without TLS).
+    void acceptFirstMain(const StreamHeader& header, const std::string& peer,
+                         const std::string& certificateDn);
+    void acceptResume(const StreamHeader& header, const std::string& certificateDn);
     // The main channel's loader (stream_loader.cpp). Sections and commands until EOF; the
     // migration has completed when it returns.
     void loadSections(StreamReader& in, ReturnPathSender& returnPath);
@@ -141,6 +155,10 @@ private:
     void loadRamSetup(StreamReader& in);
     void loadRamItems(StreamReader& in);
     void maybeAckSwitchover(ReturnPathSender& returnPath);
+    // Options::reportToSource: sends our view, at most every kReportIntervalMs unless `now`.
+    // `status` stands for ours when the verdict is about to go out (SHUT).
+    void reportToSource(ReturnPathSender& returnPath, bool now,
+                        std::optional<MigrationStatus> status = std::nullopt);
     // Commands: one handler each, dispatched from kCommands with the payload's length checked.
     void loadCommand(StreamReader& in, ReturnPathSender& returnPath);
     using Payload = std::vector<std::uint8_t>;
@@ -163,6 +181,9 @@ private:
     State currentState() const;
     void verifyAndComplete(const Digest& sourceDigest, const DeviceDigests& deviceDigests,
                            ReturnPathSender& returnPath);
+    // After the verdict (SHUT) went out: reads and drops what the source still sends until it
+    // hangs up (a few seconds at most), so that closing does not discard the verdict.
+    static void drainUntilTheSourceHangsUp(Connection& connection);
     // A broken main connection during postcopy pauses instead of failing. True if it did.
     bool pauseIfPostcopy(Connection& connection, ReturnPathSender& returnPath,
                          const std::exception& error);
@@ -173,7 +194,8 @@ private:
     void waitForChannelsSynced();
     void waitForChannelsEnded();
     // A connection turned out to be this channel: it gets its entry in our telemetry.
-    void recognised(Connection& connection, ChannelKind kind);
+    // `alreadyRead`: the bytes read to recognise it, counted as received from now on.
+    void recognised(Connection& connection, ChannelKind kind, std::size_t alreadyRead);
     void channelEnded(const std::string& channel, Termination termination);
     void arriveAtSync();
 
@@ -211,6 +233,7 @@ private:
         bool postcopyListening = false; // after POSTCOPY_LISTEN; also read by multifd threads
         bool recoverArmed = false;      // migrate-recover was given while paused
         std::string sourcePeer;         // the address the first main channel came from
+        std::string sourceDn;           // its client certificate's distinguished name
     } session_;
     // The multifd flush barrier (QEMU's multifd_recv_sync_main). Guarded by mutex_.
     struct MultifdBarrier {
@@ -228,6 +251,9 @@ private:
         bool switchoverAckSent = false;
         bool returnPathOpen = false;
         std::optional<Digest> ourDigest; // taken as the last RAM section ended
+        std::int64_t historyId = 0;      // the owner's record of this migration
+        double lastReportMs = -1e9;
+        std::size_t arcsReported = 0;
     } loader_;
     // Written by the loader under mutex_, before any multifd thread touches the pages. Declared
     // postcopy_ first so that it outlives the guest's workload, which it gates.

@@ -22,8 +22,11 @@ void MigrationDestination::waitForChannelsSynced() {
     changed_.notify_all();
 }
 
-void MigrationDestination::recognised(Connection& connection, ChannelKind kind) {
+void MigrationDestination::recognised(Connection& connection, ChannelKind kind,
+                                      std::size_t alreadyRead) {
     ChannelCounters& counters = telemetry_.channel(connection.name(), kind);
+    connection.setCounters(&counters);
+    counters.bytesReceived.fetch_add(alreadyRead);
     // A resume's main connection reuses the entry; one that already ended keeps its end.
     if (counters.termination.load() == Termination::None)
         counters.state.store(ChannelState::Open);
@@ -93,7 +96,7 @@ void MigrationDestination::receiveMultifd(Connection& connection, const std::uin
                                  " is already connected (duplicate id)");
         session_.channelSeen[hello.channel] = true;
         connection.setName("multifd-" + std::to_string(hello.channel));
-        recognised(connection, ChannelKind::Multifd);
+        recognised(connection, ChannelKind::Multifd, sizeof helloBytes);
         changed_.wait(
             lock, [this] { return session_.guestReady || stopping_ || state_ == State::Failed; });
         if (!session_.guestReady)

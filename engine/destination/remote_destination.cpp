@@ -5,16 +5,20 @@
 namespace migrascope {
 
 MigrationStatus RemoteDestination::status() const {
-    const auto shut = source_.lastShut();
-    if (!shut)
-        return MigrationStatus::None;
-    return *shut == 0 ? MigrationStatus::Completed : MigrationStatus::Failed;
+    if (const auto shut = source_.lastShut())
+        return *shut == 0 ? MigrationStatus::Completed : MigrationStatus::Failed;
+    return source_.destinationReport().status;
+}
+
+std::string RemoteDestination::error() const {
+    return source_.destinationReport().errorDesc;
 }
 
 TelemetrySnapshot RemoteDestination::view(std::size_t eventCursor) const {
-    TelemetrySnapshot view;
-    view.status = status();
-    view.nextEventIndex = eventCursor; // no events of its own come back yet
+    TelemetrySnapshot view = source_.destinationReport();
+    if (const auto shut = source_.lastShut())
+        view.status = *shut == 0 ? MigrationStatus::Completed : MigrationStatus::Failed;
+    view.nextEventIndex = eventCursor; // its events stay in its own history
     return view;
 }
 

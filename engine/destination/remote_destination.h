@@ -1,6 +1,7 @@
 // A destination daemon on another host (migrascope --incoming), as the source reaches it: an
-// address to dial, and what its return path has said. Its verdict is its SHUT; until the
-// daemon ships its own view back, the rest of that view is unknown here and shown as such.
+// address to dial, and what its return path has said. Its verdict is its SHUT; its view (its
+// status, its channels as it received them, its device arcs, its history record) is what it
+// reported in Migrascope's own return-path messages. Its events stay in its own history.
 #pragma once
 
 #include "engine/destination/destination_endpoint.h"
@@ -22,8 +23,8 @@ public:
     MigrationStatus status() const override;
     // Its SHUT arrives before the source returns: nothing more to wait for here.
     bool waitForVerdict(std::chrono::milliseconds) const override { return true; }
-    // The source already names the SHUT's reason; the daemon's own words are in its history.
-    std::string error() const override { return {}; }
+    // Its own words for its failure, as it reported them ("" before it did).
+    std::string error() const override;
     std::string firstRejection() const override { return {}; }
     // A daemon arms a paused postcopy for its source by itself.
     std::string recover() override { return {}; }

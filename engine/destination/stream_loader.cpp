@@ -5,6 +5,7 @@
 #include "engine/wire/wire.h"
 
 #include <cstring>
+#include <limits>
 
 namespace migrascope {
 
@@ -29,7 +30,8 @@ MigrationDestination::StreamHeader MigrationDestination::readHeader(StreamReader
     return header;
 }
 
-void MigrationDestination::acceptFirstMain(const StreamHeader& header, const std::string& peer) {
+void MigrationDestination::acceptFirstMain(const StreamHeader& header, const std::string& peer,
+                                           const std::string& certificateDn) {
     {
         std::lock_guard lock(mutex_);
         if (session_.mainSeen)
@@ -44,20 +46,30 @@ void MigrationDestination::acceptFirstMain(const StreamHeader& header, const std
         session_.capabilities = header.capabilities;
         session_.channelSeen.assign(header.channels, false);
         session_.sourcePeer = peer;
+        session_.sourceDn = certificateDn;
         setState(State::Loading);
     }
     changed_.notify_all();
+    if (options_.recordArrival)
+        loader_.historyId = options_.recordArrival(header.uuid, peer, certificateDn);
     telemetry_.event(EventLevel::Info, Side::Destination,
                      "main channel from the source of migration " + uuidToString(header.uuid) +
                          ", " + std::to_string(header.channels) + " multifd channels announced");
 }
 
-void MigrationDestination::acceptResume(const StreamHeader& header) {
+void MigrationDestination::acceptResume(const StreamHeader& header,
+                                        const std::string& certificateDn) {
     {
         std::lock_guard lock(mutex_);
         if (!session_.mainSeen || header.uuid != session_.uuid)
             throw ResumeRefused("resume refused: this destination has no paused migration " +
                                 uuidToString(header.uuid));
+        // The UUID is in every log and history: another client of the same CA that knows it
+        // must not take the half-migrated guest over. Only the certificate that started it.
+        if (certificateDn != session_.sourceDn)
+            throw ResumeRefused("resume refused: migration " + uuidToString(header.uuid) +
+                                " was started by client certificate '" + session_.sourceDn +
+                                "', not '" + certificateDn + "'");
         if (state_ == State::Completed)
             throw AlreadyCompleted("a resume arrived for migration " + uuidToString(session_.uuid) +
                                    ", which was already verified and completed here; "
@@ -147,6 +159,7 @@ void MigrationDestination::loadSections(StreamReader& in, ReturnPathSender& retu
         if (!entry)
             throw MigrationError("main channel: unknown section type " + std::to_string(type));
         (this->*entry->load)(in, returnPath);
+        reportToSource(returnPath, false);
     }
     std::lock_guard lock(mutex_);
     if (state_ != State::Completed)
@@ -235,6 +248,27 @@ void MigrationDestination::loadSectionFull(StreamReader& in, ReturnPathSender& r
     verifyAndComplete(sourceDigest, deviceDigests, returnPath);
 }
 
+namespace {
+constexpr double kReportIntervalMs = 500;
+constexpr auto kNothingNew = std::numeric_limits<std::size_t>::max();
+} // namespace
+
+void MigrationDestination::reportToSource(ReturnPathSender& returnPath, bool now,
+                                          std::optional<MigrationStatus> status) {
+    if (!options_.reportToSource || !loader_.returnPathOpen)
+        return;
+    const double nowMs = telemetry_.elapsedMs();
+    if (!now && nowMs - loader_.lastReportMs < kReportIntervalMs)
+        return;
+    loader_.lastReportMs = nowMs;
+    TelemetrySnapshot view = telemetry_.snapshot(kNothingNew, kNothingNew, kNothingNew);
+    if (status)
+        view.status = *status;
+    view.errorDesc = error();
+    returnPath.destinationReport(view, loader_.arcsReported, nowMs, loader_.historyId);
+    loader_.arcsReported = view.transitions.size();
+}
+
 void MigrationDestination::maybeAckSwitchover(ReturnPathSender& returnPath) {
     if (loader_.returnPathOpen && !loader_.switchoverAckSent &&
         (session_.capabilities & capability_bit::kSwitchoverAck) &&
@@ -275,6 +309,7 @@ void MigrationDestination::verifyAndComplete(const Digest& sourceDigest,
         // load).
         devices_->start();
     }
+    reportToSource(returnPath, true, MigrationStatus::Completed);
     returnPath.shut(ShutReason::Success);
     guest_->start();
     {

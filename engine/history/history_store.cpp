@@ -271,19 +271,36 @@ void addRunRole(sqlite3* db, const std::string& path) {
     execute(db, path, kSql, "adding the run's role (schema version 6)");
 }
 
+// Version 7: the bytes the destination received on each channel.
+void addBytesReceived(sqlite3* db, const std::string& path) {
+    static const char* const kSql = R"sql(
+        ALTER TABLE run_channels ADD COLUMN bytes_received INTEGER NOT NULL DEFAULT 0;
+    )sql";
+    execute(db, path, kSql,
+            "adding the bytes each channel's destination received (schema "
+            "version 7)");
+}
+
 using MigrationStep = void (*)(sqlite3*, const std::string&);
 // kMigrationSteps[v] takes a database from schema version v to v + 1. Append, never edit.
 constexpr std::array<MigrationStep, HistoryStore::kSchemaVersion> kMigrationSteps = {
-    createSchemaV1,       addTlsSessionColumns, addReturnPathTables,
-    addDeviceTransitions, addReturnPathValue,   addRunRole,
+    createSchemaV1,     addTlsSessionColumns, addReturnPathTables, addDeviceTransitions,
+    addReturnPathValue, addRunRole,           addBytesReceived,
 };
 
-[[noreturn]] void refuseNewerSchema(const std::string& path, int version) {
-    throw std::runtime_error("history database " + path + " has schema version " +
-                             std::to_string(version) + ", newer than version " +
-                             std::to_string(HistoryStore::kSchemaVersion) +
-                             " which this Migrascope understands; use a newer Migrascope or "
-                             "another history file");
+// Throws when this Migrascope cannot read the file's schema: a newer one, or a negative one
+// that no Migrascope writes (another program changed the file).
+void refuseUnknownSchema(const std::string& path, int version) {
+    const std::string prefix =
+        "history database " + path + " has schema version " + std::to_string(version);
+    if (version > HistoryStore::kSchemaVersion)
+        throw std::runtime_error(prefix + ", newer than version " +
+                                 std::to_string(HistoryStore::kSchemaVersion) +
+                                 " which this Migrascope understands; use a newer Migrascope or "
+                                 "another history file");
+    if (version < 0)
+        throw std::runtime_error(prefix + ", which no Migrascope writes (another program "
+                                          "changed the file); use another history file");
 }
 
 // ---- Text spellings stored in the file: a file format, so independent of UI wording ----
@@ -570,8 +587,7 @@ HistoryStore::HistoryStore(const std::string& path, Access access) : path_(path)
     execute(db_.get(), path_, "PRAGMA foreign_keys = ON", "enabling foreign keys");
 
     // Before anything writes: a newer schema must stay exactly as its writer left it.
-    if (const int version = readUserVersion(db_.get(), path_); version > kSchemaVersion)
-        refuseNewerSchema(path_, version);
+    refuseUnknownSchema(path_, readUserVersion(db_.get(), path_));
     if (access == Access::ReadOnly) {
         if (const int version = readUserVersion(db_.get(), path_); version != kSchemaVersion)
             throw std::runtime_error("history database " + path_ + " has schema version " +
@@ -603,8 +619,8 @@ void HistoryStore::migrate() {
     Transaction transaction(db_.get(), path_, "the schema upgrade");
     // Read again under the write lock: another process may have upgraded meanwhile.
     const int version = readUserVersion(db_.get(), path_);
-    if (version > kSchemaVersion)
-        refuseNewerSchema(path_, version);
+    refuseUnknownSchema(path_, version);
+
     for (int step = version; step < kSchemaVersion; ++step)
         kMigrationSteps[static_cast<std::size_t>(step)](db_.get(), path_);
     const std::string setVersion = "PRAGMA user_version = " + std::to_string(kSchemaVersion);

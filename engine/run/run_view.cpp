@@ -18,11 +18,19 @@ template void appendInTimeOrder(std::vector<DeviceTransition>&, std::vector<Devi
 
 void mergeDestinationView(TelemetrySnapshot& snapshot, const TelemetrySnapshot& destination) {
     snapshot.destinationStatus = destination.status;
-    // A channel's end is what its receiver saw: the destination's, where it has one.
-    for (auto& channel : snapshot.channels)
-        for (const auto& theirs : destination.channels)
-            if (theirs.id == channel.id && theirs.termination != Termination::None)
+    snapshot.destinationHistoryId = destination.destinationHistoryId;
+    // A channel's end is what its receiver saw: the destination's, where it has one. So are
+    // the bytes it received (the source's own count is of what came back on the return path).
+    for (auto& channel : snapshot.channels) {
+        channel.bytesReceived = 0;
+        for (const auto& theirs : destination.channels) {
+            if (theirs.id != channel.id)
+                continue;
+            channel.bytesReceived = theirs.bytesReceived;
+            if (theirs.termination != Termination::None)
                 channel.termination = theirs.termination;
+        }
+    }
 
     // Page requests start at the destination's faults; their latency is measured there.
     snapshot.postcopy.pageRequests = destination.postcopy.pageRequests;

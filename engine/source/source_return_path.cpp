@@ -8,6 +8,8 @@
 #include "engine/source/migration_source.h"
 #include "engine/wire/wire.h"
 
+#include <algorithm>
+
 namespace migrascope {
 
 std::vector<RamBlockLayout> MigrationSource::ramLayout() const {
@@ -41,8 +43,10 @@ void MigrationSource::returnPathLoop(Connection& connection, unsigned generation
         ReturnPathReader reader(connection, ramLayout());
         bool sawShut = false;
         while (auto message = reader.next()) {
-            telemetry_.returnPathMessage(message->type, message->value, message->describe(),
-                                         generation);
+            // A destination's reports feed its view (channels, devices), not the message log.
+            if (!isDestinationReport(message->type))
+                telemetry_.returnPathMessage(message->type, message->value, message->describe(),
+                                             generation);
             handleReturnPathMessage(*message);
             if (message->type == ReturnPathType::Shut) {
                 sawShut = true; // the destination is done with this return path
@@ -127,6 +131,18 @@ void MigrationSource::handleReturnPathMessage(const ReturnPathMessage& message) 
                          "the destination approved switchover (SWITCHOVER_ACK)");
         lock.lock();
         break;
+    case ReturnPathType::DestinationStatus:
+        telemetry_.destinationReported(message.status, message.historyId, message.error);
+        break;
+    case ReturnPathType::DestinationChannel:
+        telemetry_.destinationReported(message.channel);
+        break;
+    case ReturnPathType::DestinationArc: {
+        DeviceTransition arc = message.arc;
+        arc.timeMs = std::max(0.0, telemetry_.elapsedMs() - arc.timeMs); // it was an age
+        telemetry_.destinationReported(std::move(arc));
+        break;
+    }
     case ReturnPathType::Invalid:
         break;
     }

@@ -16,6 +16,7 @@ struct CounterOf {
 };
 constexpr CounterOf kCounters[] = {
     {&ChannelCounters::bytes, &ChannelSnapshot::bytes},
+    {&ChannelCounters::bytesReceived, &ChannelSnapshot::bytesReceived},
     {&ChannelCounters::pages, &ChannelSnapshot::pages},
     {&ChannelCounters::packets, &ChannelSnapshot::packets},
     {&ChannelCounters::tlsRecordsSent, &ChannelSnapshot::tlsRecordsSent},
@@ -315,6 +316,50 @@ void Telemetry::recordTransition(DeviceTransition transition) {
         entry.lastArc = transition;
     }
     transitions_.push_back(std::move(transition));
+}
+
+void Telemetry::destinationReported(MigrationStatus status, std::int64_t historyId,
+                                    std::string error) {
+    std::lock_guard lock(mutex_);
+    destinationReport_.status = status;
+    destinationReport_.historyId = historyId;
+    destinationReport_.error = std::move(error);
+}
+
+void Telemetry::destinationReported(const ChannelSnapshot& channel) {
+    std::lock_guard lock(mutex_);
+    auto& channels = destinationReport_.channels;
+    const auto known = std::find_if(channels.begin(), channels.end(),
+                                    [&](const ChannelSnapshot& c) { return c.id == channel.id; });
+    if (known == channels.end())
+        channels.push_back(channel);
+    else
+        *known = channel;
+}
+
+void Telemetry::destinationReported(DeviceTransition arc) {
+    std::lock_guard lock(mutex_);
+    destinationReport_.transitions.push_back(std::move(arc));
+}
+
+TelemetrySnapshot Telemetry::destinationReport() const {
+    std::lock_guard lock(mutex_);
+    TelemetrySnapshot view;
+    view.status = destinationReport_.status;
+    view.errorDesc = destinationReport_.error;
+    view.destinationHistoryId = destinationReport_.historyId;
+    view.channels = destinationReport_.channels;
+    view.transitions = destinationReport_.transitions;
+    for (const DeviceSnapshot& ours : devices_) {
+        DeviceSnapshot device;
+        device.name = ours.name;
+        device.kind = ours.kind;
+        for (const DeviceTransition& arc : view.transitions)
+            if (arc.device == device.name)
+                device.destinationState = arc.ok ? arc.to : arc.from;
+        view.devices.push_back(std::move(device));
+    }
+    return view;
 }
 
 void Telemetry::pageRequested() {

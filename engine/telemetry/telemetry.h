@@ -21,7 +21,8 @@ namespace migrascope {
 struct ChannelCounters {
     std::string id; // "main", "multifd-0", ...
     ChannelKind kind = ChannelKind::Main;
-    std::atomic<std::uint64_t> bytes{0};
+    std::atomic<std::uint64_t> bytes{0};         // this end sent (payload, before TLS)
+    std::atomic<std::uint64_t> bytesReceived{0}; // this end received (payload, after TLS)
     std::atomic<std::uint64_t> pages{0};
     std::atomic<std::uint64_t> packets{0};
     std::atomic<std::uint64_t> tlsRecordsSent{0};
@@ -92,6 +93,15 @@ public:
     // VFIO_DEVICE_RESET brought the device to `to` (RUNNING), whatever its state was.
     void deviceReset(Side side, const std::string& device, vfio::DeviceState to);
 
+    // What a destination daemon on another host reported of itself on the return path
+    // (Migrascope's own messages). An arc's time is already on this telemetry's clock.
+    void destinationReported(MigrationStatus status, std::int64_t historyId, std::string error);
+    void destinationReported(const ChannelSnapshot& channel);
+    void destinationReported(DeviceTransition arc);
+    // Those reports as the destination's own view: its status and error, its history record,
+    // its channels as it received them, its devices' states and arcs. No events travel.
+    TelemetrySnapshot destinationReport() const;
+
     void pageRequested();
     void pageRequestServed(double latencyMs);
     void urgentPageSent();
@@ -130,6 +140,13 @@ private:
     std::vector<double> requestLatenciesMs_;
     std::vector<DeviceSnapshot> devices_;
     std::vector<DeviceTransition> transitions_;
+    struct DestinationReport {
+        MigrationStatus status = MigrationStatus::None;
+        std::int64_t historyId = 0;
+        std::string error;
+        std::vector<ChannelSnapshot> channels;
+        std::vector<DeviceTransition> transitions;
+    } destinationReport_;
     std::vector<std::uint64_t> lastSampleBytes_;
     double lastSampleMs_ = 0;
 };

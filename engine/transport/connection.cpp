@@ -369,8 +369,6 @@ void Connection::startTlsServer(const TlsCredentials& credentials, const std::st
     gnutls_certificate_server_set_request(session_, GNUTLS_CERT_REQUIRE);
     gnutls_session_set_verify_cert(session_, nullptr, 0);
     handshake("TLS handshake with the source");
-    if (allowedClients.empty())
-        return;
     unsigned count = 0;
     const gnutls_datum_t* chain = gnutls_certificate_get_peers(session_, &count);
     std::string dn = "(none)";
@@ -384,6 +382,9 @@ void Connection::startTlsServer(const TlsCredentials& credentials, const std::st
         }
         gnutls_x509_crt_deinit(certificate);
     }
+    peerDn_ = dn;
+    if (allowedClients.empty())
+        return;
     for (const auto& allowed : allowedClients)
         if (sameDistinguishedName(allowed, dn))
             return;
@@ -554,6 +555,12 @@ void Connection::waitOutKeyUpdateWindow() {
     }
 }
 
+std::size_t Connection::counted(std::size_t received) {
+    if (counters_)
+        counters_->bytesReceived.fetch_add(received, std::memory_order_relaxed);
+    return received;
+}
+
 std::size_t Connection::recvSome(void* data, std::size_t length) {
     for (;;) {
         if (session_) {
@@ -561,7 +568,7 @@ std::size_t Connection::recvSome(void* data, std::size_t length) {
             const ssize_t rc =
                 sessionCall([&] { return gnutls_record_recv(session_, data, length); });
             if (rc > 0)
-                return static_cast<std::size_t>(rc);
+                return counted(static_cast<std::size_t>(rc));
             if (rc == 0) {
                 termination_ = Termination::Clean;
                 return 0;
@@ -577,7 +584,7 @@ std::size_t Connection::recvSome(void* data, std::size_t length) {
         }
         const ssize_t rc = ::recv(fd_.get(), data, length, 0);
         if (rc > 0)
-            return static_cast<std::size_t>(rc);
+            return counted(static_cast<std::size_t>(rc));
         if (rc == 0) {
             termination_ = Termination::Clean;
             return 0;

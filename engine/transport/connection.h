@@ -86,6 +86,9 @@ public:
     // Looks at up to `length` bytes the peer sent without consuming them; waits for the first.
     std::size_t peek(void* data, std::size_t length);
     bool isTls() const { return session_ != nullptr; }
+    // The distinguished name of the peer's certificate once a TLS server's handshake is done
+    // ("" without TLS).
+    const std::string& peerCertificateDn() const { return peerDn_; }
     std::string tlsVersion() const;
     std::string tlsCipher() const;
 
@@ -127,6 +130,7 @@ private:
     [[noreturn]] void fail(const std::string& what, int gnutlsError) const;
     [[noreturn]] void failErrno(const std::string& what, int error) const;
     void sendRecord(const std::uint8_t* data, std::size_t length);
+    std::size_t counted(std::size_t received); // adds to the channel's bytes received
     std::string pendingAlert();
 
     UniqueFd fd_;
@@ -136,6 +140,7 @@ private:
     std::atomic<bool> shutDown_{false};
     std::vector<std::uint8_t> staging_; // one TLS record's worth, for records spanning pieces
     Termination termination_ = Termination::None;
+    std::string peerDn_;
 
     TlsPolicy policy_;
     Telemetry* telemetry_ = nullptr;

@@ -3,6 +3,7 @@
 #include "engine/api/migration_config.h"
 #include "engine/wire/wire.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace migrascope {
@@ -22,11 +23,68 @@ int fixedLength(ReturnPathType type) {
         return 0;
     case ReturnPathType::ReqPagesId:
     case ReturnPathType::RecvBitmap:
+    case ReturnPathType::DestinationChannel:
+    case ReturnPathType::DestinationArc:
+    case ReturnPathType::DestinationStatus:
         return kVariable;
     case ReturnPathType::Invalid:
         break;
     }
     return kVariable;
+}
+
+bool isKnownType(std::uint16_t raw) {
+    return (raw >= static_cast<std::uint16_t>(ReturnPathType::Shut) &&
+            raw <= static_cast<std::uint16_t>(ReturnPathType::SwitchoverAck)) ||
+           (raw >= static_cast<std::uint16_t>(ReturnPathType::DestinationChannel) &&
+            raw <= static_cast<std::uint16_t>(ReturnPathType::DestinationStatus));
+}
+
+// Reads a variable message's fields in order; running past its end is a malformed message.
+class Fields {
+public:
+    Fields(const std::vector<std::uint8_t>& payload, const char* message)
+        : p_(payload.data()), left_(payload.size()), message_(message) {}
+    std::uint8_t get8() { return *take(1); }
+    std::uint32_t get32() { return wire::get32(take(4)); }
+    std::uint64_t get64() { return wire::get64(take(8)); }
+    std::string getString8() {
+        const std::size_t length = get8();
+        const auto* text = reinterpret_cast<const char*>(take(length));
+        return std::string(text, length);
+    }
+    // An enum sent as one byte, checked against its last value.
+    template <typename Enum> Enum getEnum(Enum last, const char* field) {
+        const std::uint8_t raw = get8();
+        if (raw > static_cast<std::uint8_t>(last))
+            throw ReturnPathError(std::string("return path: ") + message_ + " carries " + field +
+                                  " " + std::to_string(raw) + ", which does not exist");
+        return static_cast<Enum>(raw);
+    }
+    void expectEnd() const {
+        if (left_ != 0)
+            throw ReturnPathError(std::string("return path: ") + message_ + " has " +
+                                  std::to_string(left_) + " bytes after its last field");
+    }
+
+private:
+    const std::uint8_t* take(std::size_t length) {
+        if (length > left_)
+            throw ReturnPathError(std::string("return path: ") + message_ +
+                                  " ends in the middle of a field");
+        const std::uint8_t* at = p_;
+        p_ += length;
+        left_ -= length;
+        return at;
+    }
+    const std::uint8_t* p_;
+    std::size_t left_;
+    const char* message_;
+};
+
+// At most 255 bytes, as a u8-length string can carry.
+std::string upTo255(const std::string& text) {
+    return text.size() <= 255 ? text : text.substr(0, 252) + "...";
 }
 
 std::string hex(std::uint64_t value) {
@@ -60,12 +118,26 @@ const char* toString(ReturnPathType type) {
         return "RESUME_ACK";
     case ReturnPathType::SwitchoverAck:
         return "SWITCHOVER_ACK";
+    case ReturnPathType::DestinationChannel:
+        return "MIGRASCOPE_CHANNEL";
+    case ReturnPathType::DestinationArc:
+        return "MIGRASCOPE_DEVICE_ARC";
+    case ReturnPathType::DestinationStatus:
+        return "MIGRASCOPE_STATUS";
     }
     return "unknown";
 }
 
+bool isDestinationReport(ReturnPathType type) {
+    return type == ReturnPathType::DestinationChannel || type == ReturnPathType::DestinationArc ||
+           type == ReturnPathType::DestinationStatus;
+}
+
 std::optional<ReturnPathType> returnPathTypeFromString(std::string_view text) {
-    return enumFromString(text, ReturnPathType::Shut, ReturnPathType::SwitchoverAck);
+    if (auto type = enumFromString(text, ReturnPathType::Shut, ReturnPathType::SwitchoverAck))
+        return type;
+    return enumFromString(text, ReturnPathType::DestinationChannel,
+                          ReturnPathType::DestinationStatus);
 }
 
 std::string describeShut(std::uint32_t value) {
@@ -105,6 +177,15 @@ std::string ReturnPathMessage::describe() const {
     case ReturnPathType::RecvBitmap:
         return text + " " + block + ": " + std::to_string(received.count()) + " of " +
                std::to_string(received.pages()) + " pages received";
+    case ReturnPathType::DestinationChannel:
+        return text + " " + channel.id + ": " + std::to_string(channel.bytesReceived) +
+               " bytes received, " + migrascope::toString(channel.state);
+    case ReturnPathType::DestinationArc:
+        return text + " " + arc.device + " " + arcText(arc) + (arc.ok ? "" : " refused");
+    case ReturnPathType::DestinationStatus:
+        return text + " " + migrascope::toString(status) +
+               (historyId ? ", history run " + std::to_string(historyId) : std::string()) +
+               (error.empty() ? "" : ": " + error);
     case ReturnPathType::SwitchoverAck:
     case ReturnPathType::Invalid:
         break;
@@ -129,7 +210,7 @@ std::optional<ReturnPathMessage> ReturnPathReader::next() {
         return std::nullopt;
     const std::uint16_t rawType = in_.get16();
     const std::uint16_t length = in_.get16();
-    if (rawType == 0 || rawType > static_cast<std::uint16_t>(ReturnPathType::SwitchoverAck))
+    if (!isKnownType(rawType))
         throw ReturnPathError("return path: " +
                               std::string(rawType == 0
                                               ? "message type 0 (INVALID) must never "
@@ -214,6 +295,38 @@ std::optional<ReturnPathMessage> ReturnPathReader::next() {
             words[w] &= page_bits::validBits(pages, w);
         break;
     }
+    case ReturnPathType::DestinationChannel: {
+        Fields fields(payload, name);
+        message.channel.kind = fields.getEnum(ChannelKind::Multifd, "channel kind");
+        message.channel.state = fields.getEnum(ChannelState::Failed, "channel state");
+        message.channel.termination = fields.getEnum(Termination::Error, "termination");
+        message.channel.bytesReceived = fields.get64();
+        message.channel.id = fields.getString8();
+        fields.expectEnd();
+        break;
+    }
+    case ReturnPathType::DestinationArc: {
+        Fields fields(payload, name);
+        message.arc.side = Side::Destination;
+        message.arc.timeMs = fields.get32();
+        message.arc.from = fields.getEnum(vfio::DeviceState::PreCopyP2P, "device state");
+        message.arc.to = fields.getEnum(vfio::DeviceState::PreCopyP2P, "device state");
+        const std::uint8_t flags = fields.get8();
+        message.arc.ok = (flags & 1) != 0;
+        message.arc.reset = (flags & 2) != 0;
+        message.arc.device = fields.getString8();
+        message.arc.error = fields.getString8();
+        fields.expectEnd();
+        break;
+    }
+    case ReturnPathType::DestinationStatus: {
+        Fields fields(payload, name);
+        message.status = fields.getEnum(MigrationStatus::Cancelled, "status");
+        message.historyId = static_cast<std::int64_t>(fields.get64());
+        message.error = fields.getString8();
+        fields.expectEnd();
+        break;
+    }
     case ReturnPathType::SwitchoverAck:
     case ReturnPathType::Invalid:
         break;
@@ -275,6 +388,40 @@ void ReturnPathSender::resumeAck() {
 void ReturnPathSender::switchoverAck() {
     std::lock_guard lock(mutex_);
     send(ReturnPathType::SwitchoverAck, {});
+}
+
+void ReturnPathSender::destinationReport(const TelemetrySnapshot& view, std::size_t firstArc,
+                                         double nowMs, std::int64_t historyId) {
+    std::lock_guard lock(mutex_);
+    send(ReturnPathType::DestinationStatus, wire::Payload()
+                                                .add8(static_cast<std::uint8_t>(view.status))
+                                                .add64(static_cast<std::uint64_t>(historyId))
+                                                .addString8(upTo255(view.errorDesc))
+                                                .bytes);
+    for (const ChannelSnapshot& channel : view.channels)
+        send(ReturnPathType::DestinationChannel,
+             wire::Payload()
+                 .add8(static_cast<std::uint8_t>(channel.kind))
+                 .add8(static_cast<std::uint8_t>(channel.state))
+                 .add8(static_cast<std::uint8_t>(channel.termination))
+                 .add64(channel.bytesReceived)
+                 .addString8(upTo255(channel.id))
+                 .bytes);
+    for (std::size_t i = firstArc; i < view.transitions.size(); ++i) {
+        const DeviceTransition& arc = view.transitions[i];
+        if (arc.side != Side::Destination)
+            continue;
+        const double age = std::max(0.0, nowMs - arc.timeMs);
+        send(ReturnPathType::DestinationArc,
+             wire::Payload()
+                 .add32(static_cast<std::uint32_t>(std::min(age, 4.0e9)))
+                 .add8(static_cast<std::uint8_t>(arc.from))
+                 .add8(static_cast<std::uint8_t>(arc.to))
+                 .add8(static_cast<std::uint8_t>((arc.ok ? 1 : 0) | (arc.reset ? 2 : 0)))
+                 .addString8(upTo255(arc.device))
+                 .addString8(upTo255(arc.error))
+                 .bytes);
+    }
 }
 
 void ReturnPathSender::sendRaw(const std::vector<std::uint8_t>& bytes) {

@@ -46,6 +46,12 @@ struct ReturnPathMessage {
     std::uint64_t start = 0; // page requests: byte offset in the block
     std::uint32_t length = 0;
     PageBitmap received; // RECV_BITMAP: the pages of the block the destination holds
+    // Migrascope's destination reports (isDestinationReport).
+    ChannelSnapshot channel; // DestinationChannel: id, kind, state, termination, bytesReceived
+    DeviceTransition arc;    // DestinationArc; its timeMs is how long ago it happened
+    MigrationStatus status = MigrationStatus::None; // DestinationStatus
+    std::int64_t historyId = 0;                     // DestinationStatus
+    std::string error;                              // DestinationStatus
 
     // For logs: "SHUT 0 (success)", "REQ_PAGES pc.ram @0x1f000 4096 bytes", ...
     std::string describe() const;
@@ -88,6 +94,10 @@ public:
     void recvBitmap(const std::string& block, const PageBitmap& received);
     void resumeAck();
     void switchoverAck();
+    // Migrascope's report of the destination's view: its status, each channel, and its device
+    // arcs from `transitions[firstArc]` on (`nowMs` on the same clock as their times).
+    void destinationReport(const TelemetrySnapshot& view, std::size_t firstArc, double nowMs,
+                           std::int64_t historyId);
     // Any framing at all, for tests of the source's checks.
     void sendRaw(const std::vector<std::uint8_t>& bytes);
 
