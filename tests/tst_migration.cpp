@@ -143,6 +143,23 @@ private slots:
         QVERIFY(row->status == RunStatus::Failed);
         QVERIFY(QString::fromStdString(row->errorDesc).contains("multifd-1"));
     }
+
+    // The digest is made of each page's hash as it was sent and as it arrived: a page that
+    // changes on the way must still fail the migration before the destination's guest runs.
+    void aPageCorruptedOnTheWireFailsIntegrity() {
+        auto config = test::smallTlsConfig(workspace_.pki);
+        config.guest.dirtyRate = 0; // nothing sends the page again and heals it
+        config.faults.push_back(parseFault("corrupt-page=multifd-2@4M"));
+        MigrationRun run(config, RunOptions{historyPath()});
+        test::runToEnd(run);
+        const auto snap = run.snapshot();
+        QVERIFY2(snap.status == MigrationStatus::Failed, toString(snap.status));
+        QVERIFY2(snap.errorDesc.find("integrity check failed") != std::string::npos,
+                 snap.errorDesc.c_str());
+        QVERIFY(snap.integrity != "verified");
+        QVERIFY(run.destinationGuest() == nullptr || !run.destinationGuest()->running());
+        test::verifySourceGuestIntact(run);
+    }
 };
 
 QTEST_GUILESS_MAIN(TestMigration)

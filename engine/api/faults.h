@@ -28,12 +28,14 @@ struct FaultSpec {
         SwitchoverAckAfter, // the destination acknowledges switchover only after N rounds
         VfioFailArc,        // a device's arc fails (vfio-fail=DEVICE:FROM>TO@src|dst)
         VfioCorrupt,        // a device's saved data is corrupted on the way out
+        CorruptPage,        // one page's data is corrupted on the wire after N bytes
     };
     Kind kind = Kind::CutChannel;
-    std::string text;             // as given, for logs and history
-    std::string channel;          // "main", "multifd-0", ...
-    std::uint64_t afterBytes = 0; // cut-channel: bytes on the channel; cut-main: since postcopy
-    std::uint64_t count = 0;      // switchover-ack-after: RAM rounds loaded
+    std::string text;    // as given, for logs and history
+    std::string channel; // "main", "multifd-0", ...
+    // cut-channel, corrupt-page: bytes on the channel; cut-main: since postcopy
+    std::uint64_t afterBytes = 0;
+    std::uint64_t count = 0; // switchover-ack-after: RAM rounds loaded
     // vfio-fail / vfio-corrupt: the device, the arc (uAPI state names) and the side.
     std::string device;
     std::string arcFrom;

@@ -260,6 +260,9 @@ private:
     std::unique_ptr<PostcopyIncoming> postcopy_;
     std::unique_ptr<Guest> guest_;
     ReceivedMap received_;
+    // The hash of each page as it last arrived in precopy ([block][page]), by the thread that
+    // received it, while it was in cache: the RAM digest then costs no pass over RAM.
+    PageHashes arrivalHashes_;
 };
 
 const char* toString(MigrationDestination::State state);

@@ -154,9 +154,12 @@ void MigrationDestination::receiveMultifd(Connection& connection, const std::uin
         for (std::size_t i = 0; i < packet.offsets.size(); ++i) {
             const std::uint64_t page = packet.offsets[i] / kPageSize;
             AtomicPageBitmap& received = received_[index];
+            const bool zero = i >= packet.normalPages;
             // A zero page that was never received is already zero here (QEMU skips it too).
-            if (i >= packet.normalPages && received.test(page, std::memory_order_relaxed))
+            if (zero && received.test(page, std::memory_order_relaxed))
                 std::memset(block->data() + packet.offsets[i], 0, kPageSize);
+            arrivalHashes_[index][page] =
+                zero ? zeroPageHash() : hashPage(block->data() + packet.offsets[i]);
             received.set(page, std::memory_order_relaxed);
         }
     }

@@ -114,6 +114,7 @@ void MigrationDestination::loadRamSetup(StreamReader& in) {
         std::lock_guard lock(mutex_);
         for (const auto& block : guest->blocks())
             received_.emplace_back(block->pageCount());
+        arrivalHashes_ = emptyPageHashes(guest->blocks());
         guest_ = std::move(guest);
         session_.guestReady = true;
     }
@@ -212,8 +213,8 @@ void MigrationDestination::loadIteration(StreamReader& in, ReturnPathSender& ret
     loadRamItems(in);
     ++loader_.roundsLoaded;
     maybeAckSwitchover(returnPath);
-    // After the last RAM section every page is here (its flush was a barrier): hash now,
-    // while the source hashes its own copy, rather than after its digest arrives.
+    // After the last RAM section every page is here (its flush was a barrier): combine the
+    // pages' hashes now, while the source combines its own, not after its digest arrives.
     if (final) {
         if (postcopy_) {
             if (const auto missing = postcopy_->missingPages(); missing > 0)
@@ -221,7 +222,7 @@ void MigrationDestination::loadIteration(StreamReader& in, ReturnPathSender& ret
                                      " pages never received");
             loader_.ourDigest = guest_->digestOf(postcopy_->arrivalHashes());
         } else {
-            loader_.ourDigest = guest_->digest();
+            loader_.ourDigest = guest_->digestOf(arrivalHashes_);
         }
         waitForChannelsEnded();
     }
@@ -508,13 +509,16 @@ void MigrationDestination::loadRamItems(StreamReader& in) {
             continue;
         }
         AtomicPageBitmap& received = received_[index];
+        std::uint64_t& hash = arrivalHashes_[index][page];
         if (flags & ram_flag::kZero) {
             const std::uint8_t fill = in.get8();
             // A zero page never received is already zero here (QEMU skips it too).
             if (fill != 0 || received.test(page, std::memory_order_relaxed))
                 std::memset(block->data() + offset, fill, kPageSize);
+            hash = fill == 0 ? zeroPageHash() : hashPage(block->data() + offset);
         } else {
             in.getBytes(block->data() + offset, kPageSize);
+            hash = hashPage(block->data() + offset);
         }
         received.set(page, std::memory_order_relaxed);
     }

@@ -14,16 +14,26 @@ void noArguments(const std::string& arguments, FaultSpec&) {
         throw std::invalid_argument("takes no arguments");
 }
 
-void parseCutChannel(const std::string& arguments, FaultSpec& fault) {
-    // =CHANNEL@BYTES
+// =CHANNEL@BYTES, for the fault `name`.
+void parseChannelAfterBytes(const std::string& arguments, FaultSpec& fault, const char* name) {
     const auto at = arguments.find('@');
     if (arguments.empty() || arguments[0] != '=' || at == std::string::npos)
-        throw std::invalid_argument("expected cut-channel=CHANNEL@BYTES, e.g. "
-                                    "cut-channel=multifd-1@64M");
+        throw std::invalid_argument(std::string("expected ") + name + "=CHANNEL@BYTES, e.g. " +
+                                    name + "=multifd-1@64M");
     fault.channel = arguments.substr(1, at - 1);
     if (fault.channel != "main" && fault.channel.rfind("multifd-", 0) != 0)
         throw std::invalid_argument("unknown channel '" + fault.channel + "' (main or multifd-N)");
     fault.afterBytes = parseSize(arguments.substr(at + 1));
+}
+
+void parseCutChannel(const std::string& arguments, FaultSpec& fault) {
+    parseChannelAfterBytes(arguments, fault, "cut-channel");
+}
+
+void parseCorruptPage(const std::string& arguments, FaultSpec& fault) {
+    parseChannelAfterBytes(arguments, fault, "corrupt-page");
+    if (fault.channel == "main")
+        throw std::invalid_argument("pages are corrupted on a multifd channel (multifd-N)");
 }
 
 void parseCutMain(const std::string& arguments, FaultSpec& fault) {
@@ -133,6 +143,11 @@ const FaultInfo kCatalogue[] = {
     {K::VfioCorrupt, "vfio-corrupt", "vfio-corrupt=DEVICE",
      "the device's saved state is corrupted on the way out", "vfio-corrupt=accel0", Side::Source,
      "", nullptr, parseVfioCorrupt, checkDeviceExists},
+    {K::CorruptPage, "corrupt-page", "corrupt-page=CHANNEL@BYTES",
+     "one bit of the next page sent on CHANNEL flips on the wire once BYTES were sent on it: "
+     "the destination's integrity check must catch it before its guest starts (unless the "
+     "guest writes that page again, which sends it again)",
+     "corrupt-page=multifd-0@16M", Side::Source, "", nullptr, parseCorruptPage, noCheck},
 };
 
 } // namespace

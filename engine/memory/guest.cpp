@@ -134,6 +134,7 @@ void Guest::start() {
         std::lock_guard lock(stopMutex_);
         stopRequested_ = false;
     }
+    stopping_.store(false, std::memory_order_relaxed);
     workload_ = std::thread([this] { runWorkload(); });
 }
 
@@ -142,6 +143,7 @@ void Guest::stop() {
         return;
     if (gate_)
         gate_->interrupt();
+    stopping_.store(true, std::memory_order_relaxed);
     {
         std::lock_guard lock(stopMutex_);
         stopRequested_ = true;
@@ -174,7 +176,11 @@ void Guest::runWorkload() {
         sliceStart = now;
         // A vCPU that waited for a page does not catch up in one burst afterwards.
         budget = std::min(budget, static_cast<double>(pagesPerSecond) / 20 + 1);
-        for (; budget >= 1; budget -= 1) {
+        for (unsigned written = 0; budget >= 1; budget -= 1) {
+            // A stop is the switchover waiting, guest paused: a slice of a fast workload is
+            // thousands of pages, so it looks between pages too.
+            if (++written % 64 == 0 && stopping_.load(std::memory_order_relaxed))
+                break;
             const std::uint64_t page = splitmix(state) % hotPages;
             if (gate_ && !gate_->beforeWrite(hotBlock, page))
                 break;
@@ -207,6 +213,21 @@ bool isZeroPage(const std::uint8_t* page) {
 
 std::uint64_t hashPage(const std::uint8_t* page) {
     return XXH3_64bits(page, kPageSize);
+}
+
+std::uint64_t zeroPageHash() {
+    static const std::uint64_t hash = [] {
+        const std::vector<std::uint8_t> zeros(kPageSize, 0);
+        return hashPage(zeros.data());
+    }();
+    return hash;
+}
+
+PageHashes emptyPageHashes(const std::vector<std::unique_ptr<RamBlock>>& blocks) {
+    PageHashes hashes;
+    for (const auto& block : blocks)
+        hashes.emplace_back(block->pageCount(), 0);
+    return hashes;
 }
 
 PageHashes Guest::pageHashes() const {

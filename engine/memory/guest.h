@@ -49,6 +49,10 @@ using Digest = std::array<std::uint8_t, 16>;
 using PageHashes = std::vector<std::vector<std::uint64_t>>; // [block][page]
 std::string toHex(const Digest& digest);
 std::uint64_t hashPage(const std::uint8_t* page);
+// hashPage() of a page of zeros, which travels as a flag and is never read to be hashed.
+std::uint64_t zeroPageHash();
+// One hash slot per page of each block, all zero.
+PageHashes emptyPageHashes(const std::vector<std::unique_ptr<class RamBlock>>& blocks);
 // A page of zeros travels as a flag, not as data (QEMU's buffer_is_zero).
 bool isZeroPage(const std::uint8_t* page);
 
@@ -116,6 +120,7 @@ private:
     std::mutex stopMutex_;
     std::condition_variable stopCondition_;
     bool stopRequested_ = false;
+    std::atomic<bool> stopping_{false}; // stopRequested_, for the workload's inner loop
     std::atomic<std::uint64_t> pagesWritten_{0};
     std::uint64_t generation_ = 1;
 };

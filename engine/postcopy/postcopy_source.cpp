@@ -284,7 +284,9 @@ void MigrationSource::finishPostcopy() {
         std::lock_guard lock(controlMutex_);
         finishing_ = true;
     }
-    sendIntegritySectionAndEof();
+    // Postcopy: the source guest stays stopped and the destination's runs, so hashing the
+    // whole RAM here costs no downtime.
+    sendIntegritySectionAndEof(guest_.digest());
     telemetry_.setPhase("postcopy: every page sent; waiting for the destination's verdict");
     waitForShut();
     closeReturnPath();

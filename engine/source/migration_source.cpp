@@ -149,8 +149,10 @@ void MigrationSource::connectChannels(std::uint16_t port) {
         channel.connection = openChannel(port, *multifdCounters_[i]);
         channel.counters = multifdCounters_[i];
         for (const auto& fault : config_.faults)
-            if (fault.kind == FaultSpec::Kind::CutChannel && fault.channel == id)
+            if (fault.channel == id && fault.kind == FaultSpec::Kind::CutChannel)
                 channel.cut = &fault;
+            else if (fault.channel == id && fault.kind == FaultSpec::Kind::CorruptPage)
+                channel.corrupt = &fault;
         std::uint8_t hello[kMultifdInitSize];
         encodeHello(MultifdHello{config_.uuid, static_cast<std::uint8_t>(i)}, hello);
         channel.connection->sendAll(hello, sizeof hello);
@@ -158,7 +160,8 @@ void MigrationSource::connectChannels(std::uint16_t port) {
     }
     unregisterOnFailure.reset(); // before the move below: nothing of ours is freed now
     if (!channels.empty())
-        multifd_ = std::make_unique<MultifdSender>(std::move(channels), limiter_, telemetry_);
+        multifd_ =
+            std::make_unique<MultifdSender>(std::move(channels), limiter_, telemetry_, sentHashes_);
 }
 
 void MigrationSource::sendHeader(bool resume) {
@@ -256,11 +259,14 @@ void MigrationSource::sendPageOnMainChannel(std::size_t block, std::uint64_t off
     if (!continued)
         out.putString8(ram.name());
     continued = true;
+    std::uint64_t& sentHash = sentHashes_[block][offset / kPageSize];
     if (zero) {
         out.put8(0);
         ++mainZeroPages_;
+        sentHash = zeroPageHash();
         return;
     }
+    sentHash = hashPage(page);
     // A page the destination guest is waiting for does not queue behind the bandwidth cap.
     if (!urgent && !limiter_.acquire(kPageSize))
         throwIfCancelled();
@@ -324,7 +330,7 @@ bool MigrationSource::sendRound(std::vector<PageBitmap>& dirty) {
              page = pages.findNext(page + 1)) {
             pages.reset(page);
             if (multifd_)
-                multifd_->queuePage(block, page * kPageSize);
+                multifd_->queuePage(b, block, page * kPageSize);
             else
                 sendPageOnMainChannel(b, page * kPageSize, continued);
             --left;
@@ -367,7 +373,8 @@ void MigrationSource::complete(std::vector<PageBitmap>& dirty) {
     // judges how they ended before it gives its verdict.
     finishMultifd();
 
-    sendIntegritySectionAndEof();
+    // Every page's last copy was hashed as it was sent: this only combines the hashes.
+    sendIntegritySectionAndEof(guest_.digestOf(sentHashes_));
     telemetry_.setPhase("switchover: waiting for the destination's verdict");
     // The destination answers SHUT on the return path after it has loaded everything and
     // compared its RAM digest with ours.
@@ -393,9 +400,8 @@ void MigrationSource::finishMultifd() {
                          "close_notify, as sources before QEMU 9.1 did)");
 }
 
-void MigrationSource::sendIntegritySectionAndEof() {
+void MigrationSource::sendIntegritySectionAndEof(const Digest& digest) {
     StreamWriter& out = *stream_;
-    const Digest digest = guest_.digest();
     out.put8(static_cast<std::uint8_t>(Section::Full));
     out.put32(kIntegritySectionId);
     out.putString8(kIntegritySectionName);
@@ -423,7 +429,7 @@ void MigrationSource::warnAboutFaultsThatNeverFired() {
                                  (switchedToPostcopy_ ? "postcopy ended before the main channel "
                                                         "carried that much"
                                                       : "the migration never reached postcopy"));
-        if (fault.kind != FaultSpec::Kind::CutChannel)
+        if (fault.kind != FaultSpec::Kind::CutChannel && fault.kind != FaultSpec::Kind::CorruptPage)
             continue;
         const ChannelCounters* counters = nullptr;
         if (fault.channel == "main")
@@ -470,6 +476,7 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
         harvest(dirty);
         for (auto& pages : dirty)
             pages.setAll();
+        sentHashes_ = emptyPageHashes(guest_.blocks());
         bool postcopy = false;
         bool announcedAckWait = false;
         for (;;) {

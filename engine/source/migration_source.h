@@ -103,7 +103,7 @@ private:
     void resumeHandshake();
     void releaseMainChannel();
     void pauseStep(PauseStep step);
-    void sendIntegritySectionAndEof();
+    void sendIntegritySectionAndEof(const Digest& ramDigest);
     void finishMultifd();
     void endMainSessionAfterVerdict();
     std::uint64_t pagesToSend() const;
@@ -166,6 +166,9 @@ private:
     std::unique_ptr<Connection> main_;
     ChannelCounters* mainCounters_ = nullptr;
     std::vector<ChannelCounters*> multifdCounters_;
+    // The hash of each page as it was last sent ([block][page]), by whichever thread sent it;
+    // before multifd_, whose send threads write it.
+    PageHashes sentHashes_;
     std::unique_ptr<MultifdSender> multifd_;
     std::unique_ptr<StreamWriter> stream_;
 

@@ -8,8 +8,8 @@
 namespace migrascope {
 
 MultifdSender::MultifdSender(std::vector<Channel> channels, RateLimiter& limiter,
-                             Telemetry& telemetry)
-    : limiter_(limiter), telemetry_(telemetry) {
+                             Telemetry& telemetry, PageHashes& sentHashes)
+    : limiter_(limiter), telemetry_(telemetry), sentHashes_(sentHashes) {
     for (auto& channel : channels) {
         auto worker = std::make_unique<Worker>();
         worker->channel = std::move(channel);
@@ -50,10 +50,11 @@ void MultifdSender::throwIfFailed() {
         throw MigrationError(error_);
 }
 
-void MultifdSender::queuePage(RamBlock& block, std::uint64_t offset) {
+void MultifdSender::queuePage(std::size_t blockIndex, RamBlock& block, std::uint64_t offset) {
     if (current_.block != &block || current_.offsets.size() == kMultifdPagesPerPacket)
         flush();
     current_.block = &block;
+    current_.blockIndex = blockIndex;
     current_.offsets.push_back(offset);
 }
 
@@ -162,6 +163,20 @@ void MultifdSender::run(Worker& worker) {
     }
 }
 
+namespace {
+
+// The first page of a packet's data (pieces[1] onwards; pieces[0] is the header) is sent from
+// `replacement` instead.
+void splitFirstPage(std::vector<iovec>& pieces, std::uint8_t* replacement) {
+    iovec& first = pieces[1];
+    if (first.iov_len > kPageSize)
+        pieces.insert(pieces.begin() + 2, {static_cast<std::uint8_t*>(first.iov_base) + kPageSize,
+                                           first.iov_len - kPageSize});
+    pieces[1] = {replacement, kPageSize};
+}
+
+} // namespace
+
 void MultifdSender::send(Worker& worker, Job& job, std::uint64_t& zero, std::uint64_t& normal) {
     Connection& connection = *worker.channel.connection;
     ChannelCounters& counters = *worker.channel.counters;
@@ -181,6 +196,13 @@ void MultifdSender::send(Worker& worker, Job& job, std::uint64_t& zero, std::uin
         packet.normalPages = static_cast<std::uint32_t>(zeroBegin - job.offsets.begin());
         packet.zeroPages = static_cast<std::uint32_t>(job.offsets.end() - zeroBegin);
         packet.offsets = job.offsets;
+        // The integrity digest is of the pages as sent: hashed here, while they are in this
+        // core's cache, so that switchover only combines the hashes. A page the guest writes
+        // meanwhile is dirty and sent (and hashed) again.
+        std::vector<std::uint64_t>& hashes = sentHashes_[job.blockIndex];
+        for (std::size_t i = 0; i < job.offsets.size(); ++i)
+            hashes[job.offsets[i] / kPageSize] =
+                i < packet.normalPages ? hashPage(block.data() + job.offsets[i]) : zeroPageHash();
         for (std::uint32_t i = 0; i < packet.normalPages; ++i) {
             std::uint8_t* page = block.data() + job.offsets[i];
             // Adjacent pages become one piece, so bulk runs go to TLS as full records.
@@ -195,6 +217,20 @@ void MultifdSender::send(Worker& worker, Job& job, std::uint64_t& zero, std::uin
     }
     encodePacketHeader(packet, worker.header.data());
     const std::uint64_t bytes = kMultifdHeaderSize + packet.normalPages * kPageSize;
+    if (const FaultSpec* corrupt = worker.channel.corrupt;
+        corrupt && packet.normalPages > 0 &&
+        counters.bytes.load(std::memory_order_relaxed) + bytes > corrupt->afterBytes) {
+        // The page was hashed as it should be; a copy with one bit flipped goes out instead.
+        const std::uint8_t* page = job.block->data() + job.offsets[0];
+        worker.corrupted.assign(page, page + kPageSize);
+        worker.corrupted[kPageSize / 2] ^= 0x10;
+        splitFirstPage(pieces, worker.corrupted.data());
+        worker.channel.corrupt = nullptr;
+        telemetry_.event(EventLevel::Warning, Side::Source,
+                         "fault injected: " + corrupt->text + " (a bit of page " +
+                             std::to_string(job.offsets[0] / kPageSize) + " of " +
+                             job.block->name() + " flipped on " + connection.name() + ")");
+    }
     if (!limiter_.acquire(bytes))
         throw MigrationError("channel " + connection.name() + ": cancelled");
     if (const FaultSpec* cut = worker.channel.cut;

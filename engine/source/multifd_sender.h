@@ -25,17 +25,21 @@ public:
     struct Channel {
         std::unique_ptr<Connection> connection;
         ChannelCounters* counters = nullptr;
-        const FaultSpec* cut = nullptr; // cut-channel fault aimed at this channel, if any
+        const FaultSpec* cut = nullptr;     // cut-channel fault aimed at this channel, if any
+        const FaultSpec* corrupt = nullptr; // corrupt-page fault aimed at it, until it fired
     };
 
-    MultifdSender(std::vector<Channel> channels, RateLimiter& limiter, Telemetry& telemetry);
+    // `sentHashes`: where each send thread records the hash of each page as it sent it
+    // ([block][page]; a round's pages are distinct, and rounds are separated by syncAll()).
+    MultifdSender(std::vector<Channel> channels, RateLimiter& limiter, Telemetry& telemetry,
+                  PageHashes& sentHashes);
     // Stops and joins the send threads.
     ~MultifdSender();
     MultifdSender(const MultifdSender&) = delete;
     MultifdSender& operator=(const MultifdSender&) = delete;
 
     // Migration thread only. Throw MigrationError if a channel failed.
-    void queuePage(RamBlock& block, std::uint64_t offset);
+    void queuePage(std::size_t blockIndex, RamBlock& block, std::uint64_t offset);
     void flush();
     // Flushes, then sends a SYNC packet on every channel and waits until all are on the wire.
     void syncAll();
@@ -52,6 +56,7 @@ public:
 private:
     struct Job {
         RamBlock* block = nullptr;
+        std::size_t blockIndex = 0;
         std::vector<std::uint64_t> offsets;
         bool sync = false;
     };
@@ -61,8 +66,9 @@ private:
         Job job;
         bool pending = false;
         std::vector<std::uint8_t> header;
-        std::uint64_t zeroPages = 0;   // guarded by mutex_
-        std::uint64_t normalPages = 0; // guarded by mutex_
+        std::vector<std::uint8_t> corrupted; // the page a corrupt-page fault sends instead
+        std::uint64_t zeroPages = 0;         // guarded by mutex_
+        std::uint64_t normalPages = 0;       // guarded by mutex_
     };
 
     void run(Worker& worker);
@@ -73,6 +79,7 @@ private:
 
     RateLimiter& limiter_;
     Telemetry& telemetry_;
+    PageHashes& sentHashes_;
     std::vector<std::unique_ptr<Worker>> workers_;
     Job current_;
     std::size_t nextWorker_ = 0;
