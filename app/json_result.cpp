@@ -16,8 +16,12 @@ QJsonObject jsonResult(const TelemetrySnapshot& snapshot, std::int64_t historyId
     result["total-time"] = std::llround(stats.totalTimeMs);
     if (snapshot.status == MigrationStatus::Completed)
         result["downtime"] = std::llround(stats.downtimeMs);
-    else
-        result["expected-downtime"] = std::llround(stats.expectedDowntimeMs);
+    // Before switchover, what switching would cost; after it, what was expected as the guest
+    // stopped, beside the real figure.
+    result["expected-downtime"] = std::llround(stats.expectedDowntimeMs);
+    result["downtime-limit"] = static_cast<qint64>(stats.downtimeLimitMs);
+    if (!snapshot.convergence.empty())
+        result["convergence"] = QString::fromStdString(snapshot.convergence);
     result["setup-time"] = std::llround(stats.setupTimeMs);
 
     QJsonObject ram;

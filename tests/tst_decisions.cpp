@@ -33,16 +33,28 @@ class TestDecisions : public QObject {
     Q_OBJECT
 
 private slots:
-    void switchoverWhenTheRestFitsTheDowntimeLimit() {
-        // 100 MB/s is 100 000 bytes per ms: 300 ms hold 30 MB.
-        QCOMPARE(switchover::thresholdBytes(100000, 300), 30e6);
-        QVERIFY(switchover::converged(30000000, 100000, 300));
-        QVERIFY(!switchover::converged(30000001, 100000, 300));
+    void switchoverWhenTheDowntimeItCausesFitsTheLimit() {
+        // 100 MB/s is 100 000 bytes per ms: 300 ms hold 30 MB of RAM.
+        auto ramOnly = switchover::estimate(30000000, 0, 100000, 4, 0);
+        QCOMPARE(ramOnly.totalMs(), 300.0);
+        QVERIFY(switchover::converged(ramOnly, 30000000, 300));
+        QVERIFY(
+            !switchover::converged(switchover::estimate(30000001, 0, 100000, 4, 0), 30000001, 300));
+        // The verdict's round trip counts too.
+        QVERIFY(
+            !switchover::converged(switchover::estimate(30000000, 0, 100000, 4, 1), 30000000, 300));
+        // Device state travels on the main channel alone: one of four channels' share, so
+        // 7.5 MB of it take as long as 30 MB of RAM.
+        const auto devices = switchover::estimate(0, 7500000, 100000, 4, 0);
+        QCOMPARE(devices.deviceMs, 300.0);
+        QVERIFY(
+            !switchover::converged(switchover::estimate(0, 7500001, 100000, 4, 0), 7500001, 300));
+        // Without multifd the main channel has the whole bandwidth.
+        QCOMPARE(switchover::estimate(0, 30000000, 100000, 0, 0).deviceMs, 300.0);
         // Before any bandwidth is measured only an empty remainder may switch.
-        QVERIFY(switchover::converged(0, 0, 300));
-        QVERIFY(!switchover::converged(4096, 0, 300));
-        QCOMPARE(switchover::expectedDowntimeMs(30000000, 100000), 300.0);
-        QCOMPARE(switchover::expectedDowntimeMs(30000000, 0), 0.0);
+        QVERIFY(switchover::converged(switchover::estimate(0, 0, 0, 4, 0), 0, 300));
+        QVERIFY(!switchover::converged(switchover::estimate(4096, 0, 0, 4, 0), 4096, 300));
+        QVERIFY(!switchover::estimate(4096, 0, 0, 4, 0).known);
     }
 
     void progressCountsTheBulkPassUpToNinetyPercent() {

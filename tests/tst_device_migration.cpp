@@ -214,6 +214,33 @@ private slots:
         QVERIFY2(snap.errorDesc.find("cannot migrate with postcopy-ram") != std::string::npos,
                  snap.errorDesc.c_str());
     }
+
+    // Device state that cannot move within the downtime limit: precopy goes on instead of
+    // switching and overshooting, says why, and does not spin while nothing is dirty.
+    void stateThatCannotFitTheLimitKeepsPrecopyGoingAndSaysWhy() {
+        MigrationConfig config = withDevices({"accel,state-size=64M"});
+        config.guest.dirtyRate = 0;
+        config.maxBandwidth = 32ull << 20; // 64 MiB take about 2 s on the main channel
+        config.downtimeLimitMs = 300;
+        MigrationRun run(config, RunOptions{"", false});
+        run.start();
+        QTRY_VERIFY_WITH_TIMEOUT(run.snapshot().stats.dirtySyncCount >= 3, 30000);
+        const std::uint64_t syncsBefore = run.snapshot().stats.dirtySyncCount;
+        QTest::qWait(2000);
+        const auto snap = run.snapshot();
+        QVERIFY2(snap.status == MigrationStatus::Active, toString(snap.status));
+        QVERIFY2(snap.convergence.find("64.0 MiB of device state") != std::string::npos &&
+                     snap.convergence.find("limit 300 ms") != std::string::npos,
+                 snap.convergence.c_str());
+        QVERIFY(snap.stats.expectedDowntimeMs > 300);
+        // Backing off between empty rounds: a few dozen syncs in two seconds, not thousands.
+        QVERIFY2(snap.stats.dirtySyncCount - syncsBefore < 60,
+                 std::to_string(snap.stats.dirtySyncCount - syncsBefore).c_str());
+        run.cancel();
+        QVERIFY(run.waitFor(std::chrono::seconds(30)));
+        QVERIFY(run.snapshot().status == MigrationStatus::Cancelled);
+        QVERIFY(run.snapshot().sourceGuest == GuestState::Running);
+    }
 };
 
 QTEST_GUILESS_MAIN(TestDeviceMigration)

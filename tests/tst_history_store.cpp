@@ -281,6 +281,8 @@ void TestHistoryStore::versionOneFileIsUpgradedKeepingItsRuns() {
     }
     // Make the file what version 1 wrote: no TLS session columns, no return path.
     QVERIFY(executeRaw(path(), "ALTER TABLE run_channels DROP COLUMN bytes_received;"
+                               "ALTER TABLE runs DROP COLUMN expected_downtime_ms;"
+                               "ALTER TABLE runs DROP COLUMN downtime_limit_ms;"
                                "ALTER TABLE runs DROP COLUMN role;"
                                "ALTER TABLE runs DROP COLUMN peer;"
                                "DROP TABLE device_transitions;"
@@ -356,6 +358,8 @@ void TestHistoryStore::versionFourShutsGetTheirVerdictFromTheirText() {
     }
     // What version 4 wrote: no value column; the reason only in the words.
     QVERIFY(executeRaw(path(), "ALTER TABLE run_channels DROP COLUMN bytes_received;"
+                               "ALTER TABLE runs DROP COLUMN expected_downtime_ms;"
+                               "ALTER TABLE runs DROP COLUMN downtime_limit_ms;"
                                "ALTER TABLE return_path_messages DROP COLUMN value;"
                                "ALTER TABLE runs DROP COLUMN role;"
                                "ALTER TABLE runs DROP COLUMN peer;"

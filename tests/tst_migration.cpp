@@ -61,6 +61,11 @@ private slots:
         const auto row = historyRow(run);
         QVERIFY(row);
         QVERIFY(row->status == RunStatus::Completed);
+        // The downtime expected as the guest stopped stays beside the real one, and the limit.
+        QVERIFY(snap.stats.expectedDowntimeMs > 0);
+        QCOMPARE(row->expectedDowntimeMs, snap.stats.expectedDowntimeMs);
+        QCOMPARE(row->downtimeMs, snap.stats.downtimeMs);
+        QCOMPARE(row->downtimeLimitMs, std::uint64_t{300});
     }
 
     void plainMigrationOnTheMainChannelAloneCompletes() {

@@ -133,10 +133,20 @@ void RunStatusPanel::showSnapshot(const TelemetrySnapshot& snapshot) {
             ? transferred
             : tr("%1 of %2 RAM").arg(transferred, bytesText(static_cast<double>(stats.total))));
     throughput_->setText(tr("%1 Mbit/s").arg(stats.mbps, 0, 'f', 1));
+    // The limit beside both figures; over it in the attention colour, with the reason.
+    const bool over = stats.downtimeLimitMs > 0 &&
+                      (stats.downtimeMs > 0 ? stats.downtimeMs : stats.expectedDowntimeMs) >
+                          static_cast<double>(stats.downtimeLimitMs);
+    const QString limit = durationText(static_cast<double>(stats.downtimeLimitMs));
     if (stats.downtimeMs > 0)
-        downtime_->setText(durationText(stats.downtimeMs));
+        downtime_->setText(tr("%1 (expected %2, limit %3)")
+                               .arg(durationText(stats.downtimeMs),
+                                    durationText(stats.expectedDowntimeMs), limit));
     else
-        downtime_->setText(tr("expected %1").arg(durationText(stats.expectedDowntimeMs)));
+        downtime_->setText(
+            tr("expected %1 (limit %2)").arg(durationText(stats.expectedDowntimeMs), limit));
+    downtime_->setStyleSheet(over ? theme::textStyle(theme::attention(), true) : QString());
+    downtime_->setToolTip(QString::fromStdString(snapshot.convergence));
     integrity_->setText(QString::fromStdString(snapshot.integrity));
     guest_->setText(QString::fromLatin1(toString(snapshot.sourceGuest)));
 }

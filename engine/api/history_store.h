@@ -47,6 +47,8 @@ struct RunRecord {
     std::uint64_t transferred = 0;
     double totalTimeMs = 0;
     double downtimeMs = 0;
+    double expectedDowntimeMs = 0; // as the guest stopped
+    std::uint64_t downtimeLimitMs = 0;
     double mbps = 0;
     unsigned multifdChannels = 0;
     bool tls = false;

@@ -104,8 +104,10 @@ struct MigrationStats {
     std::uint64_t dirtySyncCount = 0;
     double dirtyPagesRate = 0; // pages/s at the last sync
     double mbps = 0;           // megabits/s over the last window
+    // Before switchover the downtime switching would cause; after it, what was expected then.
     double expectedDowntimeMs = 0;
-    double downtimeMs = 0; // measured, once known
+    std::uint64_t downtimeLimitMs = 0; // the downtime-limit parameter
+    double downtimeMs = 0;             // measured, once known
     double setupTimeMs = 0;
     double totalTimeMs = 0;
 };
@@ -196,6 +198,8 @@ struct TelemetrySnapshot {
     std::string phase; // human words: "bulk copy", "dirty iteration 3", "switchover", ...
     std::string errorDesc;
     std::string integrity; // "verified", "pending", or why not
+    // At the last dirty sync: what is left, the downtime switching would cause, the limit.
+    std::string convergence;
     GuestState sourceGuest = GuestState::Running;
     MigrationStats stats;
     double progress = 0; // 0..1, never decreases during a run

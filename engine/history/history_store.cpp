@@ -271,14 +271,15 @@ void addRunRole(sqlite3* db, const std::string& path) {
     execute(db, path, kSql, "adding the run's role (schema version 6)");
 }
 
-// Version 7: the bytes the destination received on each channel.
+// Version 7: the bytes the destination received on each channel; the downtime expected as
+// the guest stopped, and the limit it was held to.
 void addBytesReceived(sqlite3* db, const std::string& path) {
     static const char* const kSql = R"sql(
         ALTER TABLE run_channels ADD COLUMN bytes_received INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE runs ADD COLUMN expected_downtime_ms REAL NOT NULL DEFAULT 0;
+        ALTER TABLE runs ADD COLUMN downtime_limit_ms INTEGER NOT NULL DEFAULT 0;
     )sql";
-    execute(db, path, kSql,
-            "adding the bytes each channel's destination received (schema "
-            "version 7)");
+    execute(db, path, kSql, "adding received bytes and expected downtime (schema version 7)");
 }
 
 using MigrationStep = void (*)(sqlite3*, const std::string&);
@@ -484,7 +485,8 @@ constexpr char kRunColumns[] =
     "id, uuid, started_at, ended_at, status, error_desc, integrity, config, ram_total, "
     "transferred, total_time_ms, downtime_ms, mbps, multifd_channels, tls, owner_pid, "
     "postcopy_page_requests, postcopy_latency_median_ms, postcopy_latency_p99_ms, "
-    "postcopy_recoveries, return_path_count, role, peer";
+    "postcopy_recoveries, return_path_count, role, peer, expected_downtime_ms, "
+    "downtime_limit_ms";
 
 RunRecord readRun(const Statement& row) {
     RunRecord run;
@@ -513,6 +515,8 @@ RunRecord readRun(const Statement& row) {
     run.role =
         row.text(21) == toString(RunRole::Destination) ? RunRole::Destination : RunRole::Source;
     run.peer = row.text(22);
+    run.expectedDowntimeMs = row.real(23);
+    run.downtimeLimitMs = row.unsignedInteger(24);
     return run;
 }
 
@@ -835,7 +839,8 @@ void HistoryStore::finishRun(std::int64_t runId, const TelemetrySnapshot& final)
                      "transferred = ?5, total_time_ms = ?6, downtime_ms = ?7, mbps = ?8, "
                      "postcopy_page_requests = ?10, postcopy_latency_median_ms = ?11, "
                      "postcopy_latency_p99_ms = ?12, postcopy_recoveries = ?13, "
-                     "return_path_count = ?14, "
+                     "return_path_count = ?14, expected_downtime_ms = ?16, "
+                     "downtime_limit_ms = ?17, "
                      "ram_total = CASE WHEN ?15 > 0 THEN ?15 ELSE ram_total END WHERE id = ?9");
     update.bindText(1, utcNowIso8601())
         .bindText(2, toString(*finalStatus))
@@ -851,7 +856,9 @@ void HistoryStore::finishRun(std::int64_t runId, const TelemetrySnapshot& final)
         .bindReal(12, final.postcopy.latencyP99Ms)
         .bindInteger(13, final.postcopy.recoveries)
         .bindUnsigned(14, final.returnPathCount)
-        .bindUnsigned(15, final.stats.total);
+        .bindUnsigned(15, final.stats.total)
+        .bindReal(16, final.stats.expectedDowntimeMs)
+        .bindUnsigned(17, final.stats.downtimeLimitMs);
     update.step();
     if (sqlite3_changes(db_.get()) == 0)
         throw std::runtime_error("history database " + path_ + ": cannot finish run " +

@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
+#include <cstdio>
 #include <optional>
 
 namespace migrascope {
@@ -20,6 +22,35 @@ constexpr double kWindowMs = 100;
 constexpr unsigned kPagesBetweenChecks = 256;
 // Precopy device data per device and round (QEMU reads up to 1 MiB per iteration call).
 constexpr std::size_t kDeviceBytesPerRound = 4 << 20;
+
+std::string milliseconds(double ms) {
+    if (ms < 1000)
+        return std::to_string(std::llround(ms)) + " ms";
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1f s", ms / 1000);
+    return text;
+}
+
+// "420.0 MiB of RAM would take 1.4 s at 300.0 MiB/s, and 64.0 MiB of device state 355 ms on
+// the main channel: 1.8 s expected; limit 300 ms"
+std::string describeDowntime(const switchover::DowntimeEstimate& downtime, std::uint64_t ramBytes,
+                             std::uint64_t deviceBytes, double bandwidthBytesPerMs,
+                             const MigrationConfig& config) {
+    std::string text = formatBytes(static_cast<double>(ramBytes)) + " of RAM left";
+    if (deviceBytes > 0)
+        text += " and " + formatBytes(static_cast<double>(deviceBytes)) + " of device state";
+    if (!downtime.known)
+        return text + "; no bandwidth measured yet";
+    text += ": RAM " + milliseconds(downtime.ramMs) + " at " +
+            formatBytes(bandwidthBytesPerMs * 1000) + "/s";
+    if (deviceBytes > 0)
+        text += ", device state " + milliseconds(downtime.deviceMs) +
+                (config.multifdChannels > 0 ? " on the main channel alone" : "");
+    text += ", round trip " + milliseconds(downtime.roundTripMs) + ": " +
+            milliseconds(downtime.totalMs()) + " expected downtime; limit " +
+            std::to_string(config.downtimeLimitMs) + " ms";
+    return text;
+}
 
 } // namespace
 
@@ -186,6 +217,7 @@ void MigrationSource::sendHeader(bool resume) {
 void MigrationSource::sendSetup() {
     StreamWriter& out = *stream_;
     out.putCommand(StreamCommand::OpenReturnPath);
+    pingSentAtMs_ = telemetry_.elapsedMs(); // its PONG measures the round trip
     sendPing(nextPing_++);
     if (config_.capabilities.postcopyRam)
         out.putCommand(StreamCommand::PostcopyAdvise,
@@ -275,7 +307,45 @@ void MigrationSource::sendPageOnMainChannel(std::size_t block, std::uint64_t off
     mainCounters_->pages.fetch_add(1, std::memory_order_relaxed);
 }
 
-void MigrationSource::publishStats(std::uint64_t remainingBytes, bool roundEnded) {
+switchover::DowntimeEstimate MigrationSource::estimateDowntime(std::uint64_t ramRemaining) {
+    double roundTripMs = 0;
+    {
+        std::lock_guard lock(controlMutex_);
+        if (returnPathState_.firstPongAtMs >= 0 && pingSentAtMs_ >= 0)
+            roundTripMs = returnPathState_.firstPongAtMs - pingSentAtMs_;
+    }
+    return switchover::estimate(ramRemaining, deviceRemaining_, bandwidthBytesPerMs_,
+                                config_.multifdChannels, roundTripMs);
+}
+
+std::uint64_t MigrationSource::catchUpBoundMs() const {
+    return std::max<std::uint64_t>(2000, 4 * config_.downtimeLimitMs);
+}
+
+bool MigrationSource::destinationCaughtUp(std::uint32_t ping) {
+    stream_->flush();
+    std::unique_lock lock(controlMutex_);
+    const bool answered =
+        controlChanged_.wait_for(lock, std::chrono::milliseconds(catchUpBoundMs()), [&] {
+            return returnPathState_.lastPong >= ping || returnPathState_.ended ||
+                   cancelRequested_.load();
+        });
+    const bool caughtUp = answered && returnPathState_.lastPong >= ping;
+    lock.unlock();
+    throwIfCancelled();
+    if (!caughtUp)
+        throwIfReturnPathEnded();
+    return caughtUp;
+}
+
+void MigrationSource::backOff() {
+    std::unique_lock lock(controlMutex_);
+    controlChanged_.wait_for(lock, std::chrono::milliseconds(100),
+                             [&] { return cancelRequested_.load() || returnPathState_.ended; });
+}
+
+void MigrationSource::publishStats(std::uint64_t ramRemaining, bool roundEnded) {
+    const std::uint64_t remainingBytes = ramRemaining + deviceRemaining_;
     const double now = telemetry_.elapsedMs();
     const std::uint64_t transferred = transferredBytes();
     // A round shorter than the window still measures the link: a fast link must not look
@@ -296,7 +366,9 @@ void MigrationSource::publishStats(std::uint64_t remainingBytes, bool roundEnded
     stats.dirtySyncCount = dirtySyncCount_;
     stats.dirtyPagesRate = dirtyPagesRate_;
     stats.mbps = bandwidthBytesPerMs_ * 1000.0 * 8 / 1e6;
-    stats.expectedDowntimeMs = switchover::expectedDowntimeMs(remainingBytes, bandwidthBytesPerMs_);
+    stats.expectedDowntimeMs =
+        switchoverEstimateMs_ ? *switchoverEstimateMs_ : estimateDowntime(ramRemaining).totalMs();
+    stats.downtimeLimitMs = config_.downtimeLimitMs;
     stats.setupTimeMs = setupTimeMs_;
     stats.downtimeMs = downtimeMs_;
     stats.totalTimeMs = now - startMs_;
@@ -353,6 +425,16 @@ void MigrationSource::complete(std::vector<PageBitmap>& dirty) {
     telemetry_.setStatus(MigrationStatus::Device);
     telemetry_.setPhase("switchover: guest stopped");
     const double stoppedAt = telemetry_.elapsedMs();
+    deviceRemaining_ = 0; // from here on, sent as part of the downtime
+    // Where the downtime goes, step by step, for the event log.
+    std::string steps;
+    double stepStart = stoppedAt;
+    auto step = [&](const char* what) {
+        const double now = telemetry_.elapsedMs();
+        steps += (steps.empty() ? "" : ", ") + std::string(what) + " " +
+                 std::to_string(std::llround(now - stepStart)) + " ms";
+        stepStart = now;
+    };
     guest_.stop();
     telemetry_.setSourceGuest(GuestState::Paused);
     // `dirty` still holds what the last sync found; add what the guest wrote since.
@@ -360,18 +442,24 @@ void MigrationSource::complete(std::vector<PageBitmap>& dirty) {
     telemetry_.event(EventLevel::Info, Side::Source,
                      "switchover: guest stopped, " + formatBytes(static_cast<double>(last)) +
                          " dirty left to send");
+    // What was expected as the guest stopped stays the expected downtime, beside the real one.
+    switchoverEstimateMs_ = telemetry_.stats().expectedDowntimeMs;
+    step("stopping the guest");
     StreamWriter& out = *stream_;
     if (devices_ && !devices_->empty()) {
         telemetry_.setPhase("switchover: devices quiesce and save their state (STOP_COPY)");
         devices_->switchover(out);
+        step("device state");
     }
     out.put8(static_cast<std::uint8_t>(Section::End));
     out.put32(kRamSectionId);
     sendRound(dirty);
     endRound();
+    step(("last RAM (" + formatBytes(static_cast<double>(last)) + ")").c_str());
     // The multifd channels carry nothing more: end their sessions now, so the destination
     // judges how they ended before it gives its verdict.
     finishMultifd();
+    step("closing the multifd channels");
 
     // Every page's last copy was hashed as it was sent: this only combines the hashes.
     sendIntegritySectionAndEof(guest_.digestOf(sentHashes_));
@@ -379,7 +467,10 @@ void MigrationSource::complete(std::vector<PageBitmap>& dirty) {
     // The destination answers SHUT on the return path after it has loaded everything and
     // compared its RAM digest with ours.
     waitForShut();
+    step("the destination's verdict");
     downtimeMs_ = telemetry_.elapsedMs() - stoppedAt;
+    telemetry_.event(EventLevel::Info, Side::Source,
+                     "downtime " + std::to_string(std::llround(downtimeMs_)) + " ms: " + steps);
     closeReturnPath();
     if (devices_)
         devices_->completed(); // after the verdict, as QEMU's save_cleanup: not in downtime
@@ -487,30 +578,74 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
             stream_->put32(kRamSectionId);
             const bool roundComplete = sendRound(dirty);
             endRound();
+            // Answered once the destination has loaded this round (its multifd data too).
+            const std::uint32_t roundPing = nextPing_++;
+            sendPing(roundPing);
+            stream_->flush();
             if (!roundComplete) {
                 postcopy = true;
                 break;
             }
-            std::uint64_t remaining = harvest(dirty);
+            const std::uint64_t ramRemaining = harvest(dirty);
             if (devices_ && !devices_->empty()) {
                 devices_->iterate(*stream_, kDeviceBytesPerRound);
                 stream_->flush();
-                remaining += devices_->pendingBytes();
+                deviceRemaining_ = devices_->pendingBytes();
             }
-            publishStats(remaining, true);
-            const double threshold =
-                switchover::thresholdBytes(bandwidthBytesPerMs_, config_.downtimeLimitMs);
-            telemetry_.event(EventLevel::Info, Side::Source,
-                             "dirty sync " + std::to_string(dirtySyncCount_) + ": " +
-                                 formatBytes(static_cast<double>(remaining)) +
-                                 " dirty, switchover threshold " + formatBytes(threshold));
+            publishStats(ramRemaining, true);
+            const switchover::DowntimeEstimate downtime = estimateDowntime(ramRemaining);
+            const std::uint64_t remaining = ramRemaining + deviceRemaining_;
+            const bool converged =
+                switchover::converged(downtime, remaining, config_.downtimeLimitMs);
+            const std::string why = describeDowntime(downtime, ramRemaining, deviceRemaining_,
+                                                     bandwidthBytesPerMs_, config_);
+            telemetry_.setConvergence(why);
+            // Every sync while it converges quickly; a migration that does not converge says
+            // why every few seconds, not at every sync.
+            const double now = telemetry_.elapsedMs();
+            if (converged || dirtySyncCount_ <= 5 || now - lastSyncLoggedMs_ >= 5000) {
+                telemetry_.event(EventLevel::Info, Side::Source,
+                                 "dirty sync " + std::to_string(dirtySyncCount_) + ": " + why +
+                                     (converged ? "; switching over" : "; iterating on"));
+                lastSyncLoggedMs_ = now;
+            }
             throwIfCancelled();
             throwIfReturnPathEnded();
             if (postcopyWanted()) {
                 postcopy = true;
                 break;
             }
-            if (switchover::converged(remaining, bandwidthBytesPerMs_, config_.downtimeLimitMs)) {
+            if (!converged && ramRemaining == 0)
+                backOff(); // nothing new to send: what does not fit is the devices' state
+            if (converged) {
+                // What was sent may still sit in socket buffers or be loading at the
+                // destination; it would drain inside the downtime. Wait for it while the guest
+                // runs, then count what the guest wrote meanwhile.
+                const double waitFrom = telemetry_.elapsedMs();
+                if (!destinationCaughtUp(roundPing)) {
+                    telemetry_.setConvergence("the destination is still loading what was sent");
+                    telemetry_.event(EventLevel::Info, Side::Source,
+                                     "the destination has not loaded round " +
+                                         std::to_string(dirtySyncCount_) + " within " +
+                                         std::to_string(catchUpBoundMs()) +
+                                         " ms: not switching over yet");
+                    continue;
+                }
+                const std::uint64_t ramNow = harvest(dirty);
+                publishStats(ramNow, true);
+                const auto downtimeNow = estimateDowntime(ramNow);
+                const std::string after = describeDowntime(downtimeNow, ramNow, deviceRemaining_,
+                                                           bandwidthBytesPerMs_, config_);
+                telemetry_.setConvergence(after);
+                if (!switchover::converged(downtimeNow, ramNow + deviceRemaining_,
+                                           config_.downtimeLimitMs)) {
+                    telemetry_.event(
+                        EventLevel::Info, Side::Source,
+                        "the destination needed " +
+                            std::to_string(std::llround(telemetry_.elapsedMs() - waitFrom)) +
+                            " ms to load what was sent; then " + after + "; iterating on");
+                    continue;
+                }
                 if (!config_.capabilities.switchoverAck || switchoverAcked())
                     break;
                 if (!announcedAckWait)
@@ -586,6 +721,7 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
             devices_->resumeAfterFailure();
         guest_.start();
         telemetry_.setSourceGuest(GuestState::Running);
+        deviceRemaining_ = 0;
         publishStats(telemetry_.stats().remaining); // what was left when it stopped
         if (switchedToPostcopy_)
             telemetry_.event(EventLevel::Warning, Side::Source,

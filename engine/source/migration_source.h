@@ -7,6 +7,7 @@
 #include "engine/api/migration_run.h"
 #include "engine/memory/guest.h"
 #include "engine/memory/page_bitmap.h"
+#include "engine/source/switchover.h"
 #include "engine/telemetry/telemetry.h"
 #include "engine/transport/connection.h"
 #include "engine/transport/rate_limiter.h"
@@ -66,6 +67,7 @@ private:
         std::string error;
         std::optional<std::uint32_t> shut;
         std::uint32_t lastPong = 0;
+        double firstPongAtMs = -1; // when the first PONG (to the setup PING) arrived
         bool switchoverAcked = false;
         bool resumeAcked = false;
         std::map<std::string, PageBitmap> bitmaps;
@@ -121,7 +123,17 @@ private:
                                bool urgent = false);
     void endRound();
     std::uint64_t harvest(std::vector<PageBitmap>& dirty);
-    void publishStats(std::uint64_t remainingBytes, bool roundEnded = false);
+    // `ramRemaining`: RAM still to send; the devices' remaining state is added to it.
+    void publishStats(std::uint64_t ramRemaining, bool roundEnded = false);
+    // The downtime switching now would cause, from what is left and what was measured.
+    switchover::DowntimeEstimate estimateDowntime(std::uint64_t ramRemaining);
+    // Between two dirty syncs that found nothing to send while switchover cannot happen:
+    // waits a little (or until cancelled) instead of spinning.
+    void backOff();
+    // Waits (a bounded time, catchUpBoundMs) until the destination answered `ping`, sent after
+    // a round: it has loaded everything before it. False when the time ran out.
+    bool destinationCaughtUp(std::uint32_t ping);
+    std::uint64_t catchUpBoundMs() const;
     void complete(std::vector<PageBitmap>& dirty);
     void throwIfCancelled() const;
     void checkMainChannelFault();
@@ -184,6 +196,11 @@ private:
     double setupTimeMs_ = 0;
     double startMs_ = 0;
     double downtimeMs_ = 0;
+    std::uint64_t deviceRemaining_ = 0; // the devices' pending state at the last sync
+    double pingSentAtMs_ = -1;          // the setup PING, for the round trip
+    double lastSyncLoggedMs_ = 0;
+    // The estimate made as the guest stopped; shown as expected downtime after it.
+    std::optional<double> switchoverEstimateMs_;
 };
 
 } // namespace migrascope

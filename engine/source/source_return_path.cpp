@@ -91,6 +91,8 @@ void MigrationSource::handleReturnPathMessage(const ReturnPathMessage& message) 
         break;
     case ReturnPathType::Pong:
         state.lastPong = message.value;
+        if (state.firstPongAtMs < 0)
+            state.firstPongAtMs = telemetry_.elapsedMs();
         break;
     case ReturnPathType::ReqPagesId:
     case ReturnPathType::ReqPages: {

@@ -1,28 +1,46 @@
-// When precopy may stop the guest and switch over (QEMU's migration_iteration_run): when what
-// is left can be sent within the downtime limit at the bandwidth measured so far. Pure
-// functions, so the rule can be tested without a migration.
+// When precopy may stop the guest and switch over (QEMU's migration_iteration_run): when the
+// downtime it would cause fits the limit. Unlike QEMU's rule (remaining bytes over the whole
+// bandwidth), the estimate counts what switchover really costs here: device state travels on
+// the main channel alone, so at one channel's share of the bandwidth, and the verdict needs a
+// round trip. Pure functions, so the rule can be tested without a migration.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 namespace migrascope::switchover {
 
-// Bytes that fit in the downtime limit at the measured bandwidth.
-constexpr double thresholdBytes(double bandwidthBytesPerMs, std::uint64_t downtimeLimitMs) {
-    return bandwidthBytesPerMs * static_cast<double>(downtimeLimitMs);
+struct DowntimeEstimate {
+    double ramMs = 0;       // the dirty RAM, over every channel
+    double deviceMs = 0;    // the devices' state, over the main channel
+    double roundTripMs = 0; // the destination's verdict coming back
+    bool known = false;     // false while no bandwidth was measured
+    double totalMs() const { return ramMs + deviceMs + roundTripMs; }
+};
+
+// `bandwidthBytesPerMs`: measured over all channels; `multifdChannels`: how many channels
+// share it besides the main one (0: the main channel carries everything).
+constexpr DowntimeEstimate estimate(std::uint64_t ramBytes, std::uint64_t deviceBytes,
+                                    double bandwidthBytesPerMs, unsigned multifdChannels,
+                                    double roundTripMs) {
+    DowntimeEstimate result;
+    if (bandwidthBytesPerMs <= 0)
+        return result;
+    result.known = true;
+    result.ramMs = static_cast<double>(ramBytes) / bandwidthBytesPerMs;
+    const double mainChannelShare = bandwidthBytesPerMs / std::max(1u, multifdChannels);
+    result.deviceMs = static_cast<double>(deviceBytes) / mainChannelShare;
+    result.roundTripMs = roundTripMs;
+    return result;
 }
 
-// Whether `remainingBytes` fit. With no bandwidth measured yet nothing fits, unless nothing
-// is left.
-constexpr bool converged(std::uint64_t remainingBytes, double bandwidthBytesPerMs,
+// Whether switching now keeps the downtime within the limit. With no bandwidth measured yet
+// nothing fits, unless nothing is left.
+constexpr bool converged(const DowntimeEstimate& downtime, std::uint64_t remainingBytes,
                          std::uint64_t downtimeLimitMs) {
-    return static_cast<double>(remainingBytes) <=
-           thresholdBytes(bandwidthBytesPerMs, downtimeLimitMs);
-}
-
-// How long sending `remainingBytes` would stop the guest; 0 while no bandwidth is known.
-constexpr double expectedDowntimeMs(std::uint64_t remainingBytes, double bandwidthBytesPerMs) {
-    return bandwidthBytesPerMs > 0 ? static_cast<double>(remainingBytes) / bandwidthBytesPerMs : 0;
+    if (!downtime.known)
+        return remainingBytes == 0;
+    return downtime.totalMs() <= static_cast<double>(downtimeLimitMs);
 }
 
 } // namespace migrascope::switchover

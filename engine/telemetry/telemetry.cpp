@@ -222,6 +222,11 @@ std::string Telemetry::error() const {
     return error_;
 }
 
+void Telemetry::setConvergence(std::string convergence) {
+    std::lock_guard lock(mutex_);
+    convergence_ = std::move(convergence);
+}
+
 void Telemetry::setIntegrity(std::string integrity) {
     std::lock_guard lock(mutex_);
     integrity_ = std::move(integrity);
@@ -434,6 +439,7 @@ TelemetrySnapshot Telemetry::snapshot(std::size_t eventCursor, std::size_t sampl
     snap.phase = phase_;
     snap.errorDesc = error_;
     snap.integrity = integrity_;
+    snap.convergence = convergence_;
     snap.stats = stats_;
     snap.progress = snap.status == MigrationStatus::Completed ? 1.0 : progress_;
     for (const auto& counters : channels_) {

@@ -76,6 +76,8 @@ public:
     void setError(const std::string& error, bool replace = false);
     std::string error() const;
     void setIntegrity(std::string integrity);
+    // Why precopy goes on (or that it converged): the downtime estimate against the limit.
+    void setConvergence(std::string convergence);
     void setSourceGuest(GuestState state) { sourceGuest_.store(state); }
     void updateStats(const MigrationStats& stats);
     MigrationStats stats() const;
@@ -129,6 +131,7 @@ private:
     std::string phase_;
     std::string error_;
     std::string integrity_ = "pending";
+    std::string convergence_;
     MigrationStats stats_;
     double progress_ = 0;
     std::vector<Event> events_;
