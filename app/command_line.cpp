@@ -50,7 +50,8 @@ CommandLine parseIncoming(const QCommandLineParser& parser) {
     for (const char* sourceOnly :
          {"headless", "destination", "connect-timeout", "ram-size", "dirty-rate",
           "multifd-channels", "downtime-limit", "max-bandwidth", "tls-hostname",
-          "tls-rekey-interval", "capability", "postcopy-after", "device", "json"})
+          "tls-rekey-interval", "capability", "postcopy-after", "device", "json",
+          "cpu-throttle-initial", "cpu-throttle-increment"})
         if (parser.isSet(sourceOnly))
             throw std::invalid_argument(std::string("--") + sourceOnly +
                                         " belongs to the source; a destination daemon "
@@ -176,8 +177,16 @@ CommandLine parseCommandLine(const QStringList& arguments) {
          "on|off", "on"},
         {"capability",
          "A migration capability, repeatable: return-path (always on), postcopy-ram, "
-         "switchover-ack. Default off.",
+         "switchover-ack, auto-converge. Default off.",
          "NAME=on|off"},
+        {"cpu-throttle-initial",
+         "With auto-converge: the first throttle of the guest's vCPUs, in percent (1-99). "
+         "Default 20.",
+         "PCT", "20"},
+        {"cpu-throttle-increment",
+         "With auto-converge: how much each further step throttles, in percent (1-99). "
+         "Default 10.",
+         "PCT", "10"},
         {"postcopy-after",
          "With postcopy-ram: switch to postcopy after N dirty-page iterations (e.g. 2) or "
          "after a time in precopy (e.g. 1.5s, 800ms), as migrate-start-postcopy would.",
@@ -221,6 +230,13 @@ CommandLine parseCommandLine(const QStringList& arguments) {
     config.guest.dirtyRate = sizeOption(parser, "dirty-rate");
     config.multifdChannels = static_cast<unsigned>(numberOption(parser, "multifd-channels", 255));
     config.downtimeLimitMs = numberOption(parser, "downtime-limit", 2000000);
+    config.cpuThrottle.initial =
+        static_cast<unsigned>(numberOption(parser, "cpu-throttle-initial", 99));
+    config.cpuThrottle.increment =
+        static_cast<unsigned>(numberOption(parser, "cpu-throttle-increment", 99));
+    if (config.cpuThrottle.initial == 0 || config.cpuThrottle.increment == 0)
+        throw std::invalid_argument("--cpu-throttle-initial and --cpu-throttle-increment are "
+                                    "percentages from 1 to 99");
     config.maxBandwidth = sizeOption(parser, "max-bandwidth");
     config.tls.enabled = !parser.isSet("no-tls");
     if (parser.isSet("no-tls"))

@@ -20,6 +20,7 @@ QJsonObject jsonResult(const TelemetrySnapshot& snapshot, std::int64_t historyId
     // stopped, beside the real figure.
     result["expected-downtime"] = std::llround(stats.expectedDowntimeMs);
     result["downtime-limit"] = static_cast<qint64>(stats.downtimeLimitMs);
+    result["cpu-throttle-percentage"] = static_cast<qint64>(stats.cpuThrottlePercentage);
     if (!snapshot.convergence.empty())
         result["convergence"] = QString::fromStdString(snapshot.convergence);
     result["setup-time"] = std::llround(stats.setupTimeMs);

@@ -149,6 +149,44 @@ private slots:
         QVERIFY(QString::fromStdString(row->errorDesc).contains("multifd-1"));
     }
 
+    // A guest dirtying 256 MiB/s behind a 128 MiB/s cap: precopy never converges on its own;
+    // auto-converge throttles the vCPUs step by step until it does.
+    void autoConvergeThrottlesAGuestThatOutrunsTheLink() {
+        MigrationConfig config;
+        config.guest.ramSize = 256ull << 20;
+        config.guest.dirtyRate = 256ull << 20;
+        config.maxBandwidth = 128ull << 20;
+        config.multifdChannels = 2;
+        config.tls.enabled = false;
+        config.cpuThrottle.initial = 40;
+        config.cpuThrottle.increment = 20;
+
+        MigrationRun without(config, RunOptions{"", false});
+        without.start();
+        QTRY_VERIFY_WITH_TIMEOUT(without.snapshot().stats.dirtySyncCount >= 6, 60000);
+        QVERIFY2(without.snapshot().status == MigrationStatus::Active,
+                 toString(without.snapshot().status));
+        QCOMPARE(without.snapshot().stats.cpuThrottlePercentage, 0u);
+        QVERIFY(without.snapshot().stats.expectedDowntimeMs > 300);
+        without.cancel();
+        QVERIFY(without.waitFor(std::chrono::seconds(30)));
+
+        config.capabilities.autoConverge = true;
+        MigrationRun with(config, RunOptions{historyPath()});
+        test::runToEnd(with);
+        const auto snap = with.snapshot();
+        QVERIFY2(snap.status == MigrationStatus::Completed, snap.errorDesc.c_str());
+        QVERIFY(snap.stats.cpuThrottlePercentage >= 40);
+        bool stepped = false;
+        for (const auto& event : snap.events)
+            stepped |= event.text.rfind("auto-converge: ", 0) == 0;
+        QVERIFY(stepped);
+        const auto row = historyRow(with);
+        QVERIFY(row);
+        QCOMPARE(row->cpuThrottlePercentage, snap.stats.cpuThrottlePercentage);
+        QVERIFY(ramEqual(*with.sourceGuest(), *with.destinationGuest()));
+    }
+
     // The digest is made of each page's hash as it was sent and as it arrived: a page that
     // changes on the way must still fail the migration before the destination's guest runs.
     void aPageCorruptedOnTheWireFailsIntegrity() {

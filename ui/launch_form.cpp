@@ -172,6 +172,11 @@ LaunchForm::LaunchForm(QWidget* parent) : QWidget(parent) {
     switchoverAck_->setObjectName(QStringLiteral("switchoverAck"));
     switchoverAck_->setToolTip(tr("The source switches over only after the destination has "
                                   "sent SWITCHOVER_ACK"));
+    autoConverge_ = new QCheckBox(tr("auto-converge"), capabilitiesBox);
+    autoConverge_->setObjectName(QStringLiteral("autoConverge"));
+    autoConverge_->setToolTip(tr("Throttle the guest's vCPUs step by step (cpu-throttle-initial "
+                                 "20 %, then +10 %) while it dirties memory faster than the "
+                                 "link sends it"));
     postcopyAfter_ = makeSpinBox("postcopyAfter", 0, 3600000, 0, tr(" ms"), capabilitiesBox);
     postcopyAfter_->setSingleStep(250);
     postcopyAfter_->setSpecialValueText(tr("by hand"));
@@ -188,7 +193,12 @@ LaunchForm::LaunchForm(QWidget* parent) : QWidget(parent) {
     capabilitiesLayout->addRow(tr("Postcopy after:"), postcopyAfter_);
     capabilitiesLayout->addRow(autoRecover_);
     capabilitiesLayout->addRow(tr("Recover after:"), recoverDelay_);
-    capabilitiesLayout->addRow(switchoverAck_);
+    // Side by side: the form must fit a small screen.
+    auto* precopyCapabilities = new QHBoxLayout;
+    precopyCapabilities->addWidget(switchoverAck_);
+    precopyCapabilities->addWidget(autoConverge_);
+    precopyCapabilities->addStretch(1);
+    capabilitiesLayout->addRow(precopyCapabilities);
 
     auto* faultsBox = new QGroupBox(tr("Faults (training)"), this);
     faults_ = new QLineEdit(faultsBox);
@@ -219,12 +229,12 @@ LaunchForm::LaunchForm(QWidget* parent) : QWidget(parent) {
     layout->addLayout(buttons);
     layout->addStretch(1);
 
-    parameterWidgets_ = {destination_,    ramSize_,          dirtyRate_,     multifdChannels_,
-                         downtimeLimit_,  maxBandwidth_,     tlsEnabled_,    credsDir_,
-                         browseButton_,   tlsPriority_,      rekeyInterval_, cleanTermination_,
-                         legacySource_,   postcopyRam_,      switchoverAck_, postcopyAfter_,
-                         autoRecover_,    recoverDelay_,     nicDevices_,    accelDevices_,
-                         accelStateSize_, legacyVfioResume_, faults_};
+    parameterWidgets_ = {destination_,   ramSize_,        dirtyRate_,        multifdChannels_,
+                         downtimeLimit_, maxBandwidth_,   tlsEnabled_,       credsDir_,
+                         browseButton_,  tlsPriority_,    rekeyInterval_,    cleanTermination_,
+                         legacySource_,  postcopyRam_,    switchoverAck_,    autoConverge_,
+                         postcopyAfter_, autoRecover_,    recoverDelay_,     nicDevices_,
+                         accelDevices_,  accelStateSize_, legacyVfioResume_, faults_};
 
     connect(tlsEnabled_, &QCheckBox::toggled, this, &LaunchForm::updateTlsControls);
     connect(postcopyRam_, &QCheckBox::toggled, this, &LaunchForm::updatePostcopyControls);
@@ -265,6 +275,7 @@ MigrationConfig LaunchForm::config() const {
         config.faults.push_back(parseFault("tls-no-bye"));
     config.capabilities.postcopyRam = postcopyRam_->isChecked();
     config.capabilities.switchoverAck = switchoverAck_->isChecked();
+    config.capabilities.autoConverge = autoConverge_->isChecked();
     if (config.capabilities.postcopyRam) {
         config.postcopyStart.afterMs = postcopyAfter_->value();
         config.postcopyStart.afterIterations = postcopyAfterIterations_;
@@ -324,6 +335,7 @@ void LaunchForm::setConfig(const MigrationConfig& config) {
     faults_->setText(faults.join(' '));
     postcopyRam_->setChecked(config.capabilities.postcopyRam);
     switchoverAck_->setChecked(config.capabilities.switchoverAck);
+    autoConverge_->setChecked(config.capabilities.autoConverge);
     postcopyAfter_->setValue(static_cast<int>(config.postcopyStart.afterMs));
     postcopyAfterIterations_ = config.postcopyStart.afterIterations;
     autoRecover_->setChecked(config.autoRecover);

@@ -62,6 +62,7 @@ private:
     QCheckBox* legacyVfioResume_;
     QCheckBox* postcopyRam_;
     QCheckBox* switchoverAck_;
+    QCheckBox* autoConverge_;
     QSpinBox* postcopyAfter_;
     QCheckBox* autoRecover_;
     QSpinBox* recoverDelay_;

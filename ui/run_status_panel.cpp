@@ -148,7 +148,11 @@ void RunStatusPanel::showSnapshot(const TelemetrySnapshot& snapshot) {
     downtime_->setStyleSheet(over ? theme::textStyle(theme::attention(), true) : QString());
     downtime_->setToolTip(QString::fromStdString(snapshot.convergence));
     integrity_->setText(QString::fromStdString(snapshot.integrity));
-    guest_->setText(QString::fromLatin1(toString(snapshot.sourceGuest)));
+    // auto-converge's throttle belongs to the source guest's vCPUs.
+    const QString guest = QString::fromLatin1(toString(snapshot.sourceGuest));
+    guest_->setText(stats.cpuThrottlePercentage > 0 && snapshot.sourceGuest == GuestState::Running
+                        ? tr("%1, CPU throttled %2 %").arg(guest).arg(stats.cpuThrottlePercentage)
+                        : guest);
 }
 
 QString RunStatusPanel::displayedStatus() const {

@@ -49,6 +49,7 @@ struct RunRecord {
     double downtimeMs = 0;
     double expectedDowntimeMs = 0; // as the guest stopped
     std::uint64_t downtimeLimitMs = 0;
+    unsigned cpuThrottlePercentage = 0; // auto-converge's last throttle
     double mbps = 0;
     unsigned multifdChannels = 0;
     bool tls = false;

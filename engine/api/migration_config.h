@@ -63,6 +63,16 @@ struct GuestConfig {
 struct Capabilities {
     bool postcopyRam = false;
     bool switchoverAck = false;
+    // auto-converge: throttle the guest's vCPUs when it dirties memory faster than the link
+    // drains it (QEMU's mig_throttle_guest_down).
+    bool autoConverge = false;
+};
+
+// QEMU's cpu-throttle-initial / cpu-throttle-increment / max-cpu-throttle, in percent.
+struct CpuThrottle {
+    unsigned initial = 20;
+    unsigned increment = 10;
+    unsigned max = 99;
 };
 
 // When precopy switches to postcopy without an operator (migrate-start-postcopy).
@@ -76,6 +86,7 @@ struct MigrationConfig {
     GuestConfig guest;
     unsigned multifdChannels = 4; // 0 = everything on the main channel
     std::uint64_t downtimeLimitMs = 300;
+    CpuThrottle cpuThrottle;        // with the auto-converge capability
     std::uint64_t maxBandwidth = 0; // bytes per second; 0 = unlimited
     TlsParameters tls;
     // QEMU's migration property of the same name: off tolerates a source that ends multifd

@@ -107,7 +107,10 @@ struct MigrationStats {
     // Before switchover the downtime switching would cause; after it, what was expected then.
     double expectedDowntimeMs = 0;
     std::uint64_t downtimeLimitMs = 0; // the downtime-limit parameter
-    double downtimeMs = 0;             // measured, once known
+    // auto-converge: how much the source guest's vCPUs are throttled (QEMU's
+    // cpu-throttle-percentage); after switchover, the last throttle applied.
+    unsigned cpuThrottlePercentage = 0;
+    double downtimeMs = 0; // measured, once known
     double setupTimeMs = 0;
     double totalTimeMs = 0;
 };

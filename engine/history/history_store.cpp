@@ -272,12 +272,13 @@ void addRunRole(sqlite3* db, const std::string& path) {
 }
 
 // Version 7: the bytes the destination received on each channel; the downtime expected as
-// the guest stopped, and the limit it was held to.
+// the guest stopped, the limit it was held to, and auto-converge's last CPU throttle.
 void addBytesReceived(sqlite3* db, const std::string& path) {
     static const char* const kSql = R"sql(
         ALTER TABLE run_channels ADD COLUMN bytes_received INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE runs ADD COLUMN expected_downtime_ms REAL NOT NULL DEFAULT 0;
         ALTER TABLE runs ADD COLUMN downtime_limit_ms INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE runs ADD COLUMN cpu_throttle_percentage INTEGER NOT NULL DEFAULT 0;
     )sql";
     execute(db, path, kSql, "adding received bytes and expected downtime (schema version 7)");
 }
@@ -486,7 +487,7 @@ constexpr char kRunColumns[] =
     "transferred, total_time_ms, downtime_ms, mbps, multifd_channels, tls, owner_pid, "
     "postcopy_page_requests, postcopy_latency_median_ms, postcopy_latency_p99_ms, "
     "postcopy_recoveries, return_path_count, role, peer, expected_downtime_ms, "
-    "downtime_limit_ms";
+    "downtime_limit_ms, cpu_throttle_percentage";
 
 RunRecord readRun(const Statement& row) {
     RunRecord run;
@@ -517,6 +518,7 @@ RunRecord readRun(const Statement& row) {
     run.peer = row.text(22);
     run.expectedDowntimeMs = row.real(23);
     run.downtimeLimitMs = row.unsignedInteger(24);
+    run.cpuThrottlePercentage = static_cast<unsigned>(row.integer(25));
     return run;
 }
 
@@ -840,7 +842,7 @@ void HistoryStore::finishRun(std::int64_t runId, const TelemetrySnapshot& final)
                      "postcopy_page_requests = ?10, postcopy_latency_median_ms = ?11, "
                      "postcopy_latency_p99_ms = ?12, postcopy_recoveries = ?13, "
                      "return_path_count = ?14, expected_downtime_ms = ?16, "
-                     "downtime_limit_ms = ?17, "
+                     "downtime_limit_ms = ?17, cpu_throttle_percentage = ?18, "
                      "ram_total = CASE WHEN ?15 > 0 THEN ?15 ELSE ram_total END WHERE id = ?9");
     update.bindText(1, utcNowIso8601())
         .bindText(2, toString(*finalStatus))
@@ -858,7 +860,8 @@ void HistoryStore::finishRun(std::int64_t runId, const TelemetrySnapshot& final)
         .bindUnsigned(14, final.returnPathCount)
         .bindUnsigned(15, final.stats.total)
         .bindReal(16, final.stats.expectedDowntimeMs)
-        .bindUnsigned(17, final.stats.downtimeLimitMs);
+        .bindUnsigned(17, final.stats.downtimeLimitMs)
+        .bindInteger(18, final.stats.cpuThrottlePercentage);
     update.step();
     if (sqlite3_changes(db_.get()) == 0)
         throw std::runtime_error("history database " + path_ + ": cannot finish run " +

@@ -172,7 +172,9 @@ void Guest::runWorkload() {
     while (!stopRequested_) {
         lock.unlock();
         const auto now = Clock::now();
-        budget += std::chrono::duration<double>(now - sliceStart).count() * pagesPerSecond;
+        const double running = (100.0 - std::min(99u, throttle())) / 100;
+        budget +=
+            std::chrono::duration<double>(now - sliceStart).count() * pagesPerSecond * running;
         sliceStart = now;
         // A vCPU that waited for a page does not catch up in one burst afterwards.
         budget = std::min(budget, static_cast<double>(pagesPerSecond) / 20 + 1);

@@ -92,6 +92,10 @@ public:
     // Both before start(): the workload's rate, and the postcopy fault gate (nullptr = none).
     void setDirtyRate(std::uint64_t bytesPerSecond) { config_.dirtyRate = bytesPerSecond; }
     void setPageGate(PageAccessGate* gate) { gate_ = gate; }
+    // auto-converge: the vCPUs run only (100 - percent) % of the time, so the workload
+    // dirties that much less. Any thread, any time; 0 lifts it.
+    void setThrottle(unsigned percent) { throttle_.store(percent, std::memory_order_relaxed); }
+    unsigned throttle() const { return throttle_.load(std::memory_order_relaxed); }
 
     // Starts the vCPUs (the workload thread). Idempotent.
     void start();
@@ -121,6 +125,7 @@ private:
     std::condition_variable stopCondition_;
     bool stopRequested_ = false;
     std::atomic<bool> stopping_{false}; // stopRequested_, for the workload's inner loop
+    std::atomic<unsigned> throttle_{0};
     std::atomic<std::uint64_t> pagesWritten_{0};
     std::uint64_t generation_ = 1;
 };

@@ -154,6 +154,8 @@ void applyCapability(const std::string& text, Capabilities& capabilities) {
         capabilities.postcopyRam = on;
     else if (name == "switchover-ack")
         capabilities.switchoverAck = on;
+    else if (name == "auto-converge")
+        capabilities.autoConverge = on;
     else if (name == "return-path") {
         if (!on)
             throw std::invalid_argument(
@@ -162,7 +164,8 @@ void applyCapability(const std::string& text, Capabilities& capabilities) {
                 "return path");
     } else
         throw std::invalid_argument("unknown capability '" + name +
-                                    "' (known: return-path, postcopy-ram, switchover-ack)");
+                                    "' (known: return-path, postcopy-ram, switchover-ack, "
+                                    "auto-converge)");
 }
 
 PostcopyStart parsePostcopyStart(const std::string& text) {
@@ -215,7 +218,11 @@ std::string describe(const MigrationConfig& config) {
     out << "capability=return-path=on\n"
         << "capability=postcopy-ram=" << (config.capabilities.postcopyRam ? "on" : "off") << '\n'
         << "capability=switchover-ack=" << (config.capabilities.switchoverAck ? "on" : "off")
-        << '\n';
+        << '\n'
+        << "capability=auto-converge=" << (config.capabilities.autoConverge ? "on" : "off") << '\n';
+    if (config.capabilities.autoConverge)
+        out << "cpu-throttle-initial=" << config.cpuThrottle.initial << '\n'
+            << "cpu-throttle-increment=" << config.cpuThrottle.increment << '\n';
     if (config.postcopyStart.afterIterations > 0)
         out << "postcopy-after=" << config.postcopyStart.afterIterations << '\n';
     if (config.postcopyStart.afterMs > 0)

@@ -338,6 +338,31 @@ bool MigrationSource::destinationCaughtUp(std::uint32_t ping) {
     return caughtUp;
 }
 
+void MigrationSource::maybeThrottle(std::uint64_t dirtiedBytes) {
+    const std::uint64_t transferred = transferredBytes();
+    const std::uint64_t sent = transferred - transferredAtLastSync_;
+    transferredAtLastSync_ = transferred;
+    // Not for the bulk pass: everything was dirty then.
+    if (!config_.capabilities.autoConverge || dirtySyncCount_ < 3 || dirtiedBytes * 2 <= sent) {
+        if (dirtiedBytes * 2 <= sent)
+            dirtyRateHighCount_ = 0;
+        return;
+    }
+    if (++dirtyRateHighCount_ < 2 || throttle_ >= config_.cpuThrottle.max)
+        return;
+    dirtyRateHighCount_ = 0;
+    const unsigned before = throttle_;
+    throttle_ = std::min(config_.cpuThrottle.max, throttle_ == 0
+                                                      ? config_.cpuThrottle.initial
+                                                      : throttle_ + config_.cpuThrottle.increment);
+    guest_.setThrottle(throttle_);
+    telemetry_.event(EventLevel::Warning, Side::Source,
+                     "auto-converge: the guest dirtied " +
+                         formatBytes(static_cast<double>(dirtiedBytes)) + " while " +
+                         formatBytes(static_cast<double>(sent)) + " were sent; CPU throttle " +
+                         std::to_string(before) + " % -> " + std::to_string(throttle_) + " %");
+}
+
 void MigrationSource::backOff() {
     std::unique_lock lock(controlMutex_);
     controlChanged_.wait_for(lock, std::chrono::milliseconds(100),
@@ -369,6 +394,7 @@ void MigrationSource::publishStats(std::uint64_t ramRemaining, bool roundEnded) 
     stats.expectedDowntimeMs =
         switchoverEstimateMs_ ? *switchoverEstimateMs_ : estimateDowntime(ramRemaining).totalMs();
     stats.downtimeLimitMs = config_.downtimeLimitMs;
+    stats.cpuThrottlePercentage = throttle_;
     stats.setupTimeMs = setupTimeMs_;
     stats.downtimeMs = downtimeMs_;
     stats.totalTimeMs = now - startMs_;
@@ -587,6 +613,7 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
                 break;
             }
             const std::uint64_t ramRemaining = harvest(dirty);
+            maybeThrottle(ramRemaining);
             if (devices_ && !devices_->empty()) {
                 devices_->iterate(*stream_, kDeviceBytesPerRound);
                 stream_->flush();
@@ -719,6 +746,7 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
         // devices.
         if (devices_)
             devices_->resumeAfterFailure();
+        guest_.setThrottle(0); // it runs on at full speed
         guest_.start();
         telemetry_.setSourceGuest(GuestState::Running);
         deviceRemaining_ = 0;

@@ -130,6 +130,10 @@ private:
     // Between two dirty syncs that found nothing to send while switchover cannot happen:
     // waits a little (or until cancelled) instead of spinning.
     void backOff();
+    // auto-converge at a dirty sync (QEMU's migration_trigger_throttle): when the guest
+    // dirtied more than half of what was sent since the last sync, twice running, throttle
+    // its vCPUs a step further.
+    void maybeThrottle(std::uint64_t dirtiedBytes);
     // Waits (a bounded time, catchUpBoundMs) until the destination answered `ping`, sent after
     // a round: it has loaded everything before it. False when the time ran out.
     bool destinationCaughtUp(std::uint32_t ping);
@@ -199,6 +203,9 @@ private:
     std::uint64_t deviceRemaining_ = 0; // the devices' pending state at the last sync
     double pingSentAtMs_ = -1;          // the setup PING, for the round trip
     double lastSyncLoggedMs_ = 0;
+    unsigned throttle_ = 0; // the vCPU throttle applied, percent
+    unsigned dirtyRateHighCount_ = 0;
+    std::uint64_t transferredAtLastSync_ = 0;
     // The estimate made as the guest stopped; shown as expected downtime after it.
     std::optional<double> switchoverEstimateMs_;
 };
