@@ -20,6 +20,7 @@ namespace {
 // QEMU's BUFFER_DELAY: bandwidth is measured over windows of at least this long.
 constexpr double kWindowMs = 100;
 constexpr unsigned kPagesBetweenChecks = 256;
+constexpr double kDirtyRatePeriodMs = 1000;
 // Precopy device data per device and round (QEMU reads up to 1 MiB per iteration call).
 constexpr std::size_t kDeviceBytesPerRound = 4 << 20;
 
@@ -261,10 +262,15 @@ std::uint64_t MigrationSource::harvest(std::vector<PageBitmap>& dirty) {
         guest_.blocks()[b]->harvestDirty(dirty[b]);
         pages += dirty[b].count();
     }
+    // QEMU's dirty-pages-rate: pages dirtied over a period of at least a second, so that two
+    // syncs close together (before and at switchover) do not divide by almost nothing.
     const double now = telemetry_.elapsedMs();
-    if (now > lastSyncMs_)
-        dirtyPagesRate_ = static_cast<double>(pages) * 1000.0 / (now - lastSyncMs_);
-    lastSyncMs_ = now;
+    pagesSinceRate_ += pages;
+    if (now - lastSyncMs_ >= kDirtyRatePeriodMs) {
+        dirtyPagesRate_ = static_cast<double>(pagesSinceRate_) * 1000.0 / (now - lastSyncMs_);
+        pagesSinceRate_ = 0;
+        lastSyncMs_ = now;
+    }
     ++dirtySyncCount_;
     return pages * kPageSize;
 }

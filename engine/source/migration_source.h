@@ -197,6 +197,7 @@ private:
     std::uint64_t mainZeroPages_ = 0;
     double lastSyncMs_ = 0;
     double dirtyPagesRate_ = 0;
+    std::uint64_t pagesSinceRate_ = 0; // dirtied since lastSyncMs_, when the rate was taken
     double setupTimeMs_ = 0;
     double startMs_ = 0;
     double downtimeMs_ = 0;
