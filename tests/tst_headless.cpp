@@ -227,6 +227,9 @@ private slots:
         QTest::addColumn<QStringList>("arguments");
         QTest::addColumn<QString>("named");
         QTest::newRow("unit") << QStringList{"--ram-size", "12X"} << "--ram-size";
+        // Once wrapped to 2^63 and hung the switchover with the guest stopped.
+        QTest::newRow("huge dirty rate") << QStringList{"--dirty-rate", "99999999999G"}
+                                         << "--dirty-rate: '99999999999G' is too large";
         QTest::newRow("channels") << QStringList{"--multifd-channels", "many"}
                                   << "--multifd-channels";
         QTest::newRow("fault") << QStringList{"--inject", "explode"} << "--inject";

@@ -82,6 +82,10 @@ std::uint64_t parseSize(const std::string& text) {
     else
         throw std::invalid_argument("'" + text + "' has an unknown unit '" + suffix +
                                     "' (use K, M, G or T)");
+    // Far beyond any RAM or link, and below where the conversion would wrap.
+    constexpr double kLargest = 1024.0 * 1024 * 1024 * 1024 * 1024 * 1024; // 1 EiB
+    if (value * scale > kLargest)
+        throw std::invalid_argument("'" + text + "' is too large (at most 1 EiB)");
     return static_cast<std::uint64_t>(std::llround(value * scale));
 }
 
