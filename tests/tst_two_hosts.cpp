@@ -45,6 +45,8 @@ private:
     QString subnet_ = QStringLiteral("10.199.%1.").arg(::getpid() % 250);
     QString sourceAddress_ = subnet_ + "1";
     QString destinationAddress_ = subnet_ + "2";
+    QString sourceEnd_ = "vs" + suffix_; // the veth pair's ends
+    QString destinationEnd_ = "vd" + suffix_;
     bool namespacesMade_ = false;
     std::unique_ptr<QProcess> daemon_;
     quint16 port_ = 0;
@@ -158,8 +160,6 @@ private slots:
         workspace_.pki = workspace_.path("pki");
         generatePki(workspace_.pki, pki);
 
-        const QString sourceEnd = "vs" + suffix_;
-        const QString destinationEnd = "vd" + suffix_;
         // Namespaces left by an earlier run that was killed before its cleanup.
         QString list;
         runCommand("ip", {"netns", "list"}, &list);
@@ -176,12 +176,12 @@ private slots:
             QSKIP(qPrintable("cannot create a network namespace here: " + refusal.trimmed()));
         namespacesMade_ = true;
         QVERIFY(ip({"netns", "add", destinationHost_}));
-        QVERIFY(ip({"link", "add", sourceEnd, "type", "veth", "peer", "name", destinationEnd}));
-        QVERIFY(ip({"link", "set", sourceEnd, "netns", sourceHost_}));
-        QVERIFY(ip({"link", "set", destinationEnd, "netns", destinationHost_}));
+        QVERIFY(ip({"link", "add", sourceEnd_, "type", "veth", "peer", "name", destinationEnd_}));
+        QVERIFY(ip({"link", "set", sourceEnd_, "netns", sourceHost_}));
+        QVERIFY(ip({"link", "set", destinationEnd_, "netns", destinationHost_}));
         for (const auto& [host, end, address] :
-             {std::tuple{sourceHost_, sourceEnd, sourceAddress_},
-              std::tuple{destinationHost_, destinationEnd, destinationAddress_}}) {
+             {std::tuple{sourceHost_, sourceEnd_, sourceAddress_},
+              std::tuple{destinationHost_, destinationEnd_, destinationAddress_}}) {
             QVERIFY(ip({"-n", host, "addr", "add", address + "/24", "dev", end}));
             QVERIFY(ip({"-n", host, "link", "set", end, "up"}));
             QVERIFY(ip({"-n", host, "link", "set", "lo", "up"}));
@@ -255,8 +255,8 @@ private slots:
     // and the arc, keeps its guest, and both hosts' histories hold the failed arc.
     void aDeviceFailingAtTheDaemonIsNamedOnTheSource() {
         startDaemon({"--inject", "vfio-fail=accel0:RESUMING>STOP@dst"});
-        const auto outcome =
-            migrate({"--ram-size", "64M", "--device", "accel,state-size=8M", "--device", "nic"});
+        const auto outcome = migrate({"--ram-size", "64M", "--device", "accel,state-size=8M",
+                                      "--device", "nic", "--downtime-limit", "5000"});
         QCOMPARE(outcome.exitCode, 1);
         QCOMPARE(outcome.json["status"].toString(), QString("failed"));
         QCOMPARE(outcome.json["source-guest"].toString(), QString("running"));
@@ -318,6 +318,33 @@ private slots:
         QVERIFY2(outcome.exitCode == 0, outcome.err.constData());
         QTRY_VERIFY_WITH_TIMEOUT(
             daemonRuns().size() == 2 && daemonRuns().front().status == RunStatus::Completed, 10000);
+    }
+
+    // The link goes down mid-precopy: no FIN, no RST. Both ends give up within the link-loss
+    // bound, the source naming the network and keeping its guest, the daemon recording the
+    // run; with the link back the daemon serves the next source.
+    void theLinkGoingDownFailsBothEndsCleanly() {
+        startDaemon();
+        QProcess source;
+        source.start("ip", sourceArguments({"--ram-size", "512M", "--dirty-rate", "16M",
+                                            "--max-bandwidth", "32M"}));
+        QVERIFY(source.waitForStarted());
+        QTRY_VERIFY_WITH_TIMEOUT(daemonLog().contains("incoming migration"), 30000);
+        QVERIFY(ip({"-n", sourceHost_, "link", "set", sourceEnd_, "down"}));
+        const bool ended = source.waitForFinished(90000);
+        QVERIFY(ip({"-n", sourceHost_, "link", "set", sourceEnd_, "up"}));
+        QVERIFY2(ended, "the source did not give up on a dead link");
+        QCOMPARE(source.exitCode(), 1);
+        const auto json = QJsonDocument::fromJson(source.readAllStandardOutput()).object();
+        QCOMPARE(json["status"].toString(), QString("failed"));
+        QCOMPARE(json["source-guest"].toString(), QString("running"));
+        QVERIFY2(json["error-desc"].toString().contains("network to it is down"),
+                 qPrintable(json["error-desc"].toString()));
+        QTRY_VERIFY_WITH_TIMEOUT(
+            !daemonRuns().empty() && daemonRuns().front().status == RunStatus::Failed, 60000);
+        // The link is back: the daemon still serves.
+        const auto outcome = migrate({"--ram-size", "64M"});
+        QVERIFY2(outcome.exitCode == 0, outcome.err.constData());
     }
 
     void theDaemonKilledMidRunFailsTheSourceWhichKeepsItsGuest() {

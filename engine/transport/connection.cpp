@@ -121,7 +121,7 @@ Connection::~Connection() {
 void Connection::failErrno(const std::string& what, int error) const {
     if (shutDown_.load())
         throw ConnectionError("channel " + name_ + ": " + what + ": connection shut down");
-    throw ConnectionError("channel " + name_ + ": " + what + ": " + errnoText(error));
+    throw ConnectionError("channel " + name_ + ": " + what + ": " + describeSocketError(error));
 }
 
 void Connection::fail(const std::string& what, int gnutlsError) const {
@@ -139,6 +139,11 @@ void Connection::fail(const std::string& what, int gnutlsError) const {
             gnutls_free(text.data);
         }
     }
+    // GnuTLS says only that its transport failed; the socket says why.
+    const int socketError = socketErrno_.load();
+    if ((gnutlsError == GNUTLS_E_PUSH_ERROR || gnutlsError == GNUTLS_E_PULL_ERROR) &&
+        socketError != 0 && socketError != EAGAIN && socketError != EINTR)
+        detail += " (" + describeSocketError(socketError) + ")";
     if (shutDown_.load())
         detail = "connection shut down";
     throw ConnectionError("channel " + name_ + ": " + what + ": " + detail);
@@ -208,17 +213,20 @@ ssize_t Connection::push(gnutls_transport_ptr_t self, const giovec_t* pieces, in
     message.msg_iov = const_cast<iovec*>(reinterpret_cast<const iovec*>(pieces));
     message.msg_iovlen = static_cast<std::size_t>(count);
     const ssize_t sent = ::sendmsg(connection.fd_.get(), &message, MSG_NOSIGNAL);
-    if (sent < 0)
+    if (sent < 0) {
+        connection.socketErrno_.store(errno);
         gnutls_transport_set_errno(connection.session_, errno);
+    }
     return sent;
 }
 
 ssize_t Connection::pull(gnutls_transport_ptr_t self, void* data, std::size_t length) {
     auto& connection = *static_cast<Connection*>(self);
     const ssize_t got = ::recv(connection.fd_.get(), data, length, 0);
-    if (got < 0)
+    if (got < 0) {
+        connection.socketErrno_.store(errno);
         gnutls_transport_set_errno(connection.session_, errno);
-    else
+    } else
         connection.countIncomingRecords(static_cast<const std::uint8_t*>(data),
                                         static_cast<std::size_t>(got));
     return got;

@@ -141,6 +141,7 @@ private:
     std::vector<std::uint8_t> staging_; // one TLS record's worth, for records spanning pieces
     Termination termination_ = Termination::None;
     std::string peerDn_;
+    std::atomic<int> socketErrno_{0}; // the last failed send or receive under TLS
 
     TlsPolicy policy_;
     Telemetry* telemetry_ = nullptr;

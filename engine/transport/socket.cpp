@@ -27,11 +27,32 @@ std::string errnoText(int error) {
     return strerror_r(error, buffer, sizeof buffer);
 }
 
+std::string describeSocketError(int error) {
+    if (error == ETIMEDOUT)
+        return errnoText(error) + " (the peer acknowledged nothing for " +
+               std::to_string(kLinkLossTimeout.count() / 1000) + " s: the network to it is down)";
+    if (error == ENETUNREACH || error == EHOSTUNREACH || error == ENETDOWN)
+        return errnoText(error) + " (no route to the peer any more: the network to it is down)";
+    return errnoText(error);
+}
+
 namespace {
 
 void tune(int fd) {
     const int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    // A link that goes down takes no FIN or RST with it: without these, a sender waits for the
+    // kernel's retransmissions (about 15 minutes) and a reader waits for ever. Data unacknowledged
+    // for the bound fails the send; an idle peer that answers no keepalive fails the read.
+    const unsigned bound = static_cast<unsigned>(kLinkLossTimeout.count());
+    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &bound, sizeof bound);
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+    const int idle = 3;                                           // s before the first probe
+    const int interval = 1;                                       // s between probes
+    const int probes = static_cast<int>(bound / 1000) - idle + 1; // together about the bound
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof probes);
 }
 
 std::string describePeer(const sockaddr_storage& address) {

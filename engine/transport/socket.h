@@ -8,6 +8,13 @@
 
 namespace migrascope {
 
+// How long a connection may go without its peer acknowledging anything (sent data, or a
+// keepalive on an idle connection) before it fails with ETIMEDOUT: a link that is down.
+inline constexpr std::chrono::milliseconds kLinkLossTimeout{15000};
+
+// Why a socket operation failed, in words; a timeout says what it means here.
+std::string describeSocketError(int error);
+
 class UniqueFd {
 public:
     UniqueFd() = default;
