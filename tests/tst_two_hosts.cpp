@@ -137,6 +137,15 @@ private:
                 source.readAllStandardError()};
     }
 
+    // A source whose migration lasts long enough (512 MiB at 32 MiB/s) for something to happen
+    // to it; returns once the daemon has it.
+    void startSlowSource(QProcess& source, const QString& dirtyRate) {
+        source.start("ip", sourceArguments({"--ram-size", "512M", "--dirty-rate", dirtyRate,
+                                            "--max-bandwidth", "32M"}));
+        QVERIFY(source.waitForStarted());
+        QTRY_VERIFY_WITH_TIMEOUT(daemonLog().contains("incoming migration"), 30000);
+    }
+
     // The daemon's history as a support engineer on its host reads it; empty until it exists.
     std::vector<RunRecord> daemonRuns() const {
         try {
@@ -305,10 +314,7 @@ private slots:
     void aSourceKilledMidRunIsRecordedAndTheNextOneIsServed() {
         startDaemon();
         QProcess source;
-        source.start("ip", sourceArguments({"--ram-size", "512M", "--dirty-rate", "0",
-                                            "--max-bandwidth", "32M"}));
-        QVERIFY(source.waitForStarted());
-        QTRY_VERIFY_WITH_TIMEOUT(daemonLog().contains("incoming migration"), 30000);
+        startSlowSource(source, "0");
         ::kill(static_cast<pid_t>(source.processId()), SIGKILL);
         source.waitForFinished();
         QTRY_VERIFY_WITH_TIMEOUT(
@@ -326,10 +332,7 @@ private slots:
     void theLinkGoingDownFailsBothEndsCleanly() {
         startDaemon();
         QProcess source;
-        source.start("ip", sourceArguments({"--ram-size", "512M", "--dirty-rate", "16M",
-                                            "--max-bandwidth", "32M"}));
-        QVERIFY(source.waitForStarted());
-        QTRY_VERIFY_WITH_TIMEOUT(daemonLog().contains("incoming migration"), 30000);
+        startSlowSource(source, "16M");
         QVERIFY(ip({"-n", sourceHost_, "link", "set", sourceEnd_, "down"}));
         const bool ended = source.waitForFinished(90000);
         QVERIFY(ip({"-n", sourceHost_, "link", "set", sourceEnd_, "up"}));
@@ -350,10 +353,7 @@ private slots:
     void theDaemonKilledMidRunFailsTheSourceWhichKeepsItsGuest() {
         startDaemon();
         QProcess source;
-        source.start("ip", sourceArguments({"--ram-size", "512M", "--dirty-rate", "16M",
-                                            "--max-bandwidth", "32M"}));
-        QVERIFY(source.waitForStarted());
-        QTRY_VERIFY_WITH_TIMEOUT(daemonLog().contains("incoming migration"), 30000);
+        startSlowSource(source, "16M");
         ::kill(static_cast<pid_t>(daemon_->processId()), SIGKILL);
         daemon_->waitForFinished();
         daemon_.reset();
