@@ -178,6 +178,10 @@ struct DeviceTransition {
 std::string arcText(const DeviceTransition& transition);
 // The words of the arc's start: the uAPI state, or "reset".
 std::string fromText(const DeviceTransition& transition);
+// Where the device is after it: `to`, or still `from` when the arc was refused.
+inline vfio::DeviceState stateAfter(const DeviceTransition& transition) {
+    return transition.ok ? transition.to : transition.from;
+}
 
 struct DeviceSnapshot {
     std::string name;

@@ -5,7 +5,6 @@
 #include "engine/memory/guest.h"
 #include "engine/telemetry/telemetry.h"
 
-#include <atomic>
 #include <limits>
 #include <mutex>
 #include <stdexcept>
@@ -87,7 +86,7 @@ struct IncomingDaemon::Impl {
     // The history is written by this thread and, once per migration, by its main channel's
     // thread as it arrives (recordArrival): under this lock.
     std::mutex historyMutex;
-    std::atomic<std::int64_t> runId{0};
+    std::int64_t runId = 0;          // under historyMutex once a destination listens
     std::string arrivalHistoryError; // under historyMutex
     bool begun = false;
     bool recoverArmed = false;

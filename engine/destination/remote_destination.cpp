@@ -4,10 +4,19 @@
 
 namespace migrascope {
 
-MigrationStatus RemoteDestination::status() const {
-    if (const auto shut = source_.lastShut())
+namespace {
+
+// Its SHUT is its verdict; before it, what it last reported.
+MigrationStatus statusOf(const Telemetry& source, MigrationStatus reported) {
+    if (const auto shut = source.lastShut())
         return *shut == 0 ? MigrationStatus::Completed : MigrationStatus::Failed;
-    return source_.destinationReport().status;
+    return reported;
+}
+
+} // namespace
+
+MigrationStatus RemoteDestination::status() const {
+    return statusOf(source_, source_.destinationReport().status);
 }
 
 std::string RemoteDestination::error() const {
@@ -16,8 +25,7 @@ std::string RemoteDestination::error() const {
 
 TelemetrySnapshot RemoteDestination::view(std::size_t eventCursor) const {
     TelemetrySnapshot view = source_.destinationReport();
-    if (const auto shut = source_.lastShut())
-        view.status = *shut == 0 ? MigrationStatus::Completed : MigrationStatus::Failed;
+    view.status = statusOf(source_, view.status);
     view.nextEventIndex = eventCursor; // its events stay in its own history
     return view;
 }

@@ -273,7 +273,7 @@ void addRunRole(sqlite3* db, const std::string& path) {
 
 // Version 7: the bytes the destination received on each channel; the downtime expected as
 // the guest stopped, the limit it was held to, and auto-converge's last CPU throttle.
-void addBytesReceived(sqlite3* db, const std::string& path) {
+void addReceivedBytesAndDowntime(sqlite3* db, const std::string& path) {
     static const char* const kSql = R"sql(
         ALTER TABLE run_channels ADD COLUMN bytes_received INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE runs ADD COLUMN expected_downtime_ms REAL NOT NULL DEFAULT 0;
@@ -286,8 +286,8 @@ void addBytesReceived(sqlite3* db, const std::string& path) {
 using MigrationStep = void (*)(sqlite3*, const std::string&);
 // kMigrationSteps[v] takes a database from schema version v to v + 1. Append, never edit.
 constexpr std::array<MigrationStep, HistoryStore::kSchemaVersion> kMigrationSteps = {
-    createSchemaV1,     addTlsSessionColumns, addReturnPathTables, addDeviceTransitions,
-    addReturnPathValue, addRunRole,           addBytesReceived,
+    createSchemaV1,     addTlsSessionColumns, addReturnPathTables,         addDeviceTransitions,
+    addReturnPathValue, addRunRole,           addReceivedBytesAndDowntime,
 };
 
 // Throws when this Migrascope cannot read the file's schema: a newer one, or a negative one

@@ -328,32 +328,51 @@ std::uint64_t MigrationSource::catchUpBoundMs() const {
     return std::max<std::uint64_t>(2000, 4 * config_.downtimeLimitMs);
 }
 
-bool MigrationSource::destinationCaughtUp(std::uint32_t ping) {
-    stream_->flush();
-    std::unique_lock lock(controlMutex_);
-    const bool answered =
-        controlChanged_.wait_for(lock, std::chrono::milliseconds(catchUpBoundMs()), [&] {
-            return returnPathState_.lastPong >= ping || returnPathState_.ended ||
-                   cancelRequested_.load();
-        });
-    const bool caughtUp = answered && returnPathState_.lastPong >= ping;
-    lock.unlock();
-    throwIfCancelled();
-    if (!caughtUp)
-        throwIfReturnPathEnded();
-    return caughtUp;
+MigrationSource::Assessment MigrationSource::assessSwitchover(std::uint64_t ramRemaining) {
+    Assessment result;
+    result.downtime = estimateDowntime(ramRemaining);
+    result.converged = switchover::converged(result.downtime, ramRemaining + deviceRemaining_,
+                                             config_.downtimeLimitMs);
+    result.why = describeDowntime(result.downtime, ramRemaining, deviceRemaining_,
+                                  bandwidthBytesPerMs_, config_);
+    telemetry_.setConvergence(result.why);
+    return result;
+}
+
+bool MigrationSource::stillFitsOnceCaughtUp(std::vector<PageBitmap>& dirty,
+                                            std::uint32_t roundPing) {
+    // What was sent may still sit in socket buffers or be loading at the destination; it
+    // would drain inside the downtime.
+    const double waitFrom = telemetry_.elapsedMs();
+    if (!waitForPong(roundPing, std::chrono::milliseconds(catchUpBoundMs()))) {
+        telemetry_.setConvergence("the destination is still loading what was sent");
+        telemetry_.event(EventLevel::Info, Side::Source,
+                         "the destination has not loaded round " + std::to_string(dirtySyncCount_) +
+                             " within " + std::to_string(catchUpBoundMs()) +
+                             " ms: not switching over yet");
+        return false;
+    }
+    const std::uint64_t ramNow = harvest(dirty);
+    publishStats(ramNow, true);
+    const Assessment now = assessSwitchover(ramNow);
+    if (!now.converged)
+        telemetry_.event(EventLevel::Info, Side::Source,
+                         "the destination needed " +
+                             std::to_string(std::llround(telemetry_.elapsedMs() - waitFrom)) +
+                             " ms to load what was sent; then " + now.why + "; iterating on");
+    return now.converged;
 }
 
 void MigrationSource::maybeThrottle(std::uint64_t dirtiedBytes) {
     const std::uint64_t transferred = transferredBytes();
     const std::uint64_t sent = transferred - transferredAtLastSync_;
     transferredAtLastSync_ = transferred;
+    const bool dirtyRateHigh = dirtiedBytes * 2 > sent;
+    if (!dirtyRateHigh)
+        dirtyRateHighCount_ = 0;
     // Not for the bulk pass: everything was dirty then.
-    if (!config_.capabilities.autoConverge || dirtySyncCount_ < 3 || dirtiedBytes * 2 <= sent) {
-        if (dirtiedBytes * 2 <= sent)
-            dirtyRateHighCount_ = 0;
+    if (!config_.capabilities.autoConverge || dirtySyncCount_ < 3 || !dirtyRateHigh)
         return;
-    }
     if (++dirtyRateHighCount_ < 2 || throttle_ >= config_.cpuThrottle.max)
         return;
     dirtyRateHighCount_ = 0;
@@ -626,20 +645,15 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
                 deviceRemaining_ = devices_->pendingBytes();
             }
             publishStats(ramRemaining, true);
-            const switchover::DowntimeEstimate downtime = estimateDowntime(ramRemaining);
-            const std::uint64_t remaining = ramRemaining + deviceRemaining_;
-            const bool converged =
-                switchover::converged(downtime, remaining, config_.downtimeLimitMs);
-            const std::string why = describeDowntime(downtime, ramRemaining, deviceRemaining_,
-                                                     bandwidthBytesPerMs_, config_);
-            telemetry_.setConvergence(why);
+            const Assessment assessment = assessSwitchover(ramRemaining);
             // Every sync while it converges quickly; a migration that does not converge says
             // why every few seconds, not at every sync.
             const double now = telemetry_.elapsedMs();
-            if (converged || dirtySyncCount_ <= 5 || now - lastSyncLoggedMs_ >= 5000) {
-                telemetry_.event(EventLevel::Info, Side::Source,
-                                 "dirty sync " + std::to_string(dirtySyncCount_) + ": " + why +
-                                     (converged ? "; switching over" : "; iterating on"));
+            if (assessment.converged || dirtySyncCount_ <= 5 || now - lastSyncLoggedMs_ >= 5000) {
+                telemetry_.event(
+                    EventLevel::Info, Side::Source,
+                    "dirty sync " + std::to_string(dirtySyncCount_) + ": " + assessment.why +
+                        (assessment.converged ? "; switching over" : "; iterating on"));
                 lastSyncLoggedMs_ = now;
             }
             throwIfCancelled();
@@ -648,37 +662,11 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
                 postcopy = true;
                 break;
             }
-            if (!converged && ramRemaining == 0)
+            if (!assessment.converged && ramRemaining == 0)
                 backOff(); // nothing new to send: what does not fit is the devices' state
-            if (converged) {
-                // What was sent may still sit in socket buffers or be loading at the
-                // destination; it would drain inside the downtime. Wait for it while the guest
-                // runs, then count what the guest wrote meanwhile.
-                const double waitFrom = telemetry_.elapsedMs();
-                if (!destinationCaughtUp(roundPing)) {
-                    telemetry_.setConvergence("the destination is still loading what was sent");
-                    telemetry_.event(EventLevel::Info, Side::Source,
-                                     "the destination has not loaded round " +
-                                         std::to_string(dirtySyncCount_) + " within " +
-                                         std::to_string(catchUpBoundMs()) +
-                                         " ms: not switching over yet");
+            if (assessment.converged) {
+                if (!stillFitsOnceCaughtUp(dirty, roundPing))
                     continue;
-                }
-                const std::uint64_t ramNow = harvest(dirty);
-                publishStats(ramNow, true);
-                const auto downtimeNow = estimateDowntime(ramNow);
-                const std::string after = describeDowntime(downtimeNow, ramNow, deviceRemaining_,
-                                                           bandwidthBytesPerMs_, config_);
-                telemetry_.setConvergence(after);
-                if (!switchover::converged(downtimeNow, ramNow + deviceRemaining_,
-                                           config_.downtimeLimitMs)) {
-                    telemetry_.event(
-                        EventLevel::Info, Side::Source,
-                        "the destination needed " +
-                            std::to_string(std::llround(telemetry_.elapsedMs() - waitFrom)) +
-                            " ms to load what was sent; then " + after + "; iterating on");
-                    continue;
-                }
                 if (!config_.capabilities.switchoverAck || switchoverAcked())
                     break;
                 if (!announcedAckWait)

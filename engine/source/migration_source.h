@@ -83,7 +83,10 @@ private:
     // Throws if the current return path has ended: ConnectionError when it was lost.
     void throwIfReturnPathEnded();
     void sendPing(std::uint32_t value);
-    void waitForPong(std::uint32_t value);
+    // Until the destination answered PING `value` (true), the return path ended (throws), or
+    // the bound, if any, passed (false).
+    bool waitForPong(std::uint32_t value,
+                     std::optional<std::chrono::milliseconds> bound = std::nullopt);
     // Returns when the destination answered SHUT 0; throws for anything else.
     void waitForShut();
     bool switchoverAcked();
@@ -134,10 +137,19 @@ private:
     // dirtied more than half of what was sent since the last sync, twice running, throttle
     // its vCPUs a step further.
     void maybeThrottle(std::uint64_t dirtiedBytes);
-    // Waits (a bounded time, catchUpBoundMs) until the destination answered `ping`, sent after
-    // a round: it has loaded everything before it. False when the time ran out.
-    bool destinationCaughtUp(std::uint32_t ping);
+    // How long switchover waits for the destination to load what was sent (a round's PONG).
     std::uint64_t catchUpBoundMs() const;
+    // At a dirty sync: the downtime switching now would cause and whether it fits, said in
+    // words to the telemetry (its convergence).
+    struct Assessment {
+        switchover::DowntimeEstimate downtime;
+        bool converged = false;
+        std::string why;
+    };
+    Assessment assessSwitchover(std::uint64_t ramRemaining);
+    // Converged: waits, guest running, until the destination has loaded round `roundPing`,
+    // then counts what the guest wrote meanwhile. True when switching over still fits.
+    bool stillFitsOnceCaughtUp(std::vector<PageBitmap>& dirty, std::uint32_t roundPing);
     void complete(std::vector<PageBitmap>& dirty);
     void throwIfCancelled() const;
     void checkMainChannelFault();

@@ -172,18 +172,24 @@ void MigrationSource::sendPing(std::uint32_t value) {
     stream_->putCommand(StreamCommand::Ping, wire::Payload().add32(value).bytes);
 }
 
-void MigrationSource::waitForPong(std::uint32_t value) {
+bool MigrationSource::waitForPong(std::uint32_t value,
+                                  std::optional<std::chrono::milliseconds> bound) {
     stream_->flush();
     std::unique_lock lock(controlMutex_);
-    controlChanged_.wait(lock, [&] {
+    const auto done = [&] {
         return returnPathState_.lastPong >= value || returnPathState_.ended ||
                cancelRequested_.load();
-    });
+    };
+    if (bound)
+        controlChanged_.wait_for(lock, *bound, done);
+    else
+        controlChanged_.wait(lock, done);
     const bool answered = returnPathState_.lastPong >= value;
     lock.unlock();
     throwIfCancelled();
     if (!answered)
         throwIfReturnPathEnded();
+    return answered;
 }
 
 void MigrationSource::waitForShut() {

@@ -313,7 +313,7 @@ void Telemetry::recordTransition(DeviceTransition transition) {
     for (auto& entry : devices_) {
         if (entry.name != transition.device)
             continue;
-        const vfio::DeviceState now = transition.ok ? transition.to : transition.from;
+        const vfio::DeviceState now = stateAfter(transition);
         if (transition.side == Side::Destination)
             entry.destinationState = now;
         else
@@ -361,7 +361,7 @@ TelemetrySnapshot Telemetry::destinationReport() const {
         device.kind = ours.kind;
         for (const DeviceTransition& arc : view.transitions)
             if (arc.device == device.name)
-                device.destinationState = arc.ok ? arc.to : arc.from;
+                device.destinationState = stateAfter(arc);
         view.devices.push_back(std::move(device));
     }
     return view;
