@@ -263,11 +263,15 @@ std::uint64_t MigrationSource::harvest(std::vector<PageBitmap>& dirty) {
         pages += dirty[b].count();
     }
     // QEMU's dirty-pages-rate: pages dirtied over a period of at least a second, so that two
-    // syncs close together (before and at switchover) do not divide by almost nothing.
+    // syncs close together (before and at switchover) do not divide by almost nothing. Until
+    // a first second has passed, a period of one measuring window will do: a migration shorter
+    // than a second must not show 0 for a guest that dirties memory.
     const double now = telemetry_.elapsedMs();
     pagesSinceRate_ += pages;
-    if (now - lastSyncMs_ >= kDirtyRatePeriodMs) {
-        dirtyPagesRate_ = static_cast<double>(pagesSinceRate_) * 1000.0 / (now - lastSyncMs_);
+    const double period = now - lastSyncMs_;
+    if (period >= kDirtyRatePeriodMs || (!dirtyRateMeasured_ && period >= kWindowMs)) {
+        dirtyRateMeasured_ = true;
+        dirtyPagesRate_ = static_cast<double>(pagesSinceRate_) * 1000.0 / period;
         pagesSinceRate_ = 0;
         lastSyncMs_ = now;
     }

@@ -210,6 +210,7 @@ private:
     double lastSyncMs_ = 0;
     double dirtyPagesRate_ = 0;
     std::uint64_t pagesSinceRate_ = 0; // dirtied since lastSyncMs_, when the rate was taken
+    bool dirtyRateMeasured_ = false;
     double setupTimeMs_ = 0;
     double startMs_ = 0;
     double downtimeMs_ = 0;
