@@ -198,7 +198,9 @@ CommandLine parseCommandLine(const QStringList& arguments) {
         {"device",
          QString("An emulated VFIO device of the guest, repeatable: nic (PRE_COPY and P2P, %1M "
                  "of state) or accel (STOP_COPY only, %2M, a task in flight); options "
-                 "state-size=SIZE, name=NAME. Default names nic0, accel0, ...")
+                 "state-size=SIZE, name=NAME, x-migration-multifd-transfer=on|off (on: the "
+                 "STOP_COPY state goes over the multifd channels, as QEMU 10 sends it; off: "
+                 "over the main channel alone). Default names nic0, accel0, ...")
              .arg(kNicStateSize >> 20)
              .arg(kAccelStateSize >> 20),
          "KIND[,opt=val...]"},

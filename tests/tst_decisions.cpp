@@ -35,26 +35,35 @@ class TestDecisions : public QObject {
 private slots:
     void switchoverWhenTheDowntimeItCausesFitsTheLimit() {
         // 100 MB/s is 100 000 bytes per ms: 300 ms hold 30 MB of RAM.
-        auto ramOnly = switchover::estimate(30000000, 0, 100000, 4, 0);
-        QCOMPARE(ramOnly.totalMs(), 300.0);
-        QVERIFY(switchover::converged(ramOnly, 30000000, 300));
-        QVERIFY(
-            !switchover::converged(switchover::estimate(30000001, 0, 100000, 4, 0), 30000001, 300));
+        using switchover::DeviceBytes;
+        // 100 MB/s is 100 000 bytes per ms. The estimate may use 80 % of a 300 ms limit: 240 ms
+        // hold 24 MB of RAM.
+        auto ramOnly = switchover::estimate(24000000, {}, 100000, 4, 0);
+        QCOMPARE(ramOnly.totalMs(), 240.0);
+        QVERIFY(switchover::converged(ramOnly, 24000000, 300));
+        QVERIFY(!switchover::converged(switchover::estimate(24000001, {}, 100000, 4, 0), 24000001,
+                                       300));
         // The verdict's round trip counts too.
-        QVERIFY(
-            !switchover::converged(switchover::estimate(30000000, 0, 100000, 4, 1), 30000000, 300));
-        // Device state travels on the main channel alone: one of four channels' share, so
-        // 7.5 MB of it take as long as 30 MB of RAM.
-        const auto devices = switchover::estimate(0, 7500000, 100000, 4, 0);
-        QCOMPARE(devices.deviceMs, 300.0);
-        QVERIFY(
-            !switchover::converged(switchover::estimate(0, 7500001, 100000, 4, 0), 7500001, 300));
+        QVERIFY(!switchover::converged(switchover::estimate(24000000, {}, 100000, 4, 1), 24000000,
+                                       300));
+        // Device state over the multifd channels goes at the whole bandwidth, like RAM.
+        QCOMPARE(switchover::estimate(0, DeviceBytes{24000000, 0}, 100000, 4, 0).deviceMs, 240.0);
+        // Device state on the main channel alone (x-migration-multifd-transfer=off): one of
+        // four channels' share, so 6 MB of it take as long as 24 MB of RAM.
+        const auto onMain = switchover::estimate(0, DeviceBytes{0, 6000000}, 100000, 4, 0);
+        QCOMPARE(onMain.deviceMs, 240.0);
+        QVERIFY(switchover::converged(onMain, 6000000, 300));
+        QVERIFY(!switchover::converged(
+            switchover::estimate(0, DeviceBytes{0, 6000001}, 100000, 4, 0), 6000001, 300));
+        // Both ways at once add up.
+        QCOMPARE(switchover::estimate(0, DeviceBytes{12000000, 3000000}, 100000, 4, 0).deviceMs,
+                 240.0);
         // Without multifd the main channel has the whole bandwidth.
-        QCOMPARE(switchover::estimate(0, 30000000, 100000, 0, 0).deviceMs, 300.0);
+        QCOMPARE(switchover::estimate(0, DeviceBytes{0, 24000000}, 100000, 0, 0).deviceMs, 240.0);
         // Before any bandwidth is measured only an empty remainder may switch.
-        QVERIFY(switchover::converged(switchover::estimate(0, 0, 0, 4, 0), 0, 300));
-        QVERIFY(!switchover::converged(switchover::estimate(4096, 0, 0, 4, 0), 4096, 300));
-        QVERIFY(!switchover::estimate(4096, 0, 0, 4, 0).known);
+        QVERIFY(switchover::converged(switchover::estimate(0, {}, 0, 4, 0), 0, 300));
+        QVERIFY(!switchover::converged(switchover::estimate(4096, {}, 0, 4, 0), 4096, 300));
+        QVERIFY(!switchover::estimate(4096, {}, 0, 4, 0).known);
     }
 
     void progressCountsTheBulkPassUpToNinetyPercent() {

@@ -220,6 +220,41 @@ private slots:
 
     // Device state that cannot move within the downtime limit: precopy goes on instead of
     // switching and overshooting, says why, and does not spin while nothing is dirty.
+    void stopCopyStateTravelsAsTheDevicePropertySays_data() {
+        QTest::addColumn<bool>("overMultifd");
+        QTest::newRow("x-migration-multifd-transfer=on") << true;
+        QTest::newRow("x-migration-multifd-transfer=off") << false;
+    }
+
+    void stopCopyStateTravelsAsTheDevicePropertySays() {
+        QFETCH(bool, overMultifd);
+        constexpr std::uint64_t kState = 16ull << 20;
+        MigrationConfig config =
+            withDevices({std::string("accel,state-size=16M,x-migration-multifd-transfer=") +
+                         (overMultifd ? "on" : "off")});
+        config.guest.dirtyRate = 0;
+        MigrationRun run(config, RunOptions{"", false});
+        test::runToEnd(run);
+        const auto snap = run.snapshot();
+        QVERIFY2(snap.status == MigrationStatus::Completed, snap.errorDesc.c_str());
+        QCOMPARE(snap.integrity, std::string("verified"));
+        QVERIFY(test::hasEvent(snap, "device state verified: 1 devices match the source"));
+        std::uint64_t mainBytes = 0;
+        std::uint64_t multifdBytes = 0;
+        for (const auto& channel : snap.channels) {
+            (channel.kind == ChannelKind::Main ? mainBytes : multifdBytes) += channel.bytes;
+            // What each channel sent, the destination received, device packets included.
+            QCOMPARE(channel.bytesReceived, channel.bytes);
+        }
+        if (overMultifd) {
+            // The main channel carried the sections and commands, not the state.
+            QVERIFY2(mainBytes < kState / 4, std::to_string(mainBytes).c_str());
+            QVERIFY(multifdBytes > kState);
+        } else {
+            QVERIFY2(mainBytes > kState, std::to_string(mainBytes).c_str());
+        }
+    }
+
     void stateThatCannotFitTheLimitKeepsPrecopyGoingAndSaysWhy() {
         MigrationConfig config = withDevices({"accel,state-size=64M"});
         config.guest.dirtyRate = 0;

@@ -13,6 +13,8 @@ namespace {
 constexpr std::uint64_t kStreamMagic = 0x4d53435056464931ull; // "MSCPVFI1"
 constexpr std::uint32_t kStreamVersion = 1;
 constexpr std::uint32_t kChunkSize = 64 * 1024;
+// What STOP_COPY stages at a time for reading.
+constexpr std::size_t kStopCopyQueueBytes = 1 << 20;
 constexpr std::size_t kRecordHeader = 12;
 constexpr std::size_t kHeaderPayload = 28;
 enum Tag : std::uint32_t { kHeader = 0, kChunk = 1, kEnd = 2 };
@@ -125,7 +127,13 @@ DeviceState EmulatedDevice::currentState() const {
 
 std::uint64_t EmulatedDevice::stateDigest() const {
     std::lock_guard lock(mutex_);
-    return XXH64(content_.data(), content_.size(), 0);
+    return digestLocked();
+}
+
+std::uint64_t EmulatedDevice::digestLocked() const {
+    if (!digest_)
+        digest_ = XXH64(content_.data(), content_.size(), 0);
+    return *digest_;
 }
 
 std::shared_ptr<MigrationDataFile> EmulatedDevice::dataFile(int fd) const {
@@ -158,6 +166,7 @@ void EmulatedDevice::advanceLocked() {
     if (!runningLocked() || changeRate_ == 0)
         return;
     pendingChange_ += seconds * static_cast<double>(changeRate_) / kChangeBytes;
+    digest_.reset();
     const std::size_t descriptors = content_.size() / kChangeBytes;
     for (; pendingChange_ >= 1; pendingChange_ -= 1) {
         const std::size_t offset = (splitmix(random_) % descriptors) * kChangeBytes;
@@ -195,24 +204,31 @@ void EmulatedDevice::queueChunkLocked(std::uint32_t index) {
 
 // Initial image: header and every chunk. Later: the chunks changed since they were read,
 // and at the end of STOP_COPY the checksum of the whole state.
-void EmulatedDevice::fillSavingQueueLocked(bool final) {
+void EmulatedDevice::fillSavingQueueLocked(bool final, std::size_t budget) {
     Session& session = *session_;
     // The corruption goes into the last copy of a chunk that is sent, so that no clean
     // copy can overwrite it at the destination.
-    if (final && !session.endQueued && !corrupted_)
+    if (final && !session.endQueued && !corrupted_ && !corruptNext_)
         for (const auto& fault : faults_)
             if (fault.kind == DeviceFault::Kind::CorruptData) {
                 dirty_[0] = true;
                 corruptNext_ = true;
             }
-    for (std::uint32_t index = 0; index < dirty_.size(); ++index)
-        if (dirty_[index])
-            queueChunkLocked(index);
-    if (final && !session.endQueued) {
+    bool changedLeft = false;
+    for (std::uint32_t index = 0; index < dirty_.size(); ++index) {
+        if (!dirty_[index])
+            continue;
+        if (session.queue.size() - session.readOffset >= budget) {
+            changedLeft = true;
+            break;
+        }
+        queueChunkLocked(index);
+    }
+    if (final && !session.endQueued && !changedLeft) {
         put32(session.queue, kEnd);
         put32(session.queue, 0);
         put32(session.queue, 8);
-        put64(session.queue, XXH64(content_.data(), content_.size(), 0));
+        put64(session.queue, digestLocked());
         session.endQueued = true;
     }
 }
@@ -240,8 +256,12 @@ int EmulatedDevice::performArc(DeviceState from, DeviceState to, std::int32_t& d
             put64(session_->queue, content_.size());
             put32(session_->queue, kChunkSize);
             std::fill(dirty_.begin(), dirty_.end(), true);
-            fillSavingQueueLocked(false);
-            session_->initialRemaining = session_->queue.size();
+            // PRE_COPY stages its initial image (initial_bytes counts it); STOP_COPY reads
+            // the state as it goes.
+            if (to != S::StopCopy) {
+                fillSavingQueueLocked(false);
+                session_->initialRemaining = session_->queue.size();
+            }
         } else {
             session_->image.assign(content_.size(), 0);
             session_->received.assign(dirty_.size(), false);
@@ -255,7 +275,8 @@ int EmulatedDevice::performArc(DeviceState from, DeviceState to, std::int32_t& d
     } else if (from == S::Resuming && to == S::Stop) {
         if (const int rc = validateResumedLocked(); rc < 0)
             return rc; // stays RESUMING; only a reset aborts it
-        content_ = session_->image;
+        content_ = std::move(session_->image);
+        digest_ = session_->checksum; // validated just now
         endSessionLocked();
     } else if ((from == S::StopCopy && to == S::Stop) || (from == S::PreCopy && to == S::Running) ||
                (from == S::PreCopyP2P && to == S::RunningP2P)) {
@@ -428,7 +449,7 @@ ssize_t EmulatedDevice::readLocked(MigrationDataFile& file, void* buffer, std::s
         if (state_ == DeviceState::StopCopy) {
             if (session.endQueued)
                 return 0; // the whole state is out
-            fillSavingQueueLocked(true);
+            fillSavingQueueLocked(true, kStopCopyQueueBytes);
         } else {
             fillSavingQueueLocked(false);
             if (session.queue.empty())
@@ -451,21 +472,27 @@ ssize_t EmulatedDevice::writeLocked(MigrationDataFile& file, const void* data, s
     if (!session.invalid.empty())
         return -EINVAL;
     const auto* bytes = static_cast<const std::uint8_t*>(data);
-    session.incoming.insert(session.incoming.end(), bytes, bytes + length);
+    // Records are parsed where they are: in the caller's buffer, unless part of one waits
+    // from an earlier write.
+    const bool pending = !session.incoming.empty();
+    if (pending)
+        session.incoming.insert(session.incoming.end(), bytes, bytes + length);
+    const std::uint8_t* input = pending ? session.incoming.data() : bytes;
+    const std::size_t inputSize = pending ? session.incoming.size() : length;
     std::size_t at = 0;
     auto reject = [&](std::string why) {
         session.invalid = std::move(why);
         lastError_ = "RESUMING: " + session.invalid;
         return -EINVAL;
     };
-    while (session.incoming.size() - at >= kRecordHeader) {
-        const std::uint8_t* record = session.incoming.data() + at;
+    while (inputSize - at >= kRecordHeader) {
+        const std::uint8_t* record = input + at;
         const std::uint32_t tag = get32(record);
         const std::uint32_t index = get32(record + 4);
         const std::uint32_t size = get32(record + 8);
         if (size > kChunkSize)
             return reject("a record of " + std::to_string(size) + " bytes is too long");
-        if (session.incoming.size() - at < kRecordHeader + size)
+        if (inputSize - at < kRecordHeader + size)
             break;
         const std::uint8_t* payload = record + kRecordHeader;
         if (session.endSeen) {
@@ -501,8 +528,11 @@ ssize_t EmulatedDevice::writeLocked(MigrationDataFile& file, const void* data, s
         }
         at += kRecordHeader + size;
     }
-    session.incoming.erase(session.incoming.begin(),
-                           session.incoming.begin() + static_cast<std::ptrdiff_t>(at));
+    if (pending)
+        session.incoming.erase(session.incoming.begin(),
+                               session.incoming.begin() + static_cast<std::ptrdiff_t>(at));
+    else
+        session.incoming.assign(bytes + at, bytes + length);
     return static_cast<ssize_t>(length);
 }
 

@@ -119,7 +119,11 @@ private:
     int performArc(DeviceState from, DeviceState to, std::int32_t& dataFd);
     void advanceLocked();
     bool runningLocked() const;
-    void fillSavingQueueLocked(bool final);
+    // Queues changed chunks until `budget` bytes are queued (STOP_COPY reads them as they go,
+    // as a device streams its state rather than staging all of it), then, when `final` and
+    // nothing changed is left, the end record.
+    void fillSavingQueueLocked(bool final, std::size_t budget = SIZE_MAX);
+    std::uint64_t digestLocked() const;
     void queueChunkLocked(std::uint32_t index);
     ssize_t readLocked(MigrationDataFile& file, void* buffer, std::size_t length);
     ssize_t writeLocked(MigrationDataFile& file, const void* data, std::size_t length);
@@ -136,6 +140,7 @@ private:
     mutable std::mutex mutex_;
     DeviceState state_ = DeviceState::Running;
     std::vector<std::uint8_t> content_;
+    mutable std::optional<std::uint64_t> digest_; // of content_, until it changes
     std::vector<bool> dirty_; // per chunk, since the saving session last read it
     std::uint64_t random_;
     std::chrono::steady_clock::time_point lastAdvance_;

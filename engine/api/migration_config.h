@@ -42,11 +42,15 @@ struct TlsParameters {
     std::uint64_t recordWarning = kTlsRecordLimit / 4 * 3;
 };
 
-// An emulated VFIO device of the guest (--device KIND[,state-size=SIZE][,name=NAME]).
+// An emulated VFIO device of the guest
+// (--device KIND[,state-size=SIZE][,name=NAME][,x-migration-multifd-transfer=on|off]).
 struct DeviceConfig {
     std::string name; // "nic0", "accel0", ...
     std::string kind; // "nic" (PRE_COPY and P2P) or "accel" (STOP_COPY only)
     std::uint64_t stateSize = 0;
+    // QEMU 10's device property: the STOP_COPY state travels over the multifd channels (when
+    // the migration has them) instead of the main channel alone.
+    bool multifdTransfer = true;
 };
 
 // The target page size: the unit of RAM transfer, dirty tracking and the wire's offsets.

@@ -74,6 +74,7 @@ void MigrationDestination::stop() {
                 incoming.connection->shutdown();
     }
     changed_.notify_all();
+    devices_->abandon();
     listener_.shutdown();
     if (acceptor_.joinable())
         acceptor_.join();
@@ -168,6 +169,7 @@ void MigrationDestination::fail(const std::string& error, ShutReason reason) {
                 incoming.connection->shutdown();
     }
     changed_.notify_all();
+    devices_->abandon();
     telemetry_.event(EventLevel::Error, Side::Destination, "incoming migration failed: " + error);
 }
 

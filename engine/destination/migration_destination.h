@@ -203,7 +203,8 @@ private:
     Telemetry& telemetry_;
     TcpListener listener_;
     std::unique_ptr<TlsCredentials> credentials_;
-    // Used by the main channel's loader only (one at a time).
+    // Loaded by the main channel's loader (one at a time); the multifd threads hand it
+    // device-state packets.
     std::unique_ptr<DestinationDevices> devices_;
     std::thread acceptor_;
 

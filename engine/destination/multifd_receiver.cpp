@@ -1,5 +1,6 @@
 // The destination's multifd channels: each recognises itself by its hello, loads the pages of
-// its packets, and meets the main channel's loader at every flush (QEMU's multifd_recv_sync).
+// its packets and hands device-state packets to the devices, and meets the main channel's
+// loader at every flush (QEMU's multifd_recv_sync).
 #include "engine/destination/migration_destination.h"
 #include "engine/wire/multifd_wire.h"
 
@@ -106,10 +107,11 @@ void MigrationDestination::receiveMultifd(Connection& connection, const std::uin
                      "channel " + connection.name() + " accepted");
 
     std::vector<std::uint8_t> header(kMultifdHeaderSize);
+    std::vector<std::uint8_t> deviceState; // this channel's device-state packets, in turn
     for (;;) {
         std::size_t got = 0;
         try {
-            got = connection.recvSome(header.data(), header.size());
+            got = connection.recvSome(header.data(), kMultifdCommonHeaderSize);
         } catch (const PrematureTermination& error) {
             // A source before the close_notify fix ends like this after its last packet.
             std::unique_lock lock(mutex_);
@@ -133,7 +135,19 @@ void MigrationDestination::receiveMultifd(Connection& connection, const std::uin
             channelEnded(connection.name(), connection.termination());
             return;
         }
-        connection.recvExact(header.data() + got, header.size() - got);
+        connection.recvExact(header.data() + got, kMultifdCommonHeaderSize - got);
+        if (isDeviceStatePacket(header.data())) {
+            connection.recvExact(header.data() + kMultifdCommonHeaderSize,
+                                 kMultifdDeviceStateHeaderSize - kMultifdCommonHeaderSize);
+            const MultifdDeviceStatePacket state = decodeDeviceStateHeader(header.data());
+            deviceState.resize(state.payloadSize);
+            connection.recvExact(deviceState.data(), deviceState.size());
+            devices_->loadStateBuffer(state.idstr, state.instanceId, deviceState.data(),
+                                      deviceState.size());
+            continue;
+        }
+        connection.recvExact(header.data() + kMultifdCommonHeaderSize,
+                             header.size() - kMultifdCommonHeaderSize);
         const MultifdPacket packet = decodePacketHeader(header.data());
         if (packet.flags & kMultifdFlagSync) {
             arriveAtSync();

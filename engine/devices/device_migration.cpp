@@ -1,5 +1,8 @@
 #include "engine/devices/device_migration.h"
 
+#include "engine/source/multifd_sender.h"
+#include "engine/wire/wire.h"
+
 #include <cerrno>
 #include <cstring>
 
@@ -87,6 +90,21 @@ void observe(EmulatedDevice& device, Telemetry& telemetry, Side side) {
     });
 }
 
+// One read of a device's data file: its size, or 0 at the end (STOP_COPY) or when nothing
+// more is there for now (PRE_COPY).
+std::size_t readState(EmulatedDevice& device, vfio::MigrationDataFile& file, std::uint8_t* buffer,
+                      std::size_t size) {
+    const ssize_t got = file.read(buffer, size);
+    if (got == 0 || got == -ENOMSG)
+        return 0;
+    if (got < 0)
+        throw DeviceError("device " + device.name() + ": reading its state failed (" +
+                          std::strerror(static_cast<int>(-got)) + ")");
+    return static_cast<std::size_t>(got);
+}
+
+constexpr std::size_t kStateChunk = 1 << 20;
+
 [[noreturn]] void refuse(EmulatedDevice& device, DeviceState target) {
     throw DeviceError("device " + device.name() + ": " + device.lastError() + " (requested " +
                       vfio::toString(target) + ")");
@@ -101,6 +119,8 @@ struct SourceDevices::Device {
     std::uint32_t sectionId = 0;
     std::uint64_t flags = 0;
     int dataFd = -1;
+    bool stateOverMultifd = false;
+    std::string idstr() const { return device->name() + "/vfio"; }
 };
 
 SourceDevices::SourceDevices(const MigrationConfig& config, Telemetry& telemetry)
@@ -114,6 +134,7 @@ SourceDevices::SourceDevices(const MigrationConfig& config, Telemetry& telemetry
                                                          changeRate(kind), ++seed);
         entry->sectionId = kDeviceSectionBase + static_cast<std::uint32_t>(i);
         entry->flags = migrationFlags(*entry->device);
+        entry->stateOverMultifd = wanted.multifdTransfer && config.multifdChannels > 0;
         addFaults(*entry->device, config.faults, false);
         telemetry_.addDevice(wanted.name, wanted.kind, wanted.stateSize);
         observe(*entry->device, telemetry_, Side::Source);
@@ -137,33 +158,32 @@ void SourceDevices::setup(StreamWriter& out) {
             set(*entry, DeviceState::PreCopy);
         out.put8(static_cast<std::uint8_t>(Section::Start));
         out.put32(entry->sectionId);
-        out.putString8(entry->device->name() + "/vfio");
+        out.putString8(entry->idstr());
         out.put32(0); // instance
         out.put32(1); // version
         out.put64(device_marker::kSetupState);
         out.putString8(vfio::toString(entry->device->kind()));
         out.put64(entry->device->stateSize());
         out.put64(entry->flags);
+        out.put8(entry->stateOverMultifd ? 1 : 0);
         out.put64(device_marker::kEndOfState);
         out.put8(static_cast<std::uint8_t>(Section::Footer));
         out.put32(entry->sectionId);
     }
 }
 
-std::uint64_t SourceDevices::pendingBytes() {
-    std::uint64_t pending = 0;
+switchover::DeviceBytes SourceDevices::pendingBytes() {
+    switchover::DeviceBytes pending;
     for (auto& entry : devices_) {
+        std::uint64_t bytes = stopCopySize(*entry->device);
         const auto state = currentState(*entry->device);
         if ((state == DeviceState::PreCopy || state == DeviceState::PreCopyP2P) &&
             entry->dataFd >= 0) {
             vfio::PrecopyInfo info{sizeof(vfio::PrecopyInfo), 0, 0, 0};
-            if (entry->device->dataFile(entry->dataFd)->ioctl(vfio::kMigGetPrecopyInfo, &info) ==
-                0) {
-                pending += info.initial_bytes + info.dirty_bytes;
-                continue;
-            }
+            if (entry->device->dataFile(entry->dataFd)->ioctl(vfio::kMigGetPrecopyInfo, &info) == 0)
+                bytes = info.initial_bytes + info.dirty_bytes;
         }
-        pending += stopCopySize(*entry->device);
+        (entry->stateOverMultifd ? pending.overMultifd : pending.overMain) += bytes;
     }
     return pending;
 }
@@ -173,20 +193,16 @@ void SourceDevices::sendData(StreamWriter& out, Device& entry, std::size_t budge
     out.put32(entry.sectionId);
     if (entry.dataFd >= 0) {
         auto file = entry.device->dataFile(entry.dataFd);
-        std::vector<std::uint8_t> buffer(1 << 20);
+        std::vector<std::uint8_t> buffer(kStateChunk);
         std::size_t sent = 0;
         while (final || sent < budget) {
-            const ssize_t got = file->read(buffer.data(), buffer.size());
-            if (got == 0 || got == -ENOMSG)
-                break; // the end (STOP_COPY), or nothing more for now (PRE_COPY)
-            if (got < 0)
-                throw DeviceError("device " + entry.device->name() +
-                                  ": reading its state failed (" +
-                                  std::strerror(static_cast<int>(-got)) + ")");
+            const std::size_t got = readState(*entry.device, *file, buffer.data(), buffer.size());
+            if (got == 0)
+                break;
             out.put64(device_marker::kDataState);
-            out.put64(static_cast<std::uint64_t>(got));
-            out.putBytes(buffer.data(), static_cast<std::size_t>(got));
-            sent += static_cast<std::size_t>(got);
+            out.put64(got);
+            out.putBytes(buffer.data(), got);
+            sent += got;
         }
     }
     out.put64(device_marker::kEndOfState);
@@ -202,7 +218,7 @@ void SourceDevices::iterate(StreamWriter& out, std::size_t budget) {
     }
 }
 
-void SourceDevices::switchover(StreamWriter& out) {
+void SourceDevices::switchover(StreamWriter& out, MultifdSender* multifd) {
     // P2P quiescing first, for every device, before any of them stops: a device still
     // running must not DMA into one already stopped.
     bool allP2P = !devices_.empty();
@@ -216,8 +232,45 @@ void SourceDevices::switchover(StreamWriter& out) {
     // Every device stops before any is read: none may still run while another is saved.
     for (auto& entry : devices_)
         set(*entry, DeviceState::StopCopy);
-    for (auto& entry : devices_)
-        sendData(out, *entry, 0, true);
+    for (auto& entry : devices_) {
+        if (entry->stateOverMultifd && multifd) {
+            sendStateOverMultifd(*multifd, *entry);
+            // The End section only closes the device; its state went over multifd.
+            out.put8(static_cast<std::uint8_t>(Section::End));
+            out.put32(entry->sectionId);
+            out.put64(device_marker::kEndOfState);
+            out.put8(static_cast<std::uint8_t>(Section::Footer));
+            out.put32(entry->sectionId);
+        } else {
+            sendData(out, *entry, 0, true);
+        }
+    }
+}
+
+void SourceDevices::sendStateOverMultifd(MultifdSender& multifd, Device& entry) {
+    namespace packet = device_state_packet;
+    auto file = entry.dataFd >= 0 ? entry.device->dataFile(entry.dataFd) : nullptr;
+    std::uint32_t index = 0;
+    auto queue = [&](std::vector<std::uint8_t>& bytes, std::uint32_t flags) {
+        wire::put32(bytes.data(), packet::kVersion);
+        wire::put32(bytes.data() + 4, index++);
+        wire::put32(bytes.data() + 8, flags);
+        multifd.queueDeviceState(entry.idstr(), 0);
+    };
+    while (file) {
+        std::vector<std::uint8_t>& bytes = multifd.deviceStatePayload();
+        bytes.resize(packet::kHeaderSize + kStateChunk);
+        const std::size_t got =
+            readState(*entry.device, *file, bytes.data() + packet::kHeaderSize, kStateChunk);
+        if (got == 0)
+            break;
+        bytes.resize(packet::kHeaderSize + got);
+        queue(bytes, 0);
+    }
+    // The emulated device has no config space: the last packet only says it is the last.
+    std::vector<std::uint8_t>& last = multifd.deviceStatePayload();
+    last.resize(packet::kHeaderSize);
+    queue(last, packet::kFlagConfigState);
 }
 
 DeviceDigests SourceDevices::digests() const {
@@ -261,8 +314,20 @@ void SourceDevices::resumeAfterFailure() {
 struct DestinationDevices::Device {
     std::unique_ptr<EmulatedDevice> device;
     std::uint32_t sectionId = 0;
+    std::string idstr;
     int dataFd = -1;
     bool loaded = false;
+    bool stateOverMultifd = false;
+    // Multifd device-state packets, guarded by buffersMutex_: those that arrived ahead of
+    // their turn, the next index to write, and the last index once the config packet came.
+    std::map<std::uint32_t, std::vector<std::uint8_t>> early;
+    std::uint32_t nextIndex = 0;
+    std::optional<std::uint32_t> lastIndex;
+    // The main channel reached the device's End section: its precopy data is all written, so
+    // the STOP_COPY state may follow (QEMU starts its load thread at switchover start).
+    bool precopyLoaded = false;
+    std::string error; // a write into the device failed
+    bool allWritten() const { return lastIndex && nextIndex > *lastIndex; }
 };
 
 DestinationDevices::DestinationDevices(Options options, Telemetry& telemetry)
@@ -293,13 +358,16 @@ void DestinationDevices::loadSetup(StreamReader& in, std::uint32_t sectionId,
     const std::string kind = in.getString8();
     const std::uint64_t stateSize = in.get64();
     const std::uint64_t flags = in.get64();
+    const std::uint8_t stateOverMultifd = in.get8();
     if (in.get64() != device_marker::kEndOfState)
         throw MigrationError("main channel: device section '" + idstr + "' setup is not closed");
     if (!vfio::deviceKindFromString(kind) || stateSize == 0 || stateSize > (1ull << 30) ||
-        owns(sectionId) || sectionId < kDeviceSectionBase)
+        owns(sectionId) || sectionId < kDeviceSectionBase || stateOverMultifd > 1)
         throw MigrationError("main channel: device section '" + idstr + "' is invalid");
     auto entry = std::make_unique<Device>();
     entry->sectionId = sectionId;
+    entry->idstr = idstr;
+    entry->stateOverMultifd = stateOverMultifd != 0;
     entry->device = std::make_unique<EmulatedDevice>(name, kindOf(kind), stateSize,
                                                      changeRate(kindOf(kind)), sectionId * 977);
     if (migrationFlags(*entry->device) != flags)
@@ -314,12 +382,16 @@ void DestinationDevices::loadSetup(StreamReader& in, std::uint32_t sectionId,
     set(device, DeviceState::Resuming);
 }
 
-void DestinationDevices::loadData(StreamReader& in, std::uint32_t sectionId, bool final) {
+DestinationDevices::Device& DestinationDevices::find(std::uint32_t sectionId) {
     Device* found = nullptr;
     for (auto& entry : devices_)
         if (entry->sectionId == sectionId)
             found = entry.get();
-    Device& entry = *found; // owns() was checked
+    return *found; // owns() was checked
+}
+
+void DestinationDevices::loadData(StreamReader& in, std::uint32_t sectionId, bool final) {
+    Device& entry = find(sectionId);
     auto file = entry.device->dataFile(entry.dataFd);
     std::vector<std::uint8_t> buffer;
     for (;;) {
@@ -340,6 +412,8 @@ void DestinationDevices::loadData(StreamReader& in, std::uint32_t sectionId, boo
     }
     if (!final)
         return;
+    if (entry.stateOverMultifd)
+        waitForMultifdState(entry);
     entry.device->closeDataFile(entry.dataFd);
     entry.dataFd = -1;
     entry.loaded = true;
@@ -350,6 +424,100 @@ void DestinationDevices::loadData(StreamReader& in, std::uint32_t sectionId, boo
                          "device " + entry.device->name() +
                              ": RESUMING -> STOP: its state is complete and valid");
     }
+}
+
+void DestinationDevices::loadStateBuffer(const std::string& idstr, std::uint32_t instanceId,
+                                         const std::uint8_t* packet, std::size_t size) {
+    namespace layout = device_state_packet;
+    Device* found = nullptr;
+    for (auto& entry : devices_)
+        if (entry->idstr == idstr && entry->stateOverMultifd)
+            found = entry.get();
+    if (!found || instanceId != 0)
+        throw MigrationError("multifd device-state packet for '" + idstr + "' instance " +
+                             std::to_string(instanceId) +
+                             ", which is not a device migrating its state over multifd");
+    if (size < layout::kHeaderSize)
+        throw MigrationError("multifd device-state packet for '" + idstr + "' is too short");
+    const std::uint32_t version = wire::get32(packet);
+    const std::uint32_t index = wire::get32(packet + 4);
+    const std::uint32_t flags = wire::get32(packet + 8);
+    if (version != layout::kVersion || index == UINT32_MAX ||
+        (flags & ~layout::kFlagConfigState) != 0)
+        throw MigrationError("multifd device-state packet for '" + idstr + "' has version " +
+                             std::to_string(version) + ", index " + std::to_string(index) +
+                             ", flags " + std::to_string(flags));
+    Device& entry = *found;
+    std::lock_guard lock(buffersMutex_);
+    if (index < entry.nextIndex || entry.early.count(index) != 0 ||
+        (entry.lastIndex && index > *entry.lastIndex) ||
+        ((flags & layout::kFlagConfigState) && entry.lastIndex))
+        throw MigrationError("multifd device-state packet for '" + idstr + "': index " +
+                             std::to_string(index) + " arrived twice or after the last");
+    if (flags & layout::kFlagConfigState) {
+        if (!entry.early.empty() && entry.early.rbegin()->first > index)
+            throw MigrationError("multifd device-state packet for '" + idstr +
+                                 "': the config state came before data after it");
+        entry.lastIndex = index;
+    }
+    const bool config = flags & layout::kFlagConfigState;
+    if (entry.precopyLoaded && index == entry.nextIndex) {
+        // Its turn: written from the channel's buffer, then whatever waited behind it.
+        if (!config)
+            writeData(entry, packet + layout::kHeaderSize, size - layout::kHeaderSize);
+        ++entry.nextIndex;
+    } else {
+        entry.early.emplace(index, std::vector<std::uint8_t>(packet, packet + size));
+    }
+    writeInOrder(entry);
+    buffersChanged_.notify_all();
+}
+
+void DestinationDevices::writeData(Device& entry, const std::uint8_t* data, std::size_t size) {
+    auto file = entry.device->dataFile(entry.dataFd);
+    if (size > 0 && (!file || file->write(data, size) != static_cast<ssize_t>(size))) {
+        entry.error = "device " + entry.device->name() + ": " + entry.device->lastError();
+        throw DeviceError(entry.error);
+    }
+}
+
+void DestinationDevices::writeInOrder(Device& entry) {
+    if (!entry.precopyLoaded)
+        return;
+    for (auto next = entry.early.find(entry.nextIndex); next != entry.early.end();
+         next = entry.early.find(entry.nextIndex)) {
+        const std::vector<std::uint8_t>& packet = next->second;
+        // The config packet carries no data: the emulated device has no config space.
+        const bool config = entry.lastIndex && next->first == *entry.lastIndex;
+        if (!config)
+            writeData(entry, packet.data() + device_state_packet::kHeaderSize,
+                      packet.size() - device_state_packet::kHeaderSize);
+        entry.early.erase(next);
+        ++entry.nextIndex;
+    }
+}
+
+void DestinationDevices::waitForMultifdState(Device& entry) {
+    std::unique_lock lock(buffersMutex_);
+    entry.precopyLoaded = true;
+    writeInOrder(entry);
+    // Bounded by the channels: each packet is on its way before the final multifd sync, and a
+    // channel that fails or stops the migration abandons this wait.
+    buffersChanged_.wait(lock,
+                         [&] { return entry.allWritten() || !entry.error.empty() || abandoned_; });
+    if (!entry.error.empty())
+        throw DeviceError(entry.error);
+    if (!entry.allWritten())
+        throw MigrationError("main channel: device " + entry.device->name() +
+                             ": stopped while waiting for its state on the multifd channels");
+}
+
+void DestinationDevices::abandon() {
+    {
+        std::lock_guard lock(buffersMutex_);
+        abandoned_ = true;
+    }
+    buffersChanged_.notify_all();
 }
 
 std::string DestinationDevices::verify(const DeviceDigests& source) const {

@@ -129,9 +129,12 @@ DeviceConfig parseDevice(const std::string& text, const std::vector<DeviceConfig
                                             "': state-size must be from 4K to 1G");
         } else if (key == "name" && !value.empty()) {
             device.name = value;
+        } else if (key == "x-migration-multifd-transfer" && (value == "on" || value == "off")) {
+            device.multifdTransfer = value == "on";
         } else {
             throw std::invalid_argument("device '" + text + "': unknown option '" + part +
-                                        "' (state-size=SIZE, name=NAME)");
+                                        "' (state-size=SIZE, name=NAME, "
+                                        "x-migration-multifd-transfer=on|off)");
         }
     }
     if (device.name.empty()) {
@@ -235,7 +238,8 @@ std::string describe(const MigrationConfig& config) {
         out << "recover-delay=" << config.recoverDelayMs << '\n';
     for (const auto& device : config.devices)
         out << "device=" << device.kind << ",name=" << device.name
-            << ",state-size=" << device.stateSize << '\n';
+            << ",state-size=" << device.stateSize
+            << ",x-migration-multifd-transfer=" << (device.multifdTransfer ? "on" : "off") << '\n';
     if (!config.devices.empty())
         out << "vfio-explicit-resuming-stop=" << (config.vfioExplicitResumingStop ? "on" : "off")
             << '\n';

@@ -21,6 +21,9 @@ namespace {
 constexpr double kWindowMs = 100;
 constexpr unsigned kPagesBetweenChecks = 256;
 constexpr double kDirtyRatePeriodMs = 1000;
+// A round that ends having sent less than this says little about the link (one multifd
+// packet's worth): it keeps the link rate measured before.
+constexpr std::uint64_t kMinLinkSampleBytes = 1 << 20;
 // Precopy device data per device and round (QEMU reads up to 1 MiB per iteration call).
 constexpr std::size_t kDeviceBytesPerRound = 4 << 20;
 
@@ -32,11 +35,13 @@ std::string milliseconds(double ms) {
     return text;
 }
 
-// "420.0 MiB of RAM would take 1.4 s at 300.0 MiB/s, and 64.0 MiB of device state 355 ms on
-// the main channel: 1.8 s expected; limit 300 ms"
+// "420.0 MiB of RAM left and 64.0 MiB of device state: RAM 1.4 s at 300.0 MiB/s, device
+// state 213 ms, round trip 1 ms: 1.6 s expected downtime; limit 300 ms (switching at 240 ms
+// expected)"
 std::string describeDowntime(const switchover::DowntimeEstimate& downtime, std::uint64_t ramBytes,
-                             std::uint64_t deviceBytes, double bandwidthBytesPerMs,
+                             switchover::DeviceBytes device, double bandwidthBytesPerMs,
                              const MigrationConfig& config) {
+    const std::uint64_t deviceBytes = device.total();
     std::string text = formatBytes(static_cast<double>(ramBytes)) + " of RAM left";
     if (deviceBytes > 0)
         text += " and " + formatBytes(static_cast<double>(deviceBytes)) + " of device state";
@@ -46,10 +51,14 @@ std::string describeDowntime(const switchover::DowntimeEstimate& downtime, std::
             formatBytes(bandwidthBytesPerMs * 1000) + "/s";
     if (deviceBytes > 0)
         text += ", device state " + milliseconds(downtime.deviceMs) +
-                (config.multifdChannels > 0 ? " on the main channel alone" : "");
+                (config.multifdChannels > 0 && device.overMain > 0
+                     ? " (" + formatBytes(static_cast<double>(device.overMain)) +
+                           " on the main channel alone)"
+                     : "");
     text += ", round trip " + milliseconds(downtime.roundTripMs) + ": " +
             milliseconds(downtime.totalMs()) + " expected downtime; limit " +
-            std::to_string(config.downtimeLimitMs) + " ms";
+            std::to_string(config.downtimeLimitMs) + " ms (switching at " +
+            milliseconds(switchover::switchAtMs(config.downtimeLimitMs)) + " expected)";
     return text;
 }
 
@@ -324,7 +333,7 @@ switchover::DowntimeEstimate MigrationSource::estimateDowntime(std::uint64_t ram
         if (returnPathState_.firstPongAtMs >= 0 && pingSentAtMs_ >= 0)
             roundTripMs = returnPathState_.firstPongAtMs - pingSentAtMs_;
     }
-    return switchover::estimate(ramRemaining, deviceRemaining_, bandwidthBytesPerMs_,
+    return switchover::estimate(ramRemaining, deviceRemaining_, linkBytesPerMs_,
                                 config_.multifdChannels, roundTripMs);
 }
 
@@ -335,10 +344,10 @@ std::uint64_t MigrationSource::catchUpBoundMs() const {
 MigrationSource::Assessment MigrationSource::assessSwitchover(std::uint64_t ramRemaining) {
     Assessment result;
     result.downtime = estimateDowntime(ramRemaining);
-    result.converged = switchover::converged(result.downtime, ramRemaining + deviceRemaining_,
-                                             config_.downtimeLimitMs);
-    result.why = describeDowntime(result.downtime, ramRemaining, deviceRemaining_,
-                                  bandwidthBytesPerMs_, config_);
+    result.converged = switchover::converged(
+        result.downtime, ramRemaining + deviceRemaining_.total(), config_.downtimeLimitMs);
+    result.why =
+        describeDowntime(result.downtime, ramRemaining, deviceRemaining_, linkBytesPerMs_, config_);
     telemetry_.setConvergence(result.why);
     return result;
 }
@@ -399,7 +408,7 @@ void MigrationSource::backOff() {
 }
 
 void MigrationSource::publishStats(std::uint64_t ramRemaining, bool roundEnded) {
-    const std::uint64_t remainingBytes = ramRemaining + deviceRemaining_;
+    const std::uint64_t remainingBytes = ramRemaining + deviceRemaining_.total();
     const double now = telemetry_.elapsedMs();
     const std::uint64_t transferred = transferredBytes();
     // A round shorter than the window still measures the link: a fast link must not look
@@ -410,6 +419,18 @@ void MigrationSource::publishStats(std::uint64_t ramRemaining, bool roundEnded) 
             static_cast<double>(transferred - windowStartBytes_) / (now - windowStartMs_);
         windowStartMs_ = now;
         windowStartBytes_ = transferred;
+    }
+    if (roundSending_) {
+        const double linkMs = now - linkWindowStartMs_;
+        const std::uint64_t linkBytes = transferred - linkWindowStartBytes_;
+        const bool sample = roundEnded ? linkBytes >= kMinLinkSampleBytes || linkBytesPerMs_ == 0
+                                       : linkMs >= kWindowMs;
+        if (sample && linkMs > 0 && linkBytes > 0) {
+            linkBytesPerMs_ = static_cast<double>(linkBytes) / linkMs;
+            linkWindowStartMs_ = now;
+            linkWindowStartBytes_ = transferred;
+        }
+        roundSending_ = !roundEnded;
     }
     MigrationStats stats;
     stats.total = guest_.totalBytes();
@@ -444,6 +465,9 @@ void MigrationSource::publishCompletedStats() {
 }
 
 bool MigrationSource::sendRound(std::vector<PageBitmap>& dirty) {
+    roundSending_ = true;
+    linkWindowStartMs_ = telemetry_.elapsedMs();
+    linkWindowStartBytes_ = transferredBytes();
     std::uint64_t left = 0;
     for (const auto& pages : dirty)
         left += pages.count();
@@ -480,7 +504,7 @@ void MigrationSource::complete(std::vector<PageBitmap>& dirty) {
     telemetry_.setStatus(MigrationStatus::Device);
     telemetry_.setPhase("switchover: guest stopped");
     const double stoppedAt = telemetry_.elapsedMs();
-    deviceRemaining_ = 0; // from here on, sent as part of the downtime
+    deviceRemaining_ = {}; // from here on, sent as part of the downtime
     // Where the downtime goes, step by step, for the event log.
     std::string steps;
     double stepStart = stoppedAt;
@@ -503,7 +527,7 @@ void MigrationSource::complete(std::vector<PageBitmap>& dirty) {
     StreamWriter& out = *stream_;
     if (devices_ && !devices_->empty()) {
         telemetry_.setPhase("switchover: devices quiesce and save their state (STOP_COPY)");
-        devices_->switchover(out);
+        devices_->switchover(out, multifd_.get());
         step("device state");
     }
     out.put8(static_cast<std::uint8_t>(Section::End));
@@ -747,7 +771,7 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
         guest_.setThrottle(0); // it runs on at full speed
         guest_.start();
         telemetry_.setSourceGuest(GuestState::Running);
-        deviceRemaining_ = 0;
+        deviceRemaining_ = {};
         publishStats(telemetry_.stats().remaining); // what was left when it stopped
         if (switchedToPostcopy_)
             telemetry_.event(EventLevel::Warning, Side::Source,

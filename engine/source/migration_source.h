@@ -203,7 +203,13 @@ private:
     // Measurements of the current iteration window (QEMU's migration_update_counters).
     double windowStartMs_ = 0;
     std::uint64_t windowStartBytes_ = 0;
-    double bandwidthBytesPerMs_ = 0;
+    double bandwidthBytesPerMs_ = 0; // what went out in the last window (QEMU's mbps)
+    // The link's rate for the switchover estimate, measured only while a round was sending:
+    // the gaps between rounds and rounds of a few pages would make a fast link look slow.
+    double linkWindowStartMs_ = 0;
+    std::uint64_t linkWindowStartBytes_ = 0;
+    double linkBytesPerMs_ = 0;
+    bool roundSending_ = false;
     std::uint64_t dirtySyncCount_ = 0;
     std::uint64_t mainNormalPages_ = 0;
     std::uint64_t mainZeroPages_ = 0;
@@ -214,8 +220,8 @@ private:
     double setupTimeMs_ = 0;
     double startMs_ = 0;
     double downtimeMs_ = 0;
-    std::uint64_t deviceRemaining_ = 0; // the devices' pending state at the last sync
-    double pingSentAtMs_ = -1;          // the setup PING, for the round trip
+    switchover::DeviceBytes deviceRemaining_; // the devices' pending state at the last sync
+    double pingSentAtMs_ = -1;                // the setup PING, for the round trip
     double lastSyncLoggedMs_ = 0;
     unsigned throttle_ = 0; // the vCPU throttle applied, percent
     unsigned dirtyRateHighCount_ = 0;

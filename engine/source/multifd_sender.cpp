@@ -58,6 +58,21 @@ void MultifdSender::queuePage(std::size_t blockIndex, RamBlock& block, std::uint
     current_.offsets.push_back(offset);
 }
 
+void MultifdSender::Job::clear() {
+    offsets.clear();
+    block = nullptr;
+    sync = false;
+    deviceIdstr.clear();
+    deviceState.clear();
+}
+
+void MultifdSender::queueDeviceState(const std::string& idstr, std::uint32_t instanceId) {
+    flush();
+    deviceJob_.deviceIdstr = idstr;
+    deviceJob_.deviceInstance = instanceId;
+    dispatch(deviceJob_);
+}
+
 void MultifdSender::flush() {
     if (current_.offsets.empty())
         return;
@@ -73,9 +88,7 @@ void MultifdSender::dispatch(Job& job) {
             nextWorker_ = (nextWorker_ + 1) % workers_.size();
             if (!worker.pending) {
                 std::swap(worker.job, job);
-                job.offsets.clear();
-                job.block = nullptr;
-                job.sync = false;
+                job.clear();
                 worker.pending = true;
                 changed_.notify_all();
                 return;
@@ -91,8 +104,7 @@ void MultifdSender::syncAll() {
     for (auto& worker : workers_) {
         changed_.wait(lock, [&] { return !worker->pending || !error_.empty(); });
         throwIfFailed();
-        worker->job.offsets.clear();
-        worker->job.block = nullptr;
+        worker->job.clear();
         worker->job.sync = true;
         worker->pending = true;
     }
@@ -144,7 +156,10 @@ void MultifdSender::run(Worker& worker) {
         std::uint64_t normal = 0;
         std::string failure;
         try {
-            send(worker, worker.job, zero, normal);
+            if (worker.job.deviceIdstr.empty())
+                send(worker, worker.job, zero, normal);
+            else
+                sendDeviceState(worker, worker.job);
         } catch (const std::exception& error) {
             failure = error.what();
         }
@@ -176,6 +191,35 @@ void splitFirstPage(std::vector<iovec>& pieces, std::uint8_t* replacement) {
 }
 
 } // namespace
+
+void MultifdSender::acquireBandwidth(Worker& worker, std::uint64_t bytes) {
+    Connection& connection = *worker.channel.connection;
+    const ChannelCounters& counters = *worker.channel.counters;
+    if (!limiter_.acquire(bytes))
+        throw MigrationError("channel " + connection.name() + ": cancelled");
+    if (const FaultSpec* cut = worker.channel.cut;
+        cut && counters.bytes.load(std::memory_order_relaxed) + bytes > cut->afterBytes &&
+        !connection.wasShutDown()) {
+        telemetry_.event(EventLevel::Warning, Side::Source,
+                         "fault injected: " + cut->text + " (channel " + connection.name() +
+                             " cut after " + std::to_string(counters.bytes.load()) + " bytes)");
+        connection.shutdown();
+    }
+}
+
+void MultifdSender::sendDeviceState(Worker& worker, Job& job) {
+    Connection& connection = *worker.channel.connection;
+    MultifdDeviceStatePacket packet;
+    packet.idstr = job.deviceIdstr;
+    packet.instanceId = job.deviceInstance;
+    packet.payloadSize = static_cast<std::uint32_t>(job.deviceState.size());
+    encodeDeviceStateHeader(packet, worker.header.data());
+    iovec pieces[2] = {{worker.header.data(), kMultifdDeviceStateHeaderSize},
+                       {job.deviceState.data(), job.deviceState.size()}};
+    acquireBandwidth(worker, kMultifdDeviceStateHeaderSize + job.deviceState.size());
+    connection.sendv(pieces, 2);
+    worker.channel.counters->packets.fetch_add(1, std::memory_order_relaxed);
+}
 
 void MultifdSender::send(Worker& worker, Job& job, std::uint64_t& zero, std::uint64_t& normal) {
     Connection& connection = *worker.channel.connection;
@@ -231,16 +275,7 @@ void MultifdSender::send(Worker& worker, Job& job, std::uint64_t& zero, std::uin
                              std::to_string(job.offsets[0] / kPageSize) + " of " +
                              job.block->name() + " flipped on " + connection.name() + ")");
     }
-    if (!limiter_.acquire(bytes))
-        throw MigrationError("channel " + connection.name() + ": cancelled");
-    if (const FaultSpec* cut = worker.channel.cut;
-        cut && counters.bytes.load(std::memory_order_relaxed) + bytes > cut->afterBytes &&
-        !connection.wasShutDown()) {
-        telemetry_.event(EventLevel::Warning, Side::Source,
-                         "fault injected: " + cut->text + " (channel " + connection.name() +
-                             " cut after " + std::to_string(counters.bytes.load()) + " bytes)");
-        connection.shutdown();
-    }
+    acquireBandwidth(worker, bytes);
     connection.sendv(pieces.data(), pieces.size());
     counters.packets.fetch_add(1, std::memory_order_relaxed);
     counters.pages.fetch_add(packet.normalPages, std::memory_order_relaxed);

@@ -40,6 +40,12 @@ public:
 
     // Migration thread only. Throw MigrationError if a channel failed.
     void queuePage(std::size_t blockIndex, RamBlock& block, std::uint64_t offset);
+    // One device-state packet (QEMU's multifd_queue_device_state): the caller fills
+    // deviceStatePayload() (not empty), then queues it; it goes to the next idle channel like
+    // a packet of pages. The buffers circulate between the channels, so their memory is
+    // reused rather than allocated per packet.
+    std::vector<std::uint8_t>& deviceStatePayload() { return deviceJob_.deviceState; }
+    void queueDeviceState(const std::string& idstr, std::uint32_t instanceId);
     void flush();
     // Flushes, then sends a SYNC packet on every channel and waits until all are on the wire.
     void syncAll();
@@ -59,6 +65,10 @@ private:
         std::size_t blockIndex = 0;
         std::vector<std::uint64_t> offsets;
         bool sync = false;
+        std::string deviceIdstr; // non-empty: a device-state packet of `deviceState`
+        std::uint32_t deviceInstance = 0;
+        std::vector<std::uint8_t> deviceState;
+        void clear();
     };
     struct Worker {
         Channel channel;
@@ -73,6 +83,9 @@ private:
 
     void run(Worker& worker);
     void send(Worker& worker, Job& job, std::uint64_t& zero, std::uint64_t& normal);
+    void sendDeviceState(Worker& worker, Job& job);
+    // Waits for the bandwidth cap, then fires a cut-channel fault whose byte count is reached.
+    void acquireBandwidth(Worker& worker, std::uint64_t bytes);
     void dispatch(Job& job);
     void throwIfFailed();
     void stopThreads();
@@ -82,6 +95,7 @@ private:
     PageHashes& sentHashes_;
     std::vector<std::unique_ptr<Worker>> workers_;
     Job current_;
+    Job deviceJob_;
     std::size_t nextWorker_ = 0;
     std::atomic<std::uint64_t> packetNumber_{0};
 

@@ -45,11 +45,17 @@ void encodePacketHeader(const MultifdPacket& packet, std::uint8_t* out) {
         wire::put64(out + kMultifdHeaderFixedSize + 8 * i, packet.offsets[i]);
 }
 
-MultifdPacket decodePacketHeader(const std::uint8_t* in) {
-    if (wire::get32(in) != kMultifdMagic)
+bool isDeviceStatePacket(const std::uint8_t* common) {
+    if (wire::get32(common) != kMultifdMagic)
         throw MigrationError("multifd packet has a wrong magic number");
-    if (wire::get32(in + 4) != kMultifdVersion)
+    if (wire::get32(common + 4) != kMultifdVersion)
         throw MigrationError("multifd packet has an unknown version");
+    return (wire::get32(common + 8) & kMultifdFlagDeviceState) != 0;
+}
+
+MultifdPacket decodePacketHeader(const std::uint8_t* in) {
+    if (isDeviceStatePacket(in))
+        throw MigrationError("multifd packet: a device-state packet where RAM was expected");
     MultifdPacket packet;
     packet.flags = wire::get32(in + 8);
     if (packet.flags & ~kMultifdFlagSync)
@@ -76,6 +82,39 @@ MultifdPacket decodePacketHeader(const std::uint8_t* in) {
     packet.offsets.resize(used);
     for (std::uint32_t i = 0; i < used; ++i)
         packet.offsets[i] = wire::get64(in + kMultifdHeaderFixedSize + 8 * i);
+    return packet;
+}
+
+void encodeDeviceStateHeader(const MultifdDeviceStatePacket& packet, std::uint8_t* out) {
+    std::memset(out, 0, kMultifdDeviceStateHeaderSize);
+    wire::put32(out, kMultifdMagic);
+    wire::put32(out + 4, kMultifdVersion);
+    wire::put32(out + 8, kMultifdFlagDeviceState);
+    std::memcpy(out + kMultifdCommonHeaderSize, packet.idstr.data(),
+                std::min(packet.idstr.size(), kDeviceIdstrSize - 1));
+    wire::put32(out + kMultifdCommonHeaderSize + kDeviceIdstrSize, packet.instanceId);
+    wire::put32(out + kMultifdCommonHeaderSize + kDeviceIdstrSize + 4, packet.payloadSize);
+}
+
+MultifdDeviceStatePacket decodeDeviceStateHeader(const std::uint8_t* in) {
+    if (!isDeviceStatePacket(in))
+        throw MigrationError("multifd packet: RAM where a device-state packet was expected");
+    if (const std::uint32_t flags = wire::get32(in + 8); flags != kMultifdFlagDeviceState)
+        throw MigrationError("multifd device-state packet has flags " + std::to_string(flags) +
+                             (flags & kMultifdFlagSync ? " (SYNC with device state)"
+                                                       : " (compression is not negotiated)"));
+    MultifdDeviceStatePacket packet;
+    char idstr[kDeviceIdstrSize];
+    std::memcpy(idstr, in + kMultifdCommonHeaderSize, kDeviceIdstrSize);
+    if (std::memchr(idstr, '\0', kDeviceIdstrSize) == nullptr)
+        throw MigrationError("multifd device-state packet: its idstr is not terminated");
+    packet.idstr = idstr;
+    packet.instanceId = wire::get32(in + kMultifdCommonHeaderSize + kDeviceIdstrSize);
+    packet.payloadSize = wire::get32(in + kMultifdCommonHeaderSize + kDeviceIdstrSize + 4);
+    if (packet.payloadSize == 0 || packet.payloadSize > kMultifdDeviceStateMaxPayload)
+        throw MigrationError("multifd device-state packet for '" + packet.idstr + "' has " +
+                             std::to_string(packet.payloadSize) + " bytes of payload (1 to " +
+                             std::to_string(kMultifdDeviceStateMaxPayload) + " allowed)");
     return packet;
 }
 
