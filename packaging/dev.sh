@@ -56,6 +56,7 @@ bench)
     build/tests/benchmarks/bench_migration
     build/tests/benchmarks/bench_tls_protection
     build/tests/benchmarks/bench_postcopy
+    build/tests/benchmarks/bench_downtime
     ;;
 bench-two-hosts)
     install_packages
