@@ -11,6 +11,9 @@
 namespace migrascope::app {
 namespace {
 
+// The form's smallest step; below it a multifd packet alone takes minutes.
+constexpr std::uint64_t kMinBandwidth = 1ull << 20;
+
 std::string faultOptionHelp() {
     return "A fault to inject on purpose, repeatable. Known faults:\n" + faultHelp();
 }
@@ -81,6 +84,7 @@ CommandLine parseIncoming(const QCommandLineParser& parser) {
         incoming.tls.priority = parser.value("tls-priority").toStdString();
         for (const QString& dn : parser.values("tls-authz"))
             incoming.tls.authz.push_back(dn.toStdString());
+        checkTlsSetup(incoming.tls.credsDir, incoming.tls.priority, false, true);
     }
     incoming.multifdCleanTlsTermination = onOffOption(parser, "multifd-clean-tls-termination");
     incoming.handshakeTimeoutMs = numberOption(parser, "handshake-timeout", 600000);
@@ -213,7 +217,13 @@ CommandLine parseCommandLine(const QStringList& arguments) {
         {"inject", QString::fromStdString(faultOptionHelp()), "FAULT"},
         {"history", "History database. Default $XDG_DATA_HOME/migrascope/history.sqlite.", "FILE"},
     });
-    parser.process(arguments);
+    // process() would exit with 1; a wrong command line exits with 2 like every other.
+    if (!parser.parse(arguments))
+        throw std::invalid_argument(parser.errorText().toStdString());
+    if (parser.isSet("help"))
+        parser.showHelp(0);
+    if (parser.isSet("version"))
+        parser.showVersion();
     if (!parser.positionalArguments().isEmpty())
         throw std::invalid_argument("unexpected argument '" +
                                     parser.positionalArguments().first().toStdString() + "'");
@@ -240,6 +250,10 @@ CommandLine parseCommandLine(const QStringList& arguments) {
         throw std::invalid_argument("--cpu-throttle-initial and --cpu-throttle-increment are "
                                     "percentages from 1 to 99");
     config.maxBandwidth = sizeOption(parser, "max-bandwidth");
+    if (config.maxBandwidth != 0 && config.maxBandwidth < kMinBandwidth)
+        throw std::invalid_argument("--max-bandwidth: " + formatBytes(config.maxBandwidth) +
+                                    "/s cannot carry even the setup in reasonable time; at "
+                                    "least 1M (bytes per second), or 0 for unlimited");
     config.tls.enabled = !parser.isSet("no-tls");
     if (parser.isSet("no-tls"))
         for (const char* tlsOption :
@@ -318,6 +332,9 @@ CommandLine parseCommandLine(const QStringList& arguments) {
     }
     if (const std::string problem = checkFaults(config); !problem.empty())
         throw std::invalid_argument("--inject " + problem);
+    if (config.tls.enabled)
+        checkTlsSetup(config.tls.credsDir, config.tls.priority, true,
+                      config.destinationHost.empty());
     return line;
 }
 

@@ -32,4 +32,10 @@ std::string defaultPkiDirectory();
 // Concurrent callers (a window and a headless run) serialise on a lock, so only one generates.
 std::string ensureDefaultPki();
 
+// Loads the identities a run will present (client: a source; server: a destination) from
+// credsDir and parses the priority string, so a broken PKI directory or priority is refused
+// before anything starts. Throws std::invalid_argument naming the file or the option.
+void checkTlsSetup(const std::string& credsDir, const std::string& priority, bool asClient,
+                   bool asServer);
+
 } // namespace migrascope

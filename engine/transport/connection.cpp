@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdexcept>
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
@@ -104,6 +105,24 @@ TlsCredentials::TlsCredentials(const std::string& dir, Endpoint endpoint) : endp
         throw MigrationError("TLS credentials: cannot load " + cert.string() + " with " +
                              key.string() + ": " + gnutls_strerror(rc));
     }
+}
+
+void checkTlsSetup(const std::string& credsDir, const std::string& priority, bool asClient,
+                   bool asServer) {
+    try {
+        if (asClient)
+            TlsCredentials(credsDir, TlsCredentials::Endpoint::Client);
+        if (asServer)
+            TlsCredentials(credsDir, TlsCredentials::Endpoint::Server);
+    } catch (const MigrationError& error) {
+        throw std::invalid_argument(error.what());
+    }
+    gnutls_priority_t parsed = nullptr;
+    const char* errorPosition = nullptr;
+    if (gnutls_priority_init(&parsed, priority.c_str(), &errorPosition) < 0)
+        throw std::invalid_argument("--tls-priority: '" + priority + "' is invalid near '" +
+                                    (errorPosition ? errorPosition : "") + "'");
+    gnutls_priority_deinit(parsed);
 }
 
 TlsCredentials::~TlsCredentials() {
