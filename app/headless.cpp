@@ -39,7 +39,8 @@ int runHeadless(const CommandLine& line) {
     while (!run.waitFor(std::chrono::milliseconds(1000))) {
         if (stopRequested() && !cancelled) {
             cancelled = true;
-            run.cancel();
+            if (const std::string refusal = run.cancel(); !refusal.empty())
+                std::fprintf(stderr, "not cancelled: %s\n", refusal.c_str());
         }
         const auto snap = run.snapshot(eventCursor);
         eventCursor = snap.nextEventIndex;

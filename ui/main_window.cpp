@@ -81,7 +81,8 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent) : QMainWindow(par
     statusBar()->addPermanentWidget(pathLabel);
 
     connect(form_, &LaunchForm::startRequested, this, &MainWindow::startRun);
-    connect(form_, &LaunchForm::cancelRequested, controller_, &RunController::cancel);
+    connect(form_, &LaunchForm::cancelRequested, this,
+            [this] { reportAction(tr("Cancel"), controller_->cancel()); });
     connect(controller_, &RunController::snapshotUpdated, this, &MainWindow::showSnapshot);
     connect(controller_, &RunController::samplesArrived, plot_, &ThroughputPlot::appendSamples);
     connect(controller_, &RunController::samplesArrived, channelModel_,

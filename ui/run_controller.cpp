@@ -31,9 +31,8 @@ bool RunController::start(MigrationConfig config) {
     return true;
 }
 
-void RunController::cancel() {
-    if (run_)
-        run_->cancel();
+QString RunController::cancel() {
+    return run_ ? QString::fromStdString(run_->cancel()) : QString();
 }
 
 namespace {

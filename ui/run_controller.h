@@ -30,7 +30,8 @@ public:
     // Starts a run unless one is in flight (then returns false and changes nothing).
     bool start(MigrationConfig config);
     // Asks the run in flight to stop; it reports `cancelled` through runFinished.
-    void cancel();
+    // "" when accepted, or why the engine refused (postcopy has started).
+    QString cancel();
     // The operator's postcopy actions. Each returns "" when accepted, or why it was refused.
     QString startPostcopy();
     QString pause();

@@ -52,8 +52,11 @@ public:
 
     // Returns at once; the run proceeds on its own thread.
     void start();
-    // Any thread, any time; the run ends in `cancelled` unless it already ended.
-    void cancel();
+    // migrate_cancel, any thread: "" when accepted (the run ends in `cancelled` unless it
+    // already ended), or why it was refused. Once postcopy has started the destination holds
+    // the only current guest, so cancelling is refused, as libvirt refuses to abort a
+    // post-copy migration: resuming the source would run a stale guest.
+    std::string cancel();
     // Operator actions (QEMU's names), any thread. Each returns "" when accepted, or why
     // it was refused.
     std::string startPostcopy(); // migrate-start-postcopy

@@ -21,7 +21,13 @@ MigrationRun::MigrationRun(MigrationConfig config, RunOptions options)
       telemetry_(std::make_unique<Telemetry>()), view_(std::make_unique<RunView>(*telemetry_)) {}
 
 MigrationRun::~MigrationRun() {
-    cancel();
+    {
+        // Going away: threads must stop even in postcopy, where an operator may not cancel.
+        std::lock_guard lock(mutex_);
+        cancelRequested_ = true;
+        if (source_)
+            source_->cancel();
+    }
     if (coordinator_.joinable())
         coordinator_.join();
     view_->attachDestination(nullptr); // the destination goes before the view
@@ -33,15 +39,20 @@ void MigrationRun::start() {
     coordinator_ = std::thread([this] { coordinate(); });
 }
 
-void MigrationRun::cancel() {
+std::string MigrationRun::cancel() {
     std::lock_guard lock(mutex_);
     if (finished_ || cancelRequested_)
-        return;
-    cancelRequested_ = true;
-    if (source_)
-        source_->cancel();
-    else if (coordinator_.joinable())
+        return {};
+    if (source_) {
+        if (std::string refusal = source_->requestCancel(); !refusal.empty()) {
+            telemetry_->event(EventLevel::Warning, Side::Source, "cancel refused: " + refusal);
+            return refusal;
+        }
+    } else if (coordinator_.joinable()) {
         telemetry_->setStatus(MigrationStatus::Cancelling);
+    }
+    cancelRequested_ = true;
+    return {};
 }
 
 namespace {

@@ -96,6 +96,18 @@ void MigrationSource::cancel() {
         connection->shutdown();
 }
 
+std::string MigrationSource::requestCancel() {
+    {
+        std::lock_guard lock(controlMutex_);
+        if (isPostcopy(telemetry_.status()))
+            return "postcopy has started: the destination's guest is the only current one and "
+                   "the source's is stale, so the migration can only finish (a paused one "
+                   "by recovering)";
+    }
+    cancel();
+    return {};
+}
+
 void MigrationSource::throwIfCancelled() const {
     if (cancelRequested_.load())
         throw MigrationError("migration cancelled by the operator");

@@ -42,6 +42,8 @@ public:
     MigrationStatus run(std::uint16_t destinationPort);
     // Any thread. The migration thread ends in `cancelled` soon after.
     void cancel();
+    // The operator's cancel: "" when accepted, or why not (refused once postcopy started).
+    std::string requestCancel();
 
     // Operator actions, any thread. Each returns "" when accepted, or why it was refused.
     std::string startPostcopy(); // migrate-start-postcopy
