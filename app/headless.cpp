@@ -52,8 +52,15 @@ int runHeadless(const CommandLine& line) {
     printProgress(final);
     if (final.status != MigrationStatus::Completed)
         std::fprintf(stderr, "migration %s: %s\n", toString(final.status), final.errorDesc.c_str());
-    if (line.json)
-        std::printf("%s\n", QJsonDocument(jsonResult(final, run.historyId())).toJson().constData());
+    const std::string historyError = run.historyError();
+    if (!historyError.empty())
+        std::fprintf(stderr, "history: %s\n", historyError.c_str());
+    if (line.json) {
+        QJsonObject result = jsonResult(final, run.historyId());
+        if (!historyError.empty())
+            result["history-error"] = QString::fromStdString(historyError);
+        std::printf("%s\n", QJsonDocument(result).toJson().constData());
+    }
     return final.status == MigrationStatus::Completed ? 0 : 1;
 }
 

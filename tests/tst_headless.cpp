@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <csignal>
 #include <netinet/in.h>
+#include <sqlite3.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -49,6 +50,22 @@ private:
         }
         return {process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1,
                 process.readAllStandardOutput(), process.readAllStandardError()};
+    }
+
+    // The id of the run a process has begun in the history, or 0 after a minute without one.
+    std::int64_t waitForActiveRun() const {
+        QElapsedTimer waited;
+        waited.start();
+        while (waited.elapsed() < 60000) {
+            if (QFile::exists(QString::fromStdString(historyPath()))) {
+                HistoryStore history(historyPath());
+                for (const auto& row : history.listRuns())
+                    if (row.status == RunStatus::Active)
+                        return row.id;
+            }
+            QTest::qWait(50);
+        }
+        return 0;
     }
 
     // A destination that never answers: a listener whose queue is full drops further SYNs,
@@ -268,26 +285,73 @@ private slots:
         QVERIFY2(QString::fromUtf8(outcome.err).contains(named), outcome.err.constData());
     }
 
+    // Another process holding the history's lock at the end of a run left a completed run
+    // "active" (later "interrupted") while the JSON reported its id. Now the end is retried,
+    // and when it cannot be written the run says so.
+    void historyLockedAtTheEndOfARun_data() {
+        QTest::addColumn<bool>("releasedSoon");
+        QTest::newRow("released 7 s after completion") << true;
+        QTest::newRow("held until the process ends") << false;
+    }
+    void historyLockedAtTheEndOfARun() {
+        QFETCH(bool, releasedSoon);
+        QProcess migration;
+        migration.setProcessEnvironment(environment());
+        migration.start(MIGRASCOPE_BINARY,
+                        {"--headless", "--ram-size", "64M", "--dirty-rate", "0", "--max-bandwidth",
+                         "16M", "--no-tls", "--multifd-channels", "1", "--json"});
+        QVERIFY(migration.waitForStarted());
+        const std::int64_t id = waitForActiveRun();
+        QVERIFY(id > 0);
+
+        sqlite3* opened = nullptr;
+        QCOMPARE(sqlite3_open(historyPath().c_str(), &opened), SQLITE_OK);
+        // Closing rolls back, so a failed check leaves the file free for the next case.
+        const std::unique_ptr<sqlite3, int (*)(sqlite3*)> locker(opened, &sqlite3_close);
+        QCOMPARE(sqlite3_exec(opened, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+        QByteArray err;
+        const QRegularExpression completedLine("(^|\\n)completed ");
+        QTRY_VERIFY_WITH_TIMEOUT(
+            (err += migration.readAllStandardError(), completedLine.match(QString(err)).hasMatch()),
+            60000);
+        if (releasedSoon) {
+            QTest::qWait(7000); // longer than SQLite's busy timeout: one attempt is not enough
+            sqlite3_exec(opened, "ROLLBACK", nullptr, nullptr, nullptr);
+        }
+        QVERIFY(migration.waitForFinished(60000));
+        if (!releasedSoon)
+            sqlite3_exec(opened, "ROLLBACK", nullptr, nullptr, nullptr);
+        err += migration.readAllStandardError();
+        QCOMPARE(migration.exitCode(), 0);
+        const auto json = QJsonDocument::fromJson(migration.readAllStandardOutput()).object();
+        QCOMPARE(json["status"].toString(), QString("completed"));
+        QCOMPARE(json["history-id"].toInteger(), id);
+
+        HistoryStore history(historyPath());
+        const auto row = history.run(id);
+        QVERIFY(row);
+        if (releasedSoon) {
+            QVERIFY2(!json.contains("history-error"), err.constData());
+            QVERIFY(row->status == RunStatus::Completed);
+            QVERIFY(!history.events(id).empty());
+        } else {
+            QVERIFY(json["history-error"].toString().contains("could not be recorded"));
+            QVERIFY(err.contains("history: the end of the run could not be recorded"));
+            // Nothing half-written: opening the file found a run whose process ended without
+            // recording its end, as the JSON and stderr said.
+            QVERIFY(row->status == RunStatus::Interrupted);
+            QVERIFY(row->integrity.empty());
+        }
+    }
+
     void killedRunIsMarkedInterruptedAtNextStart() {
         QProcess victim;
         victim.setProcessEnvironment(environment());
         victim.start(MIGRASCOPE_BINARY, {"--headless", "--ram-size", "256M", "--max-bandwidth",
                                          "8M", "--multifd-channels", "1"});
         QVERIFY(victim.waitForStarted());
-        std::int64_t victimRun = 0;
-        QTRY_VERIFY_WITH_TIMEOUT(
-            [&] {
-                if (!QFile::exists(QString::fromStdString(historyPath())))
-                    return false;
-                HistoryStore history(historyPath());
-                for (const auto& row : history.listRuns())
-                    if (row.status == RunStatus::Active) {
-                        victimRun = row.id;
-                        return true;
-                    }
-                return false;
-            }(),
-            60000);
+        const std::int64_t victimRun = waitForActiveRun();
+        QVERIFY(victimRun > 0);
         ::kill(static_cast<pid_t>(victim.processId()), SIGKILL);
         QVERIFY(victim.waitForFinished());
 

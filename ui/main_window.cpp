@@ -242,11 +242,17 @@ void MainWindow::reportAction(const QString& action, const QString& refusal) {
         statusBar()->showMessage(tr("%1 refused: %2").arg(action, refusal));
 }
 
-void MainWindow::finishRun(MigrationStatus status, qint64 historyId) {
+void MainWindow::finishRun(MigrationStatus status, qint64 historyId, const QString& historyError) {
     form_->setRunning(false);
     historyModel_->reload();
     const QString word = statusText(status);
-    if (historyId > 0)
+    if (!historyError.isEmpty())
+        statusBar()->showMessage(
+            tr("Migration %1; run %2's end is NOT in the history (it shows as active): %3")
+                .arg(word)
+                .arg(historyId)
+                .arg(historyError));
+    else if (historyId > 0)
         statusBar()->showMessage(tr("Migration %1; recorded as run %2").arg(word).arg(historyId));
     else
         statusBar()->showMessage(tr("Migration %1; not recorded in the history").arg(word));

@@ -58,7 +58,7 @@ private:
     QWidget* createHistoryPage();
     void startRun();
     void showSnapshot(const TelemetrySnapshot& snapshot);
-    void finishRun(MigrationStatus status, qint64 historyId);
+    void finishRun(MigrationStatus status, qint64 historyId, const QString& historyError);
     void appendEvents(const std::vector<Event>& events);
     void appendReturnPath(const std::vector<ReturnPathRecord>& records);
     // Shows an operator action's refusal, or that it was accepted.

@@ -87,9 +87,10 @@ void RunController::poll() {
     if (done) {
         pollTimer_.stop();
         lastHistoryId_ = run_->historyId();
+        const QString historyError = QString::fromStdString(run_->historyError());
         // Cheap now: every engine thread has ended.
         run_.reset();
-        emit runFinished(snapshot.status, lastHistoryId_);
+        emit runFinished(snapshot.status, lastHistoryId_, historyError);
     }
 }
 

@@ -57,7 +57,9 @@ signals:
     void eventsArrived(const std::vector<migrascope::Event>& events);
     void returnPathArrived(const std::vector<migrascope::ReturnPathRecord>& records);
     // After the last snapshotUpdated of a run.
-    void runFinished(migrascope::MigrationStatus status, qint64 historyId);
+    // historyError: why the end of the run is not in the history, or empty.
+    void runFinished(migrascope::MigrationStatus status, qint64 historyId,
+                     const QString& historyError);
 
 private:
     void poll();

@@ -14,6 +14,15 @@ struct sqlite3;
 
 namespace migrascope {
 
+// What a run logged since it was last stored; stored in one transaction, all or nothing, so a
+// retry after a failure stores nothing twice.
+struct RunLogs {
+    std::vector<ChannelSample> samples;
+    std::vector<Event> events;
+    std::vector<ReturnPathRecord> returnPath;
+    std::vector<DeviceTransition> transitions;
+};
+
 // A stored run's status: a migration's final status, or what the history knows of a run
 // that did not finish.
 enum class RunStatus {
@@ -101,9 +110,13 @@ public:
     void appendEvents(std::int64_t runId, const std::vector<Event>& events);
     void appendReturnPath(std::int64_t runId, const std::vector<ReturnPathRecord>& messages);
     void appendTransitions(std::int64_t runId, const std::vector<DeviceTransition>& transitions);
-    // Stores final.status (which must be Completed, Failed or Cancelled), error, integrity,
-    // statistics and one row per channel of final.channels, replacing earlier channel rows.
-    void finishRun(std::int64_t runId, const TelemetrySnapshot& final);
+    void appendLogs(std::int64_t runId, const RunLogs& logs);
+    // Stores `unstored` and final.status (which must be Completed, Failed or Cancelled), error,
+    // integrity, statistics and one row per channel of final.channels, replacing earlier
+    // channel rows, in one transaction: the run is either finished with all of it or still
+    // active with none of it.
+    void finishRun(std::int64_t runId, const TelemetrySnapshot& final,
+                   const RunLogs& unstored = {});
 
     std::vector<RunRecord> listRuns(int limit = 500) const; // newest first
     std::optional<RunRecord> run(std::int64_t id) const;

@@ -77,6 +77,8 @@ public:
     MigrationStatus destinationStatus() const;
     // 0 until the history row exists, or when history is off or could not be written.
     std::int64_t historyId() const;
+    // After the run: why its end could not be recorded (its row still says "active"), or "".
+    std::string historyError() const;
 
     // Valid once finished(): the guests, for checks a test or trainer wants to make.
     Guest* sourceGuest() { return sourceGuest_.get(); }
@@ -87,6 +89,8 @@ private:
     std::unique_ptr<DestinationEndpoint> makeDestination() const;
     void sampleLoop(HistoryStore* history);
     void flushHistory(HistoryStore& history);
+    void advanceHistoryCursors(const TelemetrySnapshot& snap);
+    void recordEnd(HistoryStore& history);
     void recoverByItself(double& pausedSinceMs);
 
     MigrationConfig config_;
@@ -108,6 +112,7 @@ private:
     bool finished_ = false;
     bool samplerStop_ = false;
     std::int64_t historyId_ = 0;
+    std::string historyError_; // why the end of the run is not in the history
     std::size_t historyEventCursor_ = 0;
     std::size_t historySampleCursor_ = 0;
     std::size_t historyReturnPathCursor_ = 0;

@@ -213,8 +213,7 @@ struct IncomingDaemon::Impl {
             std::lock_guard lock(historyMutex);
             if (history && runId != 0) {
                 try {
-                    history->appendTransitions(runId, final.transitions);
-                    history->finishRun(runId, final);
+                    history->finishRun(runId, final, RunLogs{{}, {}, {}, final.transitions});
                 } catch (const std::exception& error) {
                     note(EventLevel::Warning,
                          std::string("history: cannot record the end of the run: ") + error.what());

@@ -107,21 +107,24 @@ private:
 };
 
 // IMMEDIATE takes the write lock up front: a deferred transaction that upgrades from reading to
-// writing gets SQLITE_BUSY at once instead of waiting out the busy timeout.
+// writing gets SQLITE_BUSY at once instead of waiting out the busy timeout. A transaction
+// begun inside another one joins it: the outer one commits or rolls back the whole.
 class Transaction {
 public:
     Transaction(sqlite3* db, const std::string& path, std::string step)
-        : db_(db), path_(path), step_(std::move(step)) {
-        execute(db_, path_, "BEGIN IMMEDIATE", "starting a transaction for " + step_);
+        : db_(db), path_(path), step_(std::move(step)), joined_(sqlite3_get_autocommit(db) == 0) {
+        if (!joined_)
+            execute(db_, path_, "BEGIN IMMEDIATE", "starting a transaction for " + step_);
     }
     Transaction(const Transaction&) = delete;
     Transaction& operator=(const Transaction&) = delete;
     ~Transaction() {
-        if (!committed_)
+        if (!committed_ && !joined_)
             sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     }
     void commit() {
-        execute(db_, path_, "COMMIT", "committing " + step_);
+        if (!joined_)
+            execute(db_, path_, "COMMIT", "committing " + step_);
         committed_ = true;
     }
 
@@ -129,6 +132,7 @@ private:
     sqlite3* db_;
     const std::string& path_;
     std::string step_;
+    const bool joined_;
     bool committed_ = false;
 };
 
@@ -828,7 +832,17 @@ std::vector<ReturnPathRecord> HistoryStore::returnPath(std::int64_t runId) const
         });
 }
 
-void HistoryStore::finishRun(std::int64_t runId, const TelemetrySnapshot& final) {
+void HistoryStore::appendLogs(std::int64_t runId, const RunLogs& logs) {
+    Transaction transaction(db_.get(), path_, "storing the logs of run " + std::to_string(runId));
+    appendSamples(runId, logs.samples);
+    appendEvents(runId, logs.events);
+    appendReturnPath(runId, logs.returnPath);
+    appendTransitions(runId, logs.transitions);
+    transaction.commit();
+}
+
+void HistoryStore::finishRun(std::int64_t runId, const TelemetrySnapshot& final,
+                             const RunLogs& unstored) {
     const auto finalStatus = finalRunStatus(final.status);
     if (!finalStatus)
         throw std::runtime_error("history database " + path_ + ": cannot finish run " +
@@ -836,6 +850,7 @@ void HistoryStore::finishRun(std::int64_t runId, const TelemetrySnapshot& final)
                                  " with a status that is not final (completed, failed or "
                                  "cancelled)");
     Transaction transaction(db_.get(), path_, "finishing run " + std::to_string(runId));
+    appendLogs(runId, unstored);
     Statement update(db_.get(), path_, "recording the end of run " + std::to_string(runId),
                      "UPDATE runs SET ended_at = ?1, status = ?2, error_desc = ?3, integrity = ?4, "
                      "transferred = ?5, total_time_ms = ?6, downtime_ms = ?7, mbps = ?8, "

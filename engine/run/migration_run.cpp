@@ -12,7 +12,10 @@
 namespace migrascope {
 namespace {
 constexpr double kHistoryFlushMs = 1000;
-}
+// With SQLite's 5 s busy timeout per attempt: a lock held for up to about 20 s is outlasted.
+constexpr int kHistoryEndAttempts = 3;
+constexpr std::chrono::milliseconds kHistoryEndRetryDelay{1000};
+} // namespace
 
 // Every send uses MSG_NOSIGNAL (ours, and GnuTLS's through our push function), so a peer
 // that vanishes fails a send with EPIPE without the process touching SIGPIPE's disposition.
@@ -152,12 +155,20 @@ Guest* MigrationRun::destinationGuest() {
     return destination_ ? destination_->localGuest() : nullptr;
 }
 
+namespace {
+// The logs of a snapshot taken from the history's cursors: what is not stored yet.
+RunLogs unstoredLogs(const TelemetrySnapshot& snap) {
+    return RunLogs{snap.samples, snap.events, snap.returnPath, {}};
+}
+} // namespace
+
 void MigrationRun::flushHistory(HistoryStore& history) {
     const auto snap = snapshot(historyEventCursor_, historySampleCursor_, historyReturnPathCursor_);
-    const std::int64_t id = historyId();
-    history.appendSamples(id, snap.samples);
-    history.appendEvents(id, snap.events);
-    history.appendReturnPath(id, snap.returnPath);
+    history.appendLogs(historyId(), unstoredLogs(snap));
+    advanceHistoryCursors(snap);
+}
+
+void MigrationRun::advanceHistoryCursors(const TelemetrySnapshot& snap) {
     historyEventCursor_ = snap.nextEventIndex;
     historySampleCursor_ = snap.nextSampleIndex;
     historyReturnPathCursor_ = snap.nextReturnPathIndex;
@@ -186,6 +197,37 @@ void MigrationRun::sampleLoop(HistoryStore* history) {
         }
         lock.lock();
     }
+}
+
+void MigrationRun::recordEnd(HistoryStore& history) {
+    // A full disk or another process's lock may pass: the end is written whole or not at all,
+    // and tried again before the run gives up and says so.
+    std::string problem;
+    for (int attempt = 1; attempt <= kHistoryEndAttempts; ++attempt) {
+        const auto final =
+            snapshot(historyEventCursor_, historySampleCursor_, historyReturnPathCursor_);
+        RunLogs unstored = unstoredLogs(final);
+        unstored.transitions = final.transitions;
+        try {
+            history.finishRun(historyId(), final, unstored);
+            advanceHistoryCursors(final);
+            return;
+        } catch (const std::exception& error) {
+            problem = error.what();
+        }
+        if (attempt < kHistoryEndAttempts)
+            std::this_thread::sleep_for(kHistoryEndRetryDelay * attempt);
+    }
+    problem = "the end of the run could not be recorded after " +
+              std::to_string(kHistoryEndAttempts) + " attempts: " + problem;
+    telemetry_->event(EventLevel::Error, Side::Source, "history: " + problem);
+    std::lock_guard lock(mutex_);
+    historyError_ = problem;
+}
+
+std::string MigrationRun::historyError() const {
+    std::lock_guard lock(mutex_);
+    return historyError_;
 }
 
 std::unique_ptr<DestinationEndpoint> MigrationRun::makeDestination() const {
@@ -316,18 +358,8 @@ void MigrationRun::coordinate() {
     changed_.notify_all();
     sampler_.join();
     telemetry_->sample();
-    if (history) {
-        try {
-            flushHistory(*history);
-            const TelemetrySnapshot final = snapshot();
-            history->appendTransitions(historyId(), final.transitions);
-            history->finishRun(historyId(), final);
-        } catch (const std::exception& error) {
-            telemetry_->event(EventLevel::Warning, Side::Source,
-                              std::string("history: cannot record the end of the run: ") +
-                                  error.what());
-        }
-    }
+    if (history)
+        recordEnd(*history);
     std::lock_guard lock(mutex_);
     finished_ = true;
     changed_.notify_all();
