@@ -193,10 +193,14 @@ struct DeviceSnapshot {
 };
 
 // One point of the throughput plot and of the history's sample table.
+// A channel's bytes sent per second are averaged over this window (or since the start): a
+// multifd packet is half a MiB, so over 100 ms a rate capped at 200 MiB/s read 176 then 216.
+inline constexpr double kSampleRateWindowMs = 500;
+
 struct ChannelSample {
     double timeMs = 0;
     std::string channel; // channel id, or "total"
-    double bytesPerSecond = 0;
+    double bytesPerSecond = 0; // over the last kSampleRateWindowMs
     std::uint64_t bytes = 0;
 };
 

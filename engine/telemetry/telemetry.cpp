@@ -182,7 +182,6 @@ ChannelCounters& Telemetry::addChannelLocked(std::string id, ChannelKind kind) {
     auto& counters = channels_.emplace_back(std::make_unique<ChannelCounters>());
     counters->id = std::move(id);
     counters->kind = kind;
-    lastSampleBytes_.push_back(0);
     return *counters;
 }
 
@@ -412,21 +411,29 @@ PostcopyStats Telemetry::postcopyStats() const {
 void Telemetry::sample() {
     const double now = elapsedMs();
     std::lock_guard lock(mutex_);
-    const double seconds = (now - lastSampleMs_) / 1000.0;
+    if (recentBytes_.empty())
+        recentBytes_.push_back(ByteCount{0, {}});
+    // The oldest count kept is the last one at or before the window's start.
+    while (recentBytes_.size() > 1 && recentBytes_[1].timeMs <= now - kSampleRateWindowMs)
+        recentBytes_.pop_front();
+    const ByteCount& since = recentBytes_.front();
+    const double seconds = (now - since.timeMs) / 1000.0;
     if (seconds <= 0)
         return;
+    ByteCount current{now, {}};
     double totalRate = 0;
     std::uint64_t totalBytes = 0;
     for (std::size_t i = 0; i < channels_.size(); ++i) {
         const std::uint64_t bytes = channels_[i]->bytes.load(std::memory_order_relaxed);
-        const double rate = static_cast<double>(bytes - lastSampleBytes_[i]) / seconds;
-        lastSampleBytes_[i] = bytes;
+        const std::uint64_t before = i < since.bytes.size() ? since.bytes[i] : 0;
+        const double rate = static_cast<double>(bytes - before) / seconds;
         samples_.push_back(ChannelSample{now, channels_[i]->id, rate, bytes});
+        current.bytes.push_back(bytes);
         totalRate += rate;
         totalBytes += bytes;
     }
     samples_.push_back(ChannelSample{now, "total", totalRate, totalBytes});
-    lastSampleMs_ = now;
+    recentBytes_.push_back(std::move(current));
 }
 
 TelemetrySnapshot Telemetry::snapshot(std::size_t eventCursor, std::size_t sampleCursor,

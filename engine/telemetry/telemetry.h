@@ -150,8 +150,12 @@ private:
         std::vector<ChannelSnapshot> channels;
         std::vector<DeviceTransition> transitions;
     } destinationReport_;
-    std::vector<std::uint64_t> lastSampleBytes_;
-    double lastSampleMs_ = 0;
+    // Each channel's bytes at recent samples, oldest first, reaching back one rate window.
+    struct ByteCount {
+        double timeMs;
+        std::vector<std::uint64_t> bytes; // by channel index; channels added later are absent
+    };
+    std::deque<ByteCount> recentBytes_;
 };
 
 } // namespace migrascope
