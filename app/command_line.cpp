@@ -51,7 +51,7 @@ bool onOffOption(const QCommandLineParser& parser, const QString& name) {
 // properties and the faults that fire at a destination. The source's options mean nothing here.
 CommandLine parseIncoming(const QCommandLineParser& parser) {
     for (const char* sourceOnly :
-         {"headless", "destination", "connect-timeout", "ram-size", "dirty-rate",
+         {"headless", "destination", "connect-timeout", "ram-size", "guest-content", "dirty-rate",
           "multifd-channels", "downtime-limit", "max-bandwidth", "tls-hostname",
           "tls-rekey-interval", "capability", "postcopy-after", "device", "json",
           "cpu-throttle-initial", "cpu-throttle-increment"})
@@ -146,6 +146,11 @@ CommandLine parseCommandLine(const QStringList& arguments) {
          "HOST:PORT"},
         {"json", "End with one JSON object (query-migrate spelling) on stdout."},
         {"ram-size", "Guest RAM (e.g. 512M, 4G). Default 512M.", "SIZE", "512M"},
+        {"guest-content",
+         "What the guest's RAM holds when the migration starts: mixed (3 pages in 4 hold "
+         "incompressible data, the rest are zero; default), random (every page holds data, "
+         "none is zero, like a busy guest), zero (nothing written yet).",
+         "mixed|random|zero", "mixed"},
         {"dirty-rate", "Workload dirtying rate per second (e.g. 64M); 0 = idle guest.", "RATE",
          "64M"},
         {"multifd-channels", "Multifd channels; 0 = everything on the main channel. Default 4.",
@@ -239,6 +244,11 @@ CommandLine parseCommandLine(const QStringList& arguments) {
     if (config.guest.ramSize < (16ull << 20) || config.guest.ramSize % kPageSize != 0)
         throw std::invalid_argument("--ram-size: " + parser.value("ram-size").toStdString() +
                                     " must be at least 16M and a multiple of 4K");
+    try {
+        config.guest.content = parseGuestContent(parser.value("guest-content").toStdString());
+    } catch (const std::invalid_argument& error) {
+        throw std::invalid_argument(std::string("--guest-content: ") + error.what());
+    }
     config.guest.dirtyRate = sizeOption(parser, "dirty-rate");
     config.multifdChannels = static_cast<unsigned>(numberOption(parser, "multifd-channels", 255));
     config.downtimeLimitMs = numberOption(parser, "downtime-limit", 2000000);

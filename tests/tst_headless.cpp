@@ -271,6 +271,8 @@ private slots:
             << "uAPI's names";
         QTest::newRow("priority") << QStringList{"--tls-priority", "NORMAL:+NOPE"}
                                   << "--tls-priority: 'NORMAL:+NOPE' is invalid";
+        QTest::newRow("guest content")
+            << QStringList{"--guest-content", "full"} << "--guest-content: 'full' is not one of";
         QTest::newRow("unknown option") << QStringList{"--bogus"} << "Unknown option 'bogus'";
         QTest::newRow("missing value") << QStringList{"--dirty-rate"} << "'--dirty-rate'";
         // One byte a second never carried the setup: the run sat in "setup" for good.
@@ -283,6 +285,29 @@ private slots:
         const auto outcome = run(QStringList{"--headless", "--ram-size", "64M"} + arguments);
         QCOMPARE(outcome.exitCode, 2);
         QVERIFY2(QString::fromUtf8(outcome.err).contains(named), outcome.err.constData());
+    }
+
+    // A benchmark needs a guest like a busy one: incompressible data and no zero page.
+    void guestContentDecidesWhatTravelsAsZeroPages_data() {
+        QTest::addColumn<QString>("content");
+        QTest::addColumn<double>("zeroShareLow");
+        QTest::addColumn<double>("zeroShareHigh");
+        QTest::newRow("mixed") << "mixed" << 0.2 << 0.3;
+        QTest::newRow("random") << "random" << 0.0 << 0.0;
+        QTest::newRow("zero") << "zero" << 1.0 << 1.0;
+    }
+    void guestContentDecidesWhatTravelsAsZeroPages() {
+        QFETCH(QString, content);
+        QFETCH(double, zeroShareLow);
+        QFETCH(double, zeroShareHigh);
+        const auto outcome = run({"--headless", "--ram-size", "64M", "--dirty-rate", "0",
+                                  "--no-tls", "--guest-content", content, "--json"});
+        QCOMPARE(outcome.exitCode, 0);
+        const auto ram = QJsonDocument::fromJson(outcome.out).object()["ram"].toObject();
+        const double zero = ram["duplicate"].toDouble();
+        const double share = zero / (zero + ram["normal"].toDouble());
+        QVERIFY2(share >= zeroShareLow && share <= zeroShareHigh,
+                 qPrintable(QString::number(share)));
     }
 
     // Another process holding the history's lock at the end of a run left a completed run

@@ -56,10 +56,21 @@ struct DeviceConfig {
 // The target page size: the unit of RAM transfer, dirty tracking and the wire's offsets.
 inline constexpr std::uint64_t kPageSize = 4096;
 
+// What the source guest's RAM holds before the migration (--guest-content).
+enum class GuestContent {
+    Mixed,  // three pages in four hold incompressible data, the rest are zero
+    Random, // every page holds incompressible data: a busy guest, no zero pages
+    Zero,   // nothing written yet: a freshly booted guest, only the workload writes
+};
+const char* toString(GuestContent content);
+// "mixed", "random" or "zero"; throws std::invalid_argument naming the choices.
+GuestContent parseGuestContent(const std::string& text);
+
 struct GuestConfig {
     std::uint64_t ramSize = 512ull << 20;
     std::uint64_t dirtyRate = 64ull << 20; // bytes per second; 0 = idle guest
     std::uint32_t seed = 1;
+    GuestContent content = GuestContent::Mixed;
 };
 
 // migrate-set-capabilities. The return path cannot be turned off: "completed" is reported

@@ -97,12 +97,14 @@ Guest::Guest(const std::vector<BlockLayout>& layout, const GuestConfig& config, 
         blocks_.push_back(std::make_unique<RamBlock>(block.name, block.size));
     if (content == Content::Empty)
         return;
-    // A booted guest: three pages in four hold data, the rest are still zero, so both the
-    // normal and the zero-page paths carry real traffic.
+    // Mixed, a booted guest: three pages in four hold data, the rest are still zero, so both
+    // the normal and the zero-page paths carry real traffic.
+    if (config.content == GuestContent::Zero)
+        return;
     std::uint64_t state = config.seed;
     for (std::size_t b = 0; b < blocks_.size(); ++b)
         for (std::uint64_t page = 0; page < blocks_[b]->pageCount(); ++page)
-            if (splitmix(state) % 4 != 0)
+            if (config.content == GuestContent::Random || splitmix(state) % 4 != 0)
                 fillPage(blocks_[b]->data() + page * kPageSize, pageIdentity(b, page), 0);
 }
 

@@ -175,6 +175,26 @@ void applyCapability(const std::string& text, Capabilities& capabilities) {
                                     "auto-converge)");
 }
 
+const char* toString(GuestContent content) {
+    switch (content) {
+    case GuestContent::Mixed:
+        return "mixed";
+    case GuestContent::Random:
+        return "random";
+    case GuestContent::Zero:
+        return "zero";
+    }
+    return "?";
+}
+
+GuestContent parseGuestContent(const std::string& text) {
+    for (const GuestContent content :
+         {GuestContent::Mixed, GuestContent::Random, GuestContent::Zero})
+        if (text == toString(content))
+            return content;
+    throw std::invalid_argument("'" + text + "' is not one of mixed, random, zero");
+}
+
 PostcopyStart parsePostcopyStart(const std::string& text) {
     PostcopyStart start;
     std::size_t used = 0;
@@ -205,6 +225,7 @@ std::string describe(const MigrationConfig& config) {
         out << "destination=" << config.destinationHost << ':' << *config.destinationPort << '\n'
             << "connect-timeout=" << config.connectTimeoutMs << '\n';
     out << "ram-size=" << config.guest.ramSize << '\n'
+        << "guest-content=" << toString(config.guest.content) << '\n'
         << "dirty-rate=" << config.guest.dirtyRate << '\n'
         << "multifd-channels=" << config.multifdChannels << '\n'
         << "downtime-limit=" << config.downtimeLimitMs << '\n'
