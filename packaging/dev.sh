@@ -57,6 +57,7 @@ bench)
     build/tests/benchmarks/bench_tls_protection
     build/tests/benchmarks/bench_postcopy
     build/tests/benchmarks/bench_downtime
+    build/tests/benchmarks/bench_limit
     ;;
 bench-two-hosts)
     install_packages

@@ -10,6 +10,8 @@
 namespace migrascope {
 namespace {
 
+constexpr std::size_t kHugePageSize = 2 << 20; // x86-64 transparent huge page
+
 constexpr std::uint64_t kPageMagic = 0x4d49475343415045ull; // "MIGSCAPE"
 
 std::uint64_t splitmix(std::uint64_t& state) {
@@ -65,12 +67,24 @@ RamBlock::RamBlock(std::string name, std::uint64_t size)
     if (size == 0 || size % kPageSize != 0)
         throw std::invalid_argument("RAM block '" + name_ + "' size " + std::to_string(size) +
                                     " is not a positive multiple of the 4 KiB page size");
-    // Anonymous mappings read as zero until written, like a freshly booted guest's RAM.
-    void* memory = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    // Anonymous mappings read as zero until written, like a freshly booted guest's RAM. As
+    // QEMU does for guest RAM, the block is aligned to and advised for transparent huge
+    // pages: first touches (booting, and every page a destination receives) fault 512 times
+    // less often.
+    const std::size_t mapped = size + kHugePageSize;
+    void* memory =
+        mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (memory == MAP_FAILED)
         throw std::runtime_error("cannot allocate " + formatBytes(static_cast<double>(size)) +
                                  " for RAM block '" + name_ + "': " + std::strerror(errno));
-    data_ = static_cast<std::uint8_t*>(memory);
+    const auto start = reinterpret_cast<std::uintptr_t>(memory);
+    const std::uintptr_t aligned = (start + kHugePageSize - 1) & ~(kHugePageSize - 1);
+    if (aligned > start)
+        munmap(memory, aligned - start);
+    if (const std::size_t tail = start + mapped - (aligned + size); tail > 0)
+        munmap(reinterpret_cast<void*>(aligned + size), tail);
+    data_ = reinterpret_cast<std::uint8_t*>(aligned);
+    madvise(data_, size, MADV_HUGEPAGE); // advice only: without THP the block still works
 }
 
 RamBlock::~RamBlock() {

@@ -1,0 +1,150 @@
+// What a migration on this machine could reach, next to what it reaches. The limit does the
+// unavoidable work and nothing else: 4 connections stream a source buffer into a freshly
+// mapped destination buffer allocated exactly like guest RAM (RamBlock), straight into place,
+// in multifd-sized pieces, plain and with the migration's TLS priority. The migration moves an
+// idle 2 GiB guest whose pages all hold data (guest-content random, so no page travels as a
+// zero flag), 4 multifd channels. Median of 5 each, in the same run.
+#include "bench_stats.h"
+#include "engine/api/migration_run.h"
+#include "engine/api/tls_pki.h"
+#include "engine/memory/guest.h"
+#include "engine/transport/connection.h"
+#include "engine/transport/socket.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+#include <thread>
+#include <vector>
+
+using namespace migrascope;
+
+namespace {
+
+constexpr int kRepetitions = 5;
+constexpr std::uint64_t kGuestBytes = 2ull << 30;
+constexpr unsigned kChannels = 4;
+constexpr std::size_t kPiece = 512 << 10; // a multifd packet's 128 pages
+
+struct Median {
+    double rate;
+    double cpuPerGib;
+};
+
+Median median(const bench::Summary& summary) {
+    auto rates = summary.rates;
+    auto cpu = summary.cpuPerGib;
+    std::sort(rates.begin(), rates.end());
+    std::sort(cpu.begin(), cpu.end());
+    return {rates[rates.size() / 2], cpu[cpu.size() / 2]};
+}
+
+// One run of the limit: returns GiB/s and adds CPU seconds per GiB to `summary`.
+void streamOnce(const RamBlock& source, const std::optional<std::string>& pki,
+                const std::string& priority, bench::Summary& summary) {
+    TcpListener listener("127.0.0.1", 0);
+    RamBlock destination("pc.ram", kGuestBytes); // fresh pages: the first touch is part of it
+    std::optional<TlsCredentials> server;
+    std::optional<TlsCredentials> client;
+    if (pki) {
+        server.emplace(*pki, TlsCredentials::Endpoint::Server);
+        client.emplace(*pki, TlsCredentials::Endpoint::Client);
+    }
+    const std::uint64_t share = kGuestBytes / kChannels;
+    const double cpuBefore = bench::cpuSeconds();
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<std::thread> threads;
+    for (unsigned i = 0; i < kChannels; ++i) {
+        threads.emplace_back([&] {
+            std::string peer;
+            Connection in(listener.accept(peer), "receiver");
+            if (server)
+                in.startTlsServer(*server, priority);
+            std::uint32_t index = 0;
+            in.recvExact(&index, sizeof index);
+            std::uint8_t* into = destination.data() + index * share;
+            for (std::uint64_t got = 0; got < share; got += kPiece)
+                in.recvExact(into + got, kPiece);
+        });
+    }
+    for (std::uint32_t i = 0; i < kChannels; ++i) {
+        threads.emplace_back([&, i] {
+            Connection out(connectTcp("127.0.0.1", listener.port()), "sender");
+            if (client)
+                out.startTlsClient(*client, priority, "127.0.0.1");
+            out.sendAll(&i, sizeof i);
+            const std::uint8_t* from = source.data() + i * share;
+            for (std::uint64_t sent = 0; sent < share; sent += kPiece)
+                out.sendAll(from + sent, kPiece);
+            out.endSession();
+        });
+    }
+    for (auto& thread : threads)
+        thread.join();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (std::memcmp(source.data(), destination.data(), kGuestBytes) != 0)
+        std::printf("the limit's destination differs from its source\n");
+    const double gib = static_cast<double>(kGuestBytes) / (1 << 30);
+    summary.rates.push_back(gib / seconds);
+    summary.cpuPerGib.push_back((bench::cpuSeconds() - cpuBefore) / gib);
+}
+
+bool migrateOnce(const MigrationConfig& config, bench::Summary& summary) {
+    MigrationRun migration(config, RunOptions{"", false});
+    migration.start();
+    // CPU from the end of setup, as the rate: booting the guest (writing 2 GiB) is not moving it.
+    while (migration.telemetry().status() == MigrationStatus::None ||
+           migration.telemetry().status() == MigrationStatus::Setup)
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    const double cpuBefore = bench::cpuSeconds();
+    migration.wait();
+    const auto snap = migration.snapshot();
+    if (snap.status != MigrationStatus::Completed) {
+        std::printf("migration %s: %s\n", toString(snap.status), snap.errorDesc.c_str());
+        return false;
+    }
+    const double gib = static_cast<double>(snap.stats.total) / (1 << 30);
+    const double seconds = (snap.stats.totalTimeMs - snap.stats.setupTimeMs) / 1000.0;
+    summary.rates.push_back(gib / seconds);
+    summary.cpuPerGib.push_back((bench::cpuSeconds() - cpuBefore) / gib);
+    return true;
+}
+
+} // namespace
+
+int main() {
+    const auto pki = (std::filesystem::temp_directory_path() / "migrascope-bench-pki").string();
+    generatePki(pki);
+    MigrationConfig config;
+    config.guest.ramSize = kGuestBytes;
+    config.guest.dirtyRate = 0;
+    config.guest.content = GuestContent::Random;
+    config.multifdChannels = kChannels;
+    config.tls.credsDir = pki;
+
+    Guest source(Guest::layoutFor(kGuestBytes), config.guest, Guest::Content::Booted);
+    std::printf("2 GiB, %u connections, median of %d; migration: idle guest, every page data, "
+                "setup excluded\n",
+                kChannels, kRepetitions);
+    std::printf("%-6s %16s %16s %7s %14s %14s\n", "", "limit GiB/s", "migration GiB/s", "ratio",
+                "limit CPU s/GiB", "migr. CPU s/GiB");
+    for (const bool tls : {false, true}) {
+        config.tls.enabled = tls;
+        bench::Summary limit;
+        bench::Summary migration;
+        for (int i = 0; i < kRepetitions; ++i) {
+            streamOnce(*source.blocks()[0], tls ? std::optional<std::string>(pki) : std::nullopt,
+                       config.tls.priority, limit);
+            if (!migrateOnce(config, migration))
+                return 1;
+        }
+        const Median l = median(limit);
+        const Median m = median(migration);
+        std::printf("%-6s %16.2f %16.2f %6.0f%% %14.2f %14.2f\n", tls ? "TLS" : "plain", l.rate,
+                    m.rate, 100 * m.rate / l.rate, l.cpuPerGib, m.cpuPerGib);
+    }
+    std::filesystem::remove_all(pki);
+}
