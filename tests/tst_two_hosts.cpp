@@ -350,6 +350,40 @@ private slots:
         QVERIFY2(outcome.exitCode == 0, outcome.err.constData());
     }
 
+    // In postcopy the destination's guest already runs: a link that goes down pauses both
+    // ends, and once it is back the source resumes by itself and the migration is verified.
+    // The source used to wait for the daemon's report of pausing, which a dead link never
+    // carries, and stayed paused for good.
+    void theLinkGoingDownInPostcopyPausesUntilItIsBack() {
+        startDaemon();
+        QProcess source;
+        source.start("ip",
+                     sourceArguments({"--ram-size", "512M", "--dirty-rate", "32M",
+                                      "--max-bandwidth", "32M", "--capability", "postcopy-ram=on",
+                                      "--postcopy-after", "2s", "--recover-delay", "1000"}));
+        QVERIFY(source.waitForStarted());
+        QByteArray progress;
+        const auto sawStatus = [&](const char* status) {
+            progress += source.readAllStandardError();
+            return progress.contains(QByteArray("\n") + status);
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(sawStatus("postcopy-active"), 60000);
+        QVERIFY(ip({"-n", sourceHost_, "link", "set", sourceEnd_, "down"}));
+        QTRY_VERIFY_WITH_TIMEOUT(sawStatus("postcopy-paused"), 60000);
+        QTest::qWait(3000); // resumes tried on the dead link fail and leave it paused
+        QVERIFY(ip({"-n", sourceHost_, "link", "set", sourceEnd_, "up"}));
+        QVERIFY(source.waitForFinished(120000));
+        const auto json = QJsonDocument::fromJson(source.readAllStandardOutput()).object();
+        QVERIFY2(source.exitCode() == 0, qPrintable(json["error-desc"].toString()));
+        QCOMPARE(json["status"].toString(), QString("completed"));
+        QCOMPARE(json["integrity"].toString(), QString("verified"));
+        QVERIFY(json["postcopy"]["pauses"].toInteger() >= 1);
+        QVERIFY(json["postcopy"]["recoveries"].toInteger() >= 1);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            !daemonRuns().empty() && daemonRuns().front().status == RunStatus::Completed, 20000);
+        QCOMPARE(daemonRuns().front().integrity, std::string("verified"));
+    }
+
     void theDaemonKilledMidRunFailsTheSourceWhichKeepsItsGuest() {
         startDaemon();
         QProcess source;

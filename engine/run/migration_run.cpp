@@ -96,8 +96,12 @@ std::string MigrationRun::recover() {
 }
 
 void MigrationRun::recoverByItself(double& pausedSinceMs) {
+    // A remote daemon arms itself for the resume, and with the link down its report of
+    // pausing cannot arrive: the source tries to resume, again after each delay, until the
+    // network lets it.
     const bool paused = telemetry_->status() == MigrationStatus::PostcopyPaused &&
-                        destinationStatus() == MigrationStatus::PostcopyPaused;
+                        (config_.remoteDestination() ||
+                         destinationStatus() == MigrationStatus::PostcopyPaused);
     if (!paused) {
         pausedSinceMs = -1;
         return;
