@@ -57,6 +57,7 @@ enum class Termination {
     Clean,     // close_notify (or, without TLS, an orderly end after the last byte)
     Premature, // the connection closed without close_notify
     Error,     // the channel failed
+    Cancelled, // it ended because the operator cancelled the migration
 };
 const char* toString(Termination termination);
 const char* toString(GuestState state);
@@ -199,7 +200,7 @@ inline constexpr double kSampleRateWindowMs = 500;
 
 struct ChannelSample {
     double timeMs = 0;
-    std::string channel; // channel id, or "total"
+    std::string channel;       // channel id, or "total"
     double bytesPerSecond = 0; // over the last kSampleRateWindowMs
     std::uint64_t bytes = 0;
 };

@@ -33,6 +33,9 @@ public:
     virtual std::string firstRejection() const = 0;
     // migrate-recover: a paused postcopy takes the source's resume. "" or why not.
     virtual std::string recover() = 0;
+    // The source is about to cancel: the streams that end early are its doing, not faults.
+    // A remote destination learns nothing (QEMU's source says nothing either).
+    virtual void noteSourceCancelled() {}
     // Ends its connections and joins its threads. Idempotent.
     virtual void stop() = 0;
     // After a failed postcopy, the guest that started there is discarded. After stop().

@@ -22,6 +22,7 @@ public:
     std::string error() const override { return destination_.error(); }
     std::string firstRejection() const override { return destination_.firstRejection(); }
     std::string recover() override { return destination_.recover(); }
+    void noteSourceCancelled() override { destination_.noteSourceCancelled(); }
     void stop() override { destination_.stop(); }
     void discardGuest() override { destination_.stopGuest(); }
     TelemetrySnapshot view(std::size_t eventCursor) const override;

@@ -170,7 +170,12 @@ void MigrationDestination::fail(const std::string& error, ShutReason reason) {
     }
     changed_.notify_all();
     devices_->abandon();
-    telemetry_.event(EventLevel::Error, Side::Destination, "incoming migration failed: " + error);
+    if (sourceCancelled_.load())
+        telemetry_.event(EventLevel::Warning, Side::Destination,
+                         "incoming migration ended: the source cancelled it (" + error + ")");
+    else
+        telemetry_.event(EventLevel::Error, Side::Destination,
+                         "incoming migration failed: " + error);
 }
 
 std::string MigrationDestination::recover() {

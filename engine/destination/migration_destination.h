@@ -85,6 +85,9 @@ public:
     // migrate-recover: a paused postcopy accepts the source's resume connection. Returns ""
     // when accepted, or why not.
     std::string recover();
+    // Any thread: the source is cancelling, so the streams it ends early fail nothing here
+    // that the operator did not ask for; the failure is recorded as the cancel's.
+    void noteSourceCancelled() { sourceCancelled_.store(true); }
     // After stop(): stops the guest that a failed postcopy had started here.
     void stopGuest();
     // The incoming guest; meaningful once the state is Completed.
@@ -213,6 +216,7 @@ private:
     bool stopping_ = false;
     State state_ = State::Listening;
     std::string error_;
+    std::atomic<bool> sourceCancelled_{false};
     ShutReason failReason_ = ShutReason::StreamError;
     std::list<Incoming> incoming_;
     unsigned unidentified_ = 0;

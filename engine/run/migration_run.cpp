@@ -47,6 +47,8 @@ std::string MigrationRun::cancel() {
     if (finished_ || cancelRequested_)
         return {};
     if (source_) {
+        if (destination_ && !isPostcopy(telemetry_->status()))
+            destination_->noteSourceCancelled();
         if (std::string refusal = source_->requestCancel(); !refusal.empty()) {
             telemetry_->event(EventLevel::Warning, Side::Source, "cancel refused: " + refusal);
             return refusal;
@@ -99,9 +101,9 @@ void MigrationRun::recoverByItself(double& pausedSinceMs) {
     // A remote daemon arms itself for the resume, and with the link down its report of
     // pausing cannot arrive: the source tries to resume, again after each delay, until the
     // network lets it.
-    const bool paused = telemetry_->status() == MigrationStatus::PostcopyPaused &&
-                        (config_.remoteDestination() ||
-                         destinationStatus() == MigrationStatus::PostcopyPaused);
+    const bool paused =
+        telemetry_->status() == MigrationStatus::PostcopyPaused &&
+        (config_.remoteDestination() || destinationStatus() == MigrationStatus::PostcopyPaused);
     if (!paused) {
         pausedSinceMs = -1;
         return;

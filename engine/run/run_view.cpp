@@ -30,6 +30,14 @@ void mergeDestinationView(TelemetrySnapshot& snapshot, const TelemetrySnapshot& 
             if (theirs.termination != Termination::None)
                 channel.termination = theirs.termination;
         }
+        // The destination saw a stream end early; what happened is the operator's cancel.
+        const bool cancelled = snapshot.status == MigrationStatus::Cancelling ||
+                               snapshot.status == MigrationStatus::Cancelled;
+        if (cancelled && (channel.termination == Termination::Premature ||
+                          channel.termination == Termination::Error)) {
+            channel.termination = Termination::Cancelled;
+            channel.state = ChannelState::Closed;
+        }
     }
 
     // Page requests start at the destination's faults; their latency is measured there.

@@ -751,12 +751,13 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
         }
         // Cancelling shuts every connection, so whichever thread noticed first may fail on a
         // send: that failure follows from the cancel, which is the cause.
-        if (cancelled && reason.find("cancelled") == std::string::npos) {
+        const std::string cancelledByOperator = "migration cancelled by the operator";
+        if (cancelled && reason != cancelledByOperator) {
             telemetry_.event(EventLevel::Info, Side::Source, "after the cancel: " + reason);
-            reason = "migration cancelled by the operator";
+            reason = cancelledByOperator;
         }
         telemetry_.setError(reason);
-        telemetry_.event(EventLevel::Error, Side::Source, reason);
+        telemetry_.event(cancelled ? EventLevel::Warning : EventLevel::Error, Side::Source, reason);
         if (cancelled)
             telemetry_.setStatus(MigrationStatus::Cancelling);
         limiter_.cancel();
@@ -771,10 +772,11 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
         multifd_.reset();
         stream_.reset();
         main_.reset();
+        // After a cancel a channel whose send the cancel broke did not fail: it was closed.
         for (auto* counters : multifdCounters_)
-            if (counters->state.load() != ChannelState::Failed)
+            if (cancelled || counters->state.load() != ChannelState::Failed)
                 counters->state.store(ChannelState::Closed);
-        if (mainCounters_->state.load() != ChannelState::Failed)
+        if (cancelled || mainCounters_->state.load() != ChannelState::Failed)
             mainCounters_->state.store(ChannelState::Closed);
         // The guest is never left stopped by a migration that did not complete, nor its
         // devices.

@@ -127,6 +127,8 @@ const char* toString(Termination termination) {
         return "premature";
     case Termination::Error:
         return "error";
+    case Termination::Cancelled:
+        return "cancelled";
     }
     return "unknown";
 }
