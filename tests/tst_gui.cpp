@@ -92,6 +92,22 @@ private slots:
         QVERIFY(child<QTableView>("historyTable"));
     }
 
+    // An operator's laptop: 1024x768. The window's smallest layout must fit it, or its right
+    // side (progress, integrity, the channel table's last columns) is cut off.
+    void theWindowFitsA1024By768Screen() {
+        const QSize smallest = window_->minimumSizeHint().expandedTo(window_->minimumSize());
+        QString wide;
+        for (const QWidget* widget : window_->findChildren<QWidget*>())
+            if (widget->isVisibleTo(window_.get()) && widget->minimumSizeHint().width() > 600)
+                wide += QStringLiteral(" %1(%2)")
+                            .arg(widget->metaObject()->className())
+                            .arg(widget->minimumSizeHint().width());
+        QVERIFY2(smallest.width() <= 1024,
+                 qPrintable(QString("%1 px wide; widest:%2").arg(smallest.width()).arg(wide)));
+        QVERIFY2(smallest.height() <= 740,
+                 qPrintable(QString("%1 px tall").arg(smallest.height())));
+    }
+
     void cleanupTestCase() {
         modelTesters_.clear();
         window_.reset();

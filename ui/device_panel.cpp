@@ -8,6 +8,7 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QScrollArea>
+#include <QSplitter>
 #include <QTableView>
 #include <QVBoxLayout>
 
@@ -34,15 +35,21 @@ DevicePanel::DevicePanel(QWidget* parent) : QWidget(parent) {
     scroll->setWidget(diagrams);
     scroll->setWidgetResizable(true);
     scroll->setFrameShape(QFrame::NoFrame);
-    scroll->setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-    scroll->setFixedHeight(210);
+    // On a small screen the diagrams scroll rather than push the window past the screen.
+    scroll->setMinimumHeight(60);
 
     table_ = makeTableView(model_, "deviceTransitions", this, true);
 
+    auto* split = new QSplitter(Qt::Vertical, this);
+    split->addWidget(scroll);
+    split->addWidget(table_);
+    split->setChildrenCollapsible(false);
+    split->setStretchFactor(1, 1);
+    split->setSizes({210, 100});
+
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(empty_);
-    layout->addWidget(scroll);
-    layout->addWidget(table_, 1);
+    layout->addWidget(split, 1);
 }
 
 void DevicePanel::reset() {

@@ -18,6 +18,7 @@
 #include <QCloseEvent>
 #include <QHeaderView>
 #include <QLabel>
+#include <QScreen>
 #include <QScrollArea>
 #include <QScrollBar>
 #include <QSplitter>
@@ -113,7 +114,8 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent) : QMainWindow(par
         statusBar()->showMessage(tr("History is not recorded: %1").arg(historyProblem));
     else
         historyModel_->reload();
-    resize(1400, 900);
+    // Roomy where the screen allows; on a laptop's 1024x768 the whole window stays on screen.
+    resize(QSize(1400, 900).boundedTo(screen()->availableGeometry().size()));
 }
 
 MainWindow::~MainWindow() = default;

@@ -11,6 +11,11 @@
 #include <algorithm>
 
 namespace migrascope::ui {
+
+namespace {
+// Below this the figures take two caption/value pairs a row instead of four.
+constexpr int kFourColumnsWidth = 900;
+} // namespace
 RunStatusPanel::RunStatusPanel(QWidget* parent) : QWidget(parent) {
     status_ = new QLabel(this);
     status_->setObjectName(QStringLiteral("statusValue"));
@@ -46,17 +51,17 @@ RunStatusPanel::RunStatusPanel(QWidget* parent) : QWidget(parent) {
     // Progress alone can mislead (remaining can grow); the figures beside it say whether the
     // migration converges: iterations keep coming while the dirty rate stays above the rate sent.
     auto* figures = new QGridLayout;
+    figures_ = figures;
     figures->setHorizontalSpacing(12);
-    iteration_ = addFigure(figures, 0, 0, tr("Iteration:"), "iterationValue");
-    dirtyRate_ = addFigure(figures, 0, 1, tr("Dirty pages rate:"), "dirtyPagesRateValue");
-    remaining_ = addFigure(figures, 0, 2, tr("Remaining:"), "remainingValue");
-    integrity_ = addFigure(figures, 0, 3, tr("Integrity:"), "integrityValue");
-    transferred_ = addFigure(figures, 1, 0, tr("Transferred:"), "transferredValue");
-    throughput_ = addFigure(figures, 1, 1, tr("Throughput:"), "mbpsValue");
-    downtime_ = addFigure(figures, 1, 2, tr("Downtime:"), "downtimeValue");
-    guest_ = addFigure(figures, 1, 3, tr("Source guest:"), "sourceGuestValue");
-    for (int column = 0; column < 4; ++column)
-        figures->setColumnStretch(column * 2 + 1, 1);
+    iteration_ = addFigure(tr("Iteration:"), "iterationValue");
+    dirtyRate_ = addFigure(tr("Dirty pages rate:"), "dirtyPagesRateValue");
+    remaining_ = addFigure(tr("Remaining:"), "remainingValue");
+    integrity_ = addFigure(tr("Integrity:"), "integrityValue");
+    transferred_ = addFigure(tr("Transferred:"), "transferredValue");
+    throughput_ = addFigure(tr("Throughput:"), "mbpsValue");
+    downtime_ = addFigure(tr("Downtime:"), "downtimeValue");
+    guest_ = addFigure(tr("Source guest:"), "sourceGuestValue");
+    arrangeFigures(figureColumns_);
 
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
@@ -66,16 +71,43 @@ RunStatusPanel::RunStatusPanel(QWidget* parent) : QWidget(parent) {
     reset();
 }
 
-QLabel* RunStatusPanel::addFigure(QGridLayout* grid, int row, int column, const QString& label,
-                                  const char* objectName) {
+QLabel* RunStatusPanel::addFigure(const QString& label, const char* objectName) {
     auto* caption = new QLabel(label, this);
     caption->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
     auto* value = new QLabel(this);
     value->setObjectName(QLatin1String(objectName));
     value->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    grid->addWidget(caption, row, column * 2);
-    grid->addWidget(value, row, column * 2 + 1);
+    // A long value ("453 ms (expected 239 ms, limit 300 ms)") wraps instead of widening the
+    // window past a small screen.
+    value->setWordWrap(true);
+    figureLabels_.emplace_back(caption, value);
     return value;
+}
+
+void RunStatusPanel::arrangeFigures(int columns) {
+    for (const auto& [caption, value] : figureLabels_) {
+        figures_->removeWidget(caption);
+        figures_->removeWidget(value);
+    }
+    for (int column = 0; column < 8; ++column)
+        figures_->setColumnStretch(column, 0);
+    for (std::size_t i = 0; i < figureLabels_.size(); ++i) {
+        const int row = static_cast<int>(i) / columns;
+        const int column = static_cast<int>(i) % columns;
+        figures_->addWidget(figureLabels_[i].first, row, column * 2);
+        figures_->addWidget(figureLabels_[i].second, row, column * 2 + 1);
+    }
+    for (int column = 0; column < columns; ++column)
+        figures_->setColumnStretch(column * 2 + 1, 1);
+    figureColumns_ = columns;
+}
+
+void RunStatusPanel::resizeEvent(QResizeEvent* event) {
+    QWidget::resizeEvent(event);
+    // Four pairs a row where there is room, two on a small screen.
+    const int columns = width() >= kFourColumnsWidth ? 4 : 2;
+    if (columns != figureColumns_)
+        arrangeFigures(columns);
 }
 
 void RunStatusPanel::reset() {

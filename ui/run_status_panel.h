@@ -4,6 +4,8 @@
 #include "engine/api/telemetry_snapshot.h"
 
 #include <QWidget>
+#include <utility>
+#include <vector>
 
 class QGridLayout;
 class QLabel;
@@ -26,9 +28,13 @@ public:
     QString displayedStatus() const;
     int displayedProgress() const;
 
+protected:
+    void resizeEvent(QResizeEvent* event) override;
+
 private:
-    QLabel* addFigure(QGridLayout* grid, int row, int column, const QString& label,
-                      const char* objectName);
+    // Lays the figures out in `columns` caption/value pairs per row.
+    void arrangeFigures(int columns);
+    QLabel* addFigure(const QString& label, const char* objectName);
 
     QLabel* status_;
     QLabel* phase_;
@@ -42,6 +48,9 @@ private:
     QLabel* downtime_;
     QLabel* integrity_;
     QLabel* guest_;
+    QGridLayout* figures_;
+    std::vector<std::pair<QLabel*, QLabel*>> figureLabels_; // caption, value; in reading order
+    int figureColumns_ = 4;
 };
 
 } // namespace migrascope::ui

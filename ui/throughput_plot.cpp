@@ -18,6 +18,8 @@ constexpr double kChannelPenWidth = 2;
 constexpr double kTotalPenWidth = 3;
 constexpr const char* kTotalLayer = "total";
 constexpr int kLegendColumns = 9;
+// Room one legend entry ("multifd-10" and its line) takes, to decide how many fit in a row.
+constexpr int kLegendEntryWidth = 150;
 
 } // namespace
 
@@ -115,6 +117,19 @@ void ThroughputPlot::clear() {
     channelGraphs_ = 0;
     latestSeconds_ = 0;
     rescaleAxes();
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void ThroughputPlot::resizeEvent(QResizeEvent* event) {
+    QWidget::resizeEvent(event);
+    // As many entries per row as fit: a fixed row of nine made the plot's smallest width, and
+    // so the window's, wider than a 1024-pixel screen once a run had five channels.
+    const int columns = std::clamp(width() / kLegendEntryWidth, 2, kLegendColumns);
+    if (plot_->legend->wrap() == columns)
+        return;
+    plot_->legend->setWrap(columns);
+    plot_->legend->setFillOrder(QCPLegend::foColumnsFirst, true);
+    plot_->updateGeometry();
     plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
