@@ -33,6 +33,18 @@ private:
         return store.run(run.historyId());
     }
 
+    // Without TLS: a test about rates and caps, not about sessions.
+    static MigrationConfig plainConfig(std::uint64_t ramSize, std::uint64_t dirtyRate,
+                                       std::uint64_t maxBandwidth, unsigned channels) {
+        MigrationConfig config;
+        config.guest.ramSize = ramSize;
+        config.guest.dirtyRate = dirtyRate;
+        config.maxBandwidth = maxBandwidth;
+        config.multifdChannels = channels;
+        config.tls.enabled = false;
+        return config;
+    }
+
 private slots:
     void initTestCase() { QVERIFY(workspace_.prepare()); }
 
@@ -169,12 +181,7 @@ private slots:
     // Over 100 ms the plot of a run capped at 200 MiB/s read 176 then 216 MiB/s: a multifd
     // packet is half a MiB. Every plotted rate keeps the cap, and the run really runs at it.
     void thePlottedRateKeepsTheBandwidthCap() {
-        MigrationConfig config;
-        config.guest.ramSize = 384ull << 20;
-        config.guest.dirtyRate = 32ull << 20;
-        config.maxBandwidth = 128ull << 20;
-        config.multifdChannels = 4;
-        config.tls.enabled = false;
+        const MigrationConfig config = plainConfig(384ull << 20, 32ull << 20, 128ull << 20, 4);
         MigrationRun run(config, RunOptions{"", false});
         test::runToEnd(run);
         const auto snap = run.snapshot();
@@ -199,12 +206,7 @@ private slots:
     // A guest dirtying 256 MiB/s behind a 128 MiB/s cap: precopy never converges on its own;
     // auto-converge throttles the vCPUs step by step until it does.
     void autoConvergeThrottlesAGuestThatOutrunsTheLink() {
-        MigrationConfig config;
-        config.guest.ramSize = 256ull << 20;
-        config.guest.dirtyRate = 256ull << 20;
-        config.maxBandwidth = 128ull << 20;
-        config.multifdChannels = 2;
-        config.tls.enabled = false;
+        MigrationConfig config = plainConfig(256ull << 20, 256ull << 20, 128ull << 20, 2);
         config.cpuThrottle.initial = 40;
         config.cpuThrottle.increment = 20;
 
