@@ -7,6 +7,11 @@
 #include <cstring>
 
 namespace migrascope {
+
+namespace {
+// Enough reusable packet buffers for what several channels deliver out of order (16 MiB).
+constexpr std::size_t kSpareDeviceBuffers = 32;
+} // namespace
 namespace {
 
 using vfio::DeviceState;
@@ -234,13 +239,16 @@ void SourceDevices::switchover(StreamWriter& out, MultifdSender* multifd) {
         set(*entry, DeviceState::StopCopy);
     for (auto& entry : devices_) {
         if (entry->stateOverMultifd && multifd) {
-            sendStateOverMultifd(*multifd, *entry);
-            // The End section only closes the device; its state went over multifd.
+            // The End section only closes the device's precopy data; its state follows over
+            // multifd. Sent first, so the destination writes each packet as it arrives
+            // instead of holding them all until the main channel reaches it.
             out.put8(static_cast<std::uint8_t>(Section::End));
             out.put32(entry->sectionId);
             out.put64(device_marker::kEndOfState);
             out.put8(static_cast<std::uint8_t>(Section::Footer));
             out.put32(entry->sectionId);
+            out.flush();
+            sendStateOverMultifd(*multifd, *entry);
         } else {
             sendData(out, *entry, 0, true);
         }
@@ -467,7 +475,13 @@ void DestinationDevices::loadStateBuffer(const std::string& idstr, std::uint32_t
             writeData(entry, packet + layout::kHeaderSize, size - layout::kHeaderSize);
         ++entry.nextIndex;
     } else {
-        entry.early.emplace(index, std::vector<std::uint8_t>(packet, packet + size));
+        std::vector<std::uint8_t> buffer;
+        if (!spareBuffers_.empty()) {
+            buffer = std::move(spareBuffers_.back());
+            spareBuffers_.pop_back();
+        }
+        buffer.assign(packet, packet + size);
+        entry.early.emplace(index, std::move(buffer));
     }
     writeInOrder(entry);
     buffersChanged_.notify_all();
@@ -492,6 +506,8 @@ void DestinationDevices::writeInOrder(Device& entry) {
         if (!config)
             writeData(entry, packet.data() + device_state_packet::kHeaderSize,
                       packet.size() - device_state_packet::kHeaderSize);
+        if (spareBuffers_.size() < kSpareDeviceBuffers)
+            spareBuffers_.push_back(std::move(next->second));
         entry.early.erase(next);
         ++entry.nextIndex;
     }

@@ -142,6 +142,9 @@ private:
     std::mutex buffersMutex_;
     std::condition_variable buffersChanged_;
     bool abandoned_ = false;
+    // Buffers of packets already written, reused for the next early ones (under
+    // buffersMutex_): a fresh half-MiB buffer per packet page-faulted inside the downtime.
+    std::vector<std::vector<std::uint8_t>> spareBuffers_;
 };
 
 } // namespace migrascope
