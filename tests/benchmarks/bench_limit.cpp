@@ -28,20 +28,7 @@ constexpr std::uint64_t kGuestBytes = 2ull << 30;
 constexpr unsigned kChannels = 4;
 constexpr std::size_t kPiece = 512 << 10; // a multifd packet's 128 pages
 
-struct Median {
-    double rate;
-    double cpuPerGib;
-};
-
-Median median(const bench::Summary& summary) {
-    auto rates = summary.rates;
-    auto cpu = summary.cpuPerGib;
-    std::sort(rates.begin(), rates.end());
-    std::sort(cpu.begin(), cpu.end());
-    return {rates[rates.size() / 2], cpu[cpu.size() / 2]};
-}
-
-// One run of the limit: returns GiB/s and adds CPU seconds per GiB to `summary`.
+// One run of the limit: adds its GiB/s and CPU seconds per GiB to `summary`.
 void streamOnce(const RamBlock& source, const std::optional<std::string>& pki,
                 const std::string& priority, bench::Summary& summary) {
     TcpListener listener("127.0.0.1", 0);
@@ -141,10 +128,10 @@ int main() {
             if (!migrateOnce(config, migration))
                 return 1;
         }
-        const Median l = median(limit);
-        const Median m = median(migration);
-        std::printf("%-6s %16.2f %16.2f %6.0f%% %14.2f %14.2f\n", tls ? "TLS" : "plain", l.rate,
-                    m.rate, 100 * m.rate / l.rate, l.cpuPerGib, m.cpuPerGib);
+        std::printf("%-6s %16.2f %16.2f %6.0f%% %14.2f %14.2f\n", tls ? "TLS" : "plain",
+                    limit.medianRate(), migration.medianRate(),
+                    100 * migration.medianRate() / limit.medianRate(), limit.medianCpuPerGib(),
+                    migration.medianCpuPerGib());
     }
     std::filesystem::remove_all(pki);
 }

@@ -17,18 +17,22 @@ inline double cpuSeconds() {
            static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 }
 
+inline double median(std::vector<double> values) {
+    std::sort(values.begin(), values.end());
+    return values[values.size() / 2];
+}
+
 struct Summary {
     std::vector<double> rates; // GiB/s, one per repetition
     std::vector<double> cpuPerGib;
 
+    double medianRate() const { return median(rates); }
+    double medianCpuPerGib() const { return median(cpuPerGib); }
+
     void print(const char* label) const {
-        auto sorted = rates;
-        std::sort(sorted.begin(), sorted.end());
-        auto cpu = cpuPerGib;
-        std::sort(cpu.begin(), cpu.end());
         std::printf("%-46s median %5.2f GiB/s  best %5.2f GiB/s  CPU %5.2f s/GiB (%zu runs)\n",
-                    label, sorted[sorted.size() / 2], sorted.back(), cpu[cpu.size() / 2],
-                    sorted.size());
+                    label, medianRate(), *std::max_element(rates.begin(), rates.end()),
+                    medianCpuPerGib(), rates.size());
     }
 };
 
