@@ -47,9 +47,11 @@ std::string MigrationRun::cancel() {
     if (finished_ || cancelRequested_)
         return {};
     if (source_) {
-        if (destination_ && !isPostcopy(telemetry_->status()))
-            destination_->noteSourceCancelled();
-        if (std::string refusal = source_->requestCancel(); !refusal.empty()) {
+        const auto tellDestination = [this] {
+            if (destination_)
+                destination_->noteSourceCancelled();
+        };
+        if (std::string refusal = source_->requestCancel(tellDestination); !refusal.empty()) {
             telemetry_->event(EventLevel::Warning, Side::Source, "cancel refused: " + refusal);
             return refusal;
         }

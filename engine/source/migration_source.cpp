@@ -96,13 +96,16 @@ void MigrationSource::cancel() {
         connection->shutdown();
 }
 
-std::string MigrationSource::requestCancel() {
+std::string MigrationSource::requestCancel(const std::function<void()>& accepted) {
     {
         std::lock_guard lock(controlMutex_);
         if (isPostcopy(telemetry_.status()))
             return "postcopy has started: the destination's guest is the only current one and "
                    "the source's is stale, so the migration can only finish (a paused one "
                    "by recovering)";
+        // Under the lock: postcopy cannot start in between (it checks for a cancel here).
+        accepted();
+        cancelRequested_.store(true);
     }
     cancel();
     return {};

@@ -43,7 +43,8 @@ public:
     // Any thread. The migration thread ends in `cancelled` soon after.
     void cancel();
     // The operator's cancel: "" when accepted, or why not (refused once postcopy started).
-    std::string requestCancel();
+    // `accepted` runs once the cancel is certain, before any connection is shut down.
+    std::string requestCancel(const std::function<void()>& accepted);
 
     // Operator actions, any thread. Each returns "" when accepted, or why it was refused.
     std::string startPostcopy(); // migrate-start-postcopy
