@@ -128,6 +128,17 @@ CommandLine parseCommandLine(const QStringList& arguments) {
          "--vfio-explicit-resuming-stop, --inject for faults that fire at the destination, "
          "and --history. Ctrl-C or SIGTERM stops it.",
          "URI"},
+        {"watch",
+         "Watch a real QEMU migration over QMP instead of migrating: qmp:SRC.sock, or "
+         "qmp:SRC.sock,dst=DST.sock to follow the destination QEMU too. QEMU's figures come "
+         "from query-migrate, each connection's bytes from the kernel's socket counters, each "
+         "thread's CPU from /proc. Headless; takes --json and --history. Changes nothing in "
+         "QEMU. Ctrl-C stops watching.",
+         "TARGET"},
+        {"watch-interval",
+         "With --watch: poll QEMU and the kernel every MS milliseconds (50 to 1000). "
+         "Default 200.",
+         "MS", "200"},
         {"postcopy-recover-timeout",
          "With --incoming: fail a paused postcopy migration whose source has not resumed it "
          "within MS milliseconds. Default 600000.",
@@ -239,6 +250,17 @@ CommandLine parseCommandLine(const QStringList& arguments) {
         return parseIncoming(parser);
     line.json = parser.isSet("json");
     line.historyPath = parser.value("history").toStdString();
+    if (parser.isSet("watch")) {
+        line.mode = CommandLine::Mode::Watch;
+        line.watch = parseWatchTarget(parser.value("watch").toStdString());
+        const auto interval = numberOption(parser, "watch-interval", 1000);
+        if (interval < 50)
+            throw std::invalid_argument("--watch-interval: " + std::to_string(interval) +
+                                        " ms is below 50 ms");
+        line.watch.pollInterval = std::chrono::milliseconds(interval);
+        line.watch.historyPath = line.historyPath;
+        return line;
+    }
     MigrationConfig& config = line.config;
     config.guest.ramSize = sizeOption(parser, "ram-size");
     if (config.guest.ramSize < (16ull << 20) || config.guest.ramSize % kPageSize != 0)

@@ -3,6 +3,7 @@
 
 #include "engine/api/incoming_daemon.h"
 #include "engine/api/migration_config.h"
+#include "engine/api/qemu_watch.h"
 
 #include <QStringList>
 #include <string>
@@ -10,12 +11,13 @@
 namespace migrascope::app {
 
 struct CommandLine {
-    enum class Mode { Window, Headless, Incoming };
+    enum class Mode { Window, Headless, Incoming, Watch };
     Mode mode = Mode::Window;
     MigrationConfig config;
     bool json = false;
     std::string historyPath;  // empty = the default in XDG_DATA_HOME
     IncomingOptions incoming; // Mode::Incoming
+    WatchOptions watch;       // Mode::Watch
 };
 
 // Throws std::invalid_argument with a message naming the option and what was wrong.

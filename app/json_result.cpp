@@ -53,6 +53,15 @@ QJsonObject jsonResult(const TelemetrySnapshot& snapshot, std::int64_t historyId
                 metric.zeroMeansNone && value == 0 ? QJsonValue(QJsonValue::Null)
                                                    : QJsonValue(static_cast<qint64>(value));
         }
+        if (channel.tcp) {
+            QJsonObject tcp;
+            tcp["bytes-acked"] = static_cast<qint64>(channel.tcp->bytesAcked);
+            tcp["bytes-received"] = static_cast<qint64>(channel.tcp->bytesReceived);
+            tcp["rtt-us"] = static_cast<qint64>(channel.tcp->rttUs);
+            tcp["retransmits"] = static_cast<qint64>(channel.tcp->retransmits);
+            tcp["send-congestion-window"] = static_cast<qint64>(channel.tcp->sendCongestionWindow);
+            entry["tcp-info"] = tcp;
+        }
         if (channel.tlsVersion.empty()) {
             entry["tls"] = QJsonValue::Null;
         } else {

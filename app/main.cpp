@@ -2,6 +2,7 @@
 #include "app/command_line.h"
 #include "app/headless.h"
 #include "app/incoming.h"
+#include "app/watch.h"
 #include "ui/launch_form.h"
 #include "ui/main_window.h"
 
@@ -16,6 +17,7 @@ namespace {
 bool wantsHeadless(int argc, char** argv) {
     for (int i = 1; i < argc; ++i)
         if (std::strcmp(argv[i], "--headless") == 0 || std::strcmp(argv[i], "--incoming") == 0 ||
+            std::strcmp(argv[i], "--watch") == 0 || std::strncmp(argv[i], "--watch=", 8) == 0 ||
             std::strncmp(argv[i], "--incoming=", 11) == 0 || std::strcmp(argv[i], "--help") == 0 ||
             std::strcmp(argv[i], "-h") == 0 || std::strcmp(argv[i], "--version") == 0 ||
             std::strcmp(argv[i], "-v") == 0)
@@ -46,6 +48,8 @@ int main(int argc, char** argv) {
         return migrascope::app::runHeadless(line);
     if (line.mode == migrascope::app::CommandLine::Mode::Incoming)
         return migrascope::app::runIncoming(line);
+    if (line.mode == migrascope::app::CommandLine::Mode::Watch)
+        return migrascope::app::runWatch(line);
 
     migrascope::ui::MainWindow window(migrascope::ui::WindowOptions{line.historyPath});
     window.launchForm()->setConfig(line.config);

@@ -13,6 +13,9 @@ packages=(
     build-essential cmake pkg-config
     qt6-base-dev qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libgl-dev
     libqcustomplot-dev libgnutls28-dev libsqlite3-dev libxxhash-dev gnutls-bin iproute2
+    libmnl-dev nlohmann-json3-dev
+    # the tests watch real QEMU migrations (TCG, no KVM needed)
+    qemu-system-x86
 )
 
 install_packages() {

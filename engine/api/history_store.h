@@ -37,9 +37,11 @@ enum class RunStatus {
 const char* toString(RunStatus status);
 std::optional<RunStatus> runStatusFromString(std::string_view text);
 
-// Which end of the migration this history's host was.
-enum class RunRole { Source, Destination };
-const char* toString(RunRole role); // "source", "destination"
+// Which end of the migration this history's host was, or that it watched a QEMU migration
+// from outside.
+enum class RunRole { Source, Destination, WatchedQemu };
+const char* toString(RunRole role); // "source", "destination", "watched-qemu"
+std::optional<RunRole> runRoleFromString(std::string_view text);
 
 struct RunRecord {
     std::int64_t id = 0;
@@ -76,7 +78,7 @@ struct RunRecord {
 // 5 s for each other. Every failure throws std::runtime_error naming the file and SQLite's text.
 class HistoryStore {
 public:
-    static constexpr int kSchemaVersion = 7;
+    static constexpr int kSchemaVersion = 8;
 
     // $XDG_DATA_HOME/migrascope/history.sqlite (XDG_DATA_HOME defaults to $HOME/.local/share);
     // creates the folder.
@@ -114,9 +116,10 @@ public:
     // Stores `unstored` and final.status (which must be Completed, Failed or Cancelled), error,
     // integrity, statistics and one row per channel of final.channels, replacing earlier
     // channel rows, in one transaction: the run is either finished with all of it or still
-    // active with none of it.
-    void finishRun(std::int64_t runId, const TelemetrySnapshot& final,
-                   const RunLogs& unstored = {});
+    // active with none of it. `status` overrides final.status: a watch that lost sight of
+    // its migration records it Interrupted.
+    void finishRun(std::int64_t runId, const TelemetrySnapshot& final, const RunLogs& unstored = {},
+                   std::optional<RunStatus> status = std::nullopt);
 
     std::vector<RunRecord> listRuns(int limit = 500) const; // newest first
     std::optional<RunRecord> run(std::int64_t id) const;

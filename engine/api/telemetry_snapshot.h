@@ -72,6 +72,16 @@ struct Event {
     std::string text;
 };
 
+// The kernel's view of a channel's TCP connection (tcp_info, as TCP_INFO and inet_diag give
+// it): payload bytes only, whatever TLS framing they carry.
+struct TcpKernelView {
+    std::uint64_t bytesAcked = 0;           // tcpi_bytes_acked: sent and acknowledged by the peer
+    std::uint64_t bytesReceived = 0;        // tcpi_bytes_received
+    std::uint32_t rttUs = 0;                // tcpi_rtt, smoothed
+    std::uint32_t retransmits = 0;          // tcpi_total_retrans
+    std::uint32_t sendCongestionWindow = 0; // tcpi_snd_cwnd, in segments
+};
+
 struct ChannelSnapshot {
     std::string id;
     ChannelKind kind = ChannelKind::Main;
@@ -92,7 +102,11 @@ struct ChannelSnapshot {
     bool bidirectional = false;
     std::string tlsVersion; // empty without TLS
     std::string tlsCipher;
-    std::string tlsProtection; // how concurrent use of the session is made safe
+    std::string tlsProtection;        // how concurrent use of the session is made safe
+    std::optional<TcpKernelView> tcp; // the kernel's counters for its socket, when read
+    // Watched from outside the process that owns it (a real QEMU's connection): its label is
+    // inferred from connection order, and its TLS session, if any, cannot be seen.
+    bool seenFromOutside = false;
 };
 
 // The statistics query-migrate reports, plus what Migrascope adds.

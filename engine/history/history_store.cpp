@@ -63,6 +63,10 @@ public:
         check(sqlite3_bind_double(statement_, index, value));
         return *this;
     }
+    Statement& bindNull(int index) {
+        check(sqlite3_bind_null(statement_, index));
+        return *this;
+    }
     Statement& bindText(int index, std::string_view value) {
         check(sqlite3_bind_text64(statement_, index, value.data(), value.size(), SQLITE_TRANSIENT,
                                   SQLITE_UTF8));
@@ -82,6 +86,7 @@ public:
     void reset() { sqlite3_reset(statement_); }
 
     std::int64_t integer(int column) const { return sqlite3_column_int64(statement_, column); }
+    bool isNull(int column) const { return sqlite3_column_type(statement_, column) == SQLITE_NULL; }
     std::uint64_t unsignedInteger(int column) const {
         return static_cast<std::uint64_t>(integer(column));
     }
@@ -287,11 +292,23 @@ void addReceivedBytesAndDowntime(sqlite3* db, const std::string& path) {
     execute(db, path, kSql, "adding received bytes and expected downtime (schema version 7)");
 }
 
+// Version 8: the kernel's view of each channel's TCP connection (NULL when it was not read).
+void addKernelTcpColumns(sqlite3* db, const std::string& path) {
+    static const char* const kSql = R"sql(
+        ALTER TABLE run_channels ADD COLUMN tcp_bytes_acked INTEGER;
+        ALTER TABLE run_channels ADD COLUMN tcp_bytes_received INTEGER;
+        ALTER TABLE run_channels ADD COLUMN tcp_rtt_us INTEGER;
+        ALTER TABLE run_channels ADD COLUMN tcp_retransmits INTEGER;
+        ALTER TABLE run_channels ADD COLUMN tcp_send_congestion_window INTEGER;
+    )sql";
+    execute(db, path, kSql, "adding the kernel's TCP counters (schema version 8)");
+}
+
 using MigrationStep = void (*)(sqlite3*, const std::string&);
 // kMigrationSteps[v] takes a database from schema version v to v + 1. Append, never edit.
 constexpr std::array<MigrationStep, HistoryStore::kSchemaVersion> kMigrationSteps = {
     createSchemaV1,     addTlsSessionColumns, addReturnPathTables,         addDeviceTransitions,
-    addReturnPathValue, addRunRole,           addReceivedBytesAndDowntime,
+    addReturnPathValue, addRunRole,           addReceivedBytesAndDowntime, addKernelTcpColumns,
 };
 
 // Throws when this Migrascope cannot read the file's schema: a newer one, or a negative one
@@ -517,8 +534,7 @@ RunRecord readRun(const Statement& row) {
     run.postcopyLatencyP99Ms = row.real(18);
     run.postcopyRecoveries = static_cast<unsigned>(row.integer(19));
     run.returnPathCount = row.unsignedInteger(20);
-    run.role =
-        row.text(21) == toString(RunRole::Destination) ? RunRole::Destination : RunRole::Source;
+    run.role = runRoleFromString(row.text(21)).value_or(RunRole::Source);
     run.peer = row.text(22);
     run.expectedDowntimeMs = row.real(23);
     run.downtimeLimitMs = row.unsignedInteger(24);
@@ -526,7 +542,30 @@ RunRecord readRun(const Statement& row) {
     return run;
 }
 
-// run_channels: the channel's words, then one column per stored metric (kChannelMetrics).
+// run_channels' columns for TcpKernelView, all NULL when the kernel's view was not read.
+struct TcpColumn {
+    const char* name;
+    std::uint64_t (*get)(const TcpKernelView&);
+    void (*set)(TcpKernelView&, std::uint64_t);
+};
+constexpr TcpColumn kTcpColumns[] = {
+    {"tcp_bytes_acked", [](const TcpKernelView& v) { return v.bytesAcked; },
+     [](TcpKernelView& v, std::uint64_t x) { v.bytesAcked = x; }},
+    {"tcp_bytes_received", [](const TcpKernelView& v) { return v.bytesReceived; },
+     [](TcpKernelView& v, std::uint64_t x) { v.bytesReceived = x; }},
+    {"tcp_rtt_us", [](const TcpKernelView& v) -> std::uint64_t { return v.rttUs; },
+     [](TcpKernelView& v, std::uint64_t x) { v.rttUs = static_cast<std::uint32_t>(x); }},
+    {"tcp_retransmits", [](const TcpKernelView& v) -> std::uint64_t { return v.retransmits; },
+     [](TcpKernelView& v, std::uint64_t x) { v.retransmits = static_cast<std::uint32_t>(x); }},
+    {"tcp_send_congestion_window",
+     [](const TcpKernelView& v) -> std::uint64_t { return v.sendCongestionWindow; },
+     [](TcpKernelView& v, std::uint64_t x) {
+         v.sendCongestionWindow = static_cast<std::uint32_t>(x);
+     }},
+};
+
+// run_channels: the channel's words, then one column per stored metric (kChannelMetrics),
+// then the kernel's TCP view (kTcpColumns).
 std::vector<std::string> channelColumns() {
     std::vector<std::string> columns = {"channel",       "kind",          "state",
                                         "tls_version",   "tls_cipher",    "termination",
@@ -534,6 +573,8 @@ std::vector<std::string> channelColumns() {
     for (const ChannelMetric& metric : kChannelMetrics)
         if (metric.historyColumn)
             columns.emplace_back(metric.historyColumn);
+    for (const auto& column : kTcpColumns)
+        columns.emplace_back(column.name);
     return columns;
 }
 const std::vector<std::string> kChannelColumns = channelColumns();
@@ -555,7 +596,19 @@ std::string placeholders(std::size_t count) {
 } // namespace
 
 const char* toString(RunRole role) {
-    return role == RunRole::Destination ? "destination" : "source";
+    switch (role) {
+    case RunRole::Destination:
+        return "destination";
+    case RunRole::WatchedQemu:
+        return "watched-qemu";
+    case RunRole::Source:
+        break;
+    }
+    return "source";
+}
+
+std::optional<RunRole> runRoleFromString(std::string_view text) {
+    return enumFromString(text, RunRole::Source, RunRole::WatchedQemu);
 }
 
 const char* toString(RunStatus status) {
@@ -842,8 +895,8 @@ void HistoryStore::appendLogs(std::int64_t runId, const RunLogs& logs) {
 }
 
 void HistoryStore::finishRun(std::int64_t runId, const TelemetrySnapshot& final,
-                             const RunLogs& unstored) {
-    const auto finalStatus = finalRunStatus(final.status);
+                             const RunLogs& unstored, std::optional<RunStatus> status) {
+    const auto finalStatus = status ? status : finalRunStatus(final.status);
     if (!finalStatus)
         throw std::runtime_error("history database " + path_ + ": cannot finish run " +
                                  std::to_string(runId) +
@@ -908,6 +961,12 @@ void HistoryStore::finishRun(std::int64_t runId, const TelemetrySnapshot& final,
         for (const ChannelMetric& metric : kChannelMetrics)
             if (metric.historyColumn)
                 insert.bindUnsigned(parameter++, channel.*metric.field);
+        for (const auto& column : kTcpColumns) {
+            if (channel.tcp)
+                insert.bindUnsigned(parameter++, column.get(*channel.tcp));
+            else
+                insert.bindNull(parameter++);
+        }
         insert.step();
     }
     transaction.commit();
@@ -960,6 +1019,12 @@ std::vector<ChannelSnapshot> HistoryStore::channels(std::int64_t runId) const {
         for (const ChannelMetric& metric : kChannelMetrics)
             if (metric.historyColumn)
                 channel.*metric.field = select.unsignedInteger(column++);
+        if (!select.isNull(column)) {
+            TcpKernelView view;
+            for (const auto& tcpColumn : kTcpColumns)
+                tcpColumn.set(view, select.unsignedInteger(column++));
+            channel.tcp = view;
+        }
         channels.push_back(std::move(channel));
     }
     return channels;

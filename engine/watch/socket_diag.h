@@ -1,0 +1,54 @@
+// What the kernel knows of TCP connections, read from outside the process that owns them:
+// the socket diagnostics netlink interface (NETLINK_SOCK_DIAG / inet_diag, as `ss` reads it)
+// and /proc/PID/fd.
+#pragma once
+
+#include "engine/api/telemetry_snapshot.h"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+struct mnl_socket;
+
+namespace migrascope::watch {
+
+struct TcpSocket {
+    std::uint32_t inode = 0;  // 0 once the owning process let go of it
+    std::uint64_t cookie = 0; // the kernel's id of the socket, stable for its life
+    std::string local;        // "127.0.0.1:40122", "[::1]:4444"
+    std::string remote;
+    int state = 0; // TCP_ESTABLISHED, TCP_LISTEN, ... (netinet/tcp.h)
+    std::optional<TcpKernelView> info;
+};
+
+// Every TCP socket of this network namespace (IPv4 and IPv6) with its tcp_info; throws
+// std::runtime_error when the kernel refuses the request.
+std::vector<TcpSocket> dumpTcpSockets();
+
+// The socket inodes a process holds, each with its lowest file descriptor; empty when the
+// process is gone or not ours to read.
+std::map<std::uint32_t, int> socketInodesOf(pid_t pid);
+
+// The kernel's last word on each TCP socket it destroys (the SKNLGRP_INET_TCP_DESTROY
+// multicast group): a connection's final counters, after its owner closed it. Needs
+// CAP_NET_ADMIN.
+class TcpDestroyListener {
+public:
+    // Throws std::runtime_error with the reason when the group cannot be joined.
+    TcpDestroyListener();
+    ~TcpDestroyListener();
+    TcpDestroyListener(const TcpDestroyListener&) = delete;
+    TcpDestroyListener& operator=(const TcpDestroyListener&) = delete;
+
+    // The sockets destroyed since the last call; never waits.
+    std::vector<TcpSocket> take();
+
+private:
+    mnl_socket* socket_ = nullptr;
+};
+
+} // namespace migrascope::watch
