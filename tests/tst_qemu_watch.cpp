@@ -1,0 +1,237 @@
+// Watching real QEMU migrations (Debian's qemu-system-x86_64, TCG) from outside: the
+// watcher's figures against QEMU's own query-migrate, its per-connection bytes against the
+// kernel as `ss` reports it, and the ways a watch ends badly.
+#include "engine/api/history_store.h"
+#include "engine/api/qemu_watch.h"
+#include "engine/api/tls_pki.h"
+#include "qemu_support.h"
+#include "test_support.h"
+
+#include <QJsonArray>
+#include <QRegularExpression>
+#include <csignal>
+#include <map>
+#include <set>
+
+using namespace migrascope;
+using namespace migrascope::test;
+
+namespace {
+
+constexpr std::uint64_t kRamSize = 128ull << 20;
+
+// Each established connection to `port`: bytes_acked by local port, as iproute2's ss reads
+// them (its own netlink code, its own parsing).
+std::map<QString, std::uint64_t> ssBytesAcked(quint16 port) {
+    QProcess ss;
+    ss.start("ss", {"-tinH", "state", "established", QString("( dport = :%1 )").arg(port)});
+    ss.waitForFinished(10000);
+    std::map<QString, std::uint64_t> acked;
+    QString local;
+    static const QRegularExpression address(R"(^\s*\d+\s+\d+\s+(\S+)\s+(\S+))");
+    static const QRegularExpression bytesAcked(R"(bytes_acked:(\d+))");
+    for (const QString& line : QString::fromUtf8(ss.readAllStandardOutput()).split('\n')) {
+        if (const auto match = address.match(line); match.hasMatch())
+            local = match.captured(1);
+        else if (const auto info = bytesAcked.match(line); info.hasMatch() && !local.isEmpty())
+            acked[local] = info.captured(1).toULongLong();
+    }
+    return acked;
+}
+
+const ChannelSnapshot* channelNamed(const TelemetrySnapshot& snap, const std::string& id) {
+    for (const auto& channel : snap.channels)
+        if (channel.id == id)
+            return &channel;
+    return nullptr;
+}
+
+} // namespace
+
+class TestQemuWatch : public QObject {
+    Q_OBJECT
+
+private:
+    Workspace workspace_;
+    QString ramFile_;
+
+    WatchOptions watchOptions(const QemuPair& pair) const {
+        WatchOptions options;
+        options.sourceQmp = pair.source.watchSocket().toStdString();
+        options.destinationQmp = pair.destination.watchSocket().toStdString();
+        options.pollInterval = std::chrono::milliseconds(100);
+        options.historyPath = workspace_.path("history.sqlite");
+        return options;
+    }
+
+    // QEMU's final figures and the watcher's must be the same numbers.
+    static void verifyFiguresMatchQemu(const TelemetrySnapshot& watched, const QJsonObject& qemu) {
+        const QJsonObject ram = qemu["ram"].toObject();
+        QCOMPARE(watched.stats.total, static_cast<std::uint64_t>(ram["total"].toInteger()));
+        QCOMPARE(watched.stats.transferred,
+                 static_cast<std::uint64_t>(ram["transferred"].toInteger()));
+        QCOMPARE(watched.stats.normal, static_cast<std::uint64_t>(ram["normal"].toInteger()));
+        QCOMPARE(watched.stats.duplicate,
+                 static_cast<std::uint64_t>(ram["duplicate"].toInteger()));
+        QCOMPARE(watched.stats.dirtySyncCount,
+                 static_cast<std::uint64_t>(ram["dirty-sync-count"].toInteger()));
+        QCOMPARE(watched.stats.totalTimeMs, qemu["total-time"].toDouble());
+        QCOMPARE(watched.stats.downtimeMs, qemu["downtime"].toDouble());
+        QCOMPARE(watched.stats.setupTimeMs, qemu["setup-time"].toDouble());
+    }
+
+private slots:
+    void initTestCase() {
+        if (qemuBinary().isEmpty())
+            QSKIP("qemu-system-x86_64 is not installed (packaging/dev.sh test installs it)");
+        QVERIFY(workspace_.prepare());
+        ramFile_ = workspace_.dir.path() + "/guest-ram.img";
+        writeRandomFile(ramFile_, kRamSize);
+    }
+
+    void aPlainMultifdMigrationIsSeenAsQemuAndTheKernelSeeIt() {
+        QemuPair pair(workspace_.dir.path() + "/plain");
+        QDir().mkpath(workspace_.dir.path() + "/plain");
+        QVERIFY(pair.start(ramFile_, kRamSize, 4));
+        QemuWatch watch(watchOptions(pair));
+        watch.start();
+        QVERIFY(pair.migrate(24ull << 20));
+
+        // Mid-migration, slowed to a trickle (max-bandwidth 100 bytes/s lets one packet through
+        // now and then; 0 would be QEMU's "unlimited"): each connection's bytes as the watcher
+        // shows them lie between what ss read for one of the sockets just before the
+        // watcher's poll and just after it.
+        QTRY_VERIFY_WITH_TIMEOUT(watch.snapshot().stats.transferred > kRamSize / 4, 30000);
+        QVERIFY(pair.source.control.command("migrate-set-parameters", {{"max-bandwidth", 100}})
+                    .contains("return"));
+        QThread::msleep(1000);
+        const auto before = ssBytesAcked(pair.port);
+        QThread::msleep(250); // at least two of the watcher's polls
+        const auto held = watch.snapshot();
+        const auto after = ssBytesAcked(pair.port);
+        QCOMPARE(held.channels.size(), std::size_t{5});
+        QCOMPARE(before.size(), std::size_t{5});
+        std::set<QString> matchedSockets;
+        for (const auto& channel : held.channels) {
+            QVERIFY(channel.seenFromOutside);
+            QVERIFY(channel.tcp.has_value());
+            const auto bytes = static_cast<double>(channel.bytes);
+            for (const auto& [local, first] : before)
+                if (after.count(local) && bytes >= 0.99 * static_cast<double>(first) &&
+                    bytes <= 1.01 * static_cast<double>(after.at(local)) &&
+                    !matchedSockets.count(local)) {
+                    matchedSockets.insert(local);
+                    break;
+                }
+        }
+        QCOMPARE(matchedSockets.size(), std::size_t{5});
+        QVERIFY(pair.source.control.command("migrate-set-parameters",
+                                            {{"max-bandwidth", 256ll << 20}})
+                    .contains("return"));
+
+        const QJsonObject qemu = pair.waitForEnd();
+        QCOMPARE(qemu["status"].toString(), QString("completed"));
+        QVERIFY(watch.waitFor(std::chrono::seconds(15)));
+        const auto final = watch.snapshot();
+        QVERIFY(final.status == MigrationStatus::Completed);
+        verifyFiguresMatchQemu(final, qemu);
+
+        // Labels by connection order: the main channel carries almost nothing of the RAM.
+        QCOMPARE(final.channels.size(), std::size_t{5});
+        QCOMPARE(final.channels[0].id, std::string("main"));
+        std::uint64_t sum = 0;
+        for (int i = 0; i < 4; ++i) {
+            const auto* multifd = channelNamed(final, "multifd-" + std::to_string(i));
+            QVERIFY(multifd);
+            QVERIFY(multifd->bytes > kRamSize / 8);
+            QVERIFY(multifd->state == ChannelState::Closed);
+        }
+        for (const auto& channel : final.channels) {
+            sum += channel.bytes;
+            // The destination QEMU's end of the same connection received what was acked.
+            QVERIFY2(std::abs(static_cast<double>(channel.bytesReceived) -
+                              static_cast<double>(channel.bytes)) <=
+                         0.01 * static_cast<double>(channel.bytes) + 2,
+                     channel.id.c_str());
+        }
+        // Every byte QEMU counted went through these sockets (QEMU 7.2 counts a little less
+        // of the main channel than it sends).
+        const auto transferred = static_cast<double>(final.stats.transferred);
+        QVERIFY2(std::abs(static_cast<double>(sum) - transferred) <= 0.01 * transferred,
+                 (std::to_string(sum) + " on the sockets vs " + std::to_string(final.stats.transferred) +
+                  " QEMU counted")
+                     .c_str());
+        // One plot series per connection, plus the total.
+        std::map<std::string, int> series;
+        for (const auto& sample : final.samples)
+            ++series[sample.channel];
+        QCOMPARE(series.size(), std::size_t{6});
+
+        // QEMU's threads, by the names debug-threads=on gives them.
+        const WatchReport report = watch.report();
+        QVERIFY(report.threadNamesKnown);
+        QVERIFY(std::any_of(report.threads.begin(), report.threads.end(),
+                            [](const WatchedThread& t) { return t.name.rfind("multifdsend_", 0) == 0; }));
+
+        // The history has it as a watched QEMU migration, with its channels' kernel counters.
+        HistoryStore history(workspace_.path("history.sqlite"), HistoryStore::Access::ReadOnly);
+        const auto record = history.run(watch.historyId());
+        QVERIFY(record);
+        QVERIFY(record->status == RunStatus::Completed);
+        QVERIFY(record->role == RunRole::WatchedQemu);
+        QCOMPARE(record->transferred, final.stats.transferred);
+        QVERIFY(record->config.find("multifd-channels=4") != std::string::npos);
+        const auto stored = history.channels(watch.historyId());
+        QCOMPARE(stored.size(), std::size_t{5});
+        QVERIFY(stored[1].tcp.has_value());
+        QCOMPARE(stored[1].tcp->bytesAcked, final.channels[1].bytes);
+        QVERIFY(!history.samples(watch.historyId()).empty());
+    }
+
+    void aTlsMigrationIsWatchedWithoutSeeingItsSessions() {
+        QDir().mkpath(workspace_.dir.path() + "/tls");
+        QemuPair pair(workspace_.dir.path() + "/tls");
+        QVERIFY(pair.start(ramFile_, kRamSize, 4, QString::fromStdString(workspace_.pki)));
+        QemuWatch watch(watchOptions(pair));
+        watch.start();
+        QVERIFY(pair.migrate(64ull << 20));
+        const QJsonObject qemu = pair.waitForEnd();
+        QCOMPARE(qemu["status"].toString(), QString("completed"));
+        QVERIFY(watch.waitFor(std::chrono::seconds(15)));
+        const auto final = watch.snapshot();
+        QVERIFY(final.status == MigrationStatus::Completed);
+        verifyFiguresMatchQemu(final, qemu);
+        QCOMPARE(final.channels.size(), std::size_t{5});
+        std::uint64_t sum = 0;
+        for (const auto& channel : final.channels) {
+            QVERIFY(channel.tlsVersion.empty()); // never invented
+            sum += channel.bytes;
+        }
+        // TLS records add their framing on top of what QEMU counts.
+        QVERIFY(sum > final.stats.transferred);
+        QVERIFY(static_cast<double>(sum) < 1.05 * static_cast<double>(final.stats.transferred));
+    }
+
+    void aQemuThatQuitsLeavesAnInterruptedRecordOfWhatWasSeen() {
+        QDir().mkpath(workspace_.dir.path() + "/quit");
+        QemuPair pair(workspace_.dir.path() + "/quit");
+        QVERIFY(pair.start(ramFile_, kRamSize, 2));
+        QemuWatch watch(watchOptions(pair));
+        watch.start();
+        QVERIFY(pair.migrate(8ull << 20));
+        QTRY_VERIFY_WITH_TIMEOUT(watch.snapshot().stats.transferred > (4ull << 20), 30000);
+        pair.source.kill();
+        QVERIFY(watch.waitFor(std::chrono::seconds(15)));
+        const auto final = watch.snapshot();
+        QVERIFY(final.errorDesc.find("lost the source QEMU's QMP socket") != std::string::npos);
+        HistoryStore history(workspace_.path("history.sqlite"), HistoryStore::Access::ReadOnly);
+        const auto record = history.run(watch.historyId());
+        QVERIFY(record);
+        QVERIFY(record->status == RunStatus::Interrupted);
+        QVERIFY(record->errorDesc.find("lost the source QEMU's QMP socket") != std::string::npos);
+        QVERIFY(record->transferred > (4ull << 20));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestQemuWatch)
+#include "tst_qemu_watch.moc"
