@@ -42,7 +42,8 @@ public:
         sockaddr_un address{};
         address.sun_family = AF_UNIX;
         const QByteArray bytes = QFile::encodeName(path);
-        std::memcpy(address.sun_path, bytes.constData(), static_cast<std::size_t>(bytes.size()) + 1);
+        std::memcpy(address.sun_path, bytes.constData(),
+                    static_cast<std::size_t>(bytes.size()) + 1);
         if (::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0)
             return false;
         timeval timeout{10, 0};
@@ -124,13 +125,24 @@ public:
     // ramFile: the guest's RAM (share=off: QEMU reads it, never writes it back).
     bool start(const QString& ramFile, std::uint64_t ramSize, const QStringList& extra = {}) {
         const QString size = QString::number(ramSize >> 20) + "M";
-        QStringList arguments = {
-            "-nodefaults", "-display", "none", "-accel", "tcg", "-machine",
-            "pc,memory-backend=ram0", "-m", size, "-object",
-            "memory-backend-file,id=ram0,size=" + size + ",mem-path=" + ramFile + ",share=off",
-            "-name", name_ + ",debug-threads=on", "-qmp",
-            "unix:" + controlSocket() + ",server=on,wait=off", "-qmp",
-            "unix:" + watchSocket() + ",server=on,wait=off"};
+        QStringList arguments = {"-nodefaults",
+                                 "-display",
+                                 "none",
+                                 "-accel",
+                                 "tcg",
+                                 "-machine",
+                                 "pc,memory-backend=ram0",
+                                 "-m",
+                                 size,
+                                 "-object",
+                                 "memory-backend-file,id=ram0,size=" + size +
+                                     ",mem-path=" + ramFile + ",share=off",
+                                 "-name",
+                                 name_ + ",debug-threads=on",
+                                 "-qmp",
+                                 "unix:" + controlSocket() + ",server=on,wait=off",
+                                 "-qmp",
+                                 "unix:" + watchSocket() + ",server=on,wait=off"};
         arguments += extra;
         process_.setProcessChannelMode(QProcess::ForwardedErrorChannel);
         process_.start(qemuBinary(), arguments);
@@ -171,8 +183,8 @@ struct QemuPair {
         QStringList destinationExtra = {"-incoming", "defer"};
         if (!tlsCreds.isEmpty()) {
             sourceExtra += {"-object", "tls-creds-x509,id=tls0,endpoint=client,dir=" + tlsCreds};
-            destinationExtra += {"-object",
-                                 "tls-creds-x509,id=tls0,endpoint=server,dir=" + tlsCreds};
+            destinationExtra +=
+                {"-object", "tls-creds-x509,id=tls0,endpoint=server,dir=" + tlsCreds};
         }
         if (!source.start(ramFile, ramSize, sourceExtra) ||
             !destination.start(ramFile, ramSize, destinationExtra))
@@ -183,7 +195,8 @@ struct QemuPair {
         if (!tlsCreds.isEmpty())
             parameters["tls-creds"] = "tls0";
         for (QemuProcess* qemu : {&source, &destination})
-            if (!qemu->control.command("migrate-set-capabilities", capabilities).contains("return") ||
+            if (!qemu->control.command("migrate-set-capabilities", capabilities)
+                     .contains("return") ||
                 !qemu->control.command("migrate-set-parameters", parameters).contains("return"))
                 return false;
         port = freeTcpPort();
@@ -192,8 +205,9 @@ struct QemuPair {
             .contains("return");
     }
     bool migrate(std::uint64_t maxBandwidth) {
-        return source.control.command("migrate-set-parameters",
-                                      {{"max-bandwidth", static_cast<qint64>(maxBandwidth)}})
+        return source.control
+                   .command("migrate-set-parameters",
+                            {{"max-bandwidth", static_cast<qint64>(maxBandwidth)}})
                    .contains("return") &&
                source.control.command("migrate", {{"uri", QString("tcp:127.0.0.1:%1").arg(port)}})
                    .contains("return");

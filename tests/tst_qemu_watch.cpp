@@ -12,6 +12,7 @@
 #include <csignal>
 #include <map>
 #include <set>
+#include <thread>
 
 using namespace migrascope;
 using namespace migrascope::test;
@@ -46,6 +47,48 @@ const ChannelSnapshot* channelNamed(const TelemetrySnapshot& snap, const std::st
     return nullptr;
 }
 
+// A Unix socket that answers the first client with `greeting` and then, if `close`, hangs up;
+// otherwise it keeps the connection open and silent.
+class FakeMonitor {
+public:
+    FakeMonitor(const QString& path, QByteArray greeting, bool close)
+        : greeting_(std::move(greeting)), close_(close) {
+        listener_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        const QByteArray bytes = QFile::encodeName(path);
+        std::memcpy(address.sun_path, bytes.constData(),
+                    static_cast<std::size_t>(bytes.size()) + 1);
+        ::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+        ::listen(listener_, 4);
+        thread_ = std::thread([this] {
+            client_ = ::accept(listener_, nullptr, nullptr);
+            if (client_ < 0)
+                return;
+            ::send(client_, greeting_.constData(), static_cast<std::size_t>(greeting_.size()),
+                   MSG_NOSIGNAL);
+            if (close_) {
+                ::close(client_);
+                client_ = -1;
+            }
+        });
+    }
+    ~FakeMonitor() {
+        ::shutdown(listener_, SHUT_RDWR);
+        thread_.join();
+        if (client_ >= 0)
+            ::close(client_);
+        ::close(listener_);
+    }
+
+private:
+    QByteArray greeting_;
+    bool close_;
+    int listener_ = -1;
+    int client_ = -1;
+    std::thread thread_;
+};
+
 } // namespace
 
 class TestQemuWatch : public QObject {
@@ -54,6 +97,25 @@ class TestQemuWatch : public QObject {
 private:
     Workspace workspace_;
     QString ramFile_;
+
+    struct Outcome {
+        int exitCode = -1;
+        QByteArray out;
+        QByteArray err;
+    };
+    Outcome runBinary(const QStringList& arguments, int timeoutMs = 60000) {
+        QProcess process;
+        auto environment = QProcessEnvironment::systemEnvironment();
+        environment.remove("DISPLAY");
+        process.setProcessEnvironment(environment);
+        process.start(MIGRASCOPE_BINARY, arguments);
+        if (!process.waitForFinished(timeoutMs)) {
+            process.kill();
+            process.waitForFinished();
+        }
+        return {process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1,
+                process.readAllStandardOutput(), process.readAllStandardError()};
+    }
 
     WatchOptions watchOptions(const QemuPair& pair) const {
         WatchOptions options;
@@ -71,8 +133,7 @@ private:
         QCOMPARE(watched.stats.transferred,
                  static_cast<std::uint64_t>(ram["transferred"].toInteger()));
         QCOMPARE(watched.stats.normal, static_cast<std::uint64_t>(ram["normal"].toInteger()));
-        QCOMPARE(watched.stats.duplicate,
-                 static_cast<std::uint64_t>(ram["duplicate"].toInteger()));
+        QCOMPARE(watched.stats.duplicate, static_cast<std::uint64_t>(ram["duplicate"].toInteger()));
         QCOMPARE(watched.stats.dirtySyncCount,
                  static_cast<std::uint64_t>(ram["dirty-sync-count"].toInteger()));
         QCOMPARE(watched.stats.totalTimeMs, qemu["total-time"].toDouble());
@@ -125,9 +186,9 @@ private slots:
                 }
         }
         QCOMPARE(matchedSockets.size(), std::size_t{5});
-        QVERIFY(pair.source.control.command("migrate-set-parameters",
-                                            {{"max-bandwidth", 256ll << 20}})
-                    .contains("return"));
+        QVERIFY(
+            pair.source.control.command("migrate-set-parameters", {{"max-bandwidth", 256ll << 20}})
+                .contains("return"));
 
         const QJsonObject qemu = pair.waitForEnd();
         QCOMPARE(qemu["status"].toString(), QString("completed"));
@@ -158,8 +219,8 @@ private slots:
         // of the main channel than it sends).
         const auto transferred = static_cast<double>(final.stats.transferred);
         QVERIFY2(std::abs(static_cast<double>(sum) - transferred) <= 0.01 * transferred,
-                 (std::to_string(sum) + " on the sockets vs " + std::to_string(final.stats.transferred) +
-                  " QEMU counted")
+                 (std::to_string(sum) + " on the sockets vs " +
+                  std::to_string(final.stats.transferred) + " QEMU counted")
                      .c_str());
         // One plot series per connection, plus the total.
         std::map<std::string, int> series;
@@ -170,8 +231,10 @@ private slots:
         // QEMU's threads, by the names debug-threads=on gives them.
         const WatchReport report = watch.report();
         QVERIFY(report.threadNamesKnown);
-        QVERIFY(std::any_of(report.threads.begin(), report.threads.end(),
-                            [](const WatchedThread& t) { return t.name.rfind("multifdsend_", 0) == 0; }));
+        QVERIFY(
+            std::any_of(report.threads.begin(), report.threads.end(), [](const WatchedThread& t) {
+                return t.name.rfind("multifdsend_", 0) == 0;
+            }));
 
         // The history has it as a watched QEMU migration, with its channels' kernel counters.
         HistoryStore history(workspace_.path("history.sqlite"), HistoryStore::Access::ReadOnly);
@@ -210,6 +273,72 @@ private slots:
         // TLS records add their framing on top of what QEMU counts.
         QVERIFY(sum > final.stats.transferred);
         QVERIFY(static_cast<double>(sum) < 1.05 * static_cast<double>(final.stats.transferred));
+    }
+
+    void whatIsNotAUsableQmpSocketIsRefusedBeforeWatching_data() {
+        QTest::addColumn<QByteArray>("greeting");
+        QTest::addColumn<bool>("close");
+        QTest::addColumn<QString>("reason");
+        QTest::newRow("not QMP") << QByteArray("220 mail.example.com ESMTP\r\n") << false
+                                 << "is not a QMP socket";
+        QTest::newRow("JSON but no greeting")
+            << QByteArray("{\"hello\": 1}\n") << false << "is not a QMP greeting";
+        QTest::newRow("closes mid-greeting")
+            << QByteArray("{\"QMP\": {\"version\"") << true << "closed the QMP connection";
+        QTest::newRow("silent") << QByteArray() << false << "one client at a time";
+        QTest::newRow("missing") << QByteArray() << false << "cannot connect to QMP socket";
+    }
+    void whatIsNotAUsableQmpSocketIsRefusedBeforeWatching() {
+        QFETCH(QByteArray, greeting);
+        QFETCH(bool, close);
+        QFETCH(QString, reason);
+        const QString path = workspace_.dir.path() + "/fake-" +
+                             QString::number(QTest::currentDataTag()[0]) + ".sock";
+        std::unique_ptr<FakeMonitor> monitor;
+        if (QString(QTest::currentDataTag()) != "missing")
+            monitor = std::make_unique<FakeMonitor>(path, greeting, close);
+        const Outcome outcome =
+            runBinary({"--watch", "qmp:" + path, "--history", workspace_.dir.path() + "/h.sqlite"});
+        QCOMPARE(outcome.exitCode, 2);
+        QVERIFY2(outcome.err.contains(reason.toUtf8()), outcome.err.constData());
+        QVERIFY(outcome.err.contains(path.toUtf8()));
+        QVERIFY(!QFile::exists(workspace_.dir.path() + "/h.sqlite")); // nothing started
+    }
+
+    void aDestinationKilledMidMigrationEndsTheWatchFailedWithQemusError() {
+        QDir().mkpath(workspace_.dir.path() + "/killed");
+        QemuPair pair(workspace_.dir.path() + "/killed");
+        QVERIFY(pair.start(ramFile_, kRamSize, 2));
+        QProcess watcher;
+        watcher.start(MIGRASCOPE_BINARY,
+                      {"--watch", "qmp:" + pair.source.watchSocket(), "--json", "--history",
+                       QString::fromStdString(workspace_.path("history.sqlite"))});
+        QVERIFY(watcher.waitForStarted());
+        watcher.setReadChannel(QProcess::StandardError);
+        QVERIFY(watcher.waitForReadyRead(10000)); // its first progress line: it is watching
+        QVERIFY(pair.migrate(8ull << 20));
+        QTRY_VERIFY_WITH_TIMEOUT(
+            pair.source.control.queryMigrate()["ram"].toObject()["transferred"].toInteger() >
+                (4 << 20),
+            30000);
+        pair.destination.kill();
+        const QJsonObject qemu = pair.waitForEnd();
+        QCOMPARE(qemu["status"].toString(), QString("failed"));
+        QVERIFY(watcher.waitForFinished(30000));
+        QCOMPARE(watcher.exitCode(), 1);
+        const QJsonObject result =
+            QJsonDocument::fromJson(watcher.readAllStandardOutput()).object();
+        QCOMPARE(result["status"].toString(), QString("failed"));
+        QCOMPARE(result["error-desc"].toString(), qemu["error-desc"].toString());
+        QVERIFY(!result["error-desc"].toString().isEmpty());
+        QCOMPARE(result["watched"].toObject()["query-migrate"].toObject()["status"].toString(),
+                 QString("failed"));
+        QCOMPARE(result["channels"].toArray().size(), 3);
+        HistoryStore history(workspace_.path("history.sqlite"), HistoryStore::Access::ReadOnly);
+        const auto record = history.run(result["history-id"].toInteger());
+        QVERIFY(record);
+        QVERIFY(record->status == RunStatus::Failed);
+        QCOMPARE(QString::fromStdString(record->errorDesc), qemu["error-desc"].toString());
     }
 
     void aQemuThatQuitsLeavesAnInterruptedRecordOfWhatWasSeen() {
