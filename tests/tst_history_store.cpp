@@ -91,6 +91,7 @@ private slots:
     void finishedRunReadsBackAfterReopening();
     void listRunsShowsNewestFirst();
     void newFileHasCurrentSchemaVersion();
+    void kernelTcpViewIsStoredOnlyWhereItWasRead();
     void versionOneFileIsUpgradedKeepingItsRuns();
     void returnPathAndPostcopyAreKept();
     void deviceTransitionsAreKept();
@@ -260,8 +261,34 @@ void TestHistoryStore::listRunsShowsNewestFirst() {
     QCOMPARE(latest[0].uuid, std::string("third"));
 }
 
+void TestHistoryStore::kernelTcpViewIsStoredOnlyWhereItWasRead() {
+    HistoryStore store(path().toStdString());
+    const auto id = store.beginRun("tcp", "", 64ull << 20, 1, false, RunRole::WatchedQemu, "pid 1");
+    TelemetrySnapshot final;
+    final.status = MigrationStatus::Completed;
+    ChannelSnapshot read;
+    read.id = "multifd-0";
+    read.tcp = TcpKernelView{123456789012ull, 17, 2360, 3, 40};
+    ChannelSnapshot unread;
+    unread.id = "main";
+    final.channels = {unread, read};
+    store.finishRun(id, final);
+
+    const auto channels =
+        HistoryStore(path().toStdString(), HistoryStore::Access::ReadOnly).channels(id);
+    QCOMPARE(channels.size(), 2u);
+    QVERIFY(!channels[0].tcp.has_value());
+    QVERIFY(channels[1].tcp.has_value());
+    QCOMPARE(channels[1].tcp->bytesAcked, 123456789012ull);
+    QCOMPARE(channels[1].tcp->bytesReceived, 17ull);
+    QCOMPARE(channels[1].tcp->rttUs, 2360u);
+    QCOMPARE(channels[1].tcp->retransmits, 3u);
+    QCOMPARE(channels[1].tcp->sendCongestionWindow, 40u);
+    QVERIFY(store.run(id)->role == RunRole::WatchedQemu);
+}
+
 void TestHistoryStore::newFileHasCurrentSchemaVersion() {
-    QCOMPARE(HistoryStore(path().toStdString()).schemaVersion(), 7);
+    QCOMPARE(HistoryStore(path().toStdString()).schemaVersion(), 8);
     QCOMPARE(HistoryStore(path().toStdString()).schemaVersion(), HistoryStore::kSchemaVersion);
 }
 
@@ -280,7 +307,12 @@ void TestHistoryStore::versionOneFileIsUpgradedKeepingItsRuns() {
         store.finishRun(id, final);
     }
     // Make the file what version 1 wrote: no TLS session columns, no return path.
-    QVERIFY(executeRaw(path(), "ALTER TABLE run_channels DROP COLUMN bytes_received;"
+    QVERIFY(executeRaw(path(), "ALTER TABLE run_channels DROP COLUMN tcp_bytes_acked;"
+                               "ALTER TABLE run_channels DROP COLUMN tcp_bytes_received;"
+                               "ALTER TABLE run_channels DROP COLUMN tcp_rtt_us;"
+                               "ALTER TABLE run_channels DROP COLUMN tcp_retransmits;"
+                               "ALTER TABLE run_channels DROP COLUMN tcp_send_congestion_window;"
+                               "ALTER TABLE run_channels DROP COLUMN bytes_received;"
                                "ALTER TABLE runs DROP COLUMN expected_downtime_ms;"
                                "ALTER TABLE runs DROP COLUMN downtime_limit_ms;"
                                "ALTER TABLE runs DROP COLUMN cpu_throttle_percentage;"
@@ -302,7 +334,7 @@ void TestHistoryStore::versionOneFileIsUpgradedKeepingItsRuns() {
                                "ALTER TABLE run_channels DROP COLUMN tls_protection;"
                                "PRAGMA user_version = 1;"));
     HistoryStore store(path().toStdString());
-    QCOMPARE(store.schemaVersion(), 7);
+    QCOMPARE(store.schemaVersion(), 8);
     const auto run = store.run(id);
     QVERIFY(run);
     QCOMPARE(run->uuid, std::string("from-v1"));
@@ -358,7 +390,12 @@ void TestHistoryStore::versionFourShutsGetTheirVerdictFromTheirText() {
                                   "SHUT 4 (a device failed at the destination)", 1}});
     }
     // What version 4 wrote: no value column; the reason only in the words.
-    QVERIFY(executeRaw(path(), "ALTER TABLE run_channels DROP COLUMN bytes_received;"
+    QVERIFY(executeRaw(path(), "ALTER TABLE run_channels DROP COLUMN tcp_bytes_acked;"
+                               "ALTER TABLE run_channels DROP COLUMN tcp_bytes_received;"
+                               "ALTER TABLE run_channels DROP COLUMN tcp_rtt_us;"
+                               "ALTER TABLE run_channels DROP COLUMN tcp_retransmits;"
+                               "ALTER TABLE run_channels DROP COLUMN tcp_send_congestion_window;"
+                               "ALTER TABLE run_channels DROP COLUMN bytes_received;"
                                "ALTER TABLE runs DROP COLUMN expected_downtime_ms;"
                                "ALTER TABLE runs DROP COLUMN downtime_limit_ms;"
                                "ALTER TABLE runs DROP COLUMN cpu_throttle_percentage;"
