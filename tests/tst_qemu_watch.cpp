@@ -6,6 +6,11 @@
 #include "engine/api/tls_pki.h"
 #include "qemu_support.h"
 #include "test_support.h"
+#include "ui/channel_table_model.h"
+#include "ui/history_model.h"
+#include "ui/main_window.h"
+#include "ui/run_controller.h"
+#include "ui/throughput_plot.h"
 
 #include <QJsonArray>
 #include <QRegularExpression>
@@ -341,6 +346,43 @@ private slots:
         QCOMPARE(QString::fromStdString(record->errorDesc), qemu["error-desc"].toString());
     }
 
+    // The window's Migration > Watch a QEMU migration: the dashboard fills from the watch.
+    void theWindowShowsAWatchedMigrationPerConnection() {
+        QDir().mkpath(workspace_.dir.path() + "/window");
+        QemuPair pair(workspace_.dir.path() + "/window");
+        QVERIFY(pair.start(ramFile_, kRamSize, 3));
+        ui::MainWindow window(ui::WindowOptions{workspace_.path("window-history.sqlite")});
+        window.show();
+        QSignalSpy finished(window.runController(), &ui::RunController::runFinished);
+        QSignalSpy started(window.runController(), &ui::RunController::watchStarted);
+        QVERIFY(window.watchQemu(watchOptions(pair)));
+        QVERIFY(started.wait(10000));
+        QVERIFY(pair.migrate(64ull << 20));
+        QCOMPARE(pair.waitForEnd()["status"].toString(), QString("completed"));
+        QVERIFY(finished.count() == 1 || finished.wait(20000));
+        QVERIFY(finished.first()[0].value<MigrationStatus>() == MigrationStatus::Completed);
+
+        // One row and one plot series per connection, TLS honestly unknown.
+        const auto* channels = window.channelTableModel();
+        QCOMPARE(channels->rowCount(), 4);
+        QCOMPARE(channels->index(0, ui::ChannelTableModel::Channel).data().toString(),
+                 QString("main"));
+        QCOMPARE(channels->index(1, ui::ChannelTableModel::TlsVersion).data().toString(),
+                 QString("not visible from outside"));
+        QCOMPARE(window.throughputPlot()->graphCount(), 5); // 4 connections and the total
+        QVERIFY(window.throughputPlot()->pointCount("multifd-2") > 3);
+        // Recorded like a run of our own, and listed.
+        window.historyModel()->reload();
+        QVERIFY(window.historyModel()->rowCount() >= 1);
+        HistoryStore history(workspace_.path("window-history.sqlite"),
+                             HistoryStore::Access::ReadOnly);
+        const auto record = history.run(finished.first()[1].toLongLong());
+        QVERIFY(record);
+        QVERIFY(record->role == RunRole::WatchedQemu);
+        // Postcopy and the other operator actions belong to QEMU's own monitor.
+        QVERIFY(!window.runController()->pause().isEmpty());
+    }
+
     void aQemuThatQuitsLeavesAnInterruptedRecordOfWhatWasSeen() {
         QDir().mkpath(workspace_.dir.path() + "/quit");
         QemuPair pair(workspace_.dir.path() + "/quit");
@@ -362,5 +404,5 @@ private slots:
     }
 };
 
-QTEST_GUILESS_MAIN(TestQemuWatch)
+QTEST_MAIN(TestQemuWatch)
 #include "tst_qemu_watch.moc"

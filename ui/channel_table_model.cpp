@@ -38,6 +38,9 @@ QVariant ChannelTableModel::data(const QModelIndex& index, int role) const {
         case Rate:
             return row.hasRate ? rateText(row.bytesPerSecond) : QStringLiteral("–");
         case TlsVersion:
+            // A real QEMU's sessions live inside QEMU: say so rather than "none".
+            if (channel.seenFromOutside)
+                return tr("not visible from outside");
             return channel.tlsVersion.empty() ? tr("none")
                                               : QString::fromStdString(channel.tlsVersion);
         case TlsCipher:
@@ -62,6 +65,8 @@ QVariant ChannelTableModel::data(const QModelIndex& index, int role) const {
                     static_cast<double>(channel.recordLimit),
                 0, 'f', 2);
         case Termination:
+            if (channel.seenFromOutside)
+                return tr("not visible");
             return channel.termination == migrascope::Termination::None
                        ? QStringLiteral("–")
                        : QString::fromLatin1(toString(channel.termination));
@@ -89,6 +94,21 @@ QVariant ChannelTableModel::data(const QModelIndex& index, int role) const {
                  (channel.termination == migrascope::Termination::Premature ||
                   channel.termination == migrascope::Termination::Error)))) {
         return QBrush(theme::failure());
+    } else if (role == Qt::ToolTipRole && channel.seenFromOutside) {
+        switch (index.column()) {
+        case Channel:
+            return tr("Label inferred from the order QEMU opened its connections: QEMU does not "
+                      "say which socket is which");
+        case Bytes:
+            return tr("Bytes the destination acknowledged on this connection, as the source "
+                      "host's kernel counts them (tcp_info bytes_acked, TLS framing included)");
+        case Received:
+            return tr("Bytes the destination host's kernel received on this connection "
+                      "(tcp_info bytes_received); 0 when the destination QEMU is not watched");
+        default:
+            return tr("Seen from outside QEMU: TLS records, key updates and how a session ended "
+                      "are not visible");
+        }
     } else if (role == Qt::ToolTipRole) {
         switch (index.column()) {
         case Bytes:

@@ -16,8 +16,12 @@
 #include "ui/throughput_plot.h"
 
 #include <QCloseEvent>
+#include <QCoreApplication>
 #include <QHeaderView>
+#include <QInputDialog>
 #include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
 #include <QScreen>
 #include <QScrollArea>
 #include <QScrollBar>
@@ -101,6 +105,12 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent) : QMainWindow(par
     connect(postcopyPanel_, &PostcopyPanel::cutNetworkRequested, this,
             [this] { reportAction(tr("Cut network"), controller_->cutNetwork()); });
     connect(controller_, &RunController::runFinished, this, &MainWindow::finishRun);
+    connect(controller_, &RunController::watchStarted, this,
+            [this](const QString& description) { statusBar()->showMessage(description); });
+    connect(controller_, &RunController::watchRefused, this, [this](const QString& reason) {
+        form_->setRunning(false);
+        statusBar()->showMessage(tr("Cannot watch: %1").arg(reason));
+    });
     connect(historyModel_, &HistoryModel::reloadFailed, this, [this](const QString& error) {
         statusBar()->showMessage(tr("History cannot be read: %1").arg(error));
     });
@@ -110,6 +120,7 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent) : QMainWindow(par
             historyModel_->reload();
     });
 
+    createMenus();
     if (!historyProblem.isEmpty())
         statusBar()->showMessage(tr("History is not recorded: %1").arg(historyProblem));
     else
@@ -190,13 +201,60 @@ QWidget* MainWindow::createHistoryPage() {
     return page;
 }
 
-void MainWindow::startRun() {
-    if (controller_->isRunning())
-        return;
-    if (const QString problem = form_->problem(); !problem.isEmpty()) {
-        statusBar()->showMessage(tr("Cannot start: %1").arg(problem));
+void MainWindow::createMenus() {
+    QMenu* migration = menuBar()->addMenu(tr("&Migration"));
+    QAction* watch =
+        migration->addAction(tr("&Watch a QEMU migration…"), this, &MainWindow::askWhatToWatch);
+    watch->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_W));
+    watch->setStatusTip(tr("Follow a real QEMU migration over QMP, with each connection's "
+                           "throughput from the kernel"));
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About Migrascope"), this, [this] {
+        QMessageBox::about(
+            this, tr("About Migrascope"),
+            tr("<p><b>Migrascope</b> %1</p><p>Live migration over multifd TLS channels, shown "
+               "as it happens; and real QEMU migrations, watched from outside.</p>"
+               "<p>Licence: GPL-3.0-or-later (QCustomPlot is GPL).</p>")
+                .arg(QCoreApplication::applicationVersion()));
+    });
+}
+
+void MainWindow::askWhatToWatch() {
+    if (controller_->isRunning()) {
+        statusBar()->showMessage(tr("Cannot watch: a migration is in flight"));
         return;
     }
+    bool ok = false;
+    const QString target = QInputDialog::getText(
+        this, tr("Watch a QEMU migration"),
+        tr("QEMU's QMP socket, and optionally the destination's:\n"
+           "qmp:SRC.sock or qmp:SRC.sock,dst=DST.sock\n"
+           "(a QMP socket serves one client: give QEMU a monitor of its own for Migrascope)"),
+        QLineEdit::Normal, QStringLiteral("qmp:"), &ok);
+    if (!ok)
+        return;
+    try {
+        watchQemu(parseWatchTarget(target.trimmed().toStdString()));
+    } catch (const std::invalid_argument& error) {
+        statusBar()->showMessage(tr("Cannot watch: %1").arg(QString::fromStdString(error.what())));
+    }
+}
+
+bool MainWindow::watchQemu(const WatchOptions& options) {
+    if (controller_->isRunning())
+        return false;
+    clearDashboard();
+    postcopyAllowed_ = false;
+    if (!controller_->watch(options))
+        return false;
+    form_->setRunning(true);
+    tabs_->setCurrentWidget(dashboard_);
+    statusBar()->showMessage(
+        tr("Connecting to %1…").arg(QString::fromStdString(options.sourceQmp)));
+    return true;
+}
+
+void MainWindow::clearDashboard() {
     plot_->clear();
     channelModel_->clear();
     eventModel_->clear();
@@ -204,6 +262,16 @@ void MainWindow::startRun() {
     devicePanel_->reset();
     statusPanel_->reset();
     postcopyPanel_->reset();
+}
+
+void MainWindow::startRun() {
+    if (controller_->isRunning())
+        return;
+    if (const QString problem = form_->problem(); !problem.isEmpty()) {
+        statusBar()->showMessage(tr("Cannot start: %1").arg(problem));
+        return;
+    }
+    clearDashboard();
     const MigrationConfig config = form_->config();
     postcopyAllowed_ = config.capabilities.postcopyRam;
     if (!controller_->start(config))

@@ -2,6 +2,7 @@
 // the controller, models and widgets together; each of them lives in its own file.
 #pragma once
 
+#include "engine/api/qemu_watch.h"
 #include "engine/api/telemetry_snapshot.h"
 
 #include <QMainWindow>
@@ -49,6 +50,9 @@ public:
     DevicePanel* devicePanel() const { return devicePanel_; }
     RunDetails* runDetails() const { return runDetails_; }
     const std::string& historyPath() const { return historyPath_; }
+    // Follows a real QEMU migration in the dashboard (menu: Migration > Watch a QEMU
+    // migration); false when something is already in flight.
+    bool watchQemu(const WatchOptions& options);
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -57,6 +61,9 @@ private:
     QWidget* createDashboard();
     QWidget* createHistoryPage();
     void startRun();
+    void clearDashboard();
+    void askWhatToWatch();
+    void createMenus();
     void showSnapshot(const TelemetrySnapshot& snapshot);
     void finishRun(MigrationStatus status, qint64 historyId, const QString& historyError);
     void appendEvents(const std::vector<Event>& events);

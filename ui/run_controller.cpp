@@ -12,6 +12,45 @@ RunController::~RunController() {
     if (run_)
         run_->cancel();
     run_.reset();
+    if (pendingWatch_.valid()) {
+        try {
+            pendingWatch_.get(); // bounded by the QMP timeout
+        } catch (const std::exception&) {
+        }
+    }
+    watch_.reset();
+}
+
+bool RunController::watch(WatchOptions options) {
+    if (isRunning())
+        return false;
+    options.historyPath = historyPath_;
+    pendingWatch_ =
+        std::async(std::launch::async, [options] { return std::make_unique<QemuWatch>(options); });
+    eventCursor_ = 0;
+    sampleCursor_ = 0;
+    returnPathCursor_ = 0;
+    lastSnapshot_ = TelemetrySnapshot{};
+    lastHistoryId_ = 0;
+    pollTimer_.start();
+    return true;
+}
+
+void RunController::adoptWatch() {
+    try {
+        watch_ = pendingWatch_.get();
+    } catch (const std::exception& error) {
+        pollTimer_.stop();
+        emit watchRefused(QString::fromStdString(error.what()));
+        return;
+    }
+    watch_->start();
+    const WatchReport report = watch_->report();
+    emit watchStarted(tr("Watching QEMU %1, pid %2: connection labels %3; TLS sessions are not "
+                         "visible from outside")
+                          .arg(QString::fromStdString(report.qemuVersion))
+                          .arg(report.sourcePid)
+                          .arg(QString::fromStdString(report.channelLabels)));
 }
 
 bool RunController::start(MigrationConfig config) {
@@ -31,46 +70,73 @@ bool RunController::start(MigrationConfig config) {
     return true;
 }
 
-QString RunController::cancel() {
-    return run_ ? QString::fromStdString(run_->cancel()) : QString();
-}
-
 namespace {
 QString refusalOrEmpty(const std::string& answer) {
     return QString::fromStdString(answer);
 }
 const char* const kNoRun = "no migration is running";
+const char* const kWatched =
+    "a watched QEMU migration is steered through QEMU, not through Migrascope";
 } // namespace
 
+QString RunController::cancel() {
+    if (watch_) {
+        watch_->requestStop(); // stop watching; QEMU's migration goes on
+        return {};
+    }
+    if (pendingWatch_.valid())
+        return tr("still connecting to QEMU's QMP socket");
+    return run_ ? QString::fromStdString(run_->cancel()) : QString();
+}
+
 QString RunController::startPostcopy() {
+    if (isWatching())
+        return refusalOrEmpty(kWatched);
     return refusalOrEmpty(run_ ? run_->startPostcopy() : kNoRun);
 }
 
 QString RunController::pause() {
+    if (isWatching())
+        return refusalOrEmpty(kWatched);
     return refusalOrEmpty(run_ ? run_->pause() : kNoRun);
 }
 
 QString RunController::recover() {
+    if (isWatching())
+        return refusalOrEmpty(kWatched);
     return refusalOrEmpty(run_ ? run_->recover() : kNoRun);
 }
 
 QString RunController::resume() {
+    if (isWatching())
+        return refusalOrEmpty(kWatched);
     return refusalOrEmpty(run_ ? run_->resume() : kNoRun);
 }
 
 QString RunController::cutNetwork() {
+    if (isWatching())
+        return refusalOrEmpty(kWatched);
     return refusalOrEmpty(run_ ? run_->cutNetwork() : kNoRun);
 }
 
 void RunController::poll() {
-    if (!run_) {
+    if (pendingWatch_.valid()) {
+        if (pendingWatch_.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+            return;
+        adoptWatch();
+        if (!watch_)
+            return;
+    }
+    if (!run_ && !watch_) {
         pollTimer_.stop();
         return;
     }
     // Read finished() before the snapshot: a snapshot taken after the run said it is done
     // holds its final status, statistics, samples and events.
-    const bool done = run_->finished();
-    TelemetrySnapshot snapshot = run_->snapshot(eventCursor_, sampleCursor_, returnPathCursor_);
+    const bool done = run_ ? run_->finished() : watch_->finished();
+    TelemetrySnapshot snapshot =
+        run_ ? run_->snapshot(eventCursor_, sampleCursor_, returnPathCursor_)
+             : watch_->snapshot(eventCursor_, sampleCursor_);
     eventCursor_ = snapshot.nextEventIndex;
     sampleCursor_ = snapshot.nextSampleIndex;
     returnPathCursor_ = snapshot.nextReturnPathIndex;
@@ -86,10 +152,12 @@ void RunController::poll() {
 
     if (done) {
         pollTimer_.stop();
-        lastHistoryId_ = run_->historyId();
-        const QString historyError = QString::fromStdString(run_->historyError());
+        lastHistoryId_ = run_ ? run_->historyId() : watch_->historyId();
+        const QString historyError =
+            QString::fromStdString(run_ ? run_->historyError() : watch_->historyError());
         // Cheap now: every engine thread has ended.
         run_.reset();
+        watch_.reset();
         emit runFinished(snapshot.status, lastHistoryId_, historyError);
     }
 }

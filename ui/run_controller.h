@@ -4,12 +4,14 @@
 
 #include "engine/api/migration_config.h"
 #include "engine/api/migration_run.h"
+#include "engine/api/qemu_watch.h"
 #include "engine/api/telemetry_snapshot.h"
 
 #include <QObject>
 #include <QString>
 #include <QTimer>
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +31,9 @@ public:
 
     // Starts a run unless one is in flight (then returns false and changes nothing).
     bool start(MigrationConfig config);
+    // Watches a real QEMU migration unless something is in flight. Connecting to QMP happens
+    // off the GUI thread: watchStarted or watchRefused follows.
+    bool watch(WatchOptions options);
     // Asks the run in flight to stop; it reports `cancelled` through runFinished.
     // "" when accepted, or why the engine refused (postcopy has started).
     QString cancel();
@@ -39,7 +44,8 @@ public:
     QString resume();
     QString cutNetwork();
 
-    bool isRunning() const { return run_ != nullptr; }
+    bool isRunning() const { return run_ || watch_ || pendingWatch_.valid(); }
+    bool isWatching() const { return watch_ || pendingWatch_.valid(); }
     // The newest snapshot, kept after the run ended so views can be refreshed from it.
     const TelemetrySnapshot& lastSnapshot() const { return lastSnapshot_; }
     // History row of the last finished run; 0 when history could not be written.
@@ -51,6 +57,9 @@ public:
 
 signals:
     void runStarted(const migrascope::MigrationConfig& config);
+    // QEMU's version, pid, the channel labels' origin: what the window says of a watch.
+    void watchStarted(const QString& description);
+    void watchRefused(const QString& reason);
     // Once per poll while running. Carries only the samples and events new since the last one.
     void snapshotUpdated(const migrascope::TelemetrySnapshot& snapshot);
     void samplesArrived(const std::vector<migrascope::ChannelSample>& samples);
@@ -63,9 +72,14 @@ signals:
 
 private:
     void poll();
+    void adoptWatch();
 
     std::string historyPath_;
     std::unique_ptr<MigrationRun> run_;
+    // A watch being connected (on std::async's thread, which the future joins), then the
+    // watch itself. At most one of run_, pendingWatch_ and watch_ is set.
+    std::future<std::unique_ptr<QemuWatch>> pendingWatch_;
+    std::unique_ptr<QemuWatch> watch_;
     QTimer pollTimer_;
     std::size_t eventCursor_ = 0;
     std::size_t sampleCursor_ = 0;

@@ -81,6 +81,8 @@ public:
     // Stops watching (QEMU's migration is not touched) and joins the watcher; a migration
     // still running is recorded as interrupted, with what was seen.
     void stop();
+    // The same, without waiting: the watcher ends at its next wake-up (a window's way).
+    void requestStop();
     bool finished() const;
     bool waitFor(std::chrono::milliseconds timeout) const;
 

@@ -177,12 +177,16 @@ void QemuWatch::start() {
     thread_ = std::thread([this] { run(); });
 }
 
-void QemuWatch::stop() {
+void QemuWatch::requestStop() {
     {
         std::lock_guard lock(mutex_);
         stopRequested_ = true;
     }
     changed_.notify_all();
+}
+
+void QemuWatch::stop() {
+    requestStop();
     if (thread_.joinable())
         thread_.join();
 }
