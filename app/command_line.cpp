@@ -135,6 +135,7 @@ CommandLine parseCommandLine(const QStringList& arguments) {
          "thread's CPU from /proc. Headless; takes --json and --history. Changes nothing in "
          "QEMU. Ctrl-C stops watching.",
          "TARGET"},
+        {"window", "With --watch: follow the migration in the window instead of headless."},
         {"watch-interval",
          "With --watch: poll QEMU and the kernel every MS milliseconds (50 to 1000). "
          "Default 200.",
@@ -252,7 +253,12 @@ CommandLine parseCommandLine(const QStringList& arguments) {
     line.historyPath = parser.value("history").toStdString();
     if (parser.isSet("watch")) {
         line.mode = CommandLine::Mode::Watch;
-        line.watch = parseWatchTarget(parser.value("watch").toStdString());
+        try {
+            line.watch = parseWatchTarget(parser.value("watch").toStdString());
+        } catch (const std::invalid_argument& error) {
+            throw std::invalid_argument(std::string("--watch: ") + error.what());
+        }
+        line.watchInWindow = parser.isSet("window");
         const auto interval = numberOption(parser, "watch-interval", 1000);
         if (interval < 50)
             throw std::invalid_argument("--watch-interval: " + std::to_string(interval) +

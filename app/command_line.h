@@ -18,6 +18,7 @@ struct CommandLine {
     std::string historyPath;  // empty = the default in XDG_DATA_HOME
     IncomingOptions incoming; // Mode::Incoming
     WatchOptions watch;       // Mode::Watch
+    bool watchInWindow = false;
 };
 
 // Throws std::invalid_argument with a message naming the option and what was wrong.

@@ -16,6 +16,9 @@ namespace {
 
 bool wantsHeadless(int argc, char** argv) {
     for (int i = 1; i < argc; ++i)
+        if (std::strcmp(argv[i], "--window") == 0)
+            return false;
+    for (int i = 1; i < argc; ++i)
         if (std::strcmp(argv[i], "--headless") == 0 || std::strcmp(argv[i], "--incoming") == 0 ||
             std::strcmp(argv[i], "--watch") == 0 || std::strncmp(argv[i], "--watch=", 8) == 0 ||
             std::strncmp(argv[i], "--incoming=", 11) == 0 || std::strcmp(argv[i], "--help") == 0 ||
@@ -48,11 +51,13 @@ int main(int argc, char** argv) {
         return migrascope::app::runHeadless(line);
     if (line.mode == migrascope::app::CommandLine::Mode::Incoming)
         return migrascope::app::runIncoming(line);
-    if (line.mode == migrascope::app::CommandLine::Mode::Watch)
+    if (line.mode == migrascope::app::CommandLine::Mode::Watch && !line.watchInWindow)
         return migrascope::app::runWatch(line);
 
     migrascope::ui::MainWindow window(migrascope::ui::WindowOptions{line.historyPath});
     window.launchForm()->setConfig(line.config);
     window.show();
+    if (line.mode == migrascope::app::CommandLine::Mode::Watch)
+        window.watchQemu(line.watch);
     return QApplication::exec();
 }

@@ -39,7 +39,7 @@ QVariant ChannelTableModel::data(const QModelIndex& index, int role) const {
             return row.hasRate ? rateText(row.bytesPerSecond) : QStringLiteral("–");
         case TlsVersion:
             // A real QEMU's sessions live inside QEMU: say so rather than "none".
-            if (channel.seenFromOutside)
+            if (channel.tlsUnseen)
                 return tr("not visible from outside");
             return channel.tlsVersion.empty() ? tr("none")
                                               : QString::fromStdString(channel.tlsVersion);

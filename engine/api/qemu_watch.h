@@ -30,8 +30,8 @@ struct WatchOptions {
     bool recordHistory = true;
 };
 
-// "qmp:SRC.sock" or "qmp:SRC.sock,dst=DST.sock" (the command line's --watch); throws
-// std::invalid_argument naming what is wrong.
+// "qmp:SRC.sock" or "qmp:SRC.sock,dst=DST.sock" (the command line's --watch, the window's
+// dialog); throws std::invalid_argument saying what is wrong.
 WatchOptions parseWatchTarget(std::string_view text);
 
 // A QEMU thread that works for the migration, and the CPU it used.

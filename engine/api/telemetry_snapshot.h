@@ -107,6 +107,7 @@ struct ChannelSnapshot {
     // Watched from outside the process that owns it (a real QEMU's connection): its label is
     // inferred from connection order, and its TLS session, if any, cannot be seen.
     bool seenFromOutside = false;
+    bool tlsUnseen = false; // seen from outside, and TLS protects it: its session is unknown
 };
 
 // The statistics query-migrate reports, plus what Migrascope adds.

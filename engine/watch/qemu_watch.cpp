@@ -81,21 +81,20 @@ struct ThreadSample {
 WatchOptions parseWatchTarget(std::string_view text) {
     constexpr std::string_view kScheme = "qmp:";
     if (text.substr(0, kScheme.size()) != kScheme)
-        throw std::invalid_argument("--watch: '" + std::string(text) +
+        throw std::invalid_argument("'" + std::string(text) +
                                     "' does not start with qmp: (qmp:SRC.sock[,dst=DST.sock])");
     WatchOptions options;
     std::string_view rest = text.substr(kScheme.size());
     const auto comma = rest.find(',');
     options.sourceQmp = std::string(rest.substr(0, comma));
     if (options.sourceQmp.empty())
-        throw std::invalid_argument("--watch: no source QMP socket after qmp:");
+        throw std::invalid_argument("no source QMP socket after qmp:");
     if (comma != std::string_view::npos) {
         const std::string_view option = rest.substr(comma + 1);
         constexpr std::string_view kDestination = "dst=";
         if (option.substr(0, kDestination.size()) != kDestination ||
             option.size() == kDestination.size())
-            throw std::invalid_argument("--watch: '" + std::string(option) +
-                                        "' is not dst=DST.sock");
+            throw std::invalid_argument("'" + std::string(option) + "' is not dst=DST.sock");
         options.destinationQmp = std::string(option.substr(kDestination.size()));
     }
     return options;
@@ -523,6 +522,7 @@ private:
                 connection.atDestination ? connection.atDestination->bytesReceived : 0;
             channel.tcp = connection.counters;
             channel.seenFromOutside = true;
+            channel.tlsUnseen = w_.tls;
             channel.bidirectional = connection.kind == ChannelKind::Main;
             current_.channels.push_back(channel);
             current_.samples.push_back({now, channel.id, rate, channel.bytes});
