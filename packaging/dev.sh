@@ -61,6 +61,7 @@ bench)
     build/tests/benchmarks/bench_postcopy
     build/tests/benchmarks/bench_downtime
     build/tests/benchmarks/bench_limit
+    build/tests/benchmarks/bench_watch
     ;;
 bench-two-hosts)
     install_packages
