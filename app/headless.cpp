@@ -52,6 +52,11 @@ int runHeadless(const CommandLine& line) {
     printProgress(final);
     if (final.status != MigrationStatus::Completed)
         std::fprintf(stderr, "migration %s: %s\n", toString(final.status), final.errorDesc.c_str());
+    else if (!final.warnings.empty()) {
+        std::fprintf(stderr, "migration completed with warnings:\n");
+        for (const auto& warning : final.warnings)
+            std::fprintf(stderr, "  - %s\n", warning.c_str());
+    }
     const std::string historyError = run.historyError();
     if (!historyError.empty())
         std::fprintf(stderr, "history: %s\n", historyError.c_str());

@@ -39,6 +39,11 @@ QJsonObject jsonResult(const TelemetrySnapshot& snapshot, std::int64_t historyId
     result["ram"] = ram;
 
     result["integrity"] = QString::fromStdString(snapshot.integrity);
+    // A completed run with any of these is "completed with warnings"; status stays QEMU's.
+    QJsonArray warnings;
+    for (const auto& warning : snapshot.warnings)
+        warnings.append(QString::fromStdString(warning));
+    result["warnings"] = warnings;
     QJsonArray channels;
     for (const auto& channel : snapshot.channels) {
         QJsonObject entry;

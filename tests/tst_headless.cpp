@@ -147,6 +147,7 @@ private slots:
         QCOMPARE(json["integrity"].toString(), QString("verified"));
         QCOMPARE(json["source-guest"].toString(), QString("postmigrate"));
         QVERIFY(!json.contains("error-desc"));
+        QVERIFY(json["warnings"].isArray());
         QVERIFY(json["ram"].toObject()["total"].toInteger() >= 64ll << 20);
         QVERIFY(json["ram"].toObject()["transferred"].toInteger() > 0);
         QVERIFY(json["ram"].toObject()["dirty-sync-count"].toInteger() >= 1);
@@ -180,6 +181,26 @@ private slots:
         const auto row = history.run(json["history-id"].toInteger());
         QVERIFY(row);
         QVERIFY(row->status == RunStatus::Completed);
+    }
+
+    // A completed run whose fault never fired exits 0 (it completed) but its JSON and
+    // stderr say "completed with warnings", and what the warnings are.
+    void aRunCompletedWithWarningsSaysSo() {
+        const auto outcome =
+            run({"--headless", "--ram-size", "64M", "--dirty-rate", "0", "--no-tls",
+                 "--multifd-channels", "2", "--inject", "cut-channel=multifd-1@8G", "--json"});
+        QVERIFY2(outcome.exitCode == 0, outcome.err.constData());
+        const auto json = QJsonDocument::fromJson(outcome.out).object();
+        QCOMPARE(json["status"].toString(), QString("completed"));
+        const auto warnings = json["warnings"].toArray();
+        QCOMPARE(warnings.size(), 1);
+        QVERIFY2(warnings[0].toString().contains("cut-channel=multifd-1@8G never fired"),
+                 outcome.out.constData());
+        QVERIFY(outcome.err.contains("migration completed with warnings:"));
+        HistoryStore history(historyPath());
+        const auto row = history.run(json["history-id"].toInteger());
+        QVERIFY(row);
+        QCOMPARE(row->warnings.size(), std::size_t{1});
     }
 
     void failedRunExitsNonZeroWithTheCause() {

@@ -288,7 +288,7 @@ void TestHistoryStore::kernelTcpViewIsStoredOnlyWhereItWasRead() {
 }
 
 void TestHistoryStore::newFileHasCurrentSchemaVersion() {
-    QCOMPARE(HistoryStore(path().toStdString()).schemaVersion(), 8);
+    QCOMPARE(HistoryStore(path().toStdString()).schemaVersion(), 9);
     QCOMPARE(HistoryStore(path().toStdString()).schemaVersion(), HistoryStore::kSchemaVersion);
 }
 
@@ -307,7 +307,8 @@ void TestHistoryStore::versionOneFileIsUpgradedKeepingItsRuns() {
         store.finishRun(id, final);
     }
     // Make the file what version 1 wrote: no TLS session columns, no return path.
-    QVERIFY(executeRaw(path(), "ALTER TABLE run_channels DROP COLUMN tcp_bytes_acked;"
+    QVERIFY(executeRaw(path(), "ALTER TABLE runs DROP COLUMN warnings;"
+                               "ALTER TABLE run_channels DROP COLUMN tcp_bytes_acked;"
                                "ALTER TABLE run_channels DROP COLUMN tcp_bytes_received;"
                                "ALTER TABLE run_channels DROP COLUMN tcp_rtt_us;"
                                "ALTER TABLE run_channels DROP COLUMN tcp_retransmits;"
@@ -334,7 +335,7 @@ void TestHistoryStore::versionOneFileIsUpgradedKeepingItsRuns() {
                                "ALTER TABLE run_channels DROP COLUMN tls_protection;"
                                "PRAGMA user_version = 1;"));
     HistoryStore store(path().toStdString());
-    QCOMPARE(store.schemaVersion(), 8);
+    QCOMPARE(store.schemaVersion(), HistoryStore::kSchemaVersion);
     const auto run = store.run(id);
     QVERIFY(run);
     QCOMPARE(run->uuid, std::string("from-v1"));
@@ -390,7 +391,8 @@ void TestHistoryStore::versionFourShutsGetTheirVerdictFromTheirText() {
                                   "SHUT 4 (a device failed at the destination)", 1}});
     }
     // What version 4 wrote: no value column; the reason only in the words.
-    QVERIFY(executeRaw(path(), "ALTER TABLE run_channels DROP COLUMN tcp_bytes_acked;"
+    QVERIFY(executeRaw(path(), "ALTER TABLE runs DROP COLUMN warnings;"
+                               "ALTER TABLE run_channels DROP COLUMN tcp_bytes_acked;"
                                "ALTER TABLE run_channels DROP COLUMN tcp_bytes_received;"
                                "ALTER TABLE run_channels DROP COLUMN tcp_rtt_us;"
                                "ALTER TABLE run_channels DROP COLUMN tcp_retransmits;"

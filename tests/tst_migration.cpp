@@ -178,6 +178,37 @@ private slots:
         QVERIFY(QString::fromStdString(row->errorDesc).contains("multifd-1"));
     }
 
+    // A fault aimed past the end of a channel never fires: the run completes, but says so,
+    // and the history keeps the warning with it.
+    void aFaultThatNeverFiredLeavesARunCompletedWithWarnings() {
+        auto config = test::smallTlsConfig(workspace_.pki);
+        config.guest.dirtyRate = 0;
+        config.faults.push_back(parseFault("cut-channel=multifd-1@16G"));
+        MigrationRun run(config, RunOptions{historyPath()});
+        test::runToEnd(run);
+        const auto snap = run.snapshot();
+        QVERIFY2(snap.status == MigrationStatus::Completed, snap.errorDesc.c_str());
+        QCOMPARE(snap.warnings.size(), std::size_t{1});
+        QVERIFY2(
+            QString::fromStdString(snap.warnings[0]).contains("never fired: channel multifd-1"),
+            snap.warnings[0].c_str());
+        const auto row = historyRow(run);
+        QVERIFY(row);
+        QVERIFY(row->status == RunStatus::Completed);
+        QCOMPARE(row->warnings, snap.warnings);
+    }
+
+    void aCleanRunHasNoWarnings() {
+        auto config = test::smallTlsConfig(workspace_.pki);
+        config.guest.dirtyRate = 0;
+        MigrationRun run(config, RunOptions{historyPath()});
+        test::runToEnd(run);
+        const auto snap = run.snapshot();
+        QVERIFY(snap.status == MigrationStatus::Completed);
+        QVERIFY2(snap.warnings.empty(), snap.warnings.empty() ? "" : snap.warnings[0].c_str());
+        QVERIFY(historyRow(run)->warnings.empty());
+    }
+
     // Over 100 ms the plot of a run capped at 200 MiB/s read 176 then 216 MiB/s: a multifd
     // packet is half a MiB. Every plotted rate keeps the cap, and the run really runs at it.
     void thePlottedRateKeepsTheBandwidthCap() {

@@ -4,6 +4,7 @@
 
 #include <QCoreApplication>
 #include <QDateTime>
+#include <QStringList>
 
 namespace migrascope::ui {
 
@@ -29,6 +30,19 @@ QString durationText(double milliseconds) {
 
 QString statusText(MigrationStatus status) {
     return QString::fromLatin1(toString(status));
+}
+
+QString resultText(MigrationStatus status, bool hasWarnings) {
+    if (status == MigrationStatus::Completed && hasWarnings)
+        return QCoreApplication::translate("migrascope::ui", "completed with warnings");
+    return statusText(status);
+}
+
+QString warningsText(const std::vector<std::string>& warnings) {
+    QStringList items;
+    for (const auto& warning : warnings)
+        items << QString::fromStdString(warning);
+    return QCoreApplication::translate("migrascope::ui", "Warnings: %1").arg(items.join("; "));
 }
 
 QString localTimeText(const std::string& isoUtc) {

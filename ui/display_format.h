@@ -7,6 +7,7 @@
 
 #include <QString>
 #include <string>
+#include <vector>
 
 namespace migrascope::ui {
 
@@ -16,6 +17,10 @@ QString rateText(double bytesPerSecond);
 QString durationText(double milliseconds);
 // QEMU's word for the status; operators know these, so they are not translated.
 QString statusText(MigrationStatus status);
+// The result as the operator reads it: "completed with warnings" when a completed run has any.
+QString resultText(MigrationStatus status, bool hasWarnings);
+// The warnings as one paragraph for a label or tooltip: "Warnings: a; b".
+QString warningsText(const std::vector<std::string>& warnings);
 // The history's ISO 8601 UTC timestamp in the user's local time; the input itself if unreadable.
 QString localTimeText(const std::string& isoUtc);
 // Statuses an operator looking for trouble must not overlook.

@@ -35,6 +35,8 @@ QVariant HistoryModel::data(const QModelIndex& index, int role) const {
         case Started:
             return localTimeText(run.startedAt);
         case Status:
+            if (run.status == RunStatus::Completed && !run.warnings.empty())
+                return tr("completed with warnings");
             return QString::fromLatin1(toString(run.status));
         case Ram:
             return bytesText(static_cast<double>(run.ramTotal));
@@ -57,19 +59,24 @@ QVariant HistoryModel::data(const QModelIndex& index, int role) const {
                 .arg(run.postcopyLatencyP99Ms, 0, 'f', 1)
                 .arg(run.postcopyRecoveries);
         case Error:
-            return QString::fromStdString(run.errorDesc);
+            // A completed run's warnings sit where a failed run's cause does.
+            return run.errorDesc.empty() && !run.warnings.empty()
+                       ? warningsText(run.warnings)
+                       : QString::fromStdString(run.errorDesc);
         }
         break;
     case Qt::ToolTipRole:
         if (index.column() == Error && !run.errorDesc.empty())
             return QString::fromStdString(run.errorDesc);
+        if (index.column() == Status && !run.warnings.empty())
+            return warningsText(run.warnings);
         return QString::fromStdString(run.config); // the full configuration of the run
     case Qt::DecorationRole:
         if (index.column() != Status)
             break;
         if (trouble)
             return QApplication::style()->standardIcon(QStyle::SP_MessageBoxCritical);
-        if (run.status == RunStatus::Cancelled)
+        if (run.status == RunStatus::Cancelled || !run.warnings.empty())
             return QApplication::style()->standardIcon(QStyle::SP_MessageBoxWarning);
         if (run.status == RunStatus::Completed)
             return QApplication::style()->standardIcon(QStyle::SP_DialogApplyButton);

@@ -315,7 +315,7 @@ void MainWindow::reportAction(const QString& action, const QString& refusal) {
 void MainWindow::finishRun(MigrationStatus status, qint64 historyId, const QString& historyError) {
     form_->setRunning(false);
     historyModel_->reload();
-    const QString word = statusText(status);
+    const QString word = resultText(status, !controller_->lastSnapshot().warnings.empty());
     if (!historyError.isEmpty())
         statusBar()->showMessage(
             tr("Migration %1; run %2's end is NOT in the history (it shows as active): %3")

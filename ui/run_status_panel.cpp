@@ -131,8 +131,11 @@ void RunStatusPanel::showError(const QString& text) {
 
 void RunStatusPanel::showSnapshot(const TelemetrySnapshot& snapshot) {
     const MigrationStats& stats = snapshot.stats;
-    status_->setText(statusText(snapshot.status));
-    const auto colour = theme::forStatus(snapshot.status);
+    const bool withWarnings =
+        snapshot.status == MigrationStatus::Completed && !snapshot.warnings.empty();
+    status_->setText(resultText(snapshot.status, withWarnings));
+    const auto colour = withWarnings ? std::optional<QColor>(theme::attention())
+                                     : theme::forStatus(snapshot.status);
     status_->setStyleSheet(colour ? theme::textStyle(*colour) : QString());
     // A finished run keeps the phase it ended in: the status word already says "completed",
     // but "failed" is more useful with where it failed.
@@ -143,10 +146,16 @@ void RunStatusPanel::showSnapshot(const TelemetrySnapshot& snapshot) {
         phase_->clear();
     else
         phase_->setText(tr("ended during: %1").arg(phase));
-    if (snapshot.errorDesc.empty()) {
+    if (withWarnings) {
+        // The same line a failure's cause uses, in the colour of attention, not failure.
+        error_->setText(warningsText(snapshot.warnings));
+        error_->setStyleSheet(theme::textStyle(theme::attention(), true));
+        error_->show();
+    } else if (snapshot.errorDesc.empty()) {
         error_->hide();
     } else {
         error_->setText(QString::fromStdString(snapshot.errorDesc));
+        error_->setStyleSheet(theme::textStyle(theme::failure(), true));
         error_->show();
     }
 

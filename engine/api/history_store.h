@@ -71,6 +71,8 @@ struct RunRecord {
     double postcopyLatencyP99Ms = 0;
     unsigned postcopyRecoveries = 0;
     std::uint64_t returnPathCount = 0; // messages, including those beyond the stored log
+    // A completed run with warnings is "completed with warnings" (TelemetrySnapshot::warnings).
+    std::vector<std::string> warnings;
 };
 
 // One instance is used by one thread at a time. Separate instances on the same file, in other
@@ -78,7 +80,7 @@ struct RunRecord {
 // 5 s for each other. Every failure throws std::runtime_error naming the file and SQLite's text.
 class HistoryStore {
 public:
-    static constexpr int kSchemaVersion = 8;
+    static constexpr int kSchemaVersion = 9;
 
     // $XDG_DATA_HOME/migrascope/history.sqlite (XDG_DATA_HOME defaults to $HOME/.local/share);
     // creates the folder.

@@ -225,6 +225,10 @@ struct TelemetrySnapshot {
     std::string phase; // human words: "bulk copy", "dirty iteration 3", "switchover", ...
     std::string errorDesc;
     std::string integrity; // "verified", "pending", or why not
+    // What a completed run must be read with ("completed with warnings"): a fault that never
+    // fired, a legacy setting that hid a failure, downtime over the limit. Each is also a
+    // warning in the event log; the destination's are prefixed "destination: ".
+    std::vector<std::string> warnings;
     // At the last dirty sync: what is left, the downtime switching would cause, the limit.
     std::string convergence;
     GuestState sourceGuest = GuestState::Running;

@@ -119,10 +119,9 @@ void MigrationDestination::receiveMultifd(Connection& connection, const std::uin
                 options_.cleanTlsTermination)
                 throw;
             lock.unlock();
-            telemetry_.event(EventLevel::Warning, Side::Destination,
-                             std::string(error.what()) +
-                                 "; tolerated after the last packet because "
-                                 "multifd-clean-tls-termination is off");
+            telemetry_.warning(Side::Destination, std::string(error.what()) +
+                                                      "; tolerated after the last packet because "
+                                                      "multifd-clean-tls-termination is off");
             channelEnded(connection.name(), Termination::Premature);
             return;
         }

@@ -301,9 +301,9 @@ void MigrationDestination::verifyAndComplete(const Digest& sourceDigest,
                              "device state verified: " + std::to_string(devices_->count()) +
                                  " devices match the source");
         } else {
-            telemetry_.event(EventLevel::Warning, Side::Destination,
-                             "device state not checked (legacy VFIO resume: the devices only "
-                             "load their state when they start)");
+            telemetry_.warning(Side::Destination,
+                               "device state not checked (legacy VFIO resume: the devices only "
+                               "load their state when they start)");
         }
         // Only now the devices run; a device that will not start keeps the guest stopped
         // and fails the migration (QEMU's VFIO destination started the guest after a failed

@@ -562,10 +562,11 @@ void DestinationDevices::start() {
         int fd = -1;
         if (setDeviceState(*entry->device, DeviceState::Running, fd) != 0) {
             // The old behaviour, on purpose: the failure is logged and nobody acts on it.
-            telemetry_.event(EventLevel::Warning, Side::Destination,
-                             "device " + entry->device->name() + ": " + entry->device->lastError() +
-                                 " -- ignored (legacy VFIO resume, as QEMU before the fix): "
-                                 "the device is reset and the guest runs with it");
+            telemetry_.warning(Side::Destination,
+                               "device " + entry->device->name() + ": " +
+                                   entry->device->lastError() +
+                                   " -- ignored (legacy VFIO resume, as QEMU before the fix): "
+                                   "the device is reset and the guest runs with it");
             entry->device->ioctl(VFIO_DEVICE_RESET, nullptr);
             telemetry_.deviceReset(Side::Destination, entry->device->name(), DeviceState::Running);
         }

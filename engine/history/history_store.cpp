@@ -3,6 +3,7 @@
 #include "engine/api/channel_metrics.h"
 #include "engine/common/user_directories.h"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -304,11 +305,20 @@ void addKernelTcpColumns(sqlite3* db, const std::string& path) {
     execute(db, path, kSql, "adding the kernel's TCP counters (schema version 8)");
 }
 
+// Version 9: what a completed run must be read with, one warning per line.
+void addRunWarnings(sqlite3* db, const std::string& path) {
+    static const char* const kSql = R"sql(
+        ALTER TABLE runs ADD COLUMN warnings TEXT NOT NULL DEFAULT '';
+    )sql";
+    execute(db, path, kSql, "adding the run's warnings (schema version 9)");
+}
+
 using MigrationStep = void (*)(sqlite3*, const std::string&);
 // kMigrationSteps[v] takes a database from schema version v to v + 1. Append, never edit.
 constexpr std::array<MigrationStep, HistoryStore::kSchemaVersion> kMigrationSteps = {
     createSchemaV1,     addTlsSessionColumns, addReturnPathTables,         addDeviceTransitions,
     addReturnPathValue, addRunRole,           addReceivedBytesAndDowntime, addKernelTcpColumns,
+    addRunWarnings,
 };
 
 // Throws when this Migrascope cannot read the file's schema: a newer one, or a negative one
@@ -508,7 +518,7 @@ constexpr char kRunColumns[] =
     "transferred, total_time_ms, downtime_ms, mbps, multifd_channels, tls, owner_pid, "
     "postcopy_page_requests, postcopy_latency_median_ms, postcopy_latency_p99_ms, "
     "postcopy_recoveries, return_path_count, role, peer, expected_downtime_ms, "
-    "downtime_limit_ms, cpu_throttle_percentage";
+    "downtime_limit_ms, cpu_throttle_percentage, warnings";
 
 RunRecord readRun(const Statement& row) {
     RunRecord run;
@@ -539,6 +549,10 @@ RunRecord readRun(const Statement& row) {
     run.expectedDowntimeMs = row.real(23);
     run.downtimeLimitMs = row.unsignedInteger(24);
     run.cpuThrottlePercentage = static_cast<unsigned>(row.integer(25));
+    std::istringstream warnings(row.text(26));
+    for (std::string line; std::getline(warnings, line);)
+        if (!line.empty())
+            run.warnings.push_back(line);
     return run;
 }
 
@@ -578,6 +592,16 @@ std::vector<std::string> channelColumns() {
     return columns;
 }
 const std::vector<std::string> kChannelColumns = channelColumns();
+
+// One per line; a warning's own line breaks become spaces so that it reads back whole.
+std::string joinLines(const std::vector<std::string>& lines) {
+    std::string text;
+    for (std::string line : lines) {
+        std::replace(line.begin(), line.end(), '\n', ' ');
+        text += line + "\n";
+    }
+    return text;
+}
 
 std::string join(const std::vector<std::string>& columns) {
     std::string text;
@@ -910,7 +934,7 @@ void HistoryStore::finishRun(std::int64_t runId, const TelemetrySnapshot& final,
                      "postcopy_page_requests = ?10, postcopy_latency_median_ms = ?11, "
                      "postcopy_latency_p99_ms = ?12, postcopy_recoveries = ?13, "
                      "return_path_count = ?14, expected_downtime_ms = ?16, "
-                     "downtime_limit_ms = ?17, cpu_throttle_percentage = ?18, "
+                     "downtime_limit_ms = ?17, cpu_throttle_percentage = ?18, warnings = ?19, "
                      "ram_total = CASE WHEN ?15 > 0 THEN ?15 ELSE ram_total END WHERE id = ?9");
     update.bindText(1, utcNowIso8601())
         .bindText(2, toString(*finalStatus))
@@ -929,7 +953,8 @@ void HistoryStore::finishRun(std::int64_t runId, const TelemetrySnapshot& final,
         .bindUnsigned(15, final.stats.total)
         .bindReal(16, final.stats.expectedDowntimeMs)
         .bindUnsigned(17, final.stats.downtimeLimitMs)
-        .bindInteger(18, final.stats.cpuThrottlePercentage);
+        .bindInteger(18, final.stats.cpuThrottlePercentage)
+        .bindText(19, joinLines(final.warnings));
     update.step();
     if (sqlite3_changes(db_.get()) == 0)
         throw std::runtime_error("history database " + path_ + ": cannot finish run " +

@@ -18,6 +18,8 @@ template void appendInTimeOrder(std::vector<DeviceTransition>&, std::vector<Devi
 
 void mergeDestinationView(TelemetrySnapshot& snapshot, const TelemetrySnapshot& destination) {
     snapshot.destinationStatus = destination.status;
+    snapshot.warnings.insert(snapshot.warnings.end(), destination.warnings.begin(),
+                             destination.warnings.end());
     snapshot.destinationHistoryId = destination.destinationHistoryId;
     // A channel's end is what its receiver saw: the destination's, where it has one. So are
     // the bytes it received (the source's own count is of what came back on the return path).

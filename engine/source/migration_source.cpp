@@ -565,6 +565,10 @@ void MigrationSource::complete(std::vector<PageBitmap>& dirty) {
     downtimeMs_ = telemetry_.elapsedMs() - stoppedAt;
     telemetry_.event(EventLevel::Info, Side::Source,
                      "downtime " + std::to_string(std::llround(downtimeMs_)) + " ms: " + steps);
+    if (config_.downtimeLimitMs > 0 && downtimeMs_ > static_cast<double>(config_.downtimeLimitMs))
+        telemetry_.warning(Side::Source, "downtime " + std::to_string(std::llround(downtimeMs_)) +
+                                             " ms exceeded the downtime-limit of " +
+                                             std::to_string(config_.downtimeLimitMs) + " ms");
     closeReturnPath();
     if (devices_)
         devices_->completed(); // after the verdict, as QEMU's save_cleanup: not in downtime
@@ -580,9 +584,9 @@ void MigrationSource::finishMultifd() {
                                     [](auto& f) { return f.kind == FaultSpec::Kind::TlsNoBye; });
     multifd_->finish(legacy);
     if (legacy && config_.tls.enabled)
-        telemetry_.event(EventLevel::Warning, Side::Source,
-                         "fault injected: tls-no-bye (multifd channels closed without "
-                         "close_notify, as sources before QEMU 9.1 did)");
+        telemetry_.warning(Side::Source,
+                           "fault injected: tls-no-bye (multifd channels closed without "
+                           "close_notify, as sources before QEMU 9.1 did)");
 }
 
 void MigrationSource::sendIntegritySectionAndEof(const Digest& digest) {
@@ -609,11 +613,11 @@ void MigrationSource::warnAboutFaultsThatNeverFired() {
     for (std::size_t i = 0; i < config_.faults.size(); ++i) {
         const FaultSpec& fault = config_.faults[i];
         if (fault.kind == FaultSpec::Kind::CutMainInPostcopy && !faultFired_[i])
-            telemetry_.event(EventLevel::Warning, Side::Source,
-                             "fault " + fault.text + " never fired: " +
-                                 (switchedToPostcopy_ ? "postcopy ended before the main channel "
-                                                        "carried that much"
-                                                      : "the migration never reached postcopy"));
+            telemetry_.warning(Side::Source,
+                               "fault " + fault.text + " never fired: " +
+                                   (switchedToPostcopy_ ? "postcopy ended before the main channel "
+                                                          "carried that much"
+                                                        : "the migration never reached postcopy"));
         if (fault.kind != FaultSpec::Kind::CutChannel && fault.kind != FaultSpec::Kind::CorruptPage)
             continue;
         const ChannelCounters* counters = nullptr;
@@ -624,10 +628,10 @@ void MigrationSource::warnAboutFaultsThatNeverFired() {
                 counters = candidate;
         const std::uint64_t carried = counters ? counters->bytes.load() : 0;
         if (carried <= fault.afterBytes)
-            telemetry_.event(EventLevel::Warning, Side::Source,
-                             "fault " + fault.text + " never fired: channel " + fault.channel +
-                                 (counters ? " carried only " + std::to_string(carried) + " bytes"
-                                           : " does not exist in this migration"));
+            telemetry_.warning(Side::Source,
+                               "fault " + fault.text + " never fired: channel " + fault.channel +
+                                   (counters ? " carried only " + std::to_string(carried) + " bytes"
+                                             : " does not exist in this migration"));
     }
 }
 

@@ -263,6 +263,13 @@ void Telemetry::event(EventLevel level, Side side, const std::string& text) {
     events_.push_back(Event{now, level, side, text});
 }
 
+void Telemetry::warning(Side side, const std::string& text) {
+    const double now = elapsedMs();
+    std::lock_guard lock(mutex_);
+    events_.push_back(Event{now, EventLevel::Warning, side, text});
+    warnings_.push_back(side == Side::Destination ? "destination: " + text : text);
+}
+
 namespace {
 // A long postcopy can request many thousands of pages; the log keeps the first ones and a
 // count of the rest, so that a snapshot stays cheap.
@@ -448,6 +455,7 @@ TelemetrySnapshot Telemetry::snapshot(std::size_t eventCursor, std::size_t sampl
     snap.phase = phase_;
     snap.errorDesc = error_;
     snap.integrity = integrity_;
+    snap.warnings = warnings_;
     snap.convergence = convergence_;
     snap.stats = stats_;
     snap.progress = snap.status == MigrationStatus::Completed ? 1.0 : progress_;

@@ -83,6 +83,8 @@ public:
     MigrationStats stats() const;
 
     void event(EventLevel level, Side side, const std::string& text);
+    // A warning event that also qualifies the run's result (TelemetrySnapshot::warnings).
+    void warning(Side side, const std::string& text);
     void returnPathMessage(ReturnPathType type, std::uint32_t value, const std::string& text,
                            unsigned connection);
     // The value of the last SHUT the destination sent (0 = success), if it sent one.
@@ -135,6 +137,7 @@ private:
     MigrationStats stats_;
     double progress_ = 0;
     std::vector<Event> events_;
+    std::vector<std::string> warnings_;
     std::vector<ChannelSample> samples_;
     std::vector<ReturnPathRecord> returnPath_;
     std::size_t returnPathCount_ = 0;
