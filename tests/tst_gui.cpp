@@ -209,6 +209,14 @@ private slots:
                      main ? QStringLiteral("both ways") : QStringLiteral("one way"));
             QCOMPARE(channels->index(row, ChannelTableModel::Protection).data().toString(),
                      main ? QStringLiteral("session lock") : QStringLiteral("none"));
+            // Beside our count, the kernel's: the socket's acked bytes and its RTT.
+            QVERIFY2(channels->index(row, ChannelTableModel::KernelAcked).data().toString() !=
+                         QStringLiteral("–"),
+                     qPrintable(id));
+            QVERIFY(channels->index(row, ChannelTableModel::KernelRtt)
+                        .data()
+                        .toString()
+                        .endsWith(" ms"));
         }
         QCOMPARE(channels->index(0, ChannelTableModel::Channel).data().toString(),
                  QStringLiteral("main"));

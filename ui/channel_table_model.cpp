@@ -37,6 +37,14 @@ QVariant ChannelTableModel::data(const QModelIndex& index, int role) const {
             return bytesText(static_cast<double>(channel.bytesReceived));
         case Rate:
             return row.hasRate ? rateText(row.bytesPerSecond) : QStringLiteral("–");
+        case KernelAcked:
+            return channel.tcp ? bytesText(static_cast<double>(channel.tcp->bytesAcked))
+                               : QStringLiteral("–");
+        case KernelRtt:
+            return channel.tcp ? QStringLiteral("%1 ms").arg(channel.tcp->rttUs / 1000.0, 0, 'f', 2)
+                               : QStringLiteral("–");
+        case KernelRetransmits:
+            return channel.tcp ? QString::number(channel.tcp->retransmits) : QStringLiteral("–");
         case TlsVersion:
             // A real QEMU's sessions live inside QEMU: say so rather than "none".
             if (channel.tlsUnseen)
@@ -80,6 +88,9 @@ QVariant ChannelTableModel::data(const QModelIndex& index, int role) const {
         case Bytes:
         case Received:
         case Rate:
+        case KernelAcked:
+        case KernelRtt:
+        case KernelRetransmits:
         case TlsRecords:
         case TlsRecordsReceived:
         case KeyUpdates:
@@ -111,6 +122,15 @@ QVariant ChannelTableModel::data(const QModelIndex& index, int role) const {
         }
     } else if (role == Qt::ToolTipRole) {
         switch (index.column()) {
+        case KernelAcked:
+            return tr("Bytes the peer acknowledged on this channel's socket, as the kernel counts "
+                      "them (tcp_info bytes_acked): TLS records and handshake included, so a "
+                      "little above Sent with TLS");
+        case KernelRtt:
+            return tr("The kernel's smoothed round-trip time for the socket (tcp_info rtt)");
+        case KernelRetransmits:
+            return tr("Segments the kernel retransmitted on the socket (tcp_info "
+                      "total_retrans)");
         case Bytes:
             return tr("Bytes the source sent on the channel (before TLS)");
         case Received:
@@ -152,6 +172,12 @@ QVariant ChannelTableModel::headerData(int section, Qt::Orientation orientation,
         return tr("Received");
     case Rate:
         return tr("Rate");
+    case KernelAcked:
+        return tr("Acked (kernel)");
+    case KernelRtt:
+        return tr("RTT");
+    case KernelRetransmits:
+        return tr("Retrans.");
     case TlsVersion:
         return tr("TLS");
     case TlsCipher:

@@ -19,6 +19,9 @@ public:
         Bytes,
         Received,
         Rate,
+        KernelAcked, // the kernel's view of the socket (tcp_info), beside our own counts
+        KernelRtt,
+        KernelRetransmits,
         TlsVersion,
         TlsCipher,
         TlsRecords,

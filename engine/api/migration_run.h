@@ -19,6 +19,7 @@ namespace migrascope {
 class DestinationEndpoint;
 class Guest;
 class HistoryStore;
+class KernelTcpReader;
 class MigrationSource;
 class RunView;
 class SourceDevices;
@@ -99,6 +100,8 @@ private:
     std::unique_ptr<RunView> view_; // the source's telemetry with the destination's merged in
     std::thread coordinator_;
     std::thread sampler_;
+    // Used by the sampler, then (once it is joined) by the coordinator for the last read.
+    std::unique_ptr<KernelTcpReader> kernelTcp_;
 
     std::unique_ptr<Guest> sourceGuest_;
     std::unique_ptr<SourceDevices> sourceDevices_; // the source guest's VFIO devices

@@ -7,6 +7,7 @@
 #include "engine/memory/guest.h"
 #include "engine/run/run_view.h"
 #include "engine/source/migration_source.h"
+#include "engine/telemetry/kernel_tcp_reader.h"
 #include "engine/telemetry/telemetry.h"
 
 namespace migrascope {
@@ -192,6 +193,7 @@ void MigrationRun::sampleLoop(HistoryStore* history) {
                           [this] { return samplerStop_; });
         lock.unlock();
         telemetry_->sample();
+        kernelTcp_->update(*telemetry_);
         if (config_.autoRecover)
             recoverByItself(pausedSinceMs);
         if (history && telemetry_->elapsedMs() - lastFlush >= kHistoryFlushMs) {
@@ -278,6 +280,7 @@ void MigrationRun::coordinate() {
                               std::string("history is not recorded: ") + error.what());
         }
     }
+    kernelTcp_ = std::make_unique<KernelTcpReader>();
     sampler_ = std::thread([this, h = history.get()] { sampleLoop(h); });
 
     try {
@@ -366,6 +369,8 @@ void MigrationRun::coordinate() {
     changed_.notify_all();
     sampler_.join();
     telemetry_->sample();
+    if (kernelTcp_)
+        kernelTcp_->update(*telemetry_);
     if (history)
         recordEnd(*history);
     std::lock_guard lock(mutex_);

@@ -573,6 +573,7 @@ void MigrationSource::complete(std::vector<PageBitmap>& dirty) {
     if (devices_)
         devices_->completed(); // after the verdict, as QEMU's save_cleanup: not in downtime
     main_->endSession();
+    main_->recordKernelView(kFinalAckWait);
     mainCounters_->state.store(ChannelState::Closed);
     publishStats(0);
 }

@@ -160,6 +160,16 @@ void ChannelCounters::setTlsInfo(std::string version, std::string cipher, std::s
     tlsProtection_ = std::move(protection);
 }
 
+void ChannelCounters::setKernelView(const TcpKernelView& view) {
+    std::lock_guard lock(kernelMutex_);
+    kernelView_ = view;
+}
+
+std::optional<TcpKernelView> ChannelCounters::kernelView() const {
+    std::lock_guard lock(kernelMutex_);
+    return kernelView_;
+}
+
 void ChannelCounters::tlsInfo(std::string& version, std::string& cipher,
                               std::string& protection) const {
     std::lock_guard lock(tlsMutex_);
@@ -201,6 +211,14 @@ ChannelCounters* Telemetry::findChannel(const std::string& id) {
         if (counters->id == id)
             return counters.get();
     return nullptr;
+}
+
+std::vector<ChannelCounters*> Telemetry::channels() {
+    std::lock_guard lock(mutex_);
+    std::vector<ChannelCounters*> all;
+    for (auto& counters : channels_)
+        all.push_back(counters.get());
+    return all;
 }
 
 void Telemetry::setStatus(MigrationStatus status) {
@@ -469,6 +487,7 @@ TelemetrySnapshot Telemetry::snapshot(std::size_t eventCursor, std::size_t sampl
                 (counters.get()->*metric.counter).load(std::memory_order_relaxed);
         channel.termination = counters->termination.load();
         counters->tlsInfo(channel.tlsVersion, channel.tlsCipher, channel.tlsProtection);
+        channel.tcp = counters->kernelView();
         channel.bidirectional = counters->bidirectional.load();
         snap.channels.push_back(std::move(channel));
     }

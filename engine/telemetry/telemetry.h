@@ -40,7 +40,15 @@ struct ChannelCounters {
     void setTlsInfo(std::string version, std::string cipher, std::string protection);
     void tlsInfo(std::string& version, std::string& cipher, std::string& protection) const;
 
+    // The kernel's id of the channel's current socket (SO_COOKIE; 0 = none yet), and the
+    // kernel's counters for it as last read (KernelTcpReader).
+    std::atomic<std::uint64_t> socketCookie{0};
+    void setKernelView(const TcpKernelView& view);
+    std::optional<TcpKernelView> kernelView() const;
+
 private:
+    mutable std::mutex kernelMutex_;
+    std::optional<TcpKernelView> kernelView_;
     mutable std::mutex tlsMutex_;
     std::string tlsVersion_;
     std::string tlsCipher_;
@@ -67,6 +75,8 @@ public:
     ChannelCounters& channel(const std::string& id, ChannelKind kind);
     // The counters of a registered channel, or nullptr.
     ChannelCounters* findChannel(const std::string& id);
+    // Every channel registered so far, in order (counters live as long as the Telemetry).
+    std::vector<ChannelCounters*> channels();
 
     void setStatus(MigrationStatus status);
     MigrationStatus status() const { return status_.load(); }

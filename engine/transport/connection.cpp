@@ -3,6 +3,7 @@
 #include "engine/api/migration_config.h"
 #include "engine/common/migration_error.h"
 #include "engine/telemetry/telemetry.h"
+#include "engine/transport/socket_diag.h"
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -131,6 +132,30 @@ TlsCredentials::~TlsCredentials() {
 
 Connection::Connection(UniqueFd fd, std::string name)
     : fd_(std::move(fd)), name_(std::move(name)) {}
+
+void Connection::setCounters(ChannelCounters* counters) {
+    counters_ = counters;
+    std::uint64_t cookie = 0;
+    socklen_t length = sizeof(cookie);
+    if (counters_ && ::getsockopt(fd_.get(), SOL_SOCKET, SO_COOKIE, &cookie, &length) == 0)
+        counters_->socketCookie.store(cookie);
+}
+
+void Connection::recordKernelView(std::chrono::milliseconds bound) {
+    if (!counters_ || !fd_.valid())
+        return;
+    const auto deadline = std::chrono::steady_clock::now() + bound;
+    for (;;) {
+        std::uint32_t unacked = 0;
+        const auto view = readTcpInfo(fd_.get(), &unacked);
+        if (!view)
+            return;
+        counters_->setKernelView(*view);
+        if (unacked == 0 || std::chrono::steady_clock::now() >= deadline)
+            return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+}
 
 Connection::~Connection() {
     if (session_)

@@ -56,6 +56,10 @@ private:
     Endpoint endpoint_;
 };
 
+// How long an owner ending a channel waits for the peer's last acks before reading the
+// kernel's final counters (recordKernelView).
+inline constexpr std::chrono::milliseconds kFinalAckWait{500};
+
 class Connection {
 public:
     Connection(UniqueFd fd, std::string name);
@@ -66,7 +70,12 @@ public:
     // The name errors use: the channel id once known, the peer address before.
     const std::string& name() const { return name_; }
     void setName(std::string name) { name_ = std::move(name); }
-    void setCounters(ChannelCounters* counters) { counters_ = counters; }
+    // Also tells the counters which socket is the channel's (its SO_COOKIE), so that the
+    // kernel's counters for it can be read beside ours.
+    void setCounters(ChannelCounters* counters);
+    // The kernel's last word on the channel's socket into its counters, once the peer has
+    // acknowledged everything sent (or after `bound`): for an owner ending the channel.
+    void recordKernelView(std::chrono::milliseconds bound);
     // Warnings (record limit) go to `telemetry` as events of `side`. Set before the handshake.
     void setTlsPolicy(const TlsPolicy& policy, Telemetry* telemetry, Side side);
     // How long the TLS handshake may take. Set before the handshake.

@@ -3,7 +3,7 @@
 #include "engine/api/history_store.h"
 #include "engine/api/migration_config.h"
 #include "engine/watch/qmp_client.h"
-#include "engine/watch/socket_diag.h"
+#include "engine/transport/socket_diag.h"
 #include "engine/watch/thread_cpu.h"
 
 #include <algorithm>
@@ -103,7 +103,7 @@ WatchOptions parseWatchTarget(std::string_view text) {
 struct QemuWatch::Watcher {
     std::unique_ptr<QmpClient> source;
     std::unique_ptr<QmpClient> destination;
-    std::unique_ptr<watch::TcpDestroyListener> destroyed;
+    std::unique_ptr<TcpDestroyListener> destroyed;
     std::string destroyedUnavailable; // why the kernel's final counters are not followed
     Clock::time_point start = Clock::now();
     double startEpochSeconds = 0;
@@ -117,7 +117,7 @@ struct QemuWatch::Watcher {
     std::string lastStatusText;
     std::set<std::uint64_t> preexisting; // sockets that were there before the migration
     std::vector<Connection> connections; // in order of appearance
-    std::map<std::uint64_t, watch::TcpSocket> destroyedSockets;
+    std::map<std::uint64_t, TcpSocket> destroyedSockets;
     bool kernelWarned = false;
     ThreadSample threadSample;
     std::map<pid_t, double> threadPercent;
@@ -149,7 +149,7 @@ QemuWatch::QemuWatch(WatchOptions options)
                                  ": the kernel does not say which process serves it, so its "
                                  "connections cannot be found");
     try {
-        w.destroyed = std::make_unique<watch::TcpDestroyListener>();
+        w.destroyed = std::make_unique<TcpDestroyListener>();
     } catch (const std::exception& error) {
         w.destroyedUnavailable = error.what();
     }
@@ -366,8 +366,8 @@ private:
 
     void rememberPreexistingSockets() {
         try {
-            const auto inodes = watch::socketInodesOf(report_.sourcePid);
-            for (const auto& socket : watch::dumpTcpSockets())
+            const auto inodes = socketInodesOf(report_.sourcePid);
+            for (const auto& socket : dumpTcpSockets())
                 if (inodes.count(socket.inode))
                     w_.preexisting.insert(socket.cookie);
         } catch (const std::exception&) {
@@ -376,9 +376,9 @@ private:
     }
 
     void pollKernel(double now) {
-        std::vector<watch::TcpSocket> sockets;
+        std::vector<TcpSocket> sockets;
         try {
-            sockets = watch::dumpTcpSockets();
+            sockets = dumpTcpSockets();
         } catch (const std::exception& error) {
             if (!w_.kernelWarned)
                 event(EventLevel::Warning, Side::Source,
@@ -389,13 +389,13 @@ private:
         if (w_.destroyed)
             for (auto& socket : w_.destroyed->take())
                 w_.destroyedSockets[socket.cookie] = std::move(socket);
-        const auto sourceInodes = watch::socketInodesOf(report_.sourcePid);
+        const auto sourceInodes = socketInodesOf(report_.sourcePid);
         const auto destinationInodes = report_.destinationPid > 0
-                                           ? watch::socketInodesOf(report_.destinationPid)
+                                           ? socketInodesOf(report_.destinationPid)
                                            : std::map<std::uint32_t, int>{};
-        std::map<std::uint64_t, const watch::TcpSocket*> seen;
+        std::map<std::uint64_t, const TcpSocket*> seen;
         std::vector<Connection> arrived;
-        std::map<std::pair<std::string, std::string>, const watch::TcpSocket*> atDestination;
+        std::map<std::pair<std::string, std::string>, const TcpSocket*> atDestination;
         for (const auto& socket : sockets) {
             if (socket.state == TCP_LISTEN || !socket.info)
                 continue;

@@ -14,7 +14,7 @@
 
 struct mnl_socket;
 
-namespace migrascope::watch {
+namespace migrascope {
 
 struct TcpSocket {
     std::uint32_t inode = 0;  // 0 once the owning process let go of it
@@ -28,6 +28,10 @@ struct TcpSocket {
 // Every TCP socket of this network namespace (IPv4 and IPv6) with its tcp_info; throws
 // std::runtime_error when the kernel refuses the request.
 std::vector<TcpSocket> dumpTcpSockets();
+
+// tcp_info of a socket this process holds (TCP_INFO); `unacked`, when given, receives the
+// segments sent and not yet acknowledged. Empty when the kernel refuses.
+std::optional<TcpKernelView> readTcpInfo(int fd, std::uint32_t* unacked = nullptr);
 
 // The socket inodes a process holds, each with its lowest file descriptor; empty when the
 // process is gone or not ours to read.
@@ -51,4 +55,4 @@ private:
     mnl_socket* socket_ = nullptr;
 };
 
-} // namespace migrascope::watch
+} // namespace migrascope

@@ -1,4 +1,4 @@
-#include "engine/watch/socket_diag.h"
+#include "engine/transport/socket_diag.h"
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -18,7 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-namespace migrascope::watch {
+namespace migrascope {
 namespace {
 
 // MNL_SOCKET_BUFFER_SIZE is computed at run time; the kernel sends dumps in pages of at most
@@ -30,6 +30,16 @@ std::string endpoint(int family, const __be32* address, __be16 port) {
     ::inet_ntop(family, address, text, sizeof(text));
     const std::string host = family == AF_INET6 ? "[" + std::string(text) + "]" : text;
     return host + ":" + std::to_string(ntohs(port));
+}
+
+TcpKernelView viewOf(const tcp_info& info) {
+    TcpKernelView view;
+    view.bytesAcked = info.tcpi_bytes_acked;
+    view.bytesReceived = info.tcpi_bytes_received;
+    view.rttUs = info.tcpi_rtt;
+    view.retransmits = info.tcpi_total_retrans;
+    view.sendCongestionWindow = info.tcpi_snd_cwnd;
+    return view;
 }
 
 int readSocket(const nlmsghdr* header, void* data) {
@@ -53,13 +63,7 @@ int readSocket(const nlmsghdr* header, void* data) {
         tcp_info info{};
         std::memcpy(&info, mnl_attr_get_payload(attribute),
                     std::min<std::size_t>(mnl_attr_get_payload_len(attribute), sizeof(info)));
-        TcpKernelView view;
-        view.bytesAcked = info.tcpi_bytes_acked;
-        view.bytesReceived = info.tcpi_bytes_received;
-        view.rttUs = info.tcpi_rtt;
-        view.retransmits = info.tcpi_total_retrans;
-        view.sendCongestionWindow = info.tcpi_snd_cwnd;
-        socket.info = view;
+        socket.info = viewOf(info);
     }
     sockets->push_back(std::move(socket));
     return MNL_CB_OK;
@@ -123,6 +127,16 @@ std::vector<TcpSocket> dumpTcpSockets() {
     return sockets;
 }
 
+std::optional<TcpKernelView> readTcpInfo(int fd, std::uint32_t* unacked) {
+    tcp_info info{};
+    socklen_t length = sizeof(info);
+    if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0)
+        return std::nullopt;
+    if (unacked)
+        *unacked = info.tcpi_unacked;
+    return viewOf(info);
+}
+
 std::map<std::uint32_t, int> socketInodesOf(pid_t pid) {
     std::map<std::uint32_t, int> inodes;
     const std::string folder = "/proc/" + std::to_string(pid) + "/fd";
@@ -174,4 +188,4 @@ std::vector<TcpSocket> TcpDestroyListener::take() {
     }
 }
 
-} // namespace migrascope::watch
+} // namespace migrascope
