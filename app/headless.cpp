@@ -20,7 +20,7 @@ void printWarnings(const std::vector<Event>& events) {
 void printProgress(const TelemetrySnapshot& snap) {
     std::fprintf(stderr,
                  "%-10s %5.1f%%  %-22s transferred %10s  remaining %10s  %8.0f mbps  "
-                 "iteration %llu\n",
+                 "dirty-sync-count %llu\n",
                  toString(snap.status), snap.progress * 100, snap.phase.c_str(),
                  formatBytes(static_cast<double>(snap.stats.transferred)).c_str(),
                  formatBytes(static_cast<double>(snap.stats.remaining)).c_str(), snap.stats.mbps,

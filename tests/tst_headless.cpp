@@ -1,5 +1,6 @@
 // The headless command line as scripts use it: the real binary, run as a process.
 #include "engine/api/history_store.h"
+#include "process_support.h"
 
 #include <QElapsedTimer>
 #include <QJsonArray>
@@ -35,21 +36,9 @@ private:
         return (dir_.path() + "/data/migrascope/history.sqlite").toStdString();
     }
 
-    struct Outcome {
-        int exitCode = -1;
-        QByteArray out;
-        QByteArray err;
-    };
+    using Outcome = test::ProcessOutcome;
     Outcome run(const QStringList& arguments, int timeoutMs = 180000) {
-        QProcess process;
-        process.setProcessEnvironment(environment());
-        process.start(MIGRASCOPE_BINARY, arguments);
-        if (!process.waitForFinished(timeoutMs)) {
-            process.kill();
-            process.waitForFinished();
-        }
-        return {process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1,
-                process.readAllStandardOutput(), process.readAllStandardError()};
+        return test::runProcess(MIGRASCOPE_BINARY, arguments, environment(), timeoutMs);
     }
 
     // The id of the run a process has begun in the history, or 0 after a minute without one.

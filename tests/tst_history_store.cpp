@@ -17,12 +17,29 @@ using namespace migrascope;
 namespace {
 
 // Raw access for what the store must never do itself: forge old or foreign files.
+// Undoes schema versions 7 to 9, for tests that make a file an older version wrote.
+const std::string kUndoVersions7To9 = "ALTER TABLE runs DROP COLUMN warnings;"
+                                      "ALTER TABLE run_channels DROP COLUMN tcp_bytes_acked;"
+                                      "ALTER TABLE run_channels DROP COLUMN tcp_bytes_received;"
+                                      "ALTER TABLE run_channels DROP COLUMN tcp_rtt_us;"
+                                      "ALTER TABLE run_channels DROP COLUMN tcp_retransmits;"
+                                      "ALTER TABLE run_channels DROP COLUMN "
+                                      "tcp_send_congestion_window;"
+                                      "ALTER TABLE run_channels DROP COLUMN bytes_received;"
+                                      "ALTER TABLE runs DROP COLUMN expected_downtime_ms;"
+                                      "ALTER TABLE runs DROP COLUMN downtime_limit_ms;"
+                                      "ALTER TABLE runs DROP COLUMN cpu_throttle_percentage;";
+
 bool executeRaw(const QString& path, const char* sql) {
     sqlite3* db = nullptr;
     const bool opened = sqlite3_open(QFile::encodeName(path).constData(), &db) == SQLITE_OK;
     const bool executed = opened && sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK;
     sqlite3_close(db);
     return executed;
+}
+
+bool executeRaw(const QString& path, const std::string& sql) {
+    return executeRaw(path, sql.c_str());
 }
 
 int rawUserVersion(const QString& path) {
@@ -307,33 +324,25 @@ void TestHistoryStore::versionOneFileIsUpgradedKeepingItsRuns() {
         store.finishRun(id, final);
     }
     // Make the file what version 1 wrote: no TLS session columns, no return path.
-    QVERIFY(executeRaw(path(), "ALTER TABLE runs DROP COLUMN warnings;"
-                               "ALTER TABLE run_channels DROP COLUMN tcp_bytes_acked;"
-                               "ALTER TABLE run_channels DROP COLUMN tcp_bytes_received;"
-                               "ALTER TABLE run_channels DROP COLUMN tcp_rtt_us;"
-                               "ALTER TABLE run_channels DROP COLUMN tcp_retransmits;"
-                               "ALTER TABLE run_channels DROP COLUMN tcp_send_congestion_window;"
-                               "ALTER TABLE run_channels DROP COLUMN bytes_received;"
-                               "ALTER TABLE runs DROP COLUMN expected_downtime_ms;"
-                               "ALTER TABLE runs DROP COLUMN downtime_limit_ms;"
-                               "ALTER TABLE runs DROP COLUMN cpu_throttle_percentage;"
-                               "ALTER TABLE runs DROP COLUMN role;"
-                               "ALTER TABLE runs DROP COLUMN peer;"
-                               "DROP TABLE device_transitions;"
-                               "DROP TABLE return_path_messages;"
-                               "ALTER TABLE runs DROP COLUMN postcopy_page_requests;"
-                               "ALTER TABLE runs DROP COLUMN postcopy_latency_median_ms;"
-                               "ALTER TABLE runs DROP COLUMN postcopy_latency_p99_ms;"
-                               "ALTER TABLE runs DROP COLUMN postcopy_recoveries;"
-                               "ALTER TABLE runs DROP COLUMN return_path_count;"
-                               "ALTER TABLE run_channels DROP COLUMN tls_records_received;"
-                               "ALTER TABLE run_channels DROP COLUMN key_updates_sent;"
-                               "ALTER TABLE run_channels DROP COLUMN key_updates_received;"
-                               "ALTER TABLE run_channels DROP COLUMN record_limit;"
-                               "ALTER TABLE run_channels DROP COLUMN termination;"
-                               "ALTER TABLE run_channels DROP COLUMN bidirectional;"
-                               "ALTER TABLE run_channels DROP COLUMN tls_protection;"
-                               "PRAGMA user_version = 1;"));
+    QVERIFY(executeRaw(path(),
+                       kUndoVersions7To9 +
+                           std::string("ALTER TABLE runs DROP COLUMN role;"
+                                       "ALTER TABLE runs DROP COLUMN peer;"
+                                       "DROP TABLE device_transitions;"
+                                       "DROP TABLE return_path_messages;"
+                                       "ALTER TABLE runs DROP COLUMN postcopy_page_requests;"
+                                       "ALTER TABLE runs DROP COLUMN postcopy_latency_median_ms;"
+                                       "ALTER TABLE runs DROP COLUMN postcopy_latency_p99_ms;"
+                                       "ALTER TABLE runs DROP COLUMN postcopy_recoveries;"
+                                       "ALTER TABLE runs DROP COLUMN return_path_count;"
+                                       "ALTER TABLE run_channels DROP COLUMN tls_records_received;"
+                                       "ALTER TABLE run_channels DROP COLUMN key_updates_sent;"
+                                       "ALTER TABLE run_channels DROP COLUMN key_updates_received;"
+                                       "ALTER TABLE run_channels DROP COLUMN record_limit;"
+                                       "ALTER TABLE run_channels DROP COLUMN termination;"
+                                       "ALTER TABLE run_channels DROP COLUMN bidirectional;"
+                                       "ALTER TABLE run_channels DROP COLUMN tls_protection;"
+                                       "PRAGMA user_version = 1;")));
     HistoryStore store(path().toStdString());
     QCOMPARE(store.schemaVersion(), HistoryStore::kSchemaVersion);
     const auto run = store.run(id);
@@ -391,20 +400,11 @@ void TestHistoryStore::versionFourShutsGetTheirVerdictFromTheirText() {
                                   "SHUT 4 (a device failed at the destination)", 1}});
     }
     // What version 4 wrote: no value column; the reason only in the words.
-    QVERIFY(executeRaw(path(), "ALTER TABLE runs DROP COLUMN warnings;"
-                               "ALTER TABLE run_channels DROP COLUMN tcp_bytes_acked;"
-                               "ALTER TABLE run_channels DROP COLUMN tcp_bytes_received;"
-                               "ALTER TABLE run_channels DROP COLUMN tcp_rtt_us;"
-                               "ALTER TABLE run_channels DROP COLUMN tcp_retransmits;"
-                               "ALTER TABLE run_channels DROP COLUMN tcp_send_congestion_window;"
-                               "ALTER TABLE run_channels DROP COLUMN bytes_received;"
-                               "ALTER TABLE runs DROP COLUMN expected_downtime_ms;"
-                               "ALTER TABLE runs DROP COLUMN downtime_limit_ms;"
-                               "ALTER TABLE runs DROP COLUMN cpu_throttle_percentage;"
-                               "ALTER TABLE return_path_messages DROP COLUMN value;"
-                               "ALTER TABLE runs DROP COLUMN role;"
-                               "ALTER TABLE runs DROP COLUMN peer;"
-                               "PRAGMA user_version = 4;"));
+    QVERIFY(executeRaw(path(), kUndoVersions7To9 +
+                                   std::string("ALTER TABLE return_path_messages DROP COLUMN value;"
+                                               "ALTER TABLE runs DROP COLUMN role;"
+                                               "ALTER TABLE runs DROP COLUMN peer;"
+                                               "PRAGMA user_version = 4;")));
     HistoryStore store(path().toStdString());
     QCOMPARE(store.schemaVersion(), HistoryStore::kSchemaVersion);
     const auto messages = store.returnPath(id);

@@ -4,6 +4,7 @@
 #include "engine/api/history_store.h"
 #include "engine/api/qemu_watch.h"
 #include "engine/api/tls_pki.h"
+#include "process_support.h"
 #include "qemu_support.h"
 #include "test_support.h"
 #include "ui/channel_table_model.h"
@@ -103,23 +104,10 @@ private:
     Workspace workspace_;
     QString ramFile_;
 
-    struct Outcome {
-        int exitCode = -1;
-        QByteArray out;
-        QByteArray err;
-    };
-    Outcome runBinary(const QStringList& arguments, int timeoutMs = 60000) {
-        QProcess process;
+    ProcessOutcome runBinary(const QStringList& arguments) {
         auto environment = QProcessEnvironment::systemEnvironment();
-        environment.remove("DISPLAY");
-        process.setProcessEnvironment(environment);
-        process.start(MIGRASCOPE_BINARY, arguments);
-        if (!process.waitForFinished(timeoutMs)) {
-            process.kill();
-            process.waitForFinished();
-        }
-        return {process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1,
-                process.readAllStandardOutput(), process.readAllStandardError()};
+        environment.remove("DISPLAY"); // watching needs no display
+        return runProcess(MIGRASCOPE_BINARY, arguments, environment, 60000);
     }
 
     WatchOptions watchOptions(const QemuPair& pair) const {
@@ -144,6 +132,18 @@ private:
         QCOMPARE(watched.stats.totalTimeMs, qemu["total-time"].toDouble());
         QCOMPARE(watched.stats.downtimeMs, qemu["downtime"].toDouble());
         QCOMPARE(watched.stats.setupTimeMs, qemu["setup-time"].toDouble());
+    }
+
+    // Waits for QEMU's migration to complete and the watch to end with it; the watch's
+    // figures are QEMU's.
+    static TelemetrySnapshot completedAsQemuSays(QemuPair& pair, QemuWatch& watch) {
+        const QJsonObject qemu = pair.waitForEnd();
+        [&] { QCOMPARE(qemu["status"].toString(), QString("completed")); }();
+        [&] { QVERIFY(watch.waitFor(std::chrono::seconds(15))); }();
+        const auto final = watch.snapshot();
+        [&] { QVERIFY(final.status == MigrationStatus::Completed); }();
+        verifyFiguresMatchQemu(final, qemu);
+        return final;
     }
 
 private slots:
@@ -195,12 +195,8 @@ private slots:
             pair.source.control.command("migrate-set-parameters", {{"max-bandwidth", 256ll << 20}})
                 .contains("return"));
 
-        const QJsonObject qemu = pair.waitForEnd();
-        QCOMPARE(qemu["status"].toString(), QString("completed"));
-        QVERIFY(watch.waitFor(std::chrono::seconds(15)));
-        const auto final = watch.snapshot();
-        QVERIFY(final.status == MigrationStatus::Completed);
-        verifyFiguresMatchQemu(final, qemu);
+        const auto final = completedAsQemuSays(pair, watch);
+        QVERIFY(!QTest::currentTestFailed());
 
         // Labels by connection order: the main channel carries almost nothing of the RAM.
         QCOMPARE(final.channels.size(), std::size_t{5});
@@ -263,12 +259,8 @@ private slots:
         QemuWatch watch(watchOptions(pair));
         watch.start();
         QVERIFY(pair.migrate(64ull << 20));
-        const QJsonObject qemu = pair.waitForEnd();
-        QCOMPARE(qemu["status"].toString(), QString("completed"));
-        QVERIFY(watch.waitFor(std::chrono::seconds(15)));
-        const auto final = watch.snapshot();
-        QVERIFY(final.status == MigrationStatus::Completed);
-        verifyFiguresMatchQemu(final, qemu);
+        const auto final = completedAsQemuSays(pair, watch);
+        QVERIFY(!QTest::currentTestFailed());
         QCOMPARE(final.channels.size(), std::size_t{5});
         std::uint64_t sum = 0;
         for (const auto& channel : final.channels) {
@@ -303,7 +295,7 @@ private slots:
         std::unique_ptr<FakeMonitor> monitor;
         if (QString(QTest::currentDataTag()) != "missing")
             monitor = std::make_unique<FakeMonitor>(path, greeting, close);
-        const Outcome outcome =
+        const ProcessOutcome outcome =
             runBinary({"--watch", "qmp:" + path, "--history", workspace_.dir.path() + "/h.sqlite"});
         QCOMPARE(outcome.exitCode, 2);
         QVERIFY2(outcome.err.contains(reason.toUtf8()), outcome.err.constData());

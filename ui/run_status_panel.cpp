@@ -53,7 +53,10 @@ RunStatusPanel::RunStatusPanel(QWidget* parent) : QWidget(parent) {
     auto* figures = new QGridLayout;
     figures_ = figures;
     figures->setHorizontalSpacing(12);
-    iteration_ = addFigure(tr("Iteration:"), "iterationValue");
+    iteration_ = addFigure(tr("Dirty syncs:"), "iterationValue");
+    iteration_->setToolTip(tr("QEMU's dirty-sync-count: how many times the dirty bitmap was "
+                              "synchronised; the phase \"dirty sync N\" and the log use the "
+                              "same count"));
     dirtyRate_ = addFigure(tr("Dirty pages rate:"), "dirtyPagesRateValue");
     remaining_ = addFigure(tr("Remaining:"), "remainingValue");
     integrity_ = addFigure(tr("Integrity:"), "integrityValue");

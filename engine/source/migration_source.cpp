@@ -670,9 +670,11 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
         bool postcopy = false;
         bool announcedAckWait = false;
         for (;;) {
+            // One count under one name everywhere: QEMU's dirty-sync-count, which the header,
+            // the JSON and the log's "dirty sync N" lines show too.
             telemetry_.setPhase(dirtySyncCount_ <= 1
                                     ? "bulk copy"
-                                    : "dirty iteration " + std::to_string(dirtySyncCount_ - 1));
+                                    : "dirty sync " + std::to_string(dirtySyncCount_));
             stream_->put8(static_cast<std::uint8_t>(Section::Part));
             stream_->put32(kRamSectionId);
             const bool roundComplete = sendRound(dirty);
