@@ -318,9 +318,24 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(recover->isEnabled() && resume->isEnabled(), 60000);
         QCOMPARE(shownStatus(), QStringLiteral("postcopy-paused"));
         QVERIFY(child<QLabel>("destinationState")->text().contains("postcopy-paused"));
+        QSignalSpy messages(window_->statusBar(), &QStatusBar::messageChanged);
+        const auto said = [&](const QString& words) {
+            for (const auto& message : messages)
+                if (message[0].toString().contains(words))
+                    return true;
+            return false;
+        };
+        // Resume before the destination is armed: the source takes the request, and the
+        // window waits for the destination's answer instead of saying "accepted".
+        QTest::mouseClick(resume, Qt::LeftButton);
+        QVERIFY(window_->statusBar()->currentMessage().contains("waiting for the destination"));
+        QTRY_VERIFY_WITH_TIMEOUT(said("Resume failed"), 60000);
+        QVERIFY(!said("accepted"));
+        QTRY_VERIFY_WITH_TIMEOUT(resume->isEnabled(), 60000);
         QTest::mouseClick(recover, Qt::LeftButton);
         QTest::mouseClick(resume, Qt::LeftButton);
         QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 180000);
+        QVERIFY(said("Resume: the destination accepted it"));
         QCOMPARE(shownStatus(), QStringLiteral("completed"));
         QVERIFY2(child<QLabel>("recoveries")->text().contains("recoveries 1"),
                  qPrintable(child<QLabel>("recoveries")->text()));
@@ -334,8 +349,9 @@ private slots:
                      types.contains("REQ_PAGES_ID"),
                  qPrintable(types.join(' ')));
         QCOMPARE(types.last(), QStringLiteral("SHUT"));
-        // The second connection's messages say so.
-        QCOMPARE(log->index(log->rowCount() - 1, ReturnPathModel::Connection).data().toInt(), 2);
+        // The messages say which connection carried them: the refused resume was the second,
+        // the accepted one the third.
+        QCOMPARE(log->index(log->rowCount() - 1, ReturnPathModel::Connection).data().toInt(), 3);
         child<QCheckBox>("postcopyRam")->setChecked(false);
     }
 

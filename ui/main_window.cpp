@@ -203,6 +203,24 @@ QWidget* MainWindow::createHistoryPage() {
 
 void MainWindow::createMenus() {
     QMenu* migration = menuBar()->addMenu(tr("&Migration"));
+    QAction* start = migration->addAction(tr("&Start"), this, &MainWindow::startRun);
+    start->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Return));
+    QAction* cancel = migration->addAction(tr("&Cancel (migrate_cancel)"), this, [this] {
+        reportAction(tr("Cancel"), controller_->cancel());
+    });
+    cancel->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Period));
+    migration->addSeparator();
+    // The engine answers each request; a refusal and its reason go to the status bar.
+    migration->addAction(tr("Switch to &postcopy (migrate-start-postcopy)"), this, [this] {
+        reportAction(tr("Switch to postcopy"), controller_->startPostcopy());
+    });
+    migration->addAction(tr("P&ause (migrate-pause)"), this,
+                         [this] { reportAction(tr("Pause"), controller_->pause()); });
+    migration->addAction(tr("&Recover (migrate-recover)"), this,
+                         [this] { reportAction(tr("Recover"), controller_->recover()); });
+    migration->addAction(tr("Res&ume (migrate resume=true)"), this,
+                         [this] { reportAction(tr("Resume"), controller_->resume()); });
+    migration->addSeparator();
     QAction* watch =
         migration->addAction(tr("&Watch a QEMU migration…"), this, &MainWindow::askWhatToWatch);
     watch->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_W));
@@ -282,6 +300,7 @@ void MainWindow::startRun() {
 }
 
 void MainWindow::showSnapshot(const TelemetrySnapshot& snapshot) {
+    followResume(snapshot);
     statusPanel_->showSnapshot(snapshot);
     postcopyPanel_->showSnapshot(snapshot, postcopyAllowed_);
     devicePanel_->showSnapshot(snapshot);
@@ -306,10 +325,37 @@ void MainWindow::appendReturnPath(const std::vector<ReturnPathRecord>& records) 
 }
 
 void MainWindow::reportAction(const QString& action, const QString& refusal) {
-    if (refusal.isEmpty())
-        statusBar()->showMessage(tr("%1: accepted").arg(action), 5000);
-    else
+    if (!refusal.isEmpty()) {
         statusBar()->showMessage(tr("%1 refused: %2").arg(action, refusal));
+    } else if (action == tr("Resume")) {
+        // The source took the request; only the destination's RESUME_ACK (or its refusal)
+        // answers it.
+        resumePending_ = true;
+        statusBar()->showMessage(tr("Resume: requested, waiting for the destination's answer"));
+    } else {
+        statusBar()->showMessage(tr("%1: accepted").arg(action), 5000);
+    }
+}
+
+void MainWindow::followResume(const TelemetrySnapshot& snapshot) {
+    if (!resumePending_)
+        return;
+    for (const auto& event : snapshot.events) {
+        const QString text = QString::fromStdString(event.text);
+        if (event.level != EventLevel::Info && text.contains(QLatin1String("resume failed"))) {
+            resumePending_ = false;
+            statusBar()->showMessage(tr("Resume failed: %1").arg(text));
+            return;
+        }
+    }
+    if (snapshot.status == MigrationStatus::PostcopyActive ||
+        snapshot.status == MigrationStatus::Completed) {
+        resumePending_ = false;
+        statusBar()->showMessage(
+            tr("Resume: the destination accepted it (%1)").arg(statusText(snapshot.status)), 10000);
+    } else if (isFinal(snapshot.status)) {
+        resumePending_ = false;
+    }
 }
 
 void MainWindow::finishRun(MigrationStatus status, qint64 historyId, const QString& historyError) {

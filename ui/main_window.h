@@ -70,6 +70,8 @@ private:
     void appendReturnPath(const std::vector<ReturnPathRecord>& records);
     // Shows an operator action's refusal, or that it was accepted.
     void reportAction(const QString& action, const QString& refusal);
+    // A resume the engine took is not yet the destination's yes: follow it to its answer.
+    void followResume(const TelemetrySnapshot& snapshot);
 
     std::string historyPath_;
     RunController* controller_;
@@ -82,6 +84,7 @@ private:
     RunDetails* runDetails_ = nullptr;
     QTableView* returnPathView_ = nullptr;
     bool postcopyAllowed_ = false; // the run in flight has postcopy-ram
+    bool resumePending_ = false;   // "Resume" was accepted by the source; no answer yet
     LaunchForm* form_ = nullptr;
     RunStatusPanel* statusPanel_ = nullptr;
     ThroughputPlot* plot_ = nullptr;

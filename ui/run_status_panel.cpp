@@ -62,6 +62,8 @@ RunStatusPanel::RunStatusPanel(QWidget* parent) : QWidget(parent) {
     integrity_ = addFigure(tr("Integrity:"), "integrityValue");
     transferred_ = addFigure(tr("Transferred:"), "transferredValue");
     throughput_ = addFigure(tr("Throughput:"), "mbpsValue");
+    throughput_->setToolTip(tr("QEMU's mbps (megabits per second: over the last window while "
+                               "migrating, the average after completion), in bytes per second"));
     downtime_ = addFigure(tr("Downtime:"), "downtimeValue");
     guest_ = addFigure(tr("Source guest:"), "sourceGuestValue");
     arrangeFigures(figureColumns_);
@@ -171,12 +173,15 @@ void RunStatusPanel::showSnapshot(const TelemetrySnapshot& snapshot) {
     dirtyRate_->setText(tr("%1 pages/s").arg(qRound64(stats.dirtyPagesRate)));
     remaining_->setText(bytesText(static_cast<double>(stats.remaining)));
     const QString transferred = bytesText(static_cast<double>(stats.transferred));
-    // The RAM size is known only once the source has started migrating.
-    transferred_->setText(
-        stats.total == 0
-            ? transferred
-            : tr("%1 of %2 RAM").arg(transferred, bytesText(static_cast<double>(stats.total))));
-    throughput_->setText(tr("%1 Mbit/s").arg(stats.mbps, 0, 'f', 1));
+    // The RAM size is known only once the source has started migrating. Not "x of y": pages
+    // dirtied again are sent again, so what is sent passes the RAM's size.
+    transferred_->setText(stats.total == 0
+                              ? transferred
+                              : tr("%1 (guest RAM %2)")
+                                    .arg(transferred, bytesText(static_cast<double>(stats.total))));
+    // One unit per quantity on screen: rates are bytes per second, as the plot and the
+    // channel table show them; QEMU's mbps (megabits) stays in the JSON.
+    throughput_->setText(rateText(stats.mbps * 1e6 / 8));
     // The limit beside both figures; over it in the attention colour, with the reason.
     const bool over = stats.downtimeLimitMs > 0 &&
                       (stats.downtimeMs > 0 ? stats.downtimeMs : stats.expectedDowntimeMs) >

@@ -2,8 +2,8 @@
 
 #include "engine/api/history_store.h"
 #include "engine/api/migration_config.h"
-#include "engine/watch/qmp_client.h"
 #include "engine/transport/socket_diag.h"
+#include "engine/watch/qmp_client.h"
 #include "engine/watch/thread_cpu.h"
 
 #include <algorithm>
@@ -115,8 +115,9 @@ struct QemuWatch::Watcher {
 
     bool migrationSeen = false; // a migration began after the watch did (or was under way)
     std::string lastStatusText;
-    std::set<std::uint64_t> preexisting; // sockets that were there before the migration
-    std::vector<Connection> connections; // in order of appearance
+    std::set<std::uint64_t> preexisting;            // sockets that were there before the migration
+    std::map<std::uint32_t, int> preexistingInodes; // QEMU's sockets when last looked at
+    std::vector<Connection> connections;            // in order of appearance
     std::map<std::uint64_t, TcpSocket> destroyedSockets;
     bool kernelWarned = false;
     ThreadSample threadSample;
@@ -366,7 +367,12 @@ private:
 
     void rememberPreexistingSockets() {
         try {
-            const auto inodes = socketInodesOf(report_.sourcePid);
+            // Waiting costs one look at /proc while QEMU's sockets stay the same; the kernel
+            // is asked only when they change.
+            auto inodes = socketInodesOf(report_.sourcePid);
+            if (inodes == w_.preexistingInodes)
+                return;
+            w_.preexistingInodes = inodes;
             for (const auto& socket : dumpTcpSockets())
                 if (inodes.count(socket.inode))
                     w_.preexisting.insert(socket.cookie);
