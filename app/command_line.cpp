@@ -115,7 +115,8 @@ CommandLine parseCommandLine(const QStringList& arguments) {
     QCommandLineParser parser;
     parser.setApplicationDescription(
         "Migrascope moves a running guest to a destination over multifd TLS channels and shows "
-        "every step. Without --headless it opens the window.");
+        "every step. Without --headless it opens the window. 'migrascope history list|show' "
+        "reads the history (migrascope history --help).");
     parser.addHelpOption();
     parser.addVersionOption();
     parser.addOptions({

@@ -1,6 +1,7 @@
 // migrascope: the window by default, or one headless migration with --headless.
 #include "app/command_line.h"
 #include "app/headless.h"
+#include "app/history_command.h"
 #include "app/incoming.h"
 #include "app/watch.h"
 #include "ui/launch_form.h"
@@ -15,6 +16,8 @@
 namespace {
 
 bool wantsHeadless(int argc, char** argv) {
+    if (argc > 1 && std::strcmp(argv[1], "history") == 0)
+        return true;
     for (int i = 1; i < argc; ++i)
         if (std::strcmp(argv[i], "--window") == 0)
             return false;
@@ -39,6 +42,10 @@ int main(int argc, char** argv) {
         application = std::make_unique<QApplication>(argc, argv);
     QCoreApplication::setApplicationName("migrascope");
     QCoreApplication::setApplicationVersion(MIGRASCOPE_VERSION);
+
+    const QStringList arguments = QCoreApplication::arguments();
+    if (arguments.size() > 1 && arguments[1] == QLatin1String("history"))
+        return migrascope::app::runHistoryCommand(arguments);
 
     migrascope::app::CommandLine line;
     try {

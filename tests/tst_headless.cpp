@@ -204,6 +204,61 @@ private slots:
         QVERIFY(json["channels"].toArray()[1].toObject()["tls"].isNull());
     }
 
+    // A support engineer's first look, from a shell: the runs above are listed, filtered and
+    // shown, and reading changes nothing in the file.
+    void theHistoryCommandListsAndShowsRunsWithoutWritingTheFile() {
+        const QString file = QString::fromStdString(historyPath());
+        const auto contents = [&] {
+            QByteArray bytes;
+            for (const QString& part : {file, file + "-wal"}) {
+                QFile f(part);
+                if (f.open(QIODevice::ReadOnly))
+                    bytes += f.readAll();
+            }
+            return bytes;
+        };
+        const QByteArray before = contents();
+
+        const auto all = run({"history", "list", "--json", "--history", file});
+        QVERIFY2(all.exitCode == 0, all.err.constData());
+        const auto runs = QJsonDocument::fromJson(all.out).array();
+        QVERIFY(runs.size() >= 3);
+        QVERIFY(runs[0].toObject()["id"].toInteger() > runs[1].toObject()["id"].toInteger());
+
+        const auto failed =
+            run({"history", "list", "--status", "failed", "--json", "--history", file});
+        const auto failedRuns = QJsonDocument::fromJson(failed.out).array();
+        QVERIFY(!failedRuns.isEmpty());
+        for (const auto& entry : failedRuns)
+            QCOMPARE(entry.toObject()["status"].toString(), QString("failed"));
+
+        const auto warned = run({"history", "list", "--status", "completed with warnings", "--json",
+                                 "--history", file});
+        const auto warnedRuns = QJsonDocument::fromJson(warned.out).array();
+        QVERIFY(!warnedRuns.isEmpty());
+        QVERIFY(!warnedRuns[0].toObject()["warnings"].toArray().isEmpty());
+
+        const qint64 id = failedRuns[0].toObject()["id"].toInteger();
+        const auto shown =
+            run({"history", "show", QString::number(id), "--json", "--history", file});
+        QVERIFY2(shown.exitCode == 0, shown.err.constData());
+        const auto detail = QJsonDocument::fromJson(shown.out).object();
+        QVERIFY(detail["error-desc"].toString().contains("multifd-0"));
+        QVERIFY(!detail["channels"].toArray().isEmpty());
+        QVERIFY(!detail["events"].toArray().isEmpty());
+        const auto text = run({"history", "list", "--history", file});
+        QVERIFY(text.out.contains("completed with warnings"));
+
+        QCOMPARE(run({"history", "show", "999999", "--history", file}).exitCode, 1);
+        const auto unknown = run({"history", "frobnicate", "--history", file});
+        QCOMPARE(unknown.exitCode, 2);
+        QVERIFY(unknown.err.contains("frobnicate"));
+        const auto badStatus = run({"history", "list", "--status", "bogus", "--history", file});
+        QCOMPARE(badStatus.exitCode, 2);
+        QVERIFY(badStatus.err.contains("--status"));
+        QCOMPARE(contents(), before);
+    }
+
     // A script's view of a network outage: postcopy pauses, recovers by itself, completes.
     void postcopyOutageRecoversByItself() {
         const auto outcome = run(
