@@ -315,6 +315,13 @@ private slots:
         QTest::newRow("channels") << QStringList{"--multifd-channels", "many"}
                                   << "--multifd-channels";
         QTest::newRow("fault") << QStringList{"--inject", "explode"} << "--inject";
+        // Once accepted, and the run "completed" with a fault that could never fire.
+        QTest::newRow("fault on a channel the run lacks")
+            << QStringList{"--multifd-channels", "4", "--inject", "cut-channel=multifd-9@64M"}
+            << "no channel multifd-9 in this migration (main and multifd-0 to multifd-3)";
+        QTest::newRow("corruption without multifd")
+            << QStringList{"--multifd-channels", "0", "--inject", "corrupt-page=multifd-0@1M"}
+            << "multifd is off";
         QTest::newRow("creds") << QStringList{"--tls-creds", "/nonexistent/pki"} << "ca-cert.pem";
         QTest::newRow("capability") << QStringList{"--capability", "colo=on"} << "--capability";
         QTest::newRow("no return path")

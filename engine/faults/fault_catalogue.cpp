@@ -90,6 +90,22 @@ std::string noCheck(const FaultSpec&, const MigrationConfig&) {
     return {};
 }
 
+// A fault aimed at a channel the run will not open would never fire: refused before start.
+std::string checkChannelExists(const FaultSpec& fault, const MigrationConfig& config) {
+    if (fault.channel == "main")
+        return {};
+    const std::string number = fault.channel.substr(std::string("multifd-").size());
+    const bool digits = !number.empty() && number.size() < 4 &&
+                        number.find_first_not_of("0123456789") == std::string::npos;
+    if (digits && std::stoul(number) < config.multifdChannels)
+        return {};
+    return "no channel " + fault.channel + " in this migration (" +
+           (config.multifdChannels == 0
+                ? std::string("multifd is off: only main")
+                : "main and multifd-0 to multifd-" + std::to_string(config.multifdChannels - 1)) +
+           ")";
+}
+
 const DeviceConfig* findDevice(const MigrationConfig& config, const std::string& name) {
     for (const auto& device : config.devices)
         if (device.name == name)
@@ -124,7 +140,7 @@ using K = FaultSpec::Kind;
 const FaultInfo kCatalogue[] = {
     {K::CutChannel, "cut-channel", "cut-channel=CHANNEL@BYTES",
      "cut the network under CHANNEL (main, multifd-N) once BYTES were sent on it",
-     "cut-channel=multifd-1@64M", Side::Source, "", nullptr, parseCutChannel, noCheck},
+     "cut-channel=multifd-1@64M", Side::Source, "", nullptr, parseCutChannel, checkChannelExists},
     {K::TlsNoBye, "tls-no-bye", "tls-no-bye",
      "end multifd channels without TLS close_notify, as sources before QEMU 9.1 did", "tls-no-bye",
      Side::Source, "", nullptr, noArguments, noCheck},
@@ -147,7 +163,7 @@ const FaultInfo kCatalogue[] = {
      "one bit of the next page sent on CHANNEL flips on the wire once BYTES were sent on it: "
      "the destination's integrity check must catch it before its guest starts (unless the "
      "guest writes that page again, which sends it again)",
-     "corrupt-page=multifd-0@16M", Side::Source, "", nullptr, parseCorruptPage, noCheck},
+     "corrupt-page=multifd-0@16M", Side::Source, "", nullptr, parseCorruptPage, checkChannelExists},
 };
 
 } // namespace
