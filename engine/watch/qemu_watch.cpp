@@ -241,12 +241,23 @@ public:
         : w_(watcher), mutex_(mutex), current_(current), report_(report) {}
 
     void event(EventLevel level, Side side, std::string text, double timeMs = -1) {
-        std::lock_guard lock(mutex_);
-        current_.events.push_back({timeMs < 0 ? w_.nowMs() : timeMs, level, side, std::move(text)});
+        pending_.push_back({timeMs < 0 ? w_.nowMs() : timeMs, level, side, std::move(text)});
+        if (!batching_)
+            flushEvents();
     }
 
-    // One poll of everything; throws QmpError when the source's QMP socket is lost.
+    // One poll of everything; throws QmpError when the source's QMP socket is lost. What a
+    // poll learns joins the log in time order: QEMU stamps its events when they happened,
+    // which is before this poll saw them.
     void poll() {
+        batching_ = true;
+        struct Flush {
+            Poller& poller;
+            ~Flush() {
+                poller.batching_ = false;
+                poller.flushEvents();
+            }
+        } flush{*this};
         const double now = w_.nowMs();
         takeEvents(*w_.source, Side::Source);
         const nlohmann::json migrate = w_.source->execute("query-migrate");
@@ -314,6 +325,14 @@ public:
     }
 
 private:
+    void flushEvents() {
+        std::stable_sort(pending_.begin(), pending_.end(),
+                         [](const Event& a, const Event& b) { return a.timeMs < b.timeMs; });
+        std::lock_guard lock(mutex_);
+        current_.events.insert(current_.events.end(), pending_.begin(), pending_.end());
+        pending_.clear();
+    }
+
     void takeEvents(QmpClient& client, Side side) {
         for (const auto& qmpEvent : client.takeEvents()) {
             const double timeMs = (qmpEvent.timestampSeconds - w_.startEpochSeconds) * 1000;
@@ -540,6 +559,8 @@ private:
     }
 
     QemuWatch::Watcher& w_;
+    std::vector<Event> pending_; // this poll's events, until they join the log in order
+    bool batching_ = false;
     std::mutex& mutex_;
     TelemetrySnapshot& current_;
     WatchReport& report_;
