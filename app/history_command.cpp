@@ -1,5 +1,6 @@
 #include "app/history_command.h"
 
+#include "app/json_result.h"
 #include "engine/api/history_store.h"
 
 #include <QCommandLineParser>
@@ -21,13 +22,6 @@ QString resultOf(const RunRecord& run) {
     return QString::fromLatin1(toString(run.status));
 }
 
-QJsonArray stringArray(const std::vector<std::string>& texts) {
-    QJsonArray array;
-    for (const auto& text : texts)
-        array.append(QString::fromStdString(text));
-    return array;
-}
-
 QJsonObject runJson(const RunRecord& run) {
     QJsonObject object;
     object["id"] = static_cast<qint64>(run.id);
@@ -41,7 +35,7 @@ QJsonObject runJson(const RunRecord& run) {
     object["peer"] = QString::fromStdString(run.peer);
     if (!run.errorDesc.empty())
         object["error-desc"] = QString::fromStdString(run.errorDesc);
-    object["warnings"] = stringArray(run.warnings);
+    object["warnings"] = stringsJson(run.warnings);
     object["integrity"] = QString::fromStdString(run.integrity);
     object["config"] = QString::fromStdString(run.config);
     object["ram-total"] = static_cast<qint64>(run.ramTotal);
@@ -53,26 +47,6 @@ QJsonObject runJson(const RunRecord& run) {
     object["mbps"] = run.mbps;
     object["multifd-channels"] = static_cast<qint64>(run.multifdChannels);
     object["tls"] = run.tls;
-    return object;
-}
-
-QJsonObject channelJson(const ChannelSnapshot& channel) {
-    QJsonObject object;
-    object["id"] = QString::fromStdString(channel.id);
-    object["kind"] = QString::fromLatin1(toString(channel.kind));
-    object["state"] = QString::fromLatin1(toString(channel.state));
-    object["bytes"] = static_cast<qint64>(channel.bytes);
-    object["bytes-received"] = static_cast<qint64>(channel.bytesReceived);
-    object["termination"] = QString::fromLatin1(toString(channel.termination));
-    object["tls-version"] = QString::fromStdString(channel.tlsVersion);
-    if (channel.tcp) {
-        QJsonObject tcp;
-        tcp["bytes-acked"] = static_cast<qint64>(channel.tcp->bytesAcked);
-        tcp["bytes-received"] = static_cast<qint64>(channel.tcp->bytesReceived);
-        tcp["rtt-us"] = static_cast<qint64>(channel.tcp->rttUs);
-        tcp["retransmits"] = static_cast<qint64>(channel.tcp->retransmits);
-        object["tcp-info"] = tcp;
-    }
     return object;
 }
 

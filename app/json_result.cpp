@@ -7,6 +7,47 @@
 
 namespace migrascope::app {
 
+QJsonArray stringsJson(const std::vector<std::string>& texts) {
+    QJsonArray array;
+    for (const auto& text : texts)
+        array.append(QString::fromStdString(text));
+    return array;
+}
+
+QJsonObject channelJson(const ChannelSnapshot& channel) {
+    QJsonObject entry;
+    entry["id"] = QString::fromStdString(channel.id);
+    entry["kind"] = toString(channel.kind);
+    entry["state"] = toString(channel.state);
+    entry["bidirectional"] = channel.bidirectional;
+    QJsonObject tls;
+    for (const ChannelMetric& metric : channelMetrics()) {
+        const std::uint64_t value = channel.*metric.field;
+        (metric.tls ? tls : entry)[metric.jsonKey] = metric.zeroMeansNone && value == 0
+                                                         ? QJsonValue(QJsonValue::Null)
+                                                         : QJsonValue(static_cast<qint64>(value));
+    }
+    if (channel.tcp) {
+        QJsonObject tcp;
+        tcp["bytes-acked"] = static_cast<qint64>(channel.tcp->bytesAcked);
+        tcp["bytes-received"] = static_cast<qint64>(channel.tcp->bytesReceived);
+        tcp["rtt-us"] = static_cast<qint64>(channel.tcp->rttUs);
+        tcp["retransmits"] = static_cast<qint64>(channel.tcp->retransmits);
+        tcp["send-congestion-window"] = static_cast<qint64>(channel.tcp->sendCongestionWindow);
+        entry["tcp-info"] = tcp;
+    }
+    if (channel.tlsVersion.empty()) {
+        entry["tls"] = QJsonValue::Null;
+    } else {
+        tls["version"] = QString::fromStdString(channel.tlsVersion);
+        tls["cipher"] = QString::fromStdString(channel.tlsCipher);
+        tls["termination"] = toString(channel.termination);
+        tls["protection"] = QString::fromStdString(channel.tlsProtection);
+        entry["tls"] = tls;
+    }
+    return entry;
+}
+
 QJsonObject jsonResult(const TelemetrySnapshot& snapshot, std::int64_t historyId) {
     const MigrationStats& stats = snapshot.stats;
     QJsonObject result;
@@ -40,44 +81,10 @@ QJsonObject jsonResult(const TelemetrySnapshot& snapshot, std::int64_t historyId
 
     result["integrity"] = QString::fromStdString(snapshot.integrity);
     // A completed run with any of these is "completed with warnings"; status stays QEMU's.
-    QJsonArray warnings;
-    for (const auto& warning : snapshot.warnings)
-        warnings.append(QString::fromStdString(warning));
-    result["warnings"] = warnings;
+    result["warnings"] = stringsJson(snapshot.warnings);
     QJsonArray channels;
-    for (const auto& channel : snapshot.channels) {
-        QJsonObject entry;
-        entry["id"] = QString::fromStdString(channel.id);
-        entry["kind"] = toString(channel.kind);
-        entry["state"] = toString(channel.state);
-        entry["bidirectional"] = channel.bidirectional;
-        QJsonObject tls;
-        for (const ChannelMetric& metric : channelMetrics()) {
-            const std::uint64_t value = channel.*metric.field;
-            (metric.tls ? tls : entry)[metric.jsonKey] =
-                metric.zeroMeansNone && value == 0 ? QJsonValue(QJsonValue::Null)
-                                                   : QJsonValue(static_cast<qint64>(value));
-        }
-        if (channel.tcp) {
-            QJsonObject tcp;
-            tcp["bytes-acked"] = static_cast<qint64>(channel.tcp->bytesAcked);
-            tcp["bytes-received"] = static_cast<qint64>(channel.tcp->bytesReceived);
-            tcp["rtt-us"] = static_cast<qint64>(channel.tcp->rttUs);
-            tcp["retransmits"] = static_cast<qint64>(channel.tcp->retransmits);
-            tcp["send-congestion-window"] = static_cast<qint64>(channel.tcp->sendCongestionWindow);
-            entry["tcp-info"] = tcp;
-        }
-        if (channel.tlsVersion.empty()) {
-            entry["tls"] = QJsonValue::Null;
-        } else {
-            tls["version"] = QString::fromStdString(channel.tlsVersion);
-            tls["cipher"] = QString::fromStdString(channel.tlsCipher);
-            tls["termination"] = toString(channel.termination);
-            tls["protection"] = QString::fromStdString(channel.tlsProtection);
-            entry["tls"] = tls;
-        }
-        channels.append(entry);
-    }
+    for (const auto& channel : snapshot.channels)
+        channels.append(channelJson(channel));
     result["channels"] = channels;
 
     // What the destination said, in order; the count includes messages past the log's cap.
