@@ -253,6 +253,9 @@ private slots:
         QVERIFY(!child<QPushButton>("cancelButton")->isEnabled());
         // 256 MiB at 8 MiB/s takes over 30 s; a cancel that did not stop it would show more.
         QVERIFY(child<QProgressBar>("progressBar")->value() < 100);
+        // The bar says where the run stopped, not a bare percentage that reads as nearly done.
+        QVERIFY2(child<QProgressBar>("progressBar")->text().startsWith("cancelled at "),
+                 qPrintable(child<QProgressBar>("progressBar")->text()));
 
         QCOMPARE(historyTable()->rowCount(), historyRowsBefore + 1);
         QCOMPARE(newestHistoryStatus(), QStringLiteral("cancelled"));
@@ -271,6 +274,7 @@ private slots:
         QCOMPARE(shownStatus(), QStringLiteral("failed"));
         QVERIFY2(child<QLabel>("errorValue")->text().contains("non-properly terminated"),
                  qPrintable(child<QLabel>("errorValue")->text()));
+        QVERIFY(child<QProgressBar>("progressBar")->text().startsWith("failed at "));
         QAbstractItemModel* channels = channelTable();
         bool prematureShown = false;
         for (int row = 0; row < channels->rowCount(); ++row)

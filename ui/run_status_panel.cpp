@@ -122,6 +122,7 @@ void RunStatusPanel::reset() {
     error_->clear();
     error_->hide();
     progress_->setValue(0);
+    progress_->setFormat(QStringLiteral("%p%"));
     for (QLabel* value : {iteration_, dirtyRate_, remaining_, transferred_, throughput_, downtime_,
                           integrity_, guest_})
         value->setText(QStringLiteral("–"));
@@ -168,6 +169,12 @@ void RunStatusPanel::showSnapshot(const TelemetrySnapshot& snapshot) {
     // the bar cannot run backwards even if a snapshot from before a reset arrives late.
     const int percent = std::clamp(static_cast<int>(snapshot.progress * 100), 0, 100);
     progress_->setValue(std::max(progress_->value(), percent));
+    // A run that ended short of its goal must not read like one almost done: the bar says
+    // where it stopped.
+    if (snapshot.status == MigrationStatus::Failed || snapshot.status == MigrationStatus::Cancelled)
+        progress_->setFormat(tr("%1 at %p%").arg(statusText(snapshot.status)));
+    else
+        progress_->setFormat(QStringLiteral("%p%"));
 
     iteration_->setText(QString::number(stats.dirtySyncCount));
     dirtyRate_->setText(tr("%1 pages/s").arg(qRound64(stats.dirtyPagesRate)));
