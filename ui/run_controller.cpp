@@ -21,17 +21,21 @@ RunController::~RunController() {
     watch_.reset();
 }
 
+void RunController::forgetLastRun() {
+    eventCursor_ = 0;
+    sampleCursor_ = 0;
+    returnPathCursor_ = 0;
+    lastSnapshot_ = TelemetrySnapshot{};
+    lastHistoryId_ = 0;
+}
+
 bool RunController::watch(WatchOptions options) {
     if (isRunning())
         return false;
     options.historyPath = historyPath_;
     pendingWatch_ =
         std::async(std::launch::async, [options] { return std::make_unique<QemuWatch>(options); });
-    eventCursor_ = 0;
-    sampleCursor_ = 0;
-    returnPathCursor_ = 0;
-    lastSnapshot_ = TelemetrySnapshot{};
-    lastHistoryId_ = 0;
+    forgetLastRun();
     pollTimer_.start();
     return true;
 }
@@ -59,11 +63,7 @@ bool RunController::start(MigrationConfig config) {
     RunOptions options;
     options.historyPath = historyPath_;
     run_ = std::make_unique<MigrationRun>(std::move(config), options);
-    eventCursor_ = 0;
-    sampleCursor_ = 0;
-    returnPathCursor_ = 0;
-    lastSnapshot_ = TelemetrySnapshot{};
-    lastHistoryId_ = 0;
+    forgetLastRun();
     emit runStarted(run_->config());
     run_->start();
     pollTimer_.start();

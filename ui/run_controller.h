@@ -73,6 +73,7 @@ signals:
 private:
     void poll();
     void adoptWatch();
+    void forgetLastRun(); // cursors and last results, before a run or watch begins
 
     std::string historyPath_;
     std::unique_ptr<MigrationRun> run_;
