@@ -100,8 +100,7 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent) : QMainWindow(par
             [this] { reportAction(tr("Pause"), controller_->pause()); });
     connect(postcopyPanel_, &PostcopyPanel::recoverRequested, this,
             [this] { reportAction(tr("Recover"), controller_->recover()); });
-    connect(postcopyPanel_, &PostcopyPanel::resumeRequested, this,
-            [this] { reportAction(tr("Resume"), controller_->resume()); });
+    connect(postcopyPanel_, &PostcopyPanel::resumeRequested, this, [this] { requestResume(); });
     connect(postcopyPanel_, &PostcopyPanel::cutNetworkRequested, this,
             [this] { reportAction(tr("Cut network"), controller_->cutNetwork()); });
     connect(controller_, &RunController::runFinished, this, &MainWindow::finishRun);
@@ -218,8 +217,7 @@ void MainWindow::createMenus() {
                          [this] { reportAction(tr("Pause"), controller_->pause()); });
     migration->addAction(tr("&Recover (migrate-recover)"), this,
                          [this] { reportAction(tr("Recover"), controller_->recover()); });
-    migration->addAction(tr("Res&ume (migrate resume=true)"), this,
-                         [this] { reportAction(tr("Resume"), controller_->resume()); });
+    migration->addAction(tr("Res&ume (migrate resume=true)"), this, [this] { requestResume(); });
     migration->addSeparator();
     QAction* watch =
         migration->addAction(tr("&Watch a QEMU migration…"), this, &MainWindow::askWhatToWatch);
@@ -325,16 +323,21 @@ void MainWindow::appendReturnPath(const std::vector<ReturnPathRecord>& records) 
 }
 
 void MainWindow::reportAction(const QString& action, const QString& refusal) {
-    if (!refusal.isEmpty()) {
-        statusBar()->showMessage(tr("%1 refused: %2").arg(action, refusal));
-    } else if (action == tr("Resume")) {
-        // The source took the request; only the destination's RESUME_ACK (or its refusal)
-        // answers it.
-        resumePending_ = true;
-        statusBar()->showMessage(tr("Resume: requested, waiting for the destination's answer"));
-    } else {
+    if (refusal.isEmpty())
         statusBar()->showMessage(tr("%1: accepted").arg(action), 5000);
+    else
+        statusBar()->showMessage(tr("%1 refused: %2").arg(action, refusal));
+}
+
+void MainWindow::requestResume() {
+    if (const QString refusal = controller_->resume(); !refusal.isEmpty()) {
+        reportAction(tr("Resume"), refusal);
+        return;
     }
+    // The source took the request; only the destination's RESUME_ACK (or its refusal)
+    // answers it.
+    resumePending_ = true;
+    statusBar()->showMessage(tr("Resume: requested, waiting for the destination's answer"));
 }
 
 void MainWindow::followResume(const TelemetrySnapshot& snapshot) {

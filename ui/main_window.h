@@ -70,6 +70,7 @@ private:
     void appendReturnPath(const std::vector<ReturnPathRecord>& records);
     // Shows an operator action's refusal, or that it was accepted.
     void reportAction(const QString& action, const QString& refusal);
+    void requestResume();
     // A resume the engine took is not yet the destination's yes: follow it to its answer.
     void followResume(const TelemetrySnapshot& snapshot);
 
