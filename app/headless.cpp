@@ -1,5 +1,6 @@
 #include "app/headless.h"
 
+#include "app/console.h"
 #include "app/json_result.h"
 #include "app/signals.h"
 #include "engine/api/migration_run.h"
@@ -9,13 +10,6 @@
 
 namespace migrascope::app {
 namespace {
-
-void printWarnings(const std::vector<Event>& events) {
-    for (const auto& event : events)
-        if (event.level != EventLevel::Info)
-            std::fprintf(stderr, "[%s %s] %s\n", toString(event.side), toString(event.level),
-                         event.text.c_str());
-}
 
 void printProgress(const TelemetrySnapshot& snap) {
     std::fprintf(stderr,
@@ -44,10 +38,10 @@ int runHeadless(const CommandLine& line) {
         }
         const auto snap = run.snapshot(eventCursor);
         eventCursor = snap.nextEventIndex;
-        printWarnings(snap.events);
+        printEvents(snap.events, EventLevel::Warning);
         printProgress(snap);
     }
-    printWarnings(run.snapshot(eventCursor).events);
+    printEvents(run.snapshot(eventCursor).events, EventLevel::Warning);
     const auto final = run.snapshot();
     printProgress(final);
     if (final.status != MigrationStatus::Completed)

@@ -1,5 +1,6 @@
 #include "app/incoming.h"
 
+#include "app/console.h"
 #include "app/signals.h"
 #include "engine/api/incoming_daemon.h"
 
@@ -8,16 +9,6 @@
 #include <thread>
 
 namespace migrascope::app {
-namespace {
-
-void print(const std::vector<Event>& events) {
-    for (const auto& event : events)
-        std::fprintf(stderr, "[%s %s] %s\n", toString(event.side), toString(event.level),
-                     event.text.c_str());
-}
-
-} // namespace
-
 int runIncoming(const CommandLine& line) {
     installStopSignals();
     IncomingDaemon daemon(line.incoming);
@@ -31,11 +22,11 @@ int runIncoming(const CommandLine& line) {
     std::fprintf(stderr, "migrascope: destination daemon listening on port %u\n",
                  static_cast<unsigned>(daemon.port()));
     while (!stopRequested()) {
-        print(daemon.poll());
+        printEvents(daemon.poll());
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     daemon.stop();
-    print(daemon.poll());
+    printEvents(daemon.poll());
     std::fprintf(stderr,
                  "migrascope: destination daemon stopped: %u migrations received, %u "
                  "completed\n",

@@ -1,5 +1,6 @@
 #include "app/watch.h"
 
+#include "app/console.h"
 #include "app/json_result.h"
 #include "app/signals.h"
 #include "engine/api/qemu_watch.h"
@@ -16,12 +17,6 @@ QJsonValue parsedJson(const std::string& text) {
         return QJsonValue::Null;
     const auto document = QJsonDocument::fromJson(QByteArray::fromStdString(text));
     return document.isObject() ? QJsonValue(document.object()) : QJsonValue(document.array());
-}
-
-void printEvents(const std::vector<Event>& events) {
-    for (const auto& event : events)
-        std::fprintf(stderr, "[%s %s] %s\n", toString(event.side), toString(event.level),
-                     event.text.c_str());
 }
 
 void printProgress(const TelemetrySnapshot& snap) {
