@@ -7,9 +7,12 @@
 
 namespace migrascope {
 
-void KernelTcpReader::update(Telemetry& telemetry) {
-    if (failed_)
+void KernelTcpReader::update(Telemetry& telemetry, bool now) {
+    const auto started = std::chrono::steady_clock::now();
+    if (failed_ || (!now && started - lastRead_ <
+                                std::chrono::duration<double, std::milli>(kSampleRateWindowMs)))
         return;
+    lastRead_ = started;
     std::map<std::uint64_t, TcpKernelView> live;
     try {
         for (const auto& socket : dumpTcpSockets())
