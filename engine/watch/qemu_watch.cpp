@@ -121,7 +121,6 @@ struct QemuWatch::Watcher {
     std::map<std::uint64_t, TcpSocket> destroyedSockets;
     bool kernelWarned = false;
     ThreadSample threadSample;
-    std::map<pid_t, double> threadPercent;
     double lastFlushMs = 0;
     std::size_t historyEventCursor = 0;
     std::size_t historySampleCursor = 0;
