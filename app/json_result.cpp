@@ -36,7 +36,10 @@ QJsonObject channelJson(const ChannelSnapshot& channel) {
         tcp["send-congestion-window"] = static_cast<qint64>(channel.tcp->sendCongestionWindow);
         entry["tcp-info"] = tcp;
     }
-    if (channel.tlsVersion.empty()) {
+    if (channel.tlsUnseen) {
+        // A real QEMU keeps its TLS sessions to itself: say so rather than "no TLS".
+        entry["tls"] = QStringLiteral("not visible from outside");
+    } else if (channel.tlsVersion.empty()) {
         entry["tls"] = QJsonValue::Null;
     } else {
         tls["version"] = QString::fromStdString(channel.tlsVersion);

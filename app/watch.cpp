@@ -96,15 +96,6 @@ int runWatch(const CommandLine& line) {
     if (line.json) {
         const WatchReport report = watch->report();
         QJsonObject result = jsonResult(final, watch->historyId());
-        // QEMU keeps its TLS sessions to itself: say so rather than "no TLS".
-        const bool tls = parsedJson(report.parameters).toObject()["tls-creds"].toString() != "";
-        QJsonArray channels = result["channels"].toArray();
-        for (auto entry : channels) {
-            QJsonObject channel = entry.toObject();
-            channel["tls"] = tls ? QJsonValue("not visible from outside") : QJsonValue::Null;
-            entry = channel;
-        }
-        result["channels"] = channels;
         if (final.status != MigrationStatus::Completed && !final.errorDesc.empty())
             result["error-desc"] = QString::fromStdString(final.errorDesc);
         result["watched"] = watchedJson(report, options);
