@@ -370,7 +370,7 @@ void MigrationRun::coordinate() {
     sampler_.join();
     telemetry_->sample();
     if (kernelTcp_)
-        kernelTcp_->update(*telemetry_, true);
+        kernelTcp_->update(*telemetry_);
     if (history)
         recordEnd(*history);
     std::lock_guard lock(mutex_);

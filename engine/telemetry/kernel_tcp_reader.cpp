@@ -7,12 +7,9 @@
 
 namespace migrascope {
 
-void KernelTcpReader::update(Telemetry& telemetry, bool now) {
-    const auto started = std::chrono::steady_clock::now();
-    if (failed_ || (!now && started - lastRead_ <
-                                std::chrono::duration<double, std::milli>(kSampleRateWindowMs)))
+void KernelTcpReader::update(Telemetry& telemetry) {
+    if (failed_)
         return;
-    lastRead_ = started;
     std::map<std::uint64_t, TcpKernelView> live;
     try {
         for (const auto& socket : dumpTcpSockets())

@@ -6,21 +6,16 @@
 // One thread at a time uses an instance.
 #pragma once
 
-#include <chrono>
-
 namespace migrascope {
 
 class Telemetry;
 
 class KernelTcpReader {
 public:
-    // Reads the kernel's counters of every open channel of `telemetry` whose socket is known;
-    // at most once per kSampleRateWindowMs (a dump lists every TCP socket of the host's
-    // namespace), unless `now` says the run has ended.
-    void update(Telemetry& telemetry, bool now = false);
+    // Reads the kernel's counters of every open channel of `telemetry` whose socket is known.
+    void update(Telemetry& telemetry);
 
 private:
-    std::chrono::steady_clock::time_point lastRead_{};
     bool failed_ = false; // the kernel refused a dump once: do not ask every sample
 };
 
