@@ -93,6 +93,10 @@ CommandLine parseIncoming(const QCommandLineParser& parser) {
     if (incoming.handshakeTimeoutMs == 0)
         throw std::invalid_argument("--handshake-timeout: 0 would drop every connection; give "
                                     "a time in milliseconds");
+    incoming.maxIncoming = static_cast<unsigned>(numberOption(parser, "max-incoming", 64));
+    if (incoming.maxIncoming == 0)
+        throw std::invalid_argument("--max-incoming: 0 would refuse every migration; give a "
+                                    "number from 1 to 64");
     incoming.vfioExplicitResumingStop = onOffOption(parser, "vfio-explicit-resuming-stop");
     for (const QString& text : parser.values("inject")) {
         FaultSpec fault;
@@ -149,6 +153,10 @@ CommandLine parseCommandLine(const QStringList& arguments) {
          "With --destination: give up connecting a channel after MS milliseconds (a host that "
          "does not answer). Default 10000.",
          "MS", "10000"},
+        {"max-incoming",
+         "With --incoming: receive at most N migrations at once (1 to 64); a source over the "
+         "limit is refused with the reason. Default 1.",
+         "N", "1"},
         {"handshake-timeout",
          "With --incoming: drop a connection that has not finished its TLS handshake and named "
          "its channel within MS milliseconds. Default 5000.",
@@ -347,7 +355,7 @@ CommandLine parseCommandLine(const QStringList& arguments) {
     if (!config.devices.empty() && config.capabilities.postcopyRam)
         throw std::invalid_argument("--device and --capability postcopy-ram=on cannot be "
                                     "combined: VFIO devices do not migrate in postcopy");
-    for (const char* daemonOnly : {"handshake-timeout", "postcopy-recover-timeout"})
+    for (const char* daemonOnly : {"handshake-timeout", "postcopy-recover-timeout", "max-incoming"})
         if (parser.isSet(daemonOnly))
             throw std::invalid_argument(std::string("--") + daemonOnly +
                                         " belongs to a destination daemon (--incoming)");

@@ -1,5 +1,5 @@
-// The destination daemon (migrascope --incoming): listens on one address and receives one
-// migration after another, each into a guest of its own, recording each in this host's history
+// The destination daemon (migrascope --incoming): listens on one address and receives
+// migrations, up to --max-incoming at once, each into a guest of its own, recording each in this host's history
 // with the role "destination". Its owner drives it from one thread: start(), then poll() on a
 // timer, then stop().
 #pragma once
@@ -32,6 +32,9 @@ struct IncomingOptions {
     bool multifdCleanTlsTermination = true;
     bool vfioExplicitResumingStop = true;
     std::vector<FaultSpec> faults; // those that fire at the destination
+    // How many migrations may be received at once (--max-incoming); a source over the limit
+    // is refused with the reason.
+    unsigned maxIncoming = 1;
     // A connection that has not identified itself within this is dropped (--handshake-timeout).
     std::uint64_t handshakeTimeoutMs = 5000;
     // A paused postcopy whose source has not resumed it within this is failed and recorded
@@ -52,11 +55,12 @@ public:
     // Listens; throws when the address cannot be bound or the credentials are unusable.
     void start();
     std::uint16_t port() const;
-    // The owner's timer (every 100 ms or so): records what the incoming migration did, arms a
-    // paused postcopy for its source's resume, and once a migration has ended records it and
-    // listens for the next. Returns what happened since the last call, for a log.
+    // The owner's timer (every 100 ms or so): records what each incoming migration did, arms
+    // a paused postcopy for its source's resume, and records a migration that has ended.
+    // Returns what happened since the last call, for a log (a migration's lines begin with
+    // "migration " and its UUID's first 8 digits).
     std::vector<Event> poll();
-    // Ends: a migration in flight fails ("the destination daemon stopped") and is recorded;
+    // Ends: migrations in flight fail ("the destination daemon stopped") and are recorded;
     // every thread is joined. Idempotent.
     void stop();
     // Migrations received so far, and how many completed.

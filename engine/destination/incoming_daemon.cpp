@@ -1,11 +1,20 @@
 #include "engine/api/incoming_daemon.h"
 
 #include "engine/api/history_store.h"
+#include "engine/destination/connection_gate.h"
 #include "engine/destination/migration_destination.h"
 #include "engine/memory/guest.h"
 #include "engine/telemetry/telemetry.h"
+#include "engine/wire/main_stream.h"
+#include "engine/wire/multifd_wire.h"
+#include "engine/wire/return_path.h"
+#include "engine/wire/wire.h"
 
+#include <algorithm>
+#include <condition_variable>
+#include <cstdio>
 #include <limits>
+#include <list>
 #include <mutex>
 #include <stdexcept>
 #include <utility>
@@ -72,22 +81,14 @@ IncomingAddress parseIncomingAddress(const std::string& text) {
     return address;
 }
 
-struct IncomingDaemon::Impl {
-    IncomingOptions options;
-    std::unique_ptr<HistoryStore> history;
-    std::uint16_t port = 0;
-    unsigned received = 0;
-    unsigned completed = 0;
-    std::vector<Event> daemonEvents; // the daemon's own words, between migrations
-
-    // The migration being received (or awaited), with its own telemetry.
+// One migration the daemon receives (or has just received), with its own telemetry and its
+// record in the history. Shared: the gate's threads hand it connections while poll() runs it.
+struct IncomingMigration {
+    Uuid uuid{};
+    std::string tag; // the UUID's first 8 digits, before each of its lines in the daemon's log
     std::unique_ptr<Telemetry> telemetry;
     std::unique_ptr<MigrationDestination> destination;
-    // The history is written by this thread and, once per migration, by its main channel's
-    // thread as it arrives (recordArrival): under this lock.
-    std::mutex historyMutex;
-    std::int64_t runId = 0;          // under historyMutex once a destination listens
-    std::string arrivalHistoryError; // under historyMutex
+    // poll()'s own, on the daemon's thread.
     bool begun = false;
     bool recoverArmed = false;
     double pausedSinceMs = -1;
@@ -95,71 +96,43 @@ struct IncomingDaemon::Impl {
     double lastFlushMs = 0;
     std::size_t logCursor = 0;
     std::size_t historyEventCursor = 0;
+    // Under the daemon's historyMutex: written once by the main channel's thread as it arrives.
+    std::int64_t runId = 0;
+    std::string arrivalHistoryError;
+
+    bool ended() const {
+        const auto state = destination->state();
+        return state == MigrationDestination::State::Completed ||
+               state == MigrationDestination::State::Failed;
+    }
+};
+
+struct IncomingDaemon::Impl {
+    IncomingOptions options;
+    std::unique_ptr<HistoryStore> history;
+    // The history is written by the daemon's thread and, once per migration, by its main
+    // channel's thread as it arrives (recordArrival): under this lock.
+    std::mutex historyMutex;
+    std::uint16_t port = 0;
+    unsigned received = 0;
+    unsigned completed = 0;
+    // The daemon's own words (listening, connections turned away), between and beside its
+    // migrations.
+    Telemetry daemonTelemetry;
+    std::size_t daemonLogCursor = 0;
+    std::vector<Event> stoppedLog; // what the migrations said as stop() ended them
+    std::unique_ptr<TlsCredentials> credentials;
+    std::unique_ptr<RejectionLog> rejections;
+    std::unique_ptr<ConnectionGate> gate;
+
+    // Routed to by the gate's threads; ended and recorded by poll().
+    std::mutex migrationsMutex;
+    std::condition_variable migrationAdded;
+    std::list<std::shared_ptr<IncomingMigration>> migrations;
+    bool stopping = false;
 
     void note(EventLevel level, const std::string& text) {
-        // The daemon's own lines; poll() prints them after the migration's events.
-        daemonEvents.push_back(
-            Event{telemetry ? telemetry->elapsedMs() : 0, level, Side::Destination, text});
-    }
-
-    void listen() {
-        telemetry = std::make_unique<Telemetry>();
-        MigrationDestination::Options destinationOptions;
-        destinationOptions.listenHost = options.listenHost;
-        destinationOptions.port = port;
-        destinationOptions.tls = options.tls;
-        destinationOptions.cleanTlsTermination = options.multifdCleanTlsTermination;
-        destinationOptions.vfioExplicitResumingStop = options.vfioExplicitResumingStop;
-        destinationOptions.faults = options.faults;
-        destinationOptions.handshakeTimeout = std::chrono::milliseconds(options.handshakeTimeoutMs);
-        destinationOptions.reportToSource = true;
-        destinationOptions.recordArrival = [this](const Uuid& uuid, const std::string& peer,
-                                                  const std::string& certificateDn) {
-            return recordArrival(uuid, peer, certificateDn);
-        };
-        runId = 0;
-        destination = std::make_unique<MigrationDestination>(destinationOptions, *telemetry);
-        destination->start();
-        port = destination->port();
-        begun = false;
-        recoverArmed = false;
-        pausedSinceMs = -1;
-        endedAtMs = -1;
-        lastFlushMs = 0;
-        logCursor = 0;
-        historyEventCursor = 0;
-    }
-
-    // On the migration's main channel thread, before it loads anything: its record exists
-    // before the source could hear of its end, so the record's id travels in every report.
-    std::int64_t recordArrival(const Uuid& uuid, const std::string& address,
-                               const std::string& certificateDn) {
-        std::lock_guard lock(historyMutex);
-        if (!history)
-            return 0;
-        try {
-            runId =
-                history->beginRun(uuidToString(uuid), describeDaemon(), 0, 0, options.tls.enabled,
-                                  RunRole::Destination, describePeer(address, certificateDn));
-        } catch (const std::exception& error) {
-            arrivalHistoryError = error.what();
-        }
-        return runId;
-    }
-
-    static std::string describePeer(const std::string& address, const std::string& dn) {
-        return dn.empty() ? address : address + " (" + dn + ")";
-    }
-
-    void begin() {
-        begun = true;
-        ++received;
-        note(EventLevel::Info,
-             "incoming migration " + uuidToString(*destination->migration()) + " from " +
-                 describePeer(destination->sourcePeer(), destination->sourceCertificateDn()));
-        std::lock_guard lock(historyMutex);
-        if (!arrivalHistoryError.empty())
-            note(EventLevel::Warning, "history: " + std::exchange(arrivalHistoryError, {}));
+        daemonTelemetry.event(level, Side::Destination, text);
     }
 
     std::string describeDaemon() const {
@@ -169,64 +142,277 @@ struct IncomingDaemon::Impl {
                "\nmultifd-clean-tls-termination=" +
                (options.multifdCleanTlsTermination ? "on" : "off") +
                "\nvfio-explicit-resuming-stop=" +
-               (options.vfioExplicitResumingStop ? "on" : "off") + "\n";
+               (options.vfioExplicitResumingStop ? "on" : "off") +
+               "\nmax-incoming=" + std::to_string(options.maxIncoming) + "\n";
     }
 
-    void flushEvents() {
+    static std::string describePeer(const std::string& address, const std::string& dn) {
+        return dn.empty() ? address : address + " (" + dn + ")";
+    }
+
+    // A gate thread, with migrationsMutex held: a new migration's main channel has arrived.
+    std::shared_ptr<IncomingMigration> add(const Uuid& uuid) {
+        auto migration = std::make_shared<IncomingMigration>();
+        migration->uuid = uuid;
+        migration->tag = uuidToString(uuid).substr(0, 8);
+        migration->telemetry = std::make_unique<Telemetry>();
+        MigrationDestination::Options destinationOptions;
+        destinationOptions.listen = false;
+        destinationOptions.listenHost = options.listenHost;
+        destinationOptions.port = port;
+        destinationOptions.tls = options.tls;
+        destinationOptions.expectedUuid = uuid;
+        destinationOptions.cleanTlsTermination = options.multifdCleanTlsTermination;
+        destinationOptions.vfioExplicitResumingStop = options.vfioExplicitResumingStop;
+        destinationOptions.faults = options.faults;
+        destinationOptions.reportToSource = true;
+        IncomingMigration* raw = migration.get();
+        destinationOptions.recordArrival = [this, raw](const Uuid& arrived,
+                                                       const std::string& peer,
+                                                       const std::string& certificateDn) {
+            return recordArrival(*raw, arrived, peer, certificateDn);
+        };
+        migration->destination =
+            std::make_unique<MigrationDestination>(destinationOptions, *migration->telemetry);
+        migrations.push_back(migration);
+        migrationAdded.notify_all();
+        return migration;
+    }
+
+    // On the migration's main channel thread, before it loads anything: its record exists
+    // before the source could hear of its end, so the record's id travels in every report.
+    std::int64_t recordArrival(IncomingMigration& migration, const Uuid& uuid,
+                               const std::string& address, const std::string& certificateDn) {
         std::lock_guard lock(historyMutex);
-        if (!history || runId == 0)
+        if (!history)
+            return 0;
+        try {
+            migration.runId =
+                history->beginRun(uuidToString(uuid), describeDaemon(), 0, 0, options.tls.enabled,
+                                  RunRole::Destination, describePeer(address, certificateDn));
+        } catch (const std::exception& error) {
+            migration.arrivalHistoryError = error.what();
+        }
+        return migration.runId;
+    }
+
+    std::shared_ptr<IncomingMigration> find(const Uuid& uuid) const {
+        for (const auto& migration : migrations)
+            if (migration->uuid == uuid)
+                return migration;
+        return nullptr;
+    }
+
+    std::size_t inFlight() const {
+        return static_cast<std::size_t>(std::count_if(
+            migrations.begin(), migrations.end(), [](const auto& m) { return !m->ended(); }));
+    }
+
+    // The gate's Route: which migration a connection belongs to, by the UUID its first bytes
+    // carry. A main channel with a new UUID starts one, while fewer than --max-incoming are in
+    // flight; a multifd channel waits (until its deadline) for its main channel to arrive.
+    ConnectionGate::Handoff route(Connection& connection, const std::string& peer,
+                                  std::chrono::steady_clock::time_point deadline) {
+        const std::string late = "it did not finish its channel's first bytes within " +
+                                 std::to_string(options.handshakeTimeoutMs) +
+                                 " ms (handshake-timeout)";
+        std::uint8_t first4[4];
+        readBefore(connection, first4, sizeof first4, deadline, late);
+        const std::uint32_t magic = wire::get32(first4);
+        std::shared_ptr<IncomingMigration> migration;
+        if (magic == kVmFileMagic) {
+            std::uint8_t bytes[kStreamStartSize];
+            std::copy(std::begin(first4), std::end(first4), bytes);
+            readBefore(connection, bytes + 4, sizeof bytes - 4, deadline, late);
+            connection.unread(bytes, sizeof bytes);
+            const StreamStart start = decodeStreamStart(bytes);
+            std::unique_lock lock(migrationsMutex);
+            migration = find(start.uuid);
+            if (!migration && start.resume) {
+                lock.unlock();
+                refuse(connection, "resume refused: this daemon holds no paused migration " +
+                                       uuidToString(start.uuid) +
+                                       " (it failed, or the daemon was restarted, and its "
+                                       "incoming state is gone)");
+            }
+            if (!migration) {
+                if (stopping)
+                    throw MigrationError("the destination daemon is stopping");
+                if (const auto busy = inFlight(); busy >= options.maxIncoming) {
+                    lock.unlock();
+                    refuse(connection,
+                           "refused: this destination daemon is already receiving " +
+                               std::to_string(busy) + " migration" + (busy == 1 ? "" : "s") +
+                               ", its limit (--max-incoming " +
+                               std::to_string(options.maxIncoming) + "); try again later");
+                }
+                migration = add(start.uuid);
+                migration->destination->start();
+            }
+        } else if (magic == kMultifdMagic) {
+            std::uint8_t bytes[kMultifdInitSize];
+            std::copy(std::begin(first4), std::end(first4), bytes);
+            readBefore(connection, bytes + 4, sizeof bytes - 4, deadline, late);
+            connection.unread(bytes, sizeof bytes);
+            const MultifdHello hello = decodeHello(bytes);
+            std::unique_lock lock(migrationsMutex);
+            migrationAdded.wait_until(lock, deadline, [&] {
+                migration = find(hello.uuid);
+                return migration || stopping;
+            });
+            if (!migration)
+                throw MigrationError("multifd channel " + std::to_string(hello.channel) +
+                                     " names migration " + uuidToString(hello.uuid) +
+                                     ", which this daemon is not receiving");
+        } else {
+            connection.unread(first4, sizeof first4);
+            char text[16];
+            std::snprintf(text, sizeof text, "0x%08x", magic);
+            throw MigrationError(std::string("unknown channel magic ") + text +
+                                 " (not a migration stream)");
+        }
+        return [migration, peer](std::unique_ptr<Connection> taken) {
+            migration->destination->adopt(std::move(taken), peer);
+        };
+    }
+
+    // Tells a main channel's source why it is turned away, as a failed destination would (its
+    // report, then SHUT), so that it fails at once with the reason; then rejects it.
+    [[noreturn]] static void refuse(Connection& connection, const std::string& why) {
+        try {
+            ReturnPathSender returnPath(connection);
+            TelemetrySnapshot view;
+            view.status = MigrationStatus::Failed;
+            view.errorDesc = why;
+            returnPath.destinationReport(view, 0, 0, 0);
+            returnPath.shut(ShutReason::StreamError);
+            MigrationDestination::drainUntilTheSourceHangsUp(connection);
+        } catch (const std::exception&) {
+            // It will still see the connection close.
+        }
+        throw MigrationError(why);
+    }
+
+    void begin(IncomingMigration& m) {
+        m.begun = true;
+        ++received;
+        note(EventLevel::Info,
+             "incoming migration " + uuidToString(m.uuid) + " from " +
+                 describePeer(m.destination->sourcePeer(), m.destination->sourceCertificateDn()));
+        std::lock_guard lock(historyMutex);
+        if (!m.arrivalHistoryError.empty())
+            note(EventLevel::Warning, "history: " + std::exchange(m.arrivalHistoryError, {}));
+    }
+
+    void flushEvents(IncomingMigration& m) {
+        std::lock_guard lock(historyMutex);
+        if (!history || m.runId == 0)
             return;
         try {
-            const auto snap = telemetry->snapshot(historyEventCursor, kNoMore, kNoMore);
-            history->appendEvents(runId, snap.events);
-            historyEventCursor = snap.nextEventIndex;
+            const auto snap = m.telemetry->snapshot(m.historyEventCursor, kNoMore, kNoMore);
+            history->appendEvents(m.runId, snap.events);
+            m.historyEventCursor = snap.nextEventIndex;
         } catch (const std::exception& error) {
             note(EventLevel::Warning, std::string("history: ") + error.what());
         }
     }
 
-    // Records the end of the migration (or of waiting for one) and lets its guest go.
-    void finish(const std::string& stoppedBecause) {
-        destination->stop();
-        destination->stopGuest();
-        // What it said while stopping (the last rejections' count) still reaches the log.
-        const auto last = telemetry->snapshot(logCursor, kNoMore, kNoMore);
-        daemonEvents.insert(daemonEvents.end(), last.events.begin(), last.events.end());
-        const MigrationDestination::State state = destination->state();
-        if (begun) {
-            TelemetrySnapshot final = telemetry->snapshot(0, kNoMore, kNoMore);
-            const bool ok = state == MigrationDestination::State::Completed;
-            final.status = ok ? MigrationStatus::Completed : MigrationStatus::Failed;
-            final.errorDesc = ok ? std::string() : destination->error();
-            if (!ok && final.errorDesc.empty())
-                final.errorDesc = stoppedBecause.empty()
-                                      ? "the source went away before the migration ended"
-                                      : stoppedBecause;
-            final.integrity = ok ? "verified" : "not verified: migration failed";
-            if (Guest* guest = destination->guest())
-                final.stats.total = guest->totalBytes();
-            completed += ok ? 1 : 0;
-            note(ok ? EventLevel::Info : EventLevel::Error,
-                 "incoming migration " + uuidToString(*destination->migration()) +
-                     (ok ? " completed and verified" : " failed: " + final.errorDesc));
-            flushEvents();
-            std::lock_guard lock(historyMutex);
-            if (history && runId != 0) {
-                try {
-                    history->finishRun(runId, final, RunLogs{{}, {}, {}, final.transitions});
-                } catch (const std::exception& error) {
-                    note(EventLevel::Warning,
-                         std::string("history: cannot record the end of the run: ") + error.what());
-                }
+    // Its events since the last call, each line tagged with the migration it belongs to.
+    void drainLog(IncomingMigration& m, std::vector<Event>& out) {
+        const auto snap = m.telemetry->snapshot(m.logCursor, kNoMore, kNoMore);
+        m.logCursor = snap.nextEventIndex;
+        for (Event event : snap.events) {
+            event.text = "migration " + m.tag + ": " + event.text;
+            out.push_back(std::move(event));
+        }
+    }
+
+    // Records the end of a migration and lets its guest go.
+    void finish(IncomingMigration& m, const std::string& stoppedBecause, std::vector<Event>& out) {
+        m.destination->stop();
+        m.destination->stopGuest();
+        drainLog(m, out); // what it said while stopping still reaches the log
+        if (!m.begun)
+            return;
+        const MigrationDestination::State state = m.destination->state();
+        TelemetrySnapshot final = m.telemetry->snapshot(0, kNoMore, kNoMore);
+        const bool ok = state == MigrationDestination::State::Completed;
+        final.status = ok ? MigrationStatus::Completed : MigrationStatus::Failed;
+        final.errorDesc = ok ? std::string() : m.destination->error();
+        if (!ok && final.errorDesc.empty())
+            final.errorDesc = stoppedBecause.empty()
+                                  ? "the source went away before the migration ended"
+                                  : stoppedBecause;
+        final.integrity = ok ? "verified" : "not verified: migration failed";
+        if (Guest* guest = m.destination->guest())
+            final.stats.total = guest->totalBytes();
+        completed += ok ? 1 : 0;
+        note(ok ? EventLevel::Info : EventLevel::Error,
+             "incoming migration " + uuidToString(m.uuid) +
+                 (ok ? " completed and verified" : " failed: " + final.errorDesc));
+        flushEvents(m);
+        std::lock_guard lock(historyMutex);
+        if (history && m.runId != 0) {
+            try {
+                history->finishRun(m.runId, final, RunLogs{{}, {}, {}, final.transitions});
+            } catch (const std::exception& error) {
+                note(EventLevel::Warning,
+                     std::string("history: cannot record the end of the run: ") + error.what());
             }
         }
-        destination.reset();
-        telemetry.reset();
+    }
+
+    // One migration's turn of poll(). True once it has ended and been recorded.
+    bool follow(IncomingMigration& m, std::vector<Event>& out) {
+        using State = MigrationDestination::State;
+        const State state = m.destination->state();
+        if (!m.begun && m.destination->migration())
+            begin(m);
+        m.telemetry->sample();
+        m.destination->reportDueRejections();
+        const double now = m.telemetry->elapsedMs();
+        if (now - m.lastFlushMs >= kHistoryFlushMs) {
+            flushEvents(m);
+            m.lastFlushMs = now;
+        }
+        // A daemon has nobody to type migrate-recover: a paused postcopy is armed at once for
+        // its source's resume (only the same migration's main channel may resume it).
+        if (state == State::PostcopyPaused) {
+            if (!m.recoverArmed)
+                m.recoverArmed = m.destination->recover().empty();
+            if (m.pausedSinceMs < 0)
+                m.pausedSinceMs = now;
+            const auto limit = static_cast<double>(options.postcopyRecoverTimeoutMs);
+            if (now - m.pausedSinceMs >= limit)
+                m.destination->abandonPausedPostcopy(
+                    "its source did not resume the paused postcopy within " +
+                    std::to_string(options.postcopyRecoverTimeoutMs) +
+                    " ms (postcopy-recover-timeout)");
+        } else {
+            m.recoverArmed = false;
+            m.pausedSinceMs = -1;
+        }
+        drainLog(m, out);
+        if (state != State::Completed && state != State::Failed)
+            return false;
+        if (m.endedAtMs < 0)
+            m.endedAtMs = now;
+        if (m.destination->openConnections() != 0 && now - m.endedAtMs < kDrainAfterVerdictMs)
+            return false;
+        finish(m, {}, out);
+        return true;
+    }
+
+    void drainDaemonLog(std::vector<Event>& out) {
+        const auto snap = daemonTelemetry.snapshot(daemonLogCursor, kNoMore, kNoMore);
+        daemonLogCursor = snap.nextEventIndex;
+        out.insert(out.end(), snap.events.begin(), snap.events.end());
     }
 };
 
 IncomingDaemon::IncomingDaemon(IncomingOptions options) : impl_(std::make_unique<Impl>()) {
     impl_->options = std::move(options);
+    impl_->options.maxIncoming = std::max(1u, impl_->options.maxIncoming);
     impl_->port = impl_->options.port;
 }
 
@@ -235,20 +421,35 @@ IncomingDaemon::~IncomingDaemon() {
 }
 
 void IncomingDaemon::start() {
-    if (impl_->options.recordHistory) {
+    Impl& d = *impl_;
+    if (d.options.recordHistory) {
         try {
-            impl_->history = std::make_unique<HistoryStore>(impl_->options.historyPath.empty()
-                                                                ? HistoryStore::defaultPath()
-                                                                : impl_->options.historyPath);
+            d.history = std::make_unique<HistoryStore>(d.options.historyPath.empty()
+                                                           ? HistoryStore::defaultPath()
+                                                           : d.options.historyPath);
         } catch (const std::exception& error) {
-            impl_->note(EventLevel::Warning,
-                        std::string("history is not recorded: ") + error.what());
+            d.note(EventLevel::Warning, std::string("history is not recorded: ") + error.what());
         }
     }
-    impl_->listen();
-    impl_->note(EventLevel::Info,
-                "listening on " + std::string(impl_->options.tls.enabled ? "tls://" : "tcp://") +
-                    impl_->options.listenHost + ":" + std::to_string(impl_->port));
+    if (d.options.tls.enabled)
+        d.credentials = std::make_unique<TlsCredentials>(d.options.tls.credsDir,
+                                                         TlsCredentials::Endpoint::Server);
+    d.rejections = std::make_unique<RejectionLog>(d.daemonTelemetry);
+    ConnectionGate::Options gate{d.options.listenHost, d.options.port, d.options.tls,
+                                 std::chrono::milliseconds(d.options.handshakeTimeoutMs)};
+    d.gate = std::make_unique<ConnectionGate>(
+        std::move(gate), d.credentials.get(), *d.rejections, d.daemonTelemetry,
+        [&d](Connection& connection, const std::string& peer,
+             std::chrono::steady_clock::time_point deadline) {
+            return d.route(connection, peer, deadline);
+        });
+    d.port = d.gate->port();
+    d.gate->start();
+    d.note(EventLevel::Info,
+           "listening on " + std::string(d.options.tls.enabled ? "tls://" : "tcp://") +
+               d.options.listenHost + ":" + std::to_string(d.port) + ", at most " +
+               std::to_string(d.options.maxIncoming) + " incoming migration" +
+               (d.options.maxIncoming == 1 ? "" : "s") + " at once");
 }
 
 std::uint16_t IncomingDaemon::port() const {
@@ -257,57 +458,43 @@ std::uint16_t IncomingDaemon::port() const {
 
 std::vector<Event> IncomingDaemon::poll() {
     Impl& d = *impl_;
-    std::vector<Event> out;
-    if (d.destination) {
-        using State = MigrationDestination::State;
-        const State state = d.destination->state();
-        if (!d.begun && d.destination->migration())
-            d.begin();
-        d.telemetry->sample();
-        d.destination->reportDueRejections();
-        const double now = d.telemetry->elapsedMs();
-        if (now - d.lastFlushMs >= kHistoryFlushMs) {
-            d.flushEvents();
-            d.lastFlushMs = now;
-        }
-        // A daemon has nobody to type migrate-recover: a paused postcopy is armed at once for
-        // its source's resume (only the same migration's main channel may resume it).
-        if (state == State::PostcopyPaused) {
-            if (!d.recoverArmed)
-                d.recoverArmed = d.destination->recover().empty();
-            if (d.pausedSinceMs < 0)
-                d.pausedSinceMs = now;
-            const auto limit = static_cast<double>(d.options.postcopyRecoverTimeoutMs);
-            if (now - d.pausedSinceMs >= limit)
-                d.destination->abandonPausedPostcopy(
-                    "its source did not resume the paused postcopy within " +
-                    std::to_string(d.options.postcopyRecoverTimeoutMs) +
-                    " ms (postcopy-recover-timeout)");
-        } else {
-            d.recoverArmed = false;
-            d.pausedSinceMs = -1;
-        }
-        const auto snap = d.telemetry->snapshot(d.logCursor, kNoMore, kNoMore);
-        d.logCursor = snap.nextEventIndex;
-        out = snap.events;
-        if (state == State::Completed || state == State::Failed) {
-            if (d.endedAtMs < 0)
-                d.endedAtMs = now;
-            if (d.destination->openConnections() == 0 ||
-                now - d.endedAtMs >= kDrainAfterVerdictMs) {
-                d.finish({});
-                d.listen();
-            }
-        }
+    std::vector<Event> out = std::exchange(d.stoppedLog, {});
+    std::vector<std::shared_ptr<IncomingMigration>> migrations;
+    {
+        std::lock_guard lock(d.migrationsMutex);
+        migrations.assign(d.migrations.begin(), d.migrations.end());
     }
-    out.insert(out.end(), d.daemonEvents.begin(), d.daemonEvents.end());
-    d.daemonEvents.clear();
+    for (const auto& migration : migrations) {
+        if (!d.follow(*migration, out))
+            continue;
+        std::lock_guard lock(d.migrationsMutex);
+        d.migrations.remove(migration);
+    }
+    if (d.rejections)
+        d.rejections->report(false);
+    d.drainDaemonLog(out);
     return out;
 }
 
 void IncomingDaemon::stop() {
-    if (impl_->destination)
-        impl_->finish("the destination daemon stopped during the incoming migration");
+    Impl& d = *impl_;
+    {
+        std::lock_guard lock(d.migrationsMutex);
+        d.stopping = true;
+    }
+    d.migrationAdded.notify_all();
+    if (d.gate)
+        d.gate->stop(); // no connection is routed from here on
+    std::list<std::shared_ptr<IncomingMigration>> migrations;
+    {
+        std::lock_guard lock(d.migrationsMutex);
+        migrations.swap(d.migrations);
+    }
+    for (const auto& migration : migrations)
+        d.finish(*migration, "the destination daemon stopped during the incoming migration",
+                 d.stoppedLog);
+    if (d.rejections)
+        d.rejections->report(true);
 }
 
 unsigned IncomingDaemon::received() const {

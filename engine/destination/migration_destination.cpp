@@ -39,17 +39,27 @@ const char* toString(MigrationDestination::State state) {
 }
 
 MigrationDestination::MigrationDestination(Options options, Telemetry& telemetry)
-    : options_(std::move(options)), telemetry_(telemetry),
-      listener_(options_.listenHost, options_.port),
+    : options_(std::move(options)), telemetry_(telemetry), rejections_(telemetry_),
       devices_(std::make_unique<DestinationDevices>(
           DestinationDevices::Options{options_.vfioExplicitResumingStop, options_.faults},
           telemetry_)) {
     for (const auto& fault : options_.faults)
         if (fault.kind == FaultSpec::Kind::SwitchoverAckAfter)
             loader_.switchoverAckAfterRounds = fault.count;
-    if (options_.tls.enabled)
+    if (options_.listen && options_.tls.enabled)
         credentials_ = std::make_unique<TlsCredentials>(options_.tls.credsDir,
                                                         TlsCredentials::Endpoint::Server);
+    if (options_.listen) {
+        ConnectionGate::Options gate{options_.listenHost, options_.port, options_.tls,
+                                     options_.handshakeTimeout, options_.maxUnidentified};
+        gate_ = std::make_unique<ConnectionGate>(
+            std::move(gate), credentials_.get(), rejections_, telemetry_,
+            [this](Connection&, const std::string& peer, std::chrono::steady_clock::time_point) {
+                return [this, peer](std::unique_ptr<Connection> connection) {
+                    adopt(std::move(connection), peer);
+                };
+            });
+    }
 }
 
 MigrationDestination::~MigrationDestination() {
@@ -60,14 +70,26 @@ MigrationDestination::~MigrationDestination() {
 }
 
 void MigrationDestination::start() {
-    acceptor_ = std::thread([this] { acceptLoop(); });
+    if (gate_)
+        gate_->start();
+}
+
+void MigrationDestination::adopt(std::unique_ptr<Connection> connection, const std::string& peer) {
+    std::lock_guard lock(mutex_);
+    if (stopping_)
+        return; // closed as it goes
+    reapFinished();
+    auto incoming = incoming_.emplace(incoming_.end());
+    incoming->connection = std::move(connection);
+    incoming->thread = std::thread([this, incoming, peer] {
+        serve(incoming, peer);
+        release(incoming);
+    });
 }
 
 void MigrationDestination::stop() {
     {
         std::lock_guard lock(mutex_);
-        if (stopping_ && !acceptor_.joinable())
-            return;
         stopping_ = true;
         for (auto& incoming : incoming_)
             if (incoming.connection)
@@ -75,17 +97,18 @@ void MigrationDestination::stop() {
     }
     changed_.notify_all();
     devices_->abandon();
-    listener_.shutdown();
-    if (acceptor_.joinable())
-        acceptor_.join();
-    // The acceptor has stopped, so no worker is added from here on; the list itself changes
-    // only under the lock, and a thread's own entry is never erased before it is joined.
+    if (gate_)
+        gate_->stop();
+    // Stopping, adopt() adds no thread from here on; the list itself changes only under the
+    // lock, and a thread's own entry is never erased before it is joined.
     for (auto& incoming : incoming_)
         if (incoming.thread.joinable())
             incoming.thread.join();
-    std::lock_guard lock(mutex_);
-    incoming_.clear();
-    reportRejections(true);
+    {
+        std::lock_guard lock(mutex_);
+        incoming_.clear();
+    }
+    rejections_.report(true);
 }
 
 MigrationDestination::State MigrationDestination::state() const {
@@ -126,8 +149,7 @@ bool MigrationDestination::abandonPausedPostcopy(const std::string& why) {
 }
 
 void MigrationDestination::reportDueRejections() {
-    std::lock_guard lock(mutex_);
-    reportRejections(false);
+    rejections_.report(false);
 }
 
 std::size_t MigrationDestination::openConnections() const {
@@ -199,77 +221,12 @@ void MigrationDestination::stopGuest() {
         guest_->stop();
 }
 
-void MigrationDestination::acceptLoop() {
-    for (;;) {
-        {
-            // A connection is taken only when a slot to identify it is free; the rest wait in
-            // the kernel's backlog, so a flood cannot take a thread and a descriptor each, and
-            // a real channel behind it is served once the flood's silent ones time out.
-            std::unique_lock lock(mutex_);
-            changed_.wait(lock,
-                          [this] { return unidentified_ < options_.maxUnidentified || stopping_; });
-            if (stopping_)
-                return;
-        }
-        std::string peer;
-        int error = 0;
-        UniqueFd fd = listener_.accept(peer, error);
-        if (!fd.valid() &&
-            (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM)) {
-            backOff(error);
-            continue;
-        }
-        std::lock_guard lock(mutex_);
-        if (!fd.valid() || stopping_)
-            return;
-        backingOff_ = false;
-        reapFinished();
-        ++unidentified_;
-        auto incoming = incoming_.emplace(incoming_.end());
-        incoming->connection = std::make_unique<Connection>(std::move(fd), peer);
-        incoming->thread = std::thread([this, incoming, peer] {
-            serve(incoming, peer);
-            release(incoming);
-        });
-    }
-}
-
-void MigrationDestination::backOff(int error) {
-    std::unique_lock lock(mutex_);
-    if (!backingOff_) {
-        backingOff_ = true;
-        lock.unlock();
-        telemetry_.event(EventLevel::Warning, Side::Destination,
-                         "cannot accept connections: " + errnoText(error) +
-                             "; retrying every 100 ms until descriptors are free");
-        lock.lock();
-    }
-    // The pending connection stays in the kernel's backlog; it is taken once one is free.
-    changed_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stopping_; });
-}
-
-void MigrationDestination::identified(std::list<Incoming>::iterator incoming) {
-    {
-        std::lock_guard lock(mutex_);
-        leaveUnidentified(*incoming);
-    }
-    changed_.notify_all(); // the acceptor may take the next connection
-}
-
-void MigrationDestination::leaveUnidentified(Incoming& incoming) {
-    if (incoming.identified)
-        return;
-    incoming.identified = true;
-    --unidentified_;
-}
-
 void MigrationDestination::release(std::list<Incoming>::iterator incoming) {
     std::unique_ptr<Connection> closing;
     {
         std::lock_guard lock(mutex_);
         closing = std::move(incoming->connection);
         incoming->finished = true;
-        leaveUnidentified(*incoming);
     }
     changed_.notify_all();
     // Out of the list, no other thread can reach it: close it now, not at stop().
@@ -286,89 +243,19 @@ void MigrationDestination::reapFinished() {
     }
 }
 
-void MigrationDestination::reject(const std::string& peer, const std::string& why) {
-    {
-        std::lock_guard lock(mutex_);
-        // The first refusal is the cause; later ones are usually its consequences, or a
-        // flood: counted, and reported together.
-        if (!firstRejection_.empty()) {
-            ++unreportedRejections_[why];
-            reportRejections(false);
-            return;
-        }
-        firstRejection_ = why;
-        lastRejectionReport_ = std::chrono::steady_clock::now();
-    }
-    telemetry_.event(EventLevel::Error, Side::Destination,
-                     "rejected connection from " + peer + ": " + why);
-}
-
-void MigrationDestination::reportRejections(bool force) {
-    constexpr auto kReportEvery = std::chrono::seconds(5);
-    const auto now = std::chrono::steady_clock::now();
-    if (unreportedRejections_.empty() || (!force && now - lastRejectionReport_ < kReportEvery))
-        return;
-    unsigned total = 0;
-    std::string reasons;
-    for (const auto& [why, count] : unreportedRejections_) {
-        total += count;
-        reasons += (reasons.empty() ? "" : "; ") + std::to_string(count) + " x " + why;
-    }
-    unreportedRejections_.clear();
-    lastRejectionReport_ = now;
-    telemetry_.event(EventLevel::Warning, Side::Destination,
-                     "rejected " + std::to_string(total) + " more connections: " + reasons);
-}
-
 std::string MigrationDestination::firstRejection() const {
-    std::lock_guard lock(mutex_);
-    return firstRejection_;
-}
-
-void MigrationDestination::classifyBeforeTls(Connection& connection) {
-    std::uint8_t first[4] = {};
-    const std::size_t got = connection.peek(first, sizeof first);
-    if (got == 0)
-        throw MigrationError("the connection closed before sending anything");
-    if (first[0] == 0x16) // a TLS handshake record
-        return;
-    if (got == 4 && (wire::get32(first) == kVmFileMagic || wire::get32(first) == kMultifdMagic))
-        throw MigrationError("a plain-text migration channel arrived at a TLS destination (is "
-                             "TLS off at the source?)");
-    char text[32];
-    std::snprintf(text, sizeof text, "0x%02x%02x%02x%02x", first[0], first[1], first[2], first[3]);
-    throw MigrationError(std::string("not a TLS handshake: the first bytes are ") +
-                         std::string(text, 2 + 2 * got));
+    return rejections_.first();
 }
 
 void MigrationDestination::serve(std::list<Incoming>::iterator incoming, std::string peer) {
     Connection& connection = *incoming->connection;
     std::uint8_t first4[4];
     try {
-        // Bounded: a connection that says nothing, or stalls in its handshake, is dropped.
-        const auto timeout = options_.handshakeTimeout;
-        const std::string within = std::to_string(timeout.count()) + " ms (handshake-timeout)";
-        if (!connection.waitReadable(timeout))
-            throw MigrationError("it sent nothing within " + within);
-        if (credentials_) {
-            classifyBeforeTls(connection);
-            // Any connection may turn out to be the main channel, read and written at once.
-            connection.setProtection(TlsProtection::SessionLock);
-            connection.setHandshakeTimeout(timeout);
-            connection.startTlsServer(*credentials_, options_.tls.priority, options_.tls.authz);
-        }
-        if (!connection.waitReadable(timeout))
-            throw MigrationError("it named no channel within " + within + " of its handshake");
-        connection.recvExact(first4, sizeof first4);
-        if (!credentials_ && first4[0] == 0x16 && first4[1] == 0x03)
-            throw MigrationError("a TLS handshake arrived at a plain-text destination (is TLS on "
-                                 "at the source and off here?)");
+        connection.recvExact(first4, sizeof first4); // put back by the gate
     } catch (const std::exception& error) {
-        reject(peer, error.what());
-        connection.shutdown();
+        rejections_.reject(peer, error.what());
         return;
     }
-    identified(incoming);
     const std::uint32_t magic = wire::get32(first4);
     const bool mainChannel = magic == kVmFileMagic;
     std::optional<ReturnPathSender> returnPath;
@@ -387,7 +274,7 @@ void MigrationDestination::serve(std::list<Incoming>::iterator incoming, std::st
                                  " (not a migration stream)");
         }
     } catch (const ResumeRefused& refused) {
-        reject(peer, refused.what());
+        rejections_.reject(peer, refused.what());
         connection.shutdown();
     } catch (const AlreadyCompleted& completed) {
         telemetry_.event(EventLevel::Info, Side::Destination, completed.what());
@@ -427,7 +314,7 @@ void MigrationDestination::serve(std::list<Incoming>::iterator incoming, std::st
         if (ourChannel && !completed && !endedElsewhere)
             fail(error.what(), mainChannel ? reason : ShutReason::ChannelFailure);
         else if (!ourChannel)
-            reject(peer, error.what());
+            rejections_.reject(peer, error.what());
         if (mainChannel && !completed) {
             // Best effort: the error that brought us here may be this very channel's.
             try {
@@ -502,7 +389,7 @@ void MigrationDestination::serveMain(Connection& connection, ReturnPathSender& r
     } detachOnExit{*this, returnPath};
 
     StreamReader in(connection);
-    const StreamHeader header = readHeader(in);
+    const StreamStart header = readHeader(in);
     if (header.resume) {
         acceptResume(header, connection.peerCertificateDn());
     } else {

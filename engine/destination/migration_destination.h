@@ -3,6 +3,7 @@
 #pragma once
 
 #include "engine/api/migration_config.h"
+#include "engine/destination/connection_gate.h"
 #include "engine/devices/device_migration.h"
 #include "engine/memory/guest.h"
 #include "engine/postcopy/postcopy_incoming.h"
@@ -30,8 +31,11 @@ namespace migrascope {
 class MigrationDestination {
 public:
     struct Options {
+        // False: it has no listener of its own, and its owner hands it its connections
+        // (adopt()): a daemon receiving several migrations on one port.
+        bool listen = true;
         std::string listenHost = "127.0.0.1";
-        std::uint16_t port = 0; // 0 = ephemeral
+        std::uint16_t port = 0; // 0 = ephemeral; without a listener, the owner's (for logs)
         TlsParameters tls;
         std::optional<Uuid> expectedUuid; // the in-process destination knows its migration
         bool cleanTlsTermination = true;  // multifd-clean-tls-termination
@@ -39,11 +43,9 @@ public:
         std::uint64_t postcopyDirtyRate = 0;
         bool vfioExplicitResumingStop = true;
         std::vector<FaultSpec> faults; // those that fire at the destination
-        // A connection must say what it is (TLS handshake, then its channel's first bytes)
-        // within this, or it is dropped: a silent one holds no thread for longer.
+        // Its own listener's ConnectionGate: how long a connection may take to say what it is,
+        // and how many may be doing so at once.
         std::chrono::milliseconds handshakeTimeout{10000};
-        // At most this many connections may be identifying themselves at once; more wait in
-        // the kernel's backlog until one is done.
         unsigned maxUnidentified = 32;
         // A daemon on another host reports its view to the source (its status, its channels
         // as received, its device arcs, its history record) on the return path; the
@@ -72,8 +74,11 @@ public:
     MigrationDestination(const MigrationDestination&) = delete;
     MigrationDestination& operator=(const MigrationDestination&) = delete;
 
-    std::uint16_t port() const { return listener_.port(); }
+    std::uint16_t port() const { return gate_ ? gate_->port() : options_.port; }
     void start();
+    // Without a listener of its own: serves a connection whose handshake is done, from its
+    // first byte (its owner may have read some and put them back). Any thread.
+    void adopt(std::unique_ptr<Connection> connection, const std::string& peer);
     // Shuts every connection and joins every thread. Idempotent.
     void stop();
 
@@ -105,42 +110,28 @@ public:
     // Fails a paused postcopy whose source did not come back (`why` names the bound). False
     // when it is not paused (a resume won the race).
     bool abandonPausedPostcopy(const std::string& why);
+    // After a verdict (SHUT) went out: reads and drops what the source still sends until it
+    // hangs up (a few seconds at most), so that closing does not discard the verdict.
+    static void drainUntilTheSourceHangsUp(Connection& connection);
 
 private:
-    // One accepted connection and the thread serving it. The thread hands its connection back
-    // (closing it) when it ends; the acceptor joins finished threads as new connections come.
+    // One identified connection and the thread serving it. The thread hands its connection
+    // back (closing it) when it ends; adopt() joins finished threads as new connections come.
     struct Incoming {
         std::unique_ptr<Connection> connection;
         std::thread thread;
         bool finished = false;
-        bool identified = false; // it named its channel (counted in unidentified_ until then)
     };
 
-    void acceptLoop();
     void serve(std::list<Incoming>::iterator incoming, std::string peer);
     void release(std::list<Incoming>::iterator incoming);
-    void reapFinished();
-    void reject(const std::string& peer, const std::string& why);
-    // Rejections after the first are counted and logged together, at most every few seconds.
-    void reportRejections(bool force); // with mutex_ held
-    void identified(std::list<Incoming>::iterator incoming);
-    void leaveUnidentified(Incoming& incoming); // with mutex_ held
-    // Out of descriptors: waits a little (or until stop) before accepting again.
-    void backOff(int error);
-    // Names what arrived when it is not a TLS handshake.
-    void classifyBeforeTls(Connection& connection);
-    struct StreamHeader {
-        Uuid uuid{};
-        std::uint32_t channels = 0;
-        std::uint32_t capabilities = 0;
-        bool resume = false;
-    };
+    void reapFinished(); // with mutex_ held
     void serveMain(Connection& connection, ReturnPathSender& returnPath, const std::string& peer);
-    StreamHeader readHeader(StreamReader& in);
+    StreamStart readHeader(StreamReader& in);
     // `certificateDn`: the source's client certificate ("" without TLS).
-    void acceptFirstMain(const StreamHeader& header, const std::string& peer,
+    void acceptFirstMain(const StreamStart& header, const std::string& peer,
                          const std::string& certificateDn);
-    void acceptResume(const StreamHeader& header, const std::string& certificateDn);
+    void acceptResume(const StreamStart& header, const std::string& certificateDn);
     // The main channel's loader (stream_loader.cpp). Sections and commands until EOF; the
     // migration has completed when it returns.
     void loadSections(StreamReader& in, ReturnPathSender& returnPath);
@@ -184,9 +175,6 @@ private:
     State currentState() const;
     void verifyAndComplete(const Digest& sourceDigest, const DeviceDigests& deviceDigests,
                            ReturnPathSender& returnPath);
-    // After the verdict (SHUT) went out: reads and drops what the source still sends until it
-    // hangs up (a few seconds at most), so that closing does not discard the verdict.
-    static void drainUntilTheSourceHangsUp(Connection& connection);
     // A broken main connection during postcopy pauses instead of failing. True if it did.
     bool pauseIfPostcopy(Connection& connection, ReturnPathSender& returnPath,
                          const std::exception& error);
@@ -204,12 +192,12 @@ private:
 
     Options options_;
     Telemetry& telemetry_;
-    TcpListener listener_;
     std::unique_ptr<TlsCredentials> credentials_;
+    RejectionLog rejections_;
     // Loaded by the main channel's loader (one at a time); the multifd threads hand it
     // device-state packets.
     std::unique_ptr<DestinationDevices> devices_;
-    std::thread acceptor_;
+    std::unique_ptr<ConnectionGate> gate_; // with a listener of its own
 
     mutable std::mutex mutex_;
     mutable std::condition_variable changed_;
@@ -219,12 +207,6 @@ private:
     std::atomic<bool> sourceCancelled_{false};
     ShutReason failReason_ = ShutReason::StreamError;
     std::list<Incoming> incoming_;
-    unsigned unidentified_ = 0;
-    std::string firstRejection_;
-    // Rejections not yet reported, by reason, and when they were last reported.
-    std::map<std::string, unsigned> unreportedRejections_;
-    std::chrono::steady_clock::time_point lastRejectionReport_{};
-    bool backingOff_ = false;
 
     // The migration, as the main channel's configuration section and commands announce it.
     // Guarded by mutex_; written by the main channel's loader.

@@ -9,28 +9,14 @@
 
 namespace migrascope {
 
-MigrationDestination::StreamHeader MigrationDestination::readHeader(StreamReader& in) {
-    if (const auto version = in.get32(); version != kVmFileVersion)
-        throw MigrationError("main channel: stream version " + std::to_string(version) +
-                             " is not supported (expected " + std::to_string(kVmFileVersion) + ")");
-    if (in.get8() != static_cast<std::uint8_t>(Section::Configuration) ||
-        in.getString8() != "migrascope")
-        throw MigrationError("main channel: the stream has no Migrascope configuration section");
-    StreamHeader header;
-    in.getBytes(header.uuid.data(), header.uuid.size());
-    header.channels = in.get32();
-    if (const auto pageSize = in.get32(); pageSize != kPageSize)
-        throw MigrationError("main channel: source page size " + std::to_string(pageSize) +
-                             " differs from ours (" + std::to_string(kPageSize) + ")");
-    header.capabilities = in.get32();
-    header.resume = in.get8() != 0;
-    if (header.channels > 255)
-        throw MigrationError("main channel: " + std::to_string(header.channels) +
-                             " multifd channels announced; at most 255 are possible");
-    return header;
+StreamStart MigrationDestination::readHeader(StreamReader& in) {
+    std::uint8_t bytes[kStreamStartSize];
+    wire::put32(bytes, kVmFileMagic); // read already, to classify the connection
+    in.getBytes(bytes + 4, sizeof bytes - 4);
+    return decodeStreamStart(bytes);
 }
 
-void MigrationDestination::acceptFirstMain(const StreamHeader& header, const std::string& peer,
+void MigrationDestination::acceptFirstMain(const StreamStart& header, const std::string& peer,
                                            const std::string& certificateDn) {
     {
         std::lock_guard lock(mutex_);
@@ -57,7 +43,7 @@ void MigrationDestination::acceptFirstMain(const StreamHeader& header, const std
                          ", " + std::to_string(header.channels) + " multifd channels announced");
 }
 
-void MigrationDestination::acceptResume(const StreamHeader& header,
+void MigrationDestination::acceptResume(const StreamStart& header,
                                         const std::string& certificateDn) {
     {
         std::lock_guard lock(mutex_);

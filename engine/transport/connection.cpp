@@ -394,6 +394,8 @@ void Connection::startTlsClient(const TlsCredentials& credentials, const std::st
 }
 
 bool Connection::waitReadable(std::chrono::milliseconds timeout) {
+    if (!unread_.empty())
+        return true;
     if (session_ && gnutls_record_check_pending(session_) > 0)
         return true;
     pollfd readable{fd_.get(), POLLIN, 0};
@@ -613,7 +615,18 @@ std::size_t Connection::counted(std::size_t received) {
     return received;
 }
 
+void Connection::unread(const void* data, std::size_t length) {
+    const auto* bytes = static_cast<const std::uint8_t*>(data);
+    unread_.insert(unread_.begin(), bytes, bytes + length);
+}
+
 std::size_t Connection::recvSome(void* data, std::size_t length) {
+    if (!unread_.empty() && length > 0) {
+        const std::size_t taken = std::min(length, unread_.size());
+        std::memcpy(data, unread_.data(), taken);
+        unread_.erase(unread_.begin(), unread_.begin() + static_cast<std::ptrdiff_t>(taken));
+        return counted(taken);
+    }
     for (;;) {
         if (session_) {
             waitOutKeyUpdateWindow();

@@ -94,6 +94,10 @@ public:
                         const std::vector<std::string>& allowedClients = {});
     // Looks at up to `length` bytes the peer sent without consuming them; waits for the first.
     std::size_t peek(void* data, std::size_t length);
+    // Puts back bytes already read, to be read again before anything else: whoever reads a
+    // channel's first bytes to decide where it goes hands it on whole. Under TLS the socket
+    // cannot be peeked, since those bytes were decrypted.
+    void unread(const void* data, std::size_t length);
     bool isTls() const { return session_ != nullptr; }
     // The distinguished name of the peer's certificate once a TLS server's handshake is done
     // ("" without TLS).
@@ -148,6 +152,7 @@ private:
     ChannelCounters* counters_ = nullptr;
     std::atomic<bool> shutDown_{false};
     std::vector<std::uint8_t> staging_; // one TLS record's worth, for records spanning pieces
+    std::vector<std::uint8_t> unread_;  // put back by unread(), read before the stream
     Termination termination_ = Termination::None;
     std::string peerDn_;
     std::atomic<int> socketErrno_{0}; // the last failed send or receive under TLS

@@ -7,6 +7,32 @@
 #include <cstring>
 
 namespace migrascope {
+
+StreamStart decodeStreamStart(const std::uint8_t* bytes) {
+    constexpr char kName[] = "migrascope";
+    const std::uint8_t* at = bytes + 4; // after the magic, which classified the connection
+    if (const auto version = wire::get32(at); version != kVmFileVersion)
+        throw MigrationError("main channel: stream version " + std::to_string(version) +
+                             " is not supported (expected " + std::to_string(kVmFileVersion) + ")");
+    at += 4;
+    if (*at++ != static_cast<std::uint8_t>(Section::Configuration) || *at++ != sizeof kName - 1 ||
+        std::memcmp(at, kName, sizeof kName - 1) != 0)
+        throw MigrationError("main channel: the stream has no Migrascope configuration section");
+    at += sizeof kName - 1;
+    StreamStart start;
+    std::memcpy(start.uuid.data(), at, start.uuid.size());
+    at += start.uuid.size();
+    start.channels = wire::get32(at);
+    if (const auto pageSize = wire::get32(at + 4); pageSize != kPageSize)
+        throw MigrationError("main channel: source page size " + std::to_string(pageSize) +
+                             " differs from ours (" + std::to_string(kPageSize) + ")");
+    start.capabilities = wire::get32(at + 8);
+    start.resume = at[12] != 0;
+    if (start.channels > 255)
+        throw MigrationError("main channel: " + std::to_string(start.channels) +
+                             " multifd channels announced; at most 255 are possible");
+    return start;
+}
 namespace {
 constexpr std::size_t kFlushThreshold = 64 * 1024;
 }

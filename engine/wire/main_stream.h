@@ -3,6 +3,7 @@
 // It is QEMU-shaped, not QEMU-compatible: the configuration and integrity sections are ours.
 #pragma once
 
+#include "engine/api/migration_config.h"
 #include "engine/transport/connection.h"
 
 #include <cstdint>
@@ -60,6 +61,20 @@ inline constexpr std::uint32_t kReturnPath = 1u << 0;
 inline constexpr std::uint32_t kPostcopyRam = 1u << 1;
 inline constexpr std::uint32_t kSwitchoverAck = 1u << 2;
 } // namespace capability_bit
+
+// How a main channel starts: QEMU's file header, then Migrascope's configuration section
+// (the migration's UUID, its multifd channel count, page size, capabilities, and whether it
+// resumes a paused postcopy). Fixed size, so that a destination can route a connection by it.
+struct StreamStart {
+    Uuid uuid{};
+    std::uint32_t channels = 0;
+    std::uint32_t capabilities = 0;
+    bool resume = false;
+};
+inline constexpr std::size_t kStreamStartSize = 4 + 4 + 1 + 1 + 10 + 16 + 4 + 4 + 4 + 1;
+// Checks and decodes a main channel's first kStreamStartSize bytes (magic included); throws
+// MigrationError naming what is wrong.
+StreamStart decodeStreamStart(const std::uint8_t* bytes);
 
 // Buffered writer: small fields are gathered, page data goes by reference.
 class StreamWriter {
