@@ -72,11 +72,11 @@ private:
     }
 
     void startDaemon(const QStringList& prefix, const QString& history,
-                     const QStringList& extra = {}) {
+                     const QStringList& extra = {}, quint16 port = 0) {
         log_.clear();
         daemon_ = std::make_unique<QProcess>();
         const QStringList daemonArguments =
-            QStringList{"--incoming",          "tls://127.0.0.1:0",
+            QStringList{"--incoming",          "tls://127.0.0.1:" + QString::number(port),
                         "--tls-creds",         QString::fromStdString(workspace_.pki),
                         "--handshake-timeout", "1000",
                         "--history",           history} +
@@ -105,13 +105,23 @@ private:
         daemon_.reset();
     }
 
+    void startSource(QProcess& source, const QStringList& extra = {}) {
+        source.start(MIGRASCOPE_BINARY,
+                     QStringList{"--headless", "--destination",
+                                 "127.0.0.1:" + QString::number(port_), "--tls-creds",
+                                 QString::fromStdString(workspace_.pki), "--ram-size", "64M",
+                                 "--multifd-channels", "2", "--json", "--history",
+                                 QString::fromStdString(workspace_.path("source.sqlite"))} +
+                         extra);
+    }
+
+    static QJsonObject resultOf(QProcess& source) {
+        return QJsonDocument::fromJson(source.readAllStandardOutput()).object();
+    }
+
     QJsonObject migrate(int* exitCode) {
         QProcess source;
-        source.start(MIGRASCOPE_BINARY,
-                     {"--headless", "--destination", "127.0.0.1:" + QString::number(port_),
-                      "--tls-creds", QString::fromStdString(workspace_.pki), "--ram-size", "64M",
-                      "--multifd-channels", "2", "--json", "--history",
-                      QString::fromStdString(workspace_.path("source.sqlite"))});
+        startSource(source);
         if (!source.waitForFinished(120000))
             source.kill();
         source.waitForFinished();
@@ -120,6 +130,14 @@ private:
         if (*exitCode != 0)
             qWarning("source: %s", err.constData());
         return QJsonDocument::fromJson(source.readAllStandardOutput()).object();
+    }
+
+    std::vector<RunRecord> daemonRuns(const QString& history) {
+        try {
+            return HistoryStore(history.toStdString(), HistoryStore::Access::ReadOnly).listRuns();
+        } catch (const std::exception&) {
+            return {};
+        }
     }
 
 private slots:
@@ -191,6 +209,72 @@ private slots:
               baseline.threads, baseline.descriptors, during.threads, during.descriptors);
     }
 
+    // --max-incoming 2: two sources migrate into one daemon at once, on one port, each into a
+    // guest of its own, and the daemon's history holds both runs, overlapping in time.
+    void twoSourcesMigrateIntoOneDaemonAtOnce() {
+        const QString history = QString::fromStdString(workspace_.path("two-at-once.sqlite"));
+        startDaemon({}, history, {"--max-incoming", "2"});
+        // About 4 s each at 32 MiB/s: long enough to overlap.
+        const QStringList slow{"--ram-size", "128M", "--dirty-rate", "0", "--max-bandwidth", "32M"};
+        QProcess first;
+        QProcess second;
+        startSource(first, slow);
+        startSource(second, slow);
+        QVERIFY(first.waitForFinished(120000));
+        QVERIFY(second.waitForFinished(120000));
+        const QJsonObject one = resultOf(first);
+        const QJsonObject two = resultOf(second);
+        QVERIFY2(first.exitCode() == 0 && second.exitCode() == 0, daemonLog().constData());
+        for (const QJsonObject& json : {one, two}) {
+            QCOMPARE(json["status"].toString(), QString("completed"));
+            QCOMPARE(json["integrity"].toString(), QString("verified"));
+        }
+        QTRY_VERIFY_WITH_TIMEOUT(daemonRuns(history).size() == 2 &&
+                                     daemonRuns(history)[0].status == RunStatus::Completed &&
+                                     daemonRuns(history)[1].status == RunStatus::Completed,
+                                 15000);
+        const auto runs = daemonRuns(history);
+        // Each source's JSON names its own record in the daemon's history.
+        QSet<qint64> ids{one["destination"]["history-id"].toInteger(),
+                         two["destination"]["history-id"].toInteger()};
+        QCOMPARE(ids, (QSet<qint64>{runs[0].id, runs[1].id}));
+        // At once, not one after the other (ISO 8601 UTC strings order as times).
+        QVERIFY2(
+            runs[0].startedAt < runs[1].endedAt && runs[1].startedAt < runs[0].endedAt,
+            qPrintable(QString::fromStdString(runs[0].startedAt + " - " + runs[0].endedAt + ", " +
+                                              runs[1].startedAt + " - " + runs[1].endedAt)));
+    }
+
+    // Over --max-incoming, a source is refused at once with the reason, and the migration in
+    // flight is not disturbed.
+    void overTheLimitASourceIsRefusedWithTheReason() {
+        const QString history = QString::fromStdString(workspace_.path("over-the-limit.sqlite"));
+        startDaemon({}, history);
+        QProcess first;
+        startSource(first, {"--ram-size", "256M", "--dirty-rate", "0", "--max-bandwidth", "32M"});
+        QTRY_VERIFY_WITH_TIMEOUT(daemonLog().contains("incoming migration"), 20000);
+        QElapsedTimer clock;
+        clock.start();
+        QProcess second;
+        startSource(second);
+        QVERIFY(second.waitForFinished(30000));
+        qInfo("the refused source ended after %lld ms", clock.elapsed());
+        const QJsonObject refused = resultOf(second);
+        QCOMPARE(second.exitCode(), 1);
+        QCOMPARE(refused["status"].toString(), QString("failed"));
+        QCOMPARE(refused["source-guest"].toString(), QString("running"));
+        QVERIFY2(refused["error-desc"].toString().contains("--max-incoming 1"),
+                 qPrintable(refused["error-desc"].toString()));
+        QVERIFY(first.state() == QProcess::Running); // the first one goes on
+        QVERIFY(first.waitForFinished(120000));
+        QCOMPARE(first.exitCode(), 0);
+        QCOMPARE(resultOf(first)["status"].toString(), QString("completed"));
+        QTRY_VERIFY_WITH_TIMEOUT(daemonRuns(history).size() == 1 &&
+                                     daemonRuns(history)[0].status == RunStatus::Completed,
+                                 15000);
+        QVERIFY2(daemonLog().contains("--max-incoming 1"), daemonLog().constData());
+    }
+
     void aPausedPostcopyWhoseSourceNeverReturnsIsFailedAndRecorded() {
         const QString history = QString::fromStdString(workspace_.path("abandoned.sqlite"));
         startDaemon({}, history, {"--postcopy-recover-timeout", "1500"});
@@ -214,6 +298,33 @@ private slots:
         QVERIFY(runs.front().status == RunStatus::Failed);
         QVERIFY2(runs.front().errorDesc.find("postcopy-recover-timeout") != std::string::npos,
                  runs.front().errorDesc.c_str());
+    }
+
+    // The daemon dies while a postcopy migration is paused, and a new one starts on the same
+    // port: it does not hold the half-migrated guest, so the source's resume is refused with
+    // the reason, and the source fails clearly instead of retrying for ever.
+    void aResumeToARestartedDaemonFailsClearly() {
+        const QString history = QString::fromStdString(workspace_.path("restarted.sqlite"));
+        startDaemon({}, history);
+        const quint16 port = port_;
+        QProcess source;
+        startSource(source, {"--ram-size", "256M", "--dirty-rate", "32M", "--max-bandwidth", "32M",
+                             "--capability", "postcopy-ram=on", "--postcopy-after", "1",
+                             "--recover-delay", "500"});
+        QTRY_VERIFY_WITH_TIMEOUT(daemonLog().contains("postcopy-active"), 60000);
+        ::kill(static_cast<pid_t>(daemon_->processId()), SIGKILL);
+        daemon_->waitForFinished();
+        daemon_.reset();
+        startDaemon({}, history, {}, port);
+        QVERIFY(source.waitForFinished(60000));
+        const QJsonObject json = resultOf(source);
+        QCOMPARE(source.exitCode(), 1);
+        QCOMPARE(json["status"].toString(), QString("failed"));
+        QVERIFY2(json["error-desc"].toString().contains("holds no paused migration"),
+                 qPrintable(json["error-desc"].toString()));
+        qInfo("the source: %s", qPrintable(json["error-desc"].toString()));
+        QTRY_VERIFY2_WITH_TIMEOUT(daemonLog().contains("resume refused"), daemonLog().constData(),
+                                  5000);
     }
 
     void outOfDescriptorsTheDaemonWaitsInsteadOfGivingUp() {

@@ -345,6 +345,9 @@ private slots:
                                   << "--tls-priority: 'NORMAL:+NOPE' is invalid";
         QTest::newRow("guest content")
             << QStringList{"--guest-content", "full"} << "--guest-content: 'full' is not one of";
+        QTest::newRow("daemon's option on a source")
+            << QStringList{"--max-incoming", "2"}
+            << "--max-incoming belongs to a destination daemon";
         QTest::newRow("unknown option") << QStringList{"--bogus"} << "Unknown option 'bogus'";
         QTest::newRow("missing value") << QStringList{"--dirty-rate"} << "'--dirty-rate'";
         // One byte a second never carried the setup: the run sat in "setup" for good.

@@ -1,7 +1,7 @@
 // The destination daemon (migrascope --incoming): listens on one address and receives
-// migrations, up to --max-incoming at once, each into a guest of its own, recording each in this host's history
-// with the role "destination". Its owner drives it from one thread: start(), then poll() on a
-// timer, then stop().
+// migrations, up to --max-incoming at once, each into a guest of its own, recording each in this
+// host's history with the role "destination". Its owner drives it from one thread: start(), then
+// poll() on a timer, then stop().
 #pragma once
 
 #include "engine/api/migration_config.h"

@@ -135,8 +135,8 @@ void ConnectionGate::acceptLoop() {
         auto connection = std::make_unique<Connection>(std::move(fd), peer);
         auto pending = pending_.emplace(pending_.end());
         pending->connection = connection.get();
-        pending->thread = std::thread(
-            [this, pending, peer, owned = std::move(connection)]() mutable {
+        pending->thread =
+            std::thread([this, pending, peer, owned = std::move(connection)]() mutable {
                 identify(pending, std::move(owned), peer);
             });
     }

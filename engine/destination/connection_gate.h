@@ -60,7 +60,8 @@ public:
     using Handoff = std::function<void(std::unique_ptr<Connection>)>;
     // Called on a gate thread with a connection whose handshake is done and which has sent
     // something; nothing of it is consumed (bytes read to decide are put back). Decides within
-    // `deadline` who takes it, or throws to have it rejected with the exception's text.
+    // `deadline` who takes it (no one: it is closed), or throws to have it rejected with the
+    // exception's text.
     using Route = std::function<Handoff(Connection&, const std::string& peer,
                                         std::chrono::steady_clock::time_point deadline)>;
 

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <cstdio>
+#include <deque>
 #include <limits>
 #include <list>
 #include <mutex>
@@ -129,6 +130,9 @@ struct IncomingDaemon::Impl {
     std::mutex migrationsMutex;
     std::condition_variable migrationAdded;
     std::list<std::shared_ptr<IncomingMigration>> migrations;
+    // Migrations turned away lately: their multifd channels are refused at once, not held
+    // until their handshake's deadline waiting for a main channel that will not come.
+    std::deque<Uuid> refused;
     bool stopping = false;
 
     void note(EventLevel level, const std::string& text) {
@@ -167,8 +171,7 @@ struct IncomingDaemon::Impl {
         destinationOptions.faults = options.faults;
         destinationOptions.reportToSource = true;
         IncomingMigration* raw = migration.get();
-        destinationOptions.recordArrival = [this, raw](const Uuid& arrived,
-                                                       const std::string& peer,
+        destinationOptions.recordArrival = [this, raw](const Uuid& arrived, const std::string& peer,
                                                        const std::string& certificateDn) {
             return recordArrival(*raw, arrived, peer, certificateDn);
         };
@@ -203,9 +206,17 @@ struct IncomingDaemon::Impl {
         return nullptr;
     }
 
+    void rememberRefused(const Uuid& uuid) {
+        constexpr std::size_t kRemembered = 64;
+        refused.push_back(uuid);
+        if (refused.size() > kRemembered)
+            refused.pop_front();
+        migrationAdded.notify_all();
+    }
+
     std::size_t inFlight() const {
-        return static_cast<std::size_t>(std::count_if(
-            migrations.begin(), migrations.end(), [](const auto& m) { return !m->ended(); }));
+        return static_cast<std::size_t>(std::count_if(migrations.begin(), migrations.end(),
+                                                      [](const auto& m) { return !m->ended(); }));
     }
 
     // The gate's Route: which migration a connection belongs to, by the UUID its first bytes
@@ -228,24 +239,28 @@ struct IncomingDaemon::Impl {
             const StreamStart start = decodeStreamStart(bytes);
             std::unique_lock lock(migrationsMutex);
             migration = find(start.uuid);
+            if (!migration)
+                rememberRefused(start.uuid); // undone below if it is taken after all
             if (!migration && start.resume) {
                 lock.unlock();
-                refuse(connection, "resume refused: this daemon holds no paused migration " +
-                                       uuidToString(start.uuid) +
-                                       " (it failed, or the daemon was restarted, and its "
-                                       "incoming state is gone)");
+                return refuse(connection, peer, start.uuid,
+                              "resume refused: this daemon holds no paused migration " +
+                                  uuidToString(start.uuid) +
+                                  " (it failed, or the daemon was restarted, and its incoming "
+                                  "state is gone)");
             }
             if (!migration) {
                 if (stopping)
                     throw MigrationError("the destination daemon is stopping");
                 if (const auto busy = inFlight(); busy >= options.maxIncoming) {
                     lock.unlock();
-                    refuse(connection,
-                           "refused: this destination daemon is already receiving " +
-                               std::to_string(busy) + " migration" + (busy == 1 ? "" : "s") +
-                               ", its limit (--max-incoming " +
-                               std::to_string(options.maxIncoming) + "); try again later");
+                    return refuse(connection, peer, start.uuid,
+                                  "refused: this destination daemon is already receiving " +
+                                      std::to_string(busy) + " migration" + (busy == 1 ? "" : "s") +
+                                      ", its limit (--max-incoming " +
+                                      std::to_string(options.maxIncoming) + "); try again later");
                 }
+                std::erase(refused, start.uuid);
                 migration = add(start.uuid);
                 migration->destination->start();
             }
@@ -258,12 +273,17 @@ struct IncomingDaemon::Impl {
             std::unique_lock lock(migrationsMutex);
             migrationAdded.wait_until(lock, deadline, [&] {
                 migration = find(hello.uuid);
-                return migration || stopping;
+                return migration || stopping ||
+                       std::find(refused.begin(), refused.end(), hello.uuid) != refused.end();
             });
+            // Without its channel number, so that one migration's channels count as one reason.
             if (!migration)
-                throw MigrationError("multifd channel " + std::to_string(hello.channel) +
-                                     " names migration " + uuidToString(hello.uuid) +
-                                     ", which this daemon is not receiving");
+                throw MigrationError(
+                    "a multifd channel of migration " + uuidToString(hello.uuid) +
+                    (stopping ? ", as the daemon stopped"
+                     : std::find(refused.begin(), refused.end(), hello.uuid) != refused.end()
+                         ? ", which this daemon refused"
+                         : ", which this daemon is not receiving"));
         } else {
             connection.unread(first4, sizeof first4);
             char text[16];
@@ -277,20 +297,23 @@ struct IncomingDaemon::Impl {
     }
 
     // Tells a main channel's source why it is turned away, as a failed destination would (its
-    // report, then SHUT), so that it fails at once with the reason; then rejects it.
-    [[noreturn]] static void refuse(Connection& connection, const std::string& why) {
+    // report, then SHUT), so that it fails at once with the reason; the daemon's log says it
+    // in full, every time. The gate then closes the connection.
+    ConnectionGate::Handoff refuse(Connection& connection, const std::string& peer,
+                                   const Uuid& uuid, const std::string& why) {
+        note(EventLevel::Warning, "migration " + uuidToString(uuid) + " from " + peer + ": " + why);
         try {
             ReturnPathSender returnPath(connection);
             TelemetrySnapshot view;
             view.status = MigrationStatus::Failed;
             view.errorDesc = why;
             returnPath.destinationReport(view, 0, 0, 0);
-            returnPath.shut(ShutReason::StreamError);
+            returnPath.shut(ShutReason::Refused);
             MigrationDestination::drainUntilTheSourceHangsUp(connection);
         } catch (const std::exception&) {
             // It will still see the connection close.
         }
-        throw MigrationError(why);
+        return {};
     }
 
     void begin(IncomingMigration& m) {
@@ -437,19 +460,18 @@ void IncomingDaemon::start() {
     d.rejections = std::make_unique<RejectionLog>(d.daemonTelemetry);
     ConnectionGate::Options gate{d.options.listenHost, d.options.port, d.options.tls,
                                  std::chrono::milliseconds(d.options.handshakeTimeoutMs)};
-    d.gate = std::make_unique<ConnectionGate>(
-        std::move(gate), d.credentials.get(), *d.rejections, d.daemonTelemetry,
-        [&d](Connection& connection, const std::string& peer,
-             std::chrono::steady_clock::time_point deadline) {
-            return d.route(connection, peer, deadline);
-        });
+    d.gate = std::make_unique<ConnectionGate>(std::move(gate), d.credentials.get(), *d.rejections,
+                                              d.daemonTelemetry,
+                                              [&d](Connection& connection, const std::string& peer,
+                                                   std::chrono::steady_clock::time_point deadline) {
+                                                  return d.route(connection, peer, deadline);
+                                              });
     d.port = d.gate->port();
     d.gate->start();
-    d.note(EventLevel::Info,
-           "listening on " + std::string(d.options.tls.enabled ? "tls://" : "tcp://") +
-               d.options.listenHost + ":" + std::to_string(d.port) + ", at most " +
-               std::to_string(d.options.maxIncoming) + " incoming migration" +
-               (d.options.maxIncoming == 1 ? "" : "s") + " at once");
+    d.note(EventLevel::Info, "listening on " +
+                                 std::string(d.options.tls.enabled ? "tls://" : "tcp://") +
+                                 d.options.listenHost + ":" + std::to_string(d.port) +
+                                 " (max-incoming " + std::to_string(d.options.maxIncoming) + ")");
 }
 
 std::uint16_t IncomingDaemon::port() const {

@@ -158,6 +158,9 @@ std::string describeShut(std::uint32_t value) {
     case ShutReason::DeviceFailure:
         why = "a device failed at the destination";
         break;
+    case ShutReason::Refused:
+        why = "the destination refused the migration";
+        break;
     }
     return std::to_string(value) + " (" + (why ? why : "an error the source does not know") + ")";
 }

@@ -29,6 +29,7 @@ enum class ShutReason : std::uint32_t {
     IntegrityMismatch = 2, // RAM or device state differs from the source's
     ChannelFailure = 3,    // a channel broke or ended without close_notify
     DeviceFailure = 4,     // a device refused a state transition or its data
+    Refused = 5,           // a daemon turned the migration away before receiving anything
 };
 // "1 (the destination could not load the stream)"; unknown values are shown as numbers.
 std::string describeShut(std::uint32_t value);
