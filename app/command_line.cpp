@@ -1,10 +1,13 @@
 #include "app/command_line.h"
 
+#include "app/qmp_server.h"
 #include "engine/api/faults.h"
 #include "engine/api/tls_pki.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QDir>
+#include <QFileInfo>
 #include <stdexcept>
 #include <tuple>
 
@@ -141,6 +144,13 @@ CommandLine parseCommandLine(const QStringList& arguments) {
          "QEMU. Ctrl-C stops watching.",
          "TARGET"},
         {"window", "With --watch: follow the migration in the window instead of headless."},
+        {"qmp",
+         "With --headless: answer QEMU's machine protocol on a Unix socket (unix:PATH): "
+         "query-migrate, query-migrate-parameters, query-migrate-capabilities, "
+         "migrate-set-parameters (max-bandwidth, downtime-limit), migrate_cancel, "
+         "migrate-start-postcopy, migrate-pause, migrate-recover, migrate with resume; "
+         "MIGRATION and MIGRATION_PASS events.",
+         "unix:PATH"},
         {"watch-interval",
          "With --watch: poll QEMU and the kernel every MS milliseconds (50 to 1000). "
          "Default 200.",
@@ -261,6 +271,8 @@ CommandLine parseCommandLine(const QStringList& arguments) {
     line.json = parser.isSet("json");
     line.historyPath = parser.value("history").toStdString();
     if (parser.isSet("watch")) {
+        if (parser.isSet("qmp"))
+            throw std::invalid_argument("--qmp serves a headless run of ours, not a watch");
         line.mode = CommandLine::Mode::Watch;
         try {
             line.watch = parseWatchTarget(parser.value("watch").toStdString());
@@ -275,6 +287,19 @@ CommandLine parseCommandLine(const QStringList& arguments) {
         line.watch.pollInterval = std::chrono::milliseconds(interval);
         line.watch.historyPath = line.historyPath;
         return line;
+    }
+    if (parser.isSet("qmp")) {
+        if (line.mode != CommandLine::Mode::Headless)
+            throw std::invalid_argument("--qmp serves a headless run: add --headless");
+        try {
+            line.qmpPath = QmpServer::socketPath(parser.value("qmp"));
+        } catch (const std::invalid_argument& error) {
+            throw std::invalid_argument(std::string("--qmp: ") + error.what());
+        }
+        if (!QFileInfo(line.qmpPath).dir().exists())
+            throw std::invalid_argument("--qmp: the directory " +
+                                        QFileInfo(line.qmpPath).path().toStdString() +
+                                        " does not exist");
     }
     MigrationConfig& config = line.config;
     config.guest.ramSize = sizeOption(parser, "ram-size");

@@ -5,6 +5,7 @@
 #include "engine/api/migration_config.h"
 #include "engine/api/qemu_watch.h"
 
+#include <QString>
 #include <QStringList>
 #include <string>
 
@@ -19,6 +20,7 @@ struct CommandLine {
     IncomingOptions incoming; // Mode::Incoming
     WatchOptions watch;       // Mode::Watch
     bool watchInWindow = false;
+    QString qmpPath; // --qmp unix:PATH, absolute; empty = no QMP socket
 };
 
 // Throws std::invalid_argument with a message naming the option and what was wrong.

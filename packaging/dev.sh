@@ -16,6 +16,8 @@ packages=(
     libmnl-dev nlohmann-json3-dev
     # the tests watch real QEMU migrations (TCG, no KVM needed)
     qemu-system-x86
+    # QMP clients the tests steer a headless run with
+    socat python3
 )
 
 install_packages() {

@@ -272,7 +272,8 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(daemonRuns(history).size() == 1 &&
                                      daemonRuns(history)[0].status == RunStatus::Completed,
                                  15000);
-        QVERIFY2(daemonLog().contains("--max-incoming 1"), daemonLog().constData());
+        QTRY_VERIFY2_WITH_TIMEOUT(daemonLog().contains("--max-incoming 1"), daemonLog().constData(),
+                                  5000);
     }
 
     void aPausedPostcopyWhoseSourceNeverReturnsIsFailedAndRecorded() {

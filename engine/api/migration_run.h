@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -43,6 +44,18 @@ struct RunOptions {
     std::function<void(PauseStep)> pauseStepHook;
 };
 
+// The parameters QEMU lets an operator change while a migration runs (migrate-set-parameters).
+struct LiveParameters {
+    std::uint64_t maxBandwidth = 0; // bytes per second; 0 = unlimited
+    std::uint64_t downtimeLimitMs = 300;
+};
+struct LiveParameterChange {
+    std::optional<std::uint64_t> maxBandwidth;
+    std::optional<std::uint64_t> downtimeLimitMs;
+};
+// Why a change cannot be made ("" when it can): the bounds QEMU and the command line apply.
+std::string checkLiveParameters(const LiveParameterChange& change);
+
 class MigrationRun {
 public:
     explicit MigrationRun(MigrationConfig config, RunOptions options = {});
@@ -65,6 +78,10 @@ public:
     std::string recover();       // migrate-recover on the destination
     std::string resume();        // migrate resume=true on the source
     std::string cutNetwork();    // a trainer's fault: the main channel's network fails
+    // migrate-set-parameters: takes effect at once, is logged as an event (so in history),
+    // and is what liveParameters() and the snapshot's statistics report from then on.
+    std::string setParameters(const LiveParameterChange& change);
+    LiveParameters liveParameters() const;
     bool finished() const;
     void wait() const;
     bool waitFor(std::chrono::milliseconds timeout) const;
@@ -95,6 +112,7 @@ private:
     void recoverByItself(double& pausedSinceMs);
 
     MigrationConfig config_;
+    LiveParameters live_; // under mutex_
     RunOptions options_;
     std::unique_ptr<Telemetry> telemetry_;
     std::unique_ptr<RunView> view_; // the source's telemetry with the destination's merged in

@@ -222,6 +222,9 @@ struct ChannelSample {
 
 struct TelemetrySnapshot {
     MigrationStatus status = MigrationStatus::None;
+    // Every status this end went through, in order, even those too brief for a reader's
+    // timer to see (QMP's MIGRATION events are sent from it).
+    std::vector<MigrationStatus> statusChanges;
     std::string phase; // human words: "bulk copy", "dirty iteration 3", "switchover", ...
     std::string errorDesc;
     std::string integrity; // "verified", "pending", or why not

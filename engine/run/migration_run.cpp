@@ -21,8 +21,9 @@ constexpr std::chrono::milliseconds kHistoryEndRetryDelay{1000};
 // Every send uses MSG_NOSIGNAL (ours, and GnuTLS's through our push function), so a peer
 // that vanishes fails a send with EPIPE without the process touching SIGPIPE's disposition.
 MigrationRun::MigrationRun(MigrationConfig config, RunOptions options)
-    : config_(std::move(config)), options_(std::move(options)),
-      telemetry_(std::make_unique<Telemetry>()), view_(std::make_unique<RunView>(*telemetry_)) {}
+    : config_(std::move(config)), live_{config_.maxBandwidth, config_.downtimeLimitMs},
+      options_(std::move(options)), telemetry_(std::make_unique<Telemetry>()),
+      view_(std::make_unique<RunView>(*telemetry_)) {}
 
 MigrationRun::~MigrationRun() {
     {
@@ -88,6 +89,60 @@ std::string MigrationRun::pause() {
 std::string MigrationRun::resume() {
     std::lock_guard lock(mutex_);
     return source_ && !finished_ ? source_->resume() : kNotRunning;
+}
+
+std::string checkLiveParameters(const LiveParameterChange& change) {
+    // Below 1 MiB/s the setup alone would take minutes (the command line refuses it too).
+    constexpr std::uint64_t kMinimumBandwidth = 1024 * 1024;
+    if (change.maxBandwidth && *change.maxBandwidth != 0 &&
+        *change.maxBandwidth < kMinimumBandwidth)
+        return "max-bandwidth " + std::to_string(*change.maxBandwidth) +
+               " B/s is below 1 MiB/s (0 means unlimited)";
+    // QEMU's bound (MAX_MIGRATE_DOWNTIME_SECONDS, 2000 s).
+    constexpr std::uint64_t kMaximumDowntimeMs = 2000 * 1000;
+    if (change.downtimeLimitMs && *change.downtimeLimitMs > kMaximumDowntimeMs)
+        return "downtime-limit " + std::to_string(*change.downtimeLimitMs) +
+               " ms is above QEMU's maximum of 2000000 ms";
+    if (!change.maxBandwidth && !change.downtimeLimitMs)
+        return "nothing to change: give max-bandwidth or downtime-limit";
+    return {};
+}
+
+std::string MigrationRun::setParameters(const LiveParameterChange& change) {
+    if (std::string wrong = checkLiveParameters(change); !wrong.empty())
+        return wrong;
+    std::string said;
+    {
+        std::lock_guard lock(mutex_);
+        if (finished_)
+            return kNotRunning;
+        const auto rate = [](std::uint64_t bytes) {
+            return bytes == 0 ? std::string("unlimited")
+                              : formatBytes(static_cast<double>(bytes)) + "/s";
+        };
+        if (change.maxBandwidth) {
+            said +=
+                "max-bandwidth " + rate(live_.maxBandwidth) + " -> " + rate(*change.maxBandwidth);
+            live_.maxBandwidth = *change.maxBandwidth;
+            if (source_)
+                source_->setMaxBandwidth(live_.maxBandwidth);
+        }
+        if (change.downtimeLimitMs) {
+            said += std::string(said.empty() ? "" : ", ") + "downtime-limit " +
+                    std::to_string(live_.downtimeLimitMs) + " -> " +
+                    std::to_string(*change.downtimeLimitMs) + " ms";
+            live_.downtimeLimitMs = *change.downtimeLimitMs;
+            if (source_)
+                source_->setDowntimeLimit(live_.downtimeLimitMs);
+        }
+    }
+    telemetry_->event(EventLevel::Info, Side::Source, "migrate-set-parameters: " + said);
+    return {};
+}
+
+LiveParameters MigrationRun::liveParameters() const {
+    std::lock_guard lock(mutex_);
+    return live_;
 }
 
 std::string MigrationRun::cutNetwork() {
@@ -314,6 +369,9 @@ void MigrationRun::coordinate() {
         {
             std::lock_guard lock(mutex_);
             source_ = std::make_unique<MigrationSource>(config_, *sourceGuest_, *telemetry_);
+            // Changed before the source existed (during the boot and the destination's setup).
+            source_->setMaxBandwidth(live_.maxBandwidth);
+            source_->setDowntimeLimit(live_.downtimeLimitMs);
             source_->setPauseStepHook(options_.pauseStepHook);
             source_->setDevices(sourceDevices_.get());
             if (postcopyRequested_)

@@ -40,7 +40,7 @@ std::string milliseconds(double ms) {
 // expected)"
 std::string describeDowntime(const switchover::DowntimeEstimate& downtime, std::uint64_t ramBytes,
                              switchover::DeviceBytes device, double bandwidthBytesPerMs,
-                             const MigrationConfig& config) {
+                             const MigrationConfig& config, std::uint64_t downtimeLimitMs) {
     const std::uint64_t deviceBytes = device.total();
     std::string text = formatBytes(static_cast<double>(ramBytes)) + " of RAM left";
     if (deviceBytes > 0)
@@ -57,15 +57,16 @@ std::string describeDowntime(const switchover::DowntimeEstimate& downtime, std::
                      : "");
     text += ", round trip " + milliseconds(downtime.roundTripMs) + ": " +
             milliseconds(downtime.totalMs()) + " expected downtime; limit " +
-            std::to_string(config.downtimeLimitMs) + " ms (switching at " +
-            milliseconds(switchover::switchAtMs(config.downtimeLimitMs)) + " expected)";
+            std::to_string(downtimeLimitMs) + " ms (switching at " +
+            milliseconds(switchover::switchAtMs(downtimeLimitMs)) + " expected)";
     return text;
 }
 
 } // namespace
 
 MigrationSource::MigrationSource(const MigrationConfig& config, Guest& guest, Telemetry& telemetry)
-    : config_(config), guest_(guest), telemetry_(telemetry), limiter_(config.maxBandwidth) {
+    : config_(config), guest_(guest), telemetry_(telemetry), limiter_(config.maxBandwidth),
+      downtimeLimitMs_(config.downtimeLimitMs) {
     mainCounters_ = &telemetry_.addChannel("main", ChannelKind::Main);
     for (unsigned i = 0; i < config_.multifdChannels; ++i)
         multifdCounters_.push_back(
@@ -353,16 +354,17 @@ switchover::DowntimeEstimate MigrationSource::estimateDowntime(std::uint64_t ram
 }
 
 std::uint64_t MigrationSource::catchUpBoundMs() const {
-    return std::max<std::uint64_t>(2000, 4 * config_.downtimeLimitMs);
+    return std::max<std::uint64_t>(2000, 4 * downtimeLimitMs_.load());
 }
 
 MigrationSource::Assessment MigrationSource::assessSwitchover(std::uint64_t ramRemaining) {
     Assessment result;
     result.downtime = estimateDowntime(ramRemaining);
-    result.converged = switchover::converged(
-        result.downtime, ramRemaining + deviceRemaining_.total(), config_.downtimeLimitMs);
-    result.why =
-        describeDowntime(result.downtime, ramRemaining, deviceRemaining_, linkBytesPerMs_, config_);
+    const std::uint64_t limitMs = downtimeLimitMs_.load();
+    result.converged =
+        switchover::converged(result.downtime, ramRemaining + deviceRemaining_.total(), limitMs);
+    result.why = describeDowntime(result.downtime, ramRemaining, deviceRemaining_, linkBytesPerMs_,
+                                  config_, limitMs);
     telemetry_.setConvergence(result.why);
     return result;
 }
@@ -458,7 +460,7 @@ void MigrationSource::publishStats(std::uint64_t ramRemaining, bool roundEnded) 
     stats.mbps = bandwidthBytesPerMs_ * 1000.0 * 8 / 1e6;
     stats.expectedDowntimeMs =
         switchoverEstimateMs_ ? *switchoverEstimateMs_ : estimateDowntime(ramRemaining).totalMs();
-    stats.downtimeLimitMs = config_.downtimeLimitMs;
+    stats.downtimeLimitMs = downtimeLimitMs_.load();
     stats.cpuThrottlePercentage = throttle_;
     stats.setupTimeMs = setupTimeMs_;
     stats.downtimeMs = downtimeMs_;
@@ -565,10 +567,11 @@ void MigrationSource::complete(std::vector<PageBitmap>& dirty) {
     downtimeMs_ = telemetry_.elapsedMs() - stoppedAt;
     telemetry_.event(EventLevel::Info, Side::Source,
                      "downtime " + std::to_string(std::llround(downtimeMs_)) + " ms: " + steps);
-    if (config_.downtimeLimitMs > 0 && downtimeMs_ > static_cast<double>(config_.downtimeLimitMs))
+    if (const std::uint64_t limitMs = downtimeLimitMs_.load();
+        limitMs > 0 && downtimeMs_ > static_cast<double>(limitMs))
         telemetry_.warning(Side::Source, "downtime " + std::to_string(std::llround(downtimeMs_)) +
                                              " ms exceeded the downtime-limit of " +
-                                             std::to_string(config_.downtimeLimitMs) + " ms");
+                                             std::to_string(limitMs) + " ms");
     closeReturnPath();
     if (devices_)
         devices_->completed(); // after the verdict, as QEMU's save_cleanup: not in downtime

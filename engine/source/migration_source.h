@@ -52,6 +52,10 @@ public:
     std::string resume();        // migrate resume=true: postcopy-paused only
     // A trainer's fault: the network under the main channel fails during postcopy.
     std::string cutNetwork();
+    // migrate-set-parameters while the migration runs (any thread): the cap applies to the
+    // next bytes sent, the limit to the next switchover decision.
+    void setMaxBandwidth(std::uint64_t bytesPerSecond) { limiter_.setRate(bytesPerSecond); }
+    void setDowntimeLimit(std::uint64_t milliseconds) { downtimeLimitMs_.store(milliseconds); }
 
     // Set before run(): the guest's VFIO devices, migrated with its RAM (nullptr = none).
     void setDevices(SourceDevices* devices) { devices_ = devices; }
@@ -163,6 +167,7 @@ private:
     Guest& guest_;
     Telemetry& telemetry_;
     RateLimiter limiter_;
+    std::atomic<std::uint64_t> downtimeLimitMs_; // config_'s, until migrate-set-parameters
     std::unique_ptr<TlsCredentials> credentials_;
 
     std::atomic<bool> cancelRequested_{false};

@@ -222,7 +222,9 @@ std::vector<ChannelCounters*> Telemetry::channels() {
 }
 
 void Telemetry::setStatus(MigrationStatus status) {
-    status_.store(status);
+    std::lock_guard lock(mutex_);
+    if (status_.exchange(status) != status || statusChanges_.empty())
+        statusChanges_.push_back(status);
 }
 
 void Telemetry::setPhase(std::string phase) {
@@ -470,6 +472,7 @@ TelemetrySnapshot Telemetry::snapshot(std::size_t eventCursor, std::size_t sampl
     snap.sourceGuest = sourceGuest_.load();
     snap.postcopy = postcopyStats();
     std::lock_guard lock(mutex_);
+    snap.statusChanges = statusChanges_;
     snap.phase = phase_;
     snap.errorDesc = error_;
     snap.integrity = integrity_;

@@ -141,6 +141,7 @@ private:
     mutable std::mutex mutex_; // guards everything below; never held on the data path
     std::deque<std::unique_ptr<ChannelCounters>> channels_;
     std::string phase_;
+    std::vector<MigrationStatus> statusChanges_;
     std::string error_;
     std::string integrity_ = "pending";
     std::string convergence_;

@@ -14,10 +14,13 @@ public:
     // Waits until `bytes` may go. Returns false once cancel() was called.
     bool acquire(std::uint64_t bytes);
     void cancel();
+    // migrate-set-parameters max-bandwidth while the migration runs; waiters see the new rate
+    // at once. 0 = unlimited.
+    void setRate(std::uint64_t bytesPerSecond);
 
 private:
     using Clock = std::chrono::steady_clock;
-    const std::uint64_t rate_; // 0 = unlimited
+    std::uint64_t rate_; // 0 = unlimited
     std::mutex mutex_;
     std::condition_variable wake_;
     bool cancelled_ = false;
