@@ -40,6 +40,20 @@ unsigned long long numberOption(const QCommandLineParser& parser, const QString&
     return value;
 }
 
+// --qmp unix:PATH, made absolute, in a directory that exists.
+QString qmpPathOption(const QCommandLineParser& parser) {
+    QString path;
+    try {
+        path = QmpServer::socketPath(parser.value("qmp"));
+    } catch (const std::invalid_argument& error) {
+        throw std::invalid_argument(std::string("--qmp: ") + error.what());
+    }
+    if (!QFileInfo(path).dir().exists())
+        throw std::invalid_argument("--qmp: the directory " + QFileInfo(path).path().toStdString() +
+                                    " does not exist");
+    return path;
+}
+
 bool onOffOption(const QCommandLineParser& parser, const QString& name) {
     const QString value = parser.value(name);
     if (value == "on")
@@ -96,6 +110,8 @@ CommandLine parseIncoming(const QCommandLineParser& parser) {
     if (incoming.handshakeTimeoutMs == 0)
         throw std::invalid_argument("--handshake-timeout: 0 would drop every connection; give "
                                     "a time in milliseconds");
+    if (parser.isSet("qmp"))
+        line.qmpPath = qmpPathOption(parser);
     incoming.maxIncoming = static_cast<unsigned>(numberOption(parser, "max-incoming", 64));
     if (incoming.maxIncoming == 0)
         throw std::invalid_argument("--max-incoming: 0 would refuse every migration; give a "
@@ -149,7 +165,8 @@ CommandLine parseCommandLine(const QStringList& arguments) {
          "query-migrate, query-migrate-parameters, query-migrate-capabilities, "
          "migrate-set-parameters (max-bandwidth, downtime-limit), migrate_cancel, "
          "migrate-start-postcopy, migrate-pause, migrate-recover, migrate with resume; "
-         "MIGRATION and MIGRATION_PASS events.",
+         "MIGRATION and MIGRATION_PASS events. With --incoming: query-migrate (each incoming "
+         "migration), migrate_cancel, migrate-recover; MIGRATION events.",
          "unix:PATH"},
         {"watch-interval",
          "With --watch: poll QEMU and the kernel every MS milliseconds (50 to 1000). "
@@ -291,15 +308,7 @@ CommandLine parseCommandLine(const QStringList& arguments) {
     if (parser.isSet("qmp")) {
         if (line.mode != CommandLine::Mode::Headless)
             throw std::invalid_argument("--qmp serves a headless run: add --headless");
-        try {
-            line.qmpPath = QmpServer::socketPath(parser.value("qmp"));
-        } catch (const std::invalid_argument& error) {
-            throw std::invalid_argument(std::string("--qmp: ") + error.what());
-        }
-        if (!QFileInfo(line.qmpPath).dir().exists())
-            throw std::invalid_argument("--qmp: the directory " +
-                                        QFileInfo(line.qmpPath).path().toStdString() +
-                                        " does not exist");
+        line.qmpPath = qmpPathOption(parser);
     }
     MigrationConfig& config = line.config;
     config.guest.ramSize = sizeOption(parser, "ram-size");

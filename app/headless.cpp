@@ -8,10 +8,8 @@
 
 #include <QCoreApplication>
 #include <QElapsedTimer>
-#include <QEventLoop>
 #include <QJsonArray>
 #include <QJsonDocument>
-#include <QTimer>
 #include <cstdio>
 #include <limits>
 
@@ -121,13 +119,6 @@ void addRunCommands(QmpServer& qmp, MigrationRun& run) {
         qmp.addCommand(name, handler);
 }
 
-// Runs the Qt event loop (the QMP socket) for `milliseconds`.
-void serveFor(int milliseconds) {
-    QEventLoop loop;
-    QTimer::singleShot(milliseconds, &loop, &QEventLoop::quit);
-    loop.exec();
-}
-
 } // namespace
 
 int runHeadless(const CommandLine& line) {
@@ -153,7 +144,7 @@ int runHeadless(const CommandLine& line) {
     // 100 ms ticks: QMP's clients are answered and its events sent within one.
     while (!run.waitFor(std::chrono::milliseconds(qmp ? 0 : 100))) {
         if (qmp) {
-            serveFor(100);
+            QmpServer::serveFor(100);
             qmp->publish(run.snapshot(kNone, kNone, kNone));
         }
         if (stopRequested() && !cancelled) {
@@ -189,7 +180,7 @@ int runHeadless(const CommandLine& line) {
             std::fprintf(stderr, "QMP: waiting up to %d s for %d client(s) to disconnect\n",
                          kLingerMs / 1000, qmp->clientCount());
         while (qmp->clientCount() > 0 && lingering.elapsed() < kLingerMs)
-            serveFor(50);
+            QmpServer::serveFor(50);
     }
     const std::string historyError = run.historyError();
     if (!historyError.empty())

@@ -2,10 +2,12 @@
 
 #include <QCoreApplication>
 #include <QDateTime>
+#include <QEventLoop>
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QLocalSocket>
+#include <QTimer>
 
 namespace migrascope::app {
 namespace {
@@ -98,6 +100,12 @@ void QmpServer::listen(const QString& path) {
     }
     if (!server_.listen(path))
         throw std::runtime_error(path.toStdString() + ": " + server_.errorString().toStdString());
+}
+
+void QmpServer::serveFor(int milliseconds) {
+    QEventLoop loop;
+    QTimer::singleShot(milliseconds, &loop, &QEventLoop::quit);
+    loop.exec();
 }
 
 void QmpServer::addCommand(const QString& name, Handler handler) {

@@ -51,6 +51,9 @@ public:
     // counted, to every client past qmp_capabilities.
     void publish(const TelemetrySnapshot& snapshot);
     void sendEvent(const QString& name, const QJsonObject& data);
+    // Answers clients (runs the process's Qt event loop) for `milliseconds`: the owner's
+    // loop calls it instead of sleeping.
+    static void serveFor(int milliseconds);
     int clientCount() const { return static_cast<int>(clients_.size()); }
 
 private:

@@ -10,10 +10,12 @@
 
 #include <QDir>
 #include <QElapsedTimer>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
 #include <QRegularExpression>
+#include <QStandardPaths>
 #include <QtTest>
 #include <arpa/inet.h>
 #include <csignal>
@@ -326,6 +328,53 @@ private slots:
         qInfo("the source: %s", qPrintable(json["error-desc"].toString()));
         QTRY_VERIFY2_WITH_TIMEOUT(daemonLog().contains("resume refused"), daemonLog().constData(),
                                   5000);
+    }
+
+    // The destination host's operator cancels an incoming migration through the daemon's QMP
+    // socket, with a plain QMP client: the source fails naming it and keeps its guest, and the
+    // daemon's history records why.
+    void theDaemonsQmpSocketCancelsAnIncomingMigration() {
+        const QString python = QStandardPaths::findExecutable("python3");
+        if (python.isEmpty())
+            QSKIP("needs python3");
+        const QString history = QString::fromStdString(workspace_.path("qmp-cancel.sqlite"));
+        const QString socket = QString::fromStdString(workspace_.path("daemon.qmp"));
+        startDaemon({}, history, {"--qmp", "unix:" + socket});
+        QProcess source;
+        startSource(source, {"--ram-size", "256M", "--dirty-rate", "0", "--max-bandwidth", "32M"});
+        QTRY_VERIFY_WITH_TIMEOUT(daemonLog().contains("incoming migration"), 20000);
+        QProcess script;
+        script.start(python,
+                     {QStringLiteral(MIGRASCOPE_TESTS_DIR) + "/scripts/qmp_client.py", socket,
+                      "--until-event", "MIGRATION:failed", R"({"execute": "qmp_capabilities"})",
+                      "?active", R"({"execute": "query-migrate"})",
+                      R"({"execute": "migrate_cancel"})"});
+        QVERIFY(script.waitForFinished(60000));
+        const QByteArray output = script.readAllStandardOutput();
+        QVERIFY2(script.exitCode() == 0, (output + script.readAllStandardError()).constData());
+        QJsonObject query;
+        for (const QByteArray& line : output.split('\n'))
+            if (const auto message = QJsonDocument::fromJson(line).object(); message["id"] == 2)
+                query = message["return"].toObject();
+        const QJsonObject incoming = query["incoming"].toArray().first().toObject();
+        QVERIFY2(incoming["source"].toString().startsWith("127.0.0.1:") &&
+                     incoming["status"].toString() == "active" &&
+                     incoming["history-id"].toInteger() > 0,
+                 output.constData());
+
+        QVERIFY(source.waitForFinished(60000));
+        const QJsonObject json = resultOf(source);
+        QCOMPARE(source.exitCode(), 1);
+        QCOMPARE(json["source-guest"].toString(), QString("running"));
+        QVERIFY2(json["error-desc"].toString().contains("migrate_cancel"),
+                 qPrintable(json["error-desc"].toString()));
+        QVERIFY2(json["destination"]["verdict"].toString().contains("cancelled at the destination"),
+                 qPrintable(json["destination"]["verdict"].toString()));
+        QTRY_VERIFY_WITH_TIMEOUT(daemonRuns(history).size() == 1 &&
+                                     daemonRuns(history)[0].status == RunStatus::Failed,
+                                 15000);
+        QVERIFY2(daemonRuns(history)[0].errorDesc.find("migrate_cancel") != std::string::npos,
+                 daemonRuns(history)[0].errorDesc.c_str());
     }
 
     void outOfDescriptorsTheDaemonWaitsInsteadOfGivingUp() {

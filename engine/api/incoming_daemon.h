@@ -44,6 +44,14 @@ struct IncomingOptions {
     bool recordHistory = true;
 };
 
+// One migration the daemon is receiving (or has just received), for its QMP socket.
+struct IncomingMigrationState {
+    std::string uuid;
+    std::string source;         // the source's address, and its certificate's DN
+    std::int64_t historyId = 0; // the daemon's record (0 before it exists)
+    TelemetrySnapshot snapshot; // its status, every status it went through, its channels
+};
+
 class IncomingDaemon {
 public:
     explicit IncomingDaemon(IncomingOptions options);
@@ -63,6 +71,12 @@ public:
     // Ends: migrations in flight fail ("the destination daemon stopped") and are recorded;
     // every thread is joined. Idempotent.
     void stop();
+    // The owner's thread, like poll(): the migrations in flight (and those ended but not yet
+    // recorded), oldest first.
+    std::vector<IncomingMigrationState> migrations() const;
+    // migrate_cancel of an incoming migration (by UUID; "" = the only one in flight): it
+    // fails, its source is told why, and it is recorded. "" when done, or why not.
+    std::string cancel(const std::string& uuid);
     // Migrations received so far, and how many completed.
     unsigned received() const;
     unsigned completed() const;

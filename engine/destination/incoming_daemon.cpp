@@ -519,6 +519,50 @@ void IncomingDaemon::stop() {
         d.rejections->report(true);
 }
 
+std::vector<IncomingMigrationState> IncomingDaemon::migrations() const {
+    Impl& d = *impl_;
+    std::vector<std::shared_ptr<IncomingMigration>> migrations;
+    {
+        std::lock_guard lock(d.migrationsMutex);
+        migrations.assign(d.migrations.begin(), d.migrations.end());
+    }
+    std::vector<IncomingMigrationState> states;
+    for (const auto& m : migrations) {
+        IncomingMigrationState state;
+        state.uuid = uuidToString(m->uuid);
+        state.source =
+            Impl::describePeer(m->destination->sourcePeer(), m->destination->sourceCertificateDn());
+        {
+            std::lock_guard lock(d.historyMutex);
+            state.historyId = m->runId;
+        }
+        state.snapshot = m->telemetry->snapshot(kNoMore, kNoMore, kNoMore);
+        states.push_back(std::move(state));
+    }
+    return states;
+}
+
+std::string IncomingDaemon::cancel(const std::string& uuid) {
+    Impl& d = *impl_;
+    std::shared_ptr<IncomingMigration> target;
+    {
+        std::lock_guard lock(d.migrationsMutex);
+        std::vector<std::shared_ptr<IncomingMigration>> candidates;
+        for (const auto& m : d.migrations)
+            if (!m->ended() && (uuid.empty() || uuidToString(m->uuid) == uuid))
+                candidates.push_back(m);
+        if (candidates.empty())
+            return uuid.empty() ? "no incoming migration is in flight"
+                                : "no incoming migration " + uuid + " is in flight";
+        if (candidates.size() > 1)
+            return std::to_string(candidates.size()) +
+                   " incoming migrations are in flight: name one by its uuid";
+        target = candidates.front();
+    }
+    return target->destination->cancel(
+        "cancelled on the destination host by its operator (migrate_cancel)");
+}
+
 unsigned IncomingDaemon::received() const {
     return impl_->received;
 }

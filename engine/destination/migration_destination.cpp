@@ -216,6 +216,34 @@ std::string MigrationDestination::recover() {
     return {};
 }
 
+std::string MigrationDestination::cancel(const std::string& why) {
+    std::int64_t historyId = 0;
+    {
+        std::lock_guard lock(mutex_);
+        if (state_ == State::Completed || state_ == State::Failed)
+            return std::string("migrate_cancel refused: the incoming migration is already ") +
+                   toString(state_);
+        if (state_ != State::Listening && state_ != State::Loading)
+            return "migrate_cancel refused: postcopy has started, so the guest runs here and is "
+                   "the only current one; the migration can only finish";
+        historyId = session_.historyId;
+    }
+    fail(why, ShutReason::Cancelled);
+    std::lock_guard lock(returnPathMutex_);
+    if (mainReturnPath_) {
+        try {
+            TelemetrySnapshot view;
+            view.status = MigrationStatus::Failed;
+            view.errorDesc = why;
+            mainReturnPath_->destinationReport(view, 0, telemetry_.elapsedMs(), historyId);
+            mainReturnPath_->shut(ShutReason::Cancelled);
+        } catch (const std::exception&) {
+            // The source also sees its channels close.
+        }
+    }
+    return {};
+}
+
 void MigrationDestination::stopGuest() {
     if (guest_)
         guest_->stop();
@@ -259,11 +287,25 @@ void MigrationDestination::serve(std::list<Incoming>::iterator incoming, std::st
     const std::uint32_t magic = wire::get32(first4);
     const bool mainChannel = magic == kVmFileMagic;
     std::optional<ReturnPathSender> returnPath;
+    // Declared after it, so gone before it: cancel() stops reaching it first.
+    struct ForgetReturnPath {
+        MigrationDestination& destination;
+        const std::optional<ReturnPathSender>& returnPath;
+        ~ForgetReturnPath() {
+            std::lock_guard lock(destination.returnPathMutex_);
+            if (returnPath && destination.mainReturnPath_ == &*returnPath)
+                destination.mainReturnPath_ = nullptr;
+        }
+    } forgetReturnPath{*this, returnPath};
     try {
         if (mainChannel) {
             connection.setName("main");
             recognised(connection, ChannelKind::Main, sizeof first4);
             returnPath.emplace(connection);
+            {
+                std::lock_guard lock(returnPathMutex_);
+                mainReturnPath_ = &*returnPath;
+            }
             serveMain(connection, *returnPath, peer);
         } else if (magic == kMultifdMagic) {
             receiveMultifd(connection, first4);

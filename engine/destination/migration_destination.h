@@ -90,6 +90,11 @@ public:
     // migrate-recover: a paused postcopy accepts the source's resume connection. Returns ""
     // when accepted, or why not.
     std::string recover();
+    // migrate_cancel on the destination, any thread: fails the incoming migration with `why`
+    // and tells its source at once (its report, then SHUT), so that the source names it.
+    // Returns "" when done, or why not: once postcopy has started the guest runs here and is
+    // the only current one.
+    std::string cancel(const std::string& why);
     // Any thread: the source is cancelling, so the streams it ends early fail nothing here
     // that the operator did not ask for; the failure is recorded as the cancel's.
     void noteSourceCancelled() { sourceCancelled_.store(true); }
@@ -198,6 +203,9 @@ private:
     // device-state packets.
     std::unique_ptr<DestinationDevices> devices_;
     std::unique_ptr<ConnectionGate> gate_; // with a listener of its own
+    // The main channel's return path while its thread serves it, for cancel() to speak on.
+    std::mutex returnPathMutex_;
+    ReturnPathSender* mainReturnPath_ = nullptr; // under returnPathMutex_
 
     mutable std::mutex mutex_;
     mutable std::condition_variable changed_;
@@ -221,6 +229,7 @@ private:
         bool recoverArmed = false;      // migrate-recover was given while paused
         std::string sourcePeer;         // the address the first main channel came from
         std::string sourceDn;           // its client certificate's distinguished name
+        std::int64_t historyId = 0;     // the owner's record (the loader's copy, for cancel())
     } session_;
     // The multifd flush barrier (QEMU's multifd_recv_sync_main). Guarded by mutex_.
     struct MultifdBarrier {

@@ -38,6 +38,10 @@ void MigrationDestination::acceptFirstMain(const StreamStart& header, const std:
     changed_.notify_all();
     if (options_.recordArrival)
         loader_.historyId = options_.recordArrival(header.uuid, peer, certificateDn);
+    {
+        std::lock_guard lock(mutex_);
+        session_.historyId = loader_.historyId;
+    }
     telemetry_.event(EventLevel::Info, Side::Destination,
                      "main channel from the source of migration " + uuidToString(header.uuid) +
                          ", " + std::to_string(header.channels) + " multifd channels announced");

@@ -161,6 +161,9 @@ std::string describeShut(std::uint32_t value) {
     case ShutReason::Refused:
         why = "the destination refused the migration";
         break;
+    case ShutReason::Cancelled:
+        why = "cancelled at the destination";
+        break;
     }
     return std::to_string(value) + " (" + (why ? why : "an error the source does not know") + ")";
 }

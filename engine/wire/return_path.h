@@ -30,6 +30,7 @@ enum class ShutReason : std::uint32_t {
     ChannelFailure = 3,    // a channel broke or ended without close_notify
     DeviceFailure = 4,     // a device refused a state transition or its data
     Refused = 5,           // a daemon turned the migration away before receiving anything
+    Cancelled = 6,         // the destination's operator cancelled it (migrate_cancel there)
 };
 // "1 (the destination could not load the stream)"; unknown values are shown as numbers.
 std::string describeShut(std::uint32_t value);
