@@ -261,6 +261,40 @@ private slots:
         QCOMPARE(newestHistoryStatus(), QStringLiteral("cancelled"));
     }
 
+    // QEMU lets an operator change max-bandwidth and downtime-limit mid-migration: the form
+    // keeps those two editable while our run is in flight (and nothing else), Apply sends
+    // them, the log says what changed, and the run, freed from its 8 MiB/s cap, completes.
+    void liveParametersChangeTheRunningMigration() {
+        fillForm(256, 0, 2, 4);
+        QTest::mouseClick(child<QPushButton>("startButton"), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(shownStatus() == QLatin1String("active"), 60000);
+        QVERIFY(child<QSpinBox>("maxBandwidth")->isEnabled());
+        QVERIFY(child<QSpinBox>("downtimeLimit")->isEnabled());
+        QVERIFY(!child<QSpinBox>("ramSize")->isEnabled());
+        QVERIFY(child<QPushButton>("applyLiveButton")->isEnabled());
+
+        child<QSpinBox>("maxBandwidth")->setValue(0); // unlimited
+        child<QSpinBox>("downtimeLimit")->setValue(500);
+        QTest::mouseClick(child<QPushButton>("applyLiveButton"), Qt::LeftButton);
+        QVERIFY2(window_->statusBar()->currentMessage().contains("applied"),
+                 qPrintable(window_->statusBar()->currentMessage()));
+        const auto logged = [this] {
+            const EventLogModel* log = window_->eventLogModel();
+            for (int row = 0; row < log->rowCount(); ++row)
+                if (log->rowAt(row).text ==
+                    "migrate-set-parameters: max-bandwidth 4.0 MiB/s -> unlimited, "
+                    "downtime-limit 300 -> 500 ms")
+                    return true;
+            return false;
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(logged(), 5000);
+        // 256 MiB at 4 MiB/s would take over a minute; unlimited, a second or two.
+        QTRY_VERIFY_WITH_TIMEOUT(shownStatus() == QLatin1String("completed"), 30000);
+        QTRY_VERIFY_WITH_TIMEOUT(child<QPushButton>("startButton")->isEnabled(), 30000);
+        QVERIFY(!child<QPushButton>("applyLiveButton")->isEnabled());
+        QCOMPARE(window_->runController()->lastSnapshot().stats.downtimeLimitMs, 500ull);
+    }
+
     // The trainer's view of the legacy multifd TLS termination (sources before QEMU 9.1 sent
     // no close_notify): a legacy source fails against a strict destination, the TLS panel
     // shows which channel ended prematurely, and the compat setting lets it pass.

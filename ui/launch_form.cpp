@@ -79,6 +79,14 @@ LaunchForm::LaunchForm(QWidget* parent) : QWidget(parent) {
     migrationLayout->addRow(tr("Multifd channels:"), multifdChannels_);
     migrationLayout->addRow(tr("Downtime limit:"), downtimeLimit_);
     migrationLayout->addRow(tr("Max bandwidth:"), maxBandwidth_);
+    applyLiveButton_ = new QPushButton(tr("Apply to the running migration"), migrationBox);
+    applyLiveButton_->setObjectName(QStringLiteral("applyLiveButton"));
+    applyLiveButton_->setToolTip(tr("migrate-set-parameters: the downtime limit and max "
+                                    "bandwidth above take effect at once in the migration in "
+                                    "flight, and the change is logged"));
+    applyLiveButton_->setEnabled(false);
+    connect(applyLiveButton_, &QPushButton::clicked, this, &LaunchForm::liveParametersRequested);
+    migrationLayout->addRow(QString(), applyLiveButton_);
 
     auto* tlsBox = new QGroupBox(tr("TLS"), this);
     tlsEnabled_ = new QCheckBox(tr("Encrypt every channel with TLS"), tlsBox);
@@ -254,8 +262,8 @@ MigrationConfig LaunchForm::config() const {
     config.guest.ramSize = static_cast<std::uint64_t>(ramSize_->value()) * kMiB;
     config.guest.dirtyRate = static_cast<std::uint64_t>(dirtyRate_->value()) * kMiB;
     config.multifdChannels = static_cast<unsigned>(multifdChannels_->value());
-    config.downtimeLimitMs = static_cast<std::uint64_t>(downtimeLimit_->value());
-    config.maxBandwidth = static_cast<std::uint64_t>(maxBandwidth_->value()) * kMiB;
+    config.downtimeLimitMs = downtimeLimitMs();
+    config.maxBandwidth = maxBandwidth();
     if (const QString destination = destination_->text().trimmed(); !destination.isEmpty()) {
         try {
             std::tie(config.destinationHost, config.destinationPort) =
@@ -298,10 +306,27 @@ MigrationConfig LaunchForm::config() const {
     return config;
 }
 
+std::uint64_t LaunchForm::maxBandwidth() const {
+    return static_cast<std::uint64_t>(maxBandwidth_->value()) * kMiB;
+}
+
+std::uint64_t LaunchForm::downtimeLimitMs() const {
+    return static_cast<std::uint64_t>(downtimeLimit_->value());
+}
+
+void LaunchForm::allowLiveParameters() {
+    if (!running_)
+        return;
+    downtimeLimit_->setEnabled(true);
+    maxBandwidth_->setEnabled(true);
+    applyLiveButton_->setEnabled(true);
+}
+
 void LaunchForm::setRunning(bool running) {
     running_ = running;
     for (QWidget* widget : std::as_const(parameterWidgets_))
         widget->setEnabled(!running);
+    applyLiveButton_->setEnabled(false);
     startButton_->setEnabled(!running);
     cancelButton_->setEnabled(running);
     if (!running) {

@@ -27,13 +27,20 @@ public:
 
     // Shows `config` in the form (the window takes its starting values from the command line).
     void setConfig(const MigrationConfig& config);
-    // While a run is in flight only Cancel is enabled: the run keeps the parameters it began with.
+    // While a run is in flight only Cancel is enabled: the run keeps the parameters it began
+    // with, except those QEMU lets an operator change mid-migration (liveParametersAllowed).
     void setRunning(bool running);
+    // Our own run in flight: downtime limit and max bandwidth stay editable, and "Apply to
+    // the running migration" sends them (migrate-set-parameters). Not for a watched QEMU.
+    void allowLiveParameters();
+    std::uint64_t maxBandwidth() const; // bytes per second; 0 = unlimited
+    std::uint64_t downtimeLimitMs() const;
     bool isRunning() const { return running_; }
 
 signals:
     void startRequested();
     void cancelRequested();
+    void liveParametersRequested();
 
 private:
     void browseCredentials();
@@ -47,6 +54,7 @@ private:
     QSpinBox* multifdChannels_;
     QSpinBox* downtimeLimit_;
     QSpinBox* maxBandwidth_;
+    QPushButton* applyLiveButton_;
     // Empty: this machine (the in-process destination); HOST:PORT: a daemon (--incoming).
     QLineEdit* destination_;
     QCheckBox* tlsEnabled_;

@@ -86,6 +86,14 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent) : QMainWindow(par
     statusBar()->addPermanentWidget(pathLabel);
 
     connect(form_, &LaunchForm::startRequested, this, &MainWindow::startRun);
+    connect(form_, &LaunchForm::liveParametersRequested, this, [this] {
+        const QString refused =
+            controller_->setParameters({form_->maxBandwidth(), form_->downtimeLimitMs()});
+        statusBar()->showMessage(refused.isEmpty()
+                                     ? tr("migrate-set-parameters: applied to the running "
+                                          "migration")
+                                     : tr("migrate-set-parameters refused: %1").arg(refused));
+    });
     connect(form_, &LaunchForm::cancelRequested, this,
             [this] { reportAction(tr("Cancel"), controller_->cancel()); });
     connect(controller_, &RunController::snapshotUpdated, this, &MainWindow::showSnapshot);
@@ -293,6 +301,7 @@ void MainWindow::startRun() {
     if (!controller_->start(config))
         return;
     form_->setRunning(true);
+    form_->allowLiveParameters();
     tabs_->setCurrentWidget(dashboard_);
     statusBar()->clearMessage();
 }

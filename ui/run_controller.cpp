@@ -107,6 +107,12 @@ QString RunController::recover() {
     return refusalOrEmpty(run_ ? run_->recover() : kNoRun);
 }
 
+QString RunController::setParameters(const LiveParameterChange& change) {
+    if (isWatching())
+        return refusalOrEmpty(kWatched);
+    return refusalOrEmpty(run_ ? run_->setParameters(change) : kNoRun);
+}
+
 QString RunController::resume() {
     if (isWatching())
         return refusalOrEmpty(kWatched);

@@ -43,6 +43,8 @@ public:
     QString recover();
     QString resume();
     QString cutNetwork();
+    // migrate-set-parameters on our own run: "" when applied, or why not.
+    QString setParameters(const LiveParameterChange& change);
 
     bool isRunning() const { return run_ || watch_ || pendingWatch_.valid(); }
     bool isWatching() const { return watch_ || pendingWatch_.valid(); }
