@@ -266,6 +266,7 @@ private slots:
     // them, the log says what changed, and the run, freed from its 8 MiB/s cap, completes.
     void liveParametersChangeTheRunningMigration() {
         fillForm(256, 0, 2, 4);
+        child<QSpinBox>("downtimeLimit")->setValue(300);
         QTest::mouseClick(child<QPushButton>("startButton"), Qt::LeftButton);
         QTRY_VERIFY_WITH_TIMEOUT(shownStatus() == QLatin1String("active"), 60000);
         QVERIFY(child<QSpinBox>("maxBandwidth")->isEnabled());
@@ -287,7 +288,14 @@ private slots:
                     return true;
             return false;
         };
-        QTRY_VERIFY_WITH_TIMEOUT(logged(), 5000);
+        const auto seen = [this] {
+            QString texts;
+            for (int row = 0; row < window_->eventLogModel()->rowCount(); ++row)
+                texts += QString::fromStdString(window_->eventLogModel()->rowAt(row).text) + '\n';
+            return texts;
+        };
+        (void)QTest::qWaitFor(logged, 5000);
+        QVERIFY2(logged(), qPrintable(seen()));
         // 256 MiB at 4 MiB/s would take over a minute; unlimited, a second or two.
         QTRY_VERIFY_WITH_TIMEOUT(shownStatus() == QLatin1String("completed"), 30000);
         QTRY_VERIFY_WITH_TIMEOUT(child<QPushButton>("startButton")->isEnabled(), 30000);
