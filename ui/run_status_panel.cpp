@@ -182,10 +182,17 @@ void RunStatusPanel::showSnapshot(const TelemetrySnapshot& snapshot) {
     const QString transferred = bytesText(static_cast<double>(stats.transferred));
     // The RAM size is known only once the source has started migrating. Not "x of y": pages
     // dirtied again are sent again, so what is sent passes the RAM's size.
-    transferred_->setText(stats.total == 0
-                              ? transferred
-                              : tr("%1 (guest RAM %2)")
-                                    .arg(transferred, bytesText(static_cast<double>(stats.total))));
+    // The guest's RAM as configured, and what else QEMU migrates (video RAM) apart from it.
+    if (stats.total == 0)
+        transferred_->setText(transferred);
+    else if (stats.guestRam == 0 || stats.guestRam >= stats.total)
+        transferred_->setText(
+            tr("%1 (guest RAM %2)").arg(transferred, bytesText(static_cast<double>(stats.total))));
+    else
+        transferred_->setText(
+            tr("%1 (guest RAM %2 + %3 video RAM)")
+                .arg(transferred, bytesText(static_cast<double>(stats.guestRam)),
+                     bytesText(static_cast<double>(stats.total - stats.guestRam))));
     // One unit per quantity on screen: rates are bytes per second, as the plot and the
     // channel table show them; QEMU's mbps (megabits) stays in the JSON.
     throughput_->setText(rateText(stats.mbps * 1e6 / 8));

@@ -112,7 +112,10 @@ struct ChannelSnapshot {
 
 // The statistics query-migrate reports, plus what Migrascope adds.
 struct MigrationStats {
-    std::uint64_t total = 0;       // guest RAM bytes
+    std::uint64_t total = 0; // every RAM block's bytes, as QEMU's ram.total counts them
+    // The guest's RAM as configured (the "pc.ram" block); total also counts the 8 MiB of
+    // video RAM a QEMU guest has, which the screen shows apart. 0 when unknown (a watch).
+    std::uint64_t guestRam = 0;
     std::uint64_t transferred = 0; // bytes on all channels
     std::uint64_t remaining = 0;   // dirty bytes at the last sync
     std::uint64_t duplicate = 0;   // zero pages

@@ -346,11 +346,14 @@ void MigrationRun::coordinate() {
         sourceDevices_ = std::make_unique<SourceDevices>(config_, *telemetry_);
         sourceGuest_->start();
         telemetry_->setSourceGuest(GuestState::Running);
-        telemetry_->event(EventLevel::Info, Side::Source,
-                          "source guest running: " +
-                              formatBytes(static_cast<double>(sourceGuest_->totalBytes())) +
-                              " RAM, workload dirtying " +
-                              formatBytes(static_cast<double>(config_.guest.dirtyRate)) + "/s");
+        telemetry_->event(
+            EventLevel::Info, Side::Source,
+            "source guest running: " + formatBytes(static_cast<double>(config_.guest.ramSize)) +
+                " RAM (and " +
+                formatBytes(
+                    static_cast<double>(sourceGuest_->totalBytes() - config_.guest.ramSize)) +
+                " of video RAM), workload dirtying " +
+                formatBytes(static_cast<double>(config_.guest.dirtyRate)) + "/s");
 
         {
             auto created = makeDestination();

@@ -451,6 +451,7 @@ void MigrationSource::publishStats(std::uint64_t ramRemaining, bool roundEnded) 
     }
     MigrationStats stats;
     stats.total = guest_.totalBytes();
+    stats.guestRam = config_.guest.ramSize;
     stats.transferred = transferred;
     stats.remaining = remainingBytes;
     stats.duplicate = mainZeroPages_ + (multifd_ ? multifd_->zeroPages() : 0);
