@@ -127,13 +127,8 @@ int runHeadless(const CommandLine& line) {
     MigrationRun run(line.config, RunOptions{line.historyPath});
     std::unique_ptr<QmpServer> qmp;
     if (!line.qmpPath.isEmpty()) {
-        qmp = std::make_unique<QmpServer>();
-        try {
-            qmp->listen(line.qmpPath);
-        } catch (const std::exception& error) {
-            std::fprintf(stderr, "migrascope: --qmp: %s\n", error.what());
+        if (!(qmp = QmpServer::listenForCommandLine(line.qmpPath)))
             return 2;
-        }
         addRunCommands(*qmp, run);
     }
     run.start();

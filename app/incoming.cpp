@@ -90,13 +90,8 @@ int runIncoming(const CommandLine& line) {
     IncomingDaemon daemon(line.incoming);
     std::unique_ptr<QmpServer> qmp;
     if (!line.qmpPath.isEmpty()) {
-        qmp = std::make_unique<QmpServer>();
-        try {
-            qmp->listen(line.qmpPath);
-        } catch (const std::exception& error) {
-            std::fprintf(stderr, "migrascope: --qmp: %s\n", error.what());
+        if (!(qmp = QmpServer::listenForCommandLine(line.qmpPath)))
             return 2;
-        }
         addDaemonCommands(*qmp, daemon);
     }
     try {

@@ -8,6 +8,7 @@
 #include <QJsonDocument>
 #include <QLocalSocket>
 #include <QTimer>
+#include <cstdio>
 
 namespace migrascope::app {
 namespace {
@@ -106,6 +107,17 @@ void QmpServer::serveFor(int milliseconds) {
     QEventLoop loop;
     QTimer::singleShot(milliseconds, &loop, &QEventLoop::quit);
     loop.exec();
+}
+
+std::unique_ptr<QmpServer> QmpServer::listenForCommandLine(const QString& path) {
+    auto server = std::make_unique<QmpServer>();
+    try {
+        server->listen(path);
+    } catch (const std::exception& error) {
+        std::fprintf(stderr, "migrascope: --qmp: %s\n", error.what());
+        return nullptr;
+    }
+    return server;
 }
 
 void QmpServer::addCommand(const QString& name, Handler handler) {

@@ -14,6 +14,7 @@
 #include <QString>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 
@@ -46,6 +47,9 @@ public:
     static QString socketPath(const QString& address);
     // Listens on the path (a stale socket there is replaced); throws std::runtime_error.
     void listen(const QString& path);
+    // A runner's --qmp: listening on `path`, or null after saying why on stderr (the runner
+    // then exits 2, before anything starts).
+    static std::unique_ptr<QmpServer> listenForCommandLine(const QString& path);
     void addCommand(const QString& name, Handler handler);
     // Sends MIGRATION when the status changed and MIGRATION_PASS when a dirty sync was
     // counted, to every client past qmp_capabilities.

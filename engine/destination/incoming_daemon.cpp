@@ -227,21 +227,23 @@ struct IncomingDaemon::Impl {
         const std::string late = "it did not finish its channel's first bytes within " +
                                  std::to_string(options.handshakeTimeoutMs) +
                                  " ms (handshake-timeout)";
+        // The channel's first bytes, put back for its MigrationDestination to read again.
+        const auto readStart = [&](std::uint8_t* bytes, std::size_t length) {
+            readBefore(connection, bytes, length, deadline, late);
+            connection.unread(bytes, length);
+        };
         std::uint8_t first4[4];
-        readBefore(connection, first4, sizeof first4, deadline, late);
+        readStart(first4, sizeof first4);
         const std::uint32_t magic = wire::get32(first4);
         std::shared_ptr<IncomingMigration> migration;
         if (magic == kVmFileMagic) {
             std::uint8_t bytes[kStreamStartSize];
-            std::copy(std::begin(first4), std::end(first4), bytes);
-            readBefore(connection, bytes + 4, sizeof bytes - 4, deadline, late);
-            connection.unread(bytes, sizeof bytes);
+            readStart(bytes, sizeof bytes);
             const StreamStart start = decodeStreamStart(bytes);
             std::unique_lock lock(migrationsMutex);
             migration = find(start.uuid);
-            if (!migration)
-                rememberRefused(start.uuid); // undone below if it is taken after all
             if (!migration && start.resume) {
+                rememberRefused(start.uuid);
                 lock.unlock();
                 return refuse(connection, peer, start.uuid,
                               "resume refused: this daemon holds no paused migration " +
@@ -253,6 +255,7 @@ struct IncomingDaemon::Impl {
                 if (stopping)
                     throw MigrationError("the destination daemon is stopping");
                 if (const auto busy = inFlight(); busy >= options.maxIncoming) {
+                    rememberRefused(start.uuid);
                     lock.unlock();
                     return refuse(connection, peer, start.uuid,
                                   "refused: this destination daemon is already receiving " +
@@ -260,15 +263,12 @@ struct IncomingDaemon::Impl {
                                       ", its limit (--max-incoming " +
                                       std::to_string(options.maxIncoming) + "); try again later");
                 }
-                std::erase(refused, start.uuid);
                 migration = add(start.uuid);
                 migration->destination->start();
             }
         } else if (magic == kMultifdMagic) {
             std::uint8_t bytes[kMultifdInitSize];
-            std::copy(std::begin(first4), std::end(first4), bytes);
-            readBefore(connection, bytes + 4, sizeof bytes - 4, deadline, late);
-            connection.unread(bytes, sizeof bytes);
+            readStart(bytes, sizeof bytes);
             const MultifdHello hello = decodeHello(bytes);
             std::unique_lock lock(migrationsMutex);
             migrationAdded.wait_until(lock, deadline, [&] {
@@ -285,7 +285,6 @@ struct IncomingDaemon::Impl {
                          ? ", which this daemon refused"
                          : ", which this daemon is not receiving"));
         } else {
-            connection.unread(first4, sizeof first4);
             char text[16];
             std::snprintf(text, sizeof text, "0x%08x", magic);
             throw MigrationError(std::string("unknown channel magic ") + text +
