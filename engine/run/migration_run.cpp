@@ -120,14 +120,15 @@ std::string MigrationRun::setParameters(const LiveParameterChange& change) {
             return bytes == 0 ? std::string("unlimited")
                               : formatBytes(static_cast<double>(bytes)) + "/s";
         };
-        if (change.maxBandwidth) {
+        // The window sends both figures; the log names only what changed.
+        if (change.maxBandwidth && *change.maxBandwidth != live_.maxBandwidth) {
             said +=
                 "max-bandwidth " + rate(live_.maxBandwidth) + " -> " + rate(*change.maxBandwidth);
             live_.maxBandwidth = *change.maxBandwidth;
             if (source_)
                 source_->setMaxBandwidth(live_.maxBandwidth);
         }
-        if (change.downtimeLimitMs) {
+        if (change.downtimeLimitMs && *change.downtimeLimitMs != live_.downtimeLimitMs) {
             said += std::string(said.empty() ? "" : ", ") + "downtime-limit " +
                     std::to_string(live_.downtimeLimitMs) + " -> " +
                     std::to_string(*change.downtimeLimitMs) + " ms";
@@ -136,7 +137,8 @@ std::string MigrationRun::setParameters(const LiveParameterChange& change) {
                 source_->setDowntimeLimit(live_.downtimeLimitMs);
         }
     }
-    telemetry_->event(EventLevel::Info, Side::Source, "migrate-set-parameters: " + said);
+    telemetry_->event(EventLevel::Info, Side::Source,
+                      "migrate-set-parameters: " + (said.empty() ? "nothing changed" : said));
     return {};
 }
 
