@@ -385,11 +385,13 @@ bool MigrationSource::stillFitsOnceCaughtUp(std::vector<PageBitmap>& dirty,
     const std::uint64_t ramNow = harvest(dirty);
     publishStats(ramNow, true);
     const Assessment now = assessSwitchover(ramNow);
-    if (!now.converged)
-        telemetry_.event(EventLevel::Info, Side::Source,
-                         "the destination needed " +
-                             std::to_string(std::llround(telemetry_.elapsedMs() - waitFrom)) +
-                             " ms to load what was sent; then " + now.why + "; iterating on");
+    // Every sync counted in dirty-sync-count is named in the log, this one too.
+    telemetry_.event(EventLevel::Info, Side::Source,
+                     "dirty sync " + std::to_string(dirtySyncCount_) +
+                         ", once the destination had loaded what was sent (" +
+                         std::to_string(std::llround(telemetry_.elapsedMs() - waitFrom)) +
+                         " ms): " + now.why +
+                         (now.converged ? "; switching over" : "; iterating on"));
     return now.converged;
 }
 
@@ -538,7 +540,8 @@ void MigrationSource::complete(std::vector<PageBitmap>& dirty) {
     const std::uint64_t last = harvest(dirty);
     telemetry_.event(EventLevel::Info, Side::Source,
                      "switchover: guest stopped, " + formatBytes(static_cast<double>(last)) +
-                         " dirty left to send");
+                         " dirty left to send (dirty sync " + std::to_string(dirtySyncCount_) +
+                         ")");
     // What was expected as the guest stopped stays the expected downtime, beside the real one.
     switchoverEstimateMs_ = telemetry_.stats().expectedDowntimeMs;
     step("stopping the guest");
