@@ -64,6 +64,7 @@ bench)
     build/tests/benchmarks/bench_downtime
     build/tests/benchmarks/bench_limit
     build/tests/benchmarks/bench_watch
+    QT_QPA_PLATFORM=offscreen build/tests/benchmarks/bench_history
     ;;
 bench-two-hosts)
     install_packages

@@ -7,6 +7,7 @@
 #include "ui/device_state_diagram.h"
 #include "ui/device_transition_model.h"
 #include "ui/event_log_model.h"
+#include "ui/history_browser.h"
 #include "ui/history_model.h"
 #include "ui/launch_form.h"
 #include "ui/main_window.h"
@@ -47,9 +48,10 @@ private:
     }
     QString shownStatus() const { return child<QLabel>("statusValue")->text(); }
     QAbstractItemModel* channelTable() const { return child<QTableView>("channelTable")->model(); }
-    QAbstractItemModel* historyTable() const { return child<QTableView>("historyTable")->model(); }
+    // The history's rows newest first, as the file lists them (the view sorts failures first).
+    QAbstractItemModel* historyTable() const { return window_->historyModel(); }
     QString newestHistoryStatus() const {
-        return historyTable()->index(0, HistoryModel::Status).data().toString();
+        return historyTable()->index(0, HistoryModel::Result).data().toString();
     }
 
     // A small, quick migration; the tests change what they need on top of it.
@@ -476,8 +478,8 @@ private slots:
 
         // A support engineer opens the failed run from the history: cause, events and the
         // device's failed arc are there.
-        auto* history = child<QTableView>("historyTable");
-        history->setCurrentIndex(historyTable()->index(1, 0));
+        QVERIFY(window_->historyBrowser()->selectRun(
+            historyTable()->index(1, 0).data(HistoryModel::RunIdRole).toLongLong()));
         RunDetails* details = window_->runDetails();
         QVERIFY2(child<QLabel>("runSummary")->text().contains("RESUMING -> STOP"),
                  qPrintable(child<QLabel>("runSummary")->text()));

@@ -6,10 +6,58 @@
 #include <QApplication>
 #include <QBrush>
 #include <QColor>
+#include <QFileInfo>
 #include <QStyle>
 #include <stdexcept>
 
 namespace migrascope::ui {
+namespace {
+
+// Failures first: the order a support engineer reads a list of runs in.
+int resultRank(const RunRecord& run) {
+    switch (run.status) {
+    case RunStatus::Failed:
+        return 0;
+    case RunStatus::Interrupted:
+        return 1;
+    case RunStatus::Completed:
+        return run.warnings.empty() ? 5 : 2;
+    case RunStatus::Cancelled:
+        return 3;
+    case RunStatus::Active:
+        return 4;
+    }
+    return 5;
+}
+
+QString causeText(const RunRecord& run) {
+    // A completed run's warnings sit where a failed run's cause does.
+    return run.errorDesc.empty() && !run.warnings.empty() ? warningsText(run.warnings)
+                                                          : QString::fromStdString(run.errorDesc);
+}
+
+} // namespace
+
+RunTraits runTraits(const RunRecord& run) {
+    RunTraits traits;
+    const QString config = QString::fromStdString(run.config);
+    for (const QStringView line : QStringView(config).split(u'\n')) {
+        if (line.startsWith(u"inject="))
+            traits.faults << line.mid(7).toString();
+        else if (line.startsWith(u"device="))
+            traits.devices << line.mid(7).toString();
+        else if (line == u"capability=postcopy-ram=on")
+            traits.postcopy = true;
+    }
+    traits.postcopy = traits.postcopy || run.postcopyPageRequests > 0 || run.postcopyRecoveries > 0;
+    return traits;
+}
+
+QString runResultText(const RunRecord& run) {
+    if (run.status == RunStatus::Completed && !run.warnings.empty())
+        return HistoryModel::tr("completed with warnings");
+    return QString::fromLatin1(toString(run.status));
+}
 
 HistoryModel::HistoryModel(std::string path, QObject* parent)
     : QAbstractTableModel(parent), path_(std::move(path)) {}
@@ -28,16 +76,21 @@ QVariant HistoryModel::data(const QModelIndex& index, int role) const {
     if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
         return {};
     const RunRecord& run = runs_[static_cast<std::size_t>(index.row())];
+    const RunTraits& traits = traits_[static_cast<std::size_t>(index.row())];
     const bool trouble = isTroubleStatus(run.status);
     switch (role) {
     case Qt::DisplayRole:
         switch (index.column()) {
+        case Run:
+            return QVariant::fromValue<qint64>(run.id);
         case Started:
             return localTimeText(run.startedAt);
-        case Status:
-            if (run.status == RunStatus::Completed && !run.warnings.empty())
-                return tr("completed with warnings");
-            return QString::fromLatin1(toString(run.status));
+        case Result:
+            return runResultText(run);
+        case Cause:
+            return causeText(run);
+        case Role:
+            return QString::fromLatin1(toString(run.role));
         case Ram:
             return bytesText(static_cast<double>(run.ramTotal));
         case Channels:
@@ -51,28 +104,52 @@ QVariant HistoryModel::data(const QModelIndex& index, int role) const {
             return run.endedAt.empty() ? QString() : durationText(run.totalTimeMs);
         case Downtime:
             return run.status == RunStatus::Completed ? durationText(run.downtimeMs) : QString();
+        case Integrity:
+            return QString::fromStdString(run.integrity);
+        case Faults:
+            return traits.faults.join(QStringLiteral(", "));
+        case Devices:
+            return traits.devices.join(QStringLiteral("; "));
         case Postcopy:
             if (run.postcopyPageRequests == 0 && run.postcopyRecoveries == 0)
-                return QString();
+                return traits.postcopy ? tr("allowed, not used") : QString();
             return tr("%1 requests, p99 %2 ms, %3 recoveries")
                 .arg(run.postcopyPageRequests)
                 .arg(run.postcopyLatencyP99Ms, 0, 'f', 1)
                 .arg(run.postcopyRecoveries);
-        case Error:
-            // A completed run's warnings sit where a failed run's cause does.
-            return run.errorDesc.empty() && !run.warnings.empty()
-                       ? warningsText(run.warnings)
-                       : QString::fromStdString(run.errorDesc);
         }
         break;
+    case SortRole:
+        switch (index.column()) {
+        case Run:
+            return QVariant::fromValue<qint64>(run.id);
+        case Started:
+            return QString::fromStdString(run.startedAt); // ISO 8601 UTC sorts as text
+        case Result:
+            return resultRank(run);
+        case Ram:
+            return QVariant::fromValue<qulonglong>(run.ramTotal);
+        case Channels:
+            return run.multifdChannels;
+        case Transferred:
+            return QVariant::fromValue<qulonglong>(run.transferred);
+        case TotalTime:
+            return run.totalTimeMs;
+        case Downtime:
+            return run.status == RunStatus::Completed ? run.downtimeMs : -1.0;
+        case Postcopy:
+            return QVariant::fromValue<qulonglong>(run.postcopyPageRequests);
+        default:
+            return data(index, Qt::DisplayRole).toString().toLower();
+        }
     case Qt::ToolTipRole:
-        if (index.column() == Error && !run.errorDesc.empty())
-            return QString::fromStdString(run.errorDesc);
-        if (index.column() == Status && !run.warnings.empty())
+        if (index.column() == Cause && !causeText(run).isEmpty())
+            return causeText(run);
+        if (index.column() == Result && !run.warnings.empty())
             return warningsText(run.warnings);
         return QString::fromStdString(run.config); // the full configuration of the run
     case Qt::DecorationRole:
-        if (index.column() != Status)
+        if (index.column() != Result)
             break;
         if (trouble)
             return QApplication::style()->standardIcon(QStyle::SP_MessageBoxCritical);
@@ -92,6 +169,7 @@ QVariant HistoryModel::data(const QModelIndex& index, int role) const {
         break;
     case Qt::TextAlignmentRole:
         switch (index.column()) {
+        case Run:
         case Ram:
         case Transferred:
         case TotalTime:
@@ -110,10 +188,16 @@ QVariant HistoryModel::headerData(int section, Qt::Orientation orientation, int 
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
     switch (section) {
+    case Run:
+        return tr("Run");
     case Started:
         return tr("Started");
-    case Status:
-        return tr("Status");
+    case Result:
+        return tr("Result");
+    case Cause:
+        return tr("Cause or warnings");
+    case Role:
+        return tr("Role");
     case Ram:
         return tr("RAM");
     case Channels:
@@ -126,30 +210,65 @@ QVariant HistoryModel::headerData(int section, Qt::Orientation orientation, int 
         return tr("Total time");
     case Downtime:
         return tr("Downtime");
+    case Integrity:
+        return tr("Integrity");
+    case Faults:
+        return tr("Faults injected");
+    case Devices:
+        return tr("Devices");
     case Postcopy:
         return tr("Postcopy");
-    case Error:
-        return tr("Error");
     }
     return {};
+}
+
+bool HistoryModel::openStore() {
+    if (store_)
+        return true;
+    if (!QFileInfo::exists(QString::fromStdString(path_)))
+        return false; // nothing recorded yet
+    store_ = std::make_unique<HistoryStore>(path_, HistoryStore::Access::ReadOnly);
+    return true;
 }
 
 bool HistoryModel::reload() {
     std::vector<RunRecord> runs;
     try {
-        if (!store_)
-            store_ = std::make_unique<HistoryStore>(path_);
-        runs = store_->listRuns();
+        if (openStore())
+            runs = store_->listRuns(-1);
     } catch (const std::exception& error) {
+        store_.reset(); // the next reload opens the file afresh (it may have been replaced)
         lastError_ = QString::fromStdString(error.what());
         emit reloadFailed(lastError_);
         return false;
     }
+    std::vector<RunTraits> traits;
+    traits.reserve(runs.size());
+    for (const RunRecord& run : runs)
+        traits.push_back(runTraits(run));
     lastError_.clear();
     beginResetModel();
     runs_ = std::move(runs);
+    traits_ = std::move(traits);
     endResetModel();
     return true;
+}
+
+int HistoryModel::rowOfRun(std::int64_t id) const {
+    for (std::size_t row = 0; row < runs_.size(); ++row)
+        if (runs_[row].id == id)
+            return static_cast<int>(row);
+    return -1;
+}
+
+std::vector<std::int64_t> HistoryModel::runsWhoseEventsMention(const QString& text) {
+    try {
+        if (openStore())
+            return store_->runsWhoseEventsMention(text.toStdString());
+    } catch (const std::exception& error) {
+        lastError_ = QString::fromStdString(error.what());
+    }
+    return {};
 }
 
 } // namespace migrascope::ui

@@ -5,6 +5,7 @@
 #include "ui/device_panel.h"
 #include "ui/display_format.h"
 #include "ui/event_log_model.h"
+#include "ui/history_browser.h"
 #include "ui/history_model.h"
 #include "ui/launch_form.h"
 #include "ui/postcopy_panel.h"
@@ -17,6 +18,7 @@
 
 #include <QCloseEvent>
 #include <QCoreApplication>
+#include <QFileInfo>
 #include <QHeaderView>
 #include <QInputDialog>
 #include <QLabel>
@@ -60,11 +62,11 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent) : QMainWindow(par
     returnPathModel_ = new ReturnPathModel(this);
 
     form_ = new LaunchForm;
-    auto* formScroll = new QScrollArea;
-    formScroll->setWidget(form_);
-    formScroll->setWidgetResizable(true);
-    formScroll->setFrameShape(QFrame::NoFrame);
-    formScroll->setMinimumWidth(form_->sizeHint().width() + 20);
+    formScroll_ = new QScrollArea;
+    formScroll_->setWidget(form_);
+    formScroll_->setWidgetResizable(true);
+    formScroll_->setFrameShape(QFrame::NoFrame);
+    formScroll_->setMinimumWidth(form_->sizeHint().width() + 20);
 
     tabs_ = new QTabWidget;
     dashboard_ = createDashboard();
@@ -73,7 +75,7 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent) : QMainWindow(par
     tabs_->addTab(historyPage_, tr("History"));
 
     auto* splitter = new QSplitter(Qt::Horizontal);
-    splitter->addWidget(formScroll);
+    splitter->addWidget(formScroll_);
     splitter->addWidget(tabs_);
     splitter->setStretchFactor(0, 0);
     splitter->setStretchFactor(1, 1);
@@ -123,20 +125,36 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent) : QMainWindow(par
     });
     // The run in flight has a row too; show it whenever the operator looks.
     connect(tabs_, &QTabWidget::currentChanged, this, [this](int index) {
+        // The launch form is for the Live tab; history gets the whole width for its columns.
+        formScroll_->setVisible(tabs_->widget(index) != historyPage_);
         if (tabs_->widget(index) == historyPage_)
-            historyModel_->reload();
+            historyBrowser_->reload();
     });
 
     createMenus();
     if (!historyProblem.isEmpty())
         statusBar()->showMessage(tr("History is not recorded: %1").arg(historyProblem));
     else
-        historyModel_->reload();
+        prepareHistory();
     // Roomy where the screen allows; on a laptop's 1024x768 the whole window stays on screen.
     resize(QSize(1400, 900).boundedTo(screen()->availableGeometry().size()));
 }
 
 MainWindow::~MainWindow() = default;
+
+void MainWindow::prepareHistory() {
+    // The application's own history file is brought up to this version's schema and runs
+    // whose process died are marked interrupted, once, as the application starts; from then on
+    // the browser only reads it.
+    try {
+        if (QFileInfo::exists(QString::fromStdString(historyPath_)))
+            const HistoryStore prepared(historyPath_);
+    } catch (const std::exception& error) {
+        statusBar()->showMessage(tr("History cannot be read: %1").arg(error.what()));
+        return;
+    }
+    historyBrowser_->reload();
+}
 
 QWidget* MainWindow::createDashboard() {
     auto* page = new QWidget;
@@ -184,28 +202,12 @@ QWidget* MainWindow::createDashboard() {
 }
 
 QWidget* MainWindow::createHistoryPage() {
-    auto* page = new QWidget;
-    historyView_ = makeTableView(historyModel_, "historyTable", page, true);
-    historyView_->setSelectionMode(QAbstractItemView::SingleSelection);
-    runDetails_ = new RunDetails(page);
-    runDetails_->setObjectName(QStringLiteral("runDetails"));
-    connect(historyView_->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
-            [this](const QModelIndex& current) {
-                if (!current.isValid()) {
-                    runDetails_->clear();
-                    return;
-                }
-                runDetails_->showRun(historyPath_,
-                                     current.data(HistoryModel::RunIdRole).toLongLong());
-            });
-    auto* splitter = new QSplitter(Qt::Vertical, page);
-    splitter->addWidget(historyView_);
-    splitter->addWidget(runDetails_);
-    splitter->setStretchFactor(0, 1);
-    splitter->setStretchFactor(1, 1);
-    auto* layout = new QVBoxLayout(page);
-    layout->addWidget(splitter);
-    return page;
+    historyBrowser_ = new HistoryBrowser(historyModel_);
+    historyView_ = historyBrowser_->view();
+    runDetails_ = historyBrowser_->details();
+    connect(historyBrowser_, &HistoryBrowser::statusMessage, this,
+            [this](const QString& message) { statusBar()->showMessage(message, 5000); });
+    return historyBrowser_;
 }
 
 void MainWindow::createMenus() {
@@ -372,7 +374,7 @@ void MainWindow::followResume(const TelemetrySnapshot& snapshot) {
 
 void MainWindow::finishRun(MigrationStatus status, qint64 historyId, const QString& historyError) {
     form_->setRunning(false);
-    historyModel_->reload();
+    historyBrowser_->reload();
     const QString word = resultText(status, !controller_->lastSnapshot().warnings.empty());
     if (!historyError.isEmpty())
         statusBar()->showMessage(

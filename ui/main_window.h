@@ -9,6 +9,7 @@
 #include <string>
 
 class QLabel;
+class QScrollArea;
 class QTabWidget;
 class QTableView;
 
@@ -16,6 +17,7 @@ namespace migrascope::ui {
 
 class ChannelTableModel;
 class EventLogModel;
+class HistoryBrowser;
 class HistoryModel;
 class DevicePanel;
 class LaunchForm;
@@ -49,6 +51,7 @@ public:
     PostcopyPanel* postcopyPanel() const { return postcopyPanel_; }
     DevicePanel* devicePanel() const { return devicePanel_; }
     RunDetails* runDetails() const { return runDetails_; }
+    HistoryBrowser* historyBrowser() const { return historyBrowser_; }
     const std::string& historyPath() const { return historyPath_; }
     // Follows a real QEMU migration in the dashboard (menu: Migration > Watch a QEMU
     // migration); false when something is already in flight.
@@ -60,6 +63,7 @@ protected:
 private:
     QWidget* createDashboard();
     QWidget* createHistoryPage();
+    void prepareHistory();
     void startRun();
     void clearDashboard();
     void askWhatToWatch();
@@ -83,10 +87,12 @@ private:
     PostcopyPanel* postcopyPanel_ = nullptr;
     DevicePanel* devicePanel_ = nullptr;
     RunDetails* runDetails_ = nullptr;
+    HistoryBrowser* historyBrowser_ = nullptr;
     QTableView* returnPathView_ = nullptr;
     bool postcopyAllowed_ = false; // the run in flight has postcopy-ram
     bool resumePending_ = false;   // "Resume" was accepted by the source; no answer yet
     LaunchForm* form_ = nullptr;
+    QScrollArea* formScroll_ = nullptr; // the form's scroll area, shown with the Live tab
     RunStatusPanel* statusPanel_ = nullptr;
     ThroughputPlot* plot_ = nullptr;
     QTableView* channelView_ = nullptr;

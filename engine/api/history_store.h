@@ -123,7 +123,9 @@ public:
     void finishRun(std::int64_t runId, const TelemetrySnapshot& final, const RunLogs& unstored = {},
                    std::optional<RunStatus> status = std::nullopt);
 
-    std::vector<RunRecord> listRuns(int limit = 500) const; // newest first
+    std::vector<RunRecord> listRuns(int limit = 500) const; // newest first; limit < 0: all
+    // The runs one of whose events contains `text` (ASCII letters in any case), newest first.
+    std::vector<std::int64_t> runsWhoseEventsMention(std::string_view text) const;
     std::optional<RunRecord> run(std::int64_t id) const;
     std::vector<ChannelSnapshot> channels(std::int64_t runId) const;     // in the order stored
     std::vector<ChannelSample> samples(std::int64_t runId) const;        // ordered by time

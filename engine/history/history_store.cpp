@@ -1008,6 +1008,18 @@ std::vector<RunRecord> HistoryStore::listRuns(int limit) const {
     return runs;
 }
 
+std::vector<std::int64_t> HistoryStore::runsWhoseEventsMention(std::string_view text) const {
+    // instr() rather than LIKE: the operator's text is matched as typed, '%' and '_' included.
+    Statement select(db_.get(), path_, "searching the events",
+                     "SELECT DISTINCT run_id FROM events WHERE instr(lower(text), lower(?1)) > 0 "
+                     "ORDER BY run_id DESC");
+    select.bindText(1, text);
+    std::vector<std::int64_t> ids;
+    while (select.step())
+        ids.push_back(select.integer(0));
+    return ids;
+}
+
 std::optional<RunRecord> HistoryStore::run(std::int64_t id) const {
     const std::string sql = std::string("SELECT ") + kRunColumns + " FROM runs WHERE id = ?1";
     Statement select(db_.get(), path_, "reading run " + std::to_string(id), sql.c_str());
