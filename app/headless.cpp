@@ -4,6 +4,7 @@
 #include "app/json_result.h"
 #include "app/qmp_server.h"
 #include "app/signals.h"
+#include "engine/api/diagnosis.h"
 #include "engine/api/migration_run.h"
 
 #include <QCoreApplication>
@@ -158,9 +159,10 @@ int runHeadless(const CommandLine& line) {
     printEvents(run.snapshot(eventCursor).events, EventLevel::Warning);
     const auto final = run.snapshot();
     printProgress(final);
-    if (final.status != MigrationStatus::Completed)
+    if (final.status != MigrationStatus::Completed) {
         std::fprintf(stderr, "migration %s: %s\n", toString(final.status), final.errorDesc.c_str());
-    else if (!final.warnings.empty()) {
+        std::fprintf(stderr, "diagnosis: %s\n", diagnose(final).c_str());
+    } else if (!final.warnings.empty()) {
         std::fprintf(stderr, "migration completed with warnings:\n");
         for (const auto& warning : final.warnings)
             std::fprintf(stderr, "  - %s\n", warning.c_str());

@@ -36,6 +36,9 @@ QJsonObject runJson(const RunRecord& run) {
     if (!run.errorDesc.empty())
         object["error-desc"] = QString::fromStdString(run.errorDesc);
     object["warnings"] = stringsJson(run.warnings);
+    object["diagnosis"] = QString::fromStdString(run.diagnosis);
+    if (!run.origin.empty())
+        object["origin"] = QString::fromStdString(run.origin);
     object["integrity"] = QString::fromStdString(run.integrity);
     object["config"] = QString::fromStdString(run.config);
     object["ram-total"] = static_cast<qint64>(run.ramTotal);
@@ -82,13 +85,14 @@ int list(const HistoryStore& history, const QCommandLineParser& parser) {
 
     QJsonArray rows;
     std::vector<RunRecord> shown;
-    for (const RunRecord& run : history.listRuns(limit)) {
+    for (RunRecord run : history.listRuns(limit)) {
         if (status && resultOf(run) != *status &&
             !(*status == QLatin1String("completed") && run.status == RunStatus::Completed))
             continue;
         if (since && QDateTime::fromString(QString::fromStdString(run.startedAt),
                                            Qt::ISODateWithMs) < *since)
             continue;
+        run.diagnosis = history.diagnosis(run);
         shown.push_back(run);
         rows.append(runJson(run));
     }
@@ -97,12 +101,11 @@ int list(const HistoryStore& history, const QCommandLineParser& parser) {
         return 0;
     }
     std::printf("%6s  %-24s  %-24s  %-12s  %10s  %10s  %s\n", "ID", "STARTED (UTC)", "RESULT",
-                "ROLE", "RAM", "SENT", "CAUSE OR WARNINGS");
+                "ROLE", "RAM", "SENT", "DIAGNOSIS");
     for (const RunRecord& run : shown) {
-        std::string note =
-            run.errorDesc.empty() && !run.warnings.empty() ? run.warnings.front() : run.errorDesc;
-        if (note.size() > 80)
-            note = note.substr(0, 77) + "...";
+        std::string note = run.diagnosis;
+        if (note.size() > 100)
+            note = note.substr(0, 97) + "...";
         std::printf("%6lld  %-24s  %-24s  %-12s  %10s  %10s  %s\n", static_cast<long long>(run.id),
                     run.startedAt.c_str(), resultOf(run).toStdString().c_str(), toString(run.role),
                     mebibytes(run.ramTotal).c_str(), mebibytes(run.transferred).c_str(),
@@ -118,12 +121,13 @@ int show(const HistoryStore& history, const QCommandLineParser& parser, const QS
     if (!ok || id <= 0)
         throw std::invalid_argument("history show: '" + idText.toStdString() +
                                     "' is not a run id (a positive whole number)");
-    const auto run = history.run(id);
+    auto run = history.run(id);
     if (!run) {
         std::fprintf(stderr, "migrascope: history %s has no run %lld\n", history.path().c_str(),
                      static_cast<long long>(id));
         return 1;
     }
+    run->diagnosis = history.diagnosis(*run);
     const auto channels = history.channels(id);
     const auto events = history.events(id);
     if (parser.isSet("json")) {
@@ -149,6 +153,9 @@ int show(const HistoryStore& history, const QCommandLineParser& parser, const QS
                 toString(run->role), resultOf(*run).toStdString().c_str());
     std::printf("started %s, ended %s\n", run->startedAt.c_str(),
                 run->endedAt.empty() ? "-" : run->endedAt.c_str());
+    if (!run->origin.empty())
+        std::printf("imported from %s\n", run->origin.c_str());
+    std::printf("diagnosis: %s\n", run->diagnosis.c_str());
     if (!run->errorDesc.empty())
         std::printf("cause: %s\n", run->errorDesc.c_str());
     for (const auto& warning : run->warnings)

@@ -1,6 +1,7 @@
 #include "app/json_result.h"
 
 #include "engine/api/channel_metrics.h"
+#include "engine/api/diagnosis.h"
 
 #include <QJsonArray>
 #include <cmath>
@@ -85,6 +86,7 @@ QJsonObject jsonResult(const TelemetrySnapshot& snapshot, std::int64_t historyId
     result["integrity"] = QString::fromStdString(snapshot.integrity);
     // A completed run with any of these is "completed with warnings"; status stays QEMU's.
     result["warnings"] = stringsJson(snapshot.warnings);
+    result["diagnosis"] = QString::fromStdString(diagnose(snapshot));
     QJsonArray channels;
     for (const auto& channel : snapshot.channels)
         channels.append(channelJson(channel));

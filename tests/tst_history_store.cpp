@@ -18,17 +18,21 @@ namespace {
 
 // Raw access for what the store must never do itself: forge old or foreign files.
 // Undoes schema versions 7 to 9, for tests that make a file an older version wrote.
-const std::string kUndoVersions7To9 = "ALTER TABLE runs DROP COLUMN warnings;"
-                                      "ALTER TABLE run_channels DROP COLUMN tcp_bytes_acked;"
-                                      "ALTER TABLE run_channels DROP COLUMN tcp_bytes_received;"
-                                      "ALTER TABLE run_channels DROP COLUMN tcp_rtt_us;"
-                                      "ALTER TABLE run_channels DROP COLUMN tcp_retransmits;"
-                                      "ALTER TABLE run_channels DROP COLUMN "
-                                      "tcp_send_congestion_window;"
-                                      "ALTER TABLE run_channels DROP COLUMN bytes_received;"
-                                      "ALTER TABLE runs DROP COLUMN expected_downtime_ms;"
-                                      "ALTER TABLE runs DROP COLUMN downtime_limit_ms;"
-                                      "ALTER TABLE runs DROP COLUMN cpu_throttle_percentage;";
+// What version 9 wrote: no diagnosis, no origin.
+const std::string kUndoVersion10 = "ALTER TABLE runs DROP COLUMN diagnosis;"
+                                   "ALTER TABLE runs DROP COLUMN origin;";
+const std::string kUndoVersions7To10 = kUndoVersion10 +
+                                       "ALTER TABLE runs DROP COLUMN warnings;"
+                                       "ALTER TABLE run_channels DROP COLUMN tcp_bytes_acked;"
+                                       "ALTER TABLE run_channels DROP COLUMN tcp_bytes_received;"
+                                       "ALTER TABLE run_channels DROP COLUMN tcp_rtt_us;"
+                                       "ALTER TABLE run_channels DROP COLUMN tcp_retransmits;"
+                                       "ALTER TABLE run_channels DROP COLUMN "
+                                       "tcp_send_congestion_window;"
+                                       "ALTER TABLE run_channels DROP COLUMN bytes_received;"
+                                       "ALTER TABLE runs DROP COLUMN expected_downtime_ms;"
+                                       "ALTER TABLE runs DROP COLUMN downtime_limit_ms;"
+                                       "ALTER TABLE runs DROP COLUMN cpu_throttle_percentage;";
 
 bool executeRaw(const QString& path, const char* sql) {
     sqlite3* db = nullptr;
@@ -305,7 +309,7 @@ void TestHistoryStore::kernelTcpViewIsStoredOnlyWhereItWasRead() {
 }
 
 void TestHistoryStore::newFileHasCurrentSchemaVersion() {
-    QCOMPARE(HistoryStore(path().toStdString()).schemaVersion(), 9);
+    QCOMPARE(HistoryStore(path().toStdString()).schemaVersion(), 10);
     QCOMPARE(HistoryStore(path().toStdString()).schemaVersion(), HistoryStore::kSchemaVersion);
 }
 
@@ -325,7 +329,7 @@ void TestHistoryStore::versionOneFileIsUpgradedKeepingItsRuns() {
     }
     // Make the file what version 1 wrote: no TLS session columns, no return path.
     QVERIFY(executeRaw(path(),
-                       kUndoVersions7To9 +
+                       kUndoVersions7To10 +
                            std::string("ALTER TABLE runs DROP COLUMN role;"
                                        "ALTER TABLE runs DROP COLUMN peer;"
                                        "DROP TABLE device_transitions;"
@@ -400,7 +404,7 @@ void TestHistoryStore::versionFourShutsGetTheirVerdictFromTheirText() {
                                   "SHUT 4 (a device failed at the destination)", 1}});
     }
     // What version 4 wrote: no value column; the reason only in the words.
-    QVERIFY(executeRaw(path(), kUndoVersions7To9 +
+    QVERIFY(executeRaw(path(), kUndoVersions7To10 +
                                    std::string("ALTER TABLE return_path_messages DROP COLUMN value;"
                                                "ALTER TABLE runs DROP COLUMN role;"
                                                "ALTER TABLE runs DROP COLUMN peer;"
@@ -514,11 +518,19 @@ void TestHistoryStore::aViewerChangesNothing() {
     QVERIFY(findRun(HistoryStore(path().toStdString()), "crashed-run")->status ==
             RunStatus::Interrupted);
 
-    // A file of an older schema is not upgraded behind a viewer's back, nor a missing one made.
-    QVERIFY(executeRaw(path(), "PRAGMA user_version = 4;"));
-    QVERIFY_THROWS_EXCEPTION(std::runtime_error,
-                             HistoryStore(path().toStdString(), HistoryStore::Access::ReadOnly));
-    QCOMPARE(rawUserVersion(path()), 4); // nothing was touched
+    // A file of an older schema is read, but not upgraded behind a viewer's back: the viewer
+    // upgrades a copy in memory, and builds the diagnosis the file does not store.
+    QVERIFY(executeRaw(path(), (kUndoVersion10 + "PRAGMA user_version = 9;").c_str()));
+    {
+        const HistoryStore older(path().toStdString(), HistoryStore::Access::ReadOnly);
+        QCOMPARE(older.schemaVersion(), HistoryStore::kSchemaVersion);
+        const std::optional<RunRecord> interrupted = findRun(older, "crashed-run");
+        QVERIFY(interrupted);
+        QVERIFY(interrupted->diagnosis.empty());
+        QVERIFY2(older.diagnosis(*interrupted).starts_with("The process running it ended"),
+                 older.diagnosis(*interrupted).c_str());
+    }
+    QCOMPARE(rawUserVersion(path()), 9); // nothing was touched
     const QString missing = dir_->filePath("missing.sqlite");
     QVERIFY_THROWS_EXCEPTION(std::runtime_error,
                              HistoryStore(missing.toStdString(), HistoryStore::Access::ReadOnly));

@@ -77,7 +77,7 @@ HistoryBrowser::HistoryBrowser(HistoryModel* model, QWidget* parent)
     view_->setColumnWidth(HistoryModel::Run, 56);
     view_->setColumnWidth(HistoryModel::Started, 140);
     view_->setColumnWidth(HistoryModel::Result, 165);
-    view_->setColumnWidth(HistoryModel::Cause, 360);
+    view_->setColumnWidth(HistoryModel::Diagnosis, 360);
 
     details_ = new RunDetails(this);
     details_->setObjectName(QStringLiteral("runDetails"));
@@ -276,21 +276,23 @@ void HistoryBrowser::showContextMenu(const QPoint& position) {
     const RunRecord run = model_->runAt(sourceRow);
     QMenu menu(this);
     menu.addAction(tr("Open"), this, [this] { details_->setFocus(); });
-    QAction* copyCause = menu.addAction(tr("Copy cause"), this, [this, index] {
-        const QString cause =
-            index.siblingAtColumn(HistoryModel::Cause).data(Qt::DisplayRole).toString();
-        QApplication::clipboard()->setText(cause);
-        emit statusMessage(tr("Cause copied"));
+    QAction* copyDiagnosis = menu.addAction(tr("Copy diagnosis"), this, [this, index] {
+        const QString diagnosis =
+            index.siblingAtColumn(HistoryModel::Diagnosis).data(Qt::DisplayRole).toString();
+        QApplication::clipboard()->setText(diagnosis);
+        emit statusMessage(tr("Diagnosis copied"));
     });
-    copyCause->setEnabled(
-        !index.siblingAtColumn(HistoryModel::Cause).data(Qt::DisplayRole).toString().isEmpty());
+    copyDiagnosis->setEnabled(
+        !index.siblingAtColumn(HistoryModel::Diagnosis).data(Qt::DisplayRole).toString().isEmpty());
     menu.addAction(tr("Copy summary for a ticket"), this, [this, run] {
         QString text = tr("Migrascope run %1 (%2), started %3: %4")
                            .arg(run.id)
                            .arg(QString::fromStdString(run.uuid), localTimeText(run.startedAt),
                                 runResultText(run));
+        if (!run.diagnosis.empty())
+            text += tr("\nDiagnosis: %1").arg(QString::fromStdString(run.diagnosis));
         if (!run.errorDesc.empty())
-            text += tr("\nCause: %1").arg(QString::fromStdString(run.errorDesc));
+            text += tr("\nRecorded cause: %1").arg(QString::fromStdString(run.errorDesc));
         if (!run.warnings.empty())
             text += QLatin1Char('\n') + warningsText(run.warnings);
         text += QLatin1Char('\n') + QString::fromStdString(run.config);

@@ -84,8 +84,9 @@ bool HistoryFilterModel::filterAcceptsRow(int sourceRow, const QModelIndex&) con
     for (const std::string& warning : run.warnings)
         if (contains(warning, filter_.text))
             return true;
-    return contains(run.errorDesc, filter_.text) || contains(run.config, filter_.text) ||
-           contains(run.peer, filter_.text) || contains(run.uuid, filter_.text);
+    return contains(run.errorDesc, filter_.text) || contains(run.diagnosis, filter_.text) ||
+           contains(run.config, filter_.text) || contains(run.peer, filter_.text) ||
+           contains(run.uuid, filter_.text);
 }
 
 bool HistoryFilterModel::lessThan(const QModelIndex& left, const QModelIndex& right) const {

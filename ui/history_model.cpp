@@ -30,8 +30,13 @@ int resultRank(const RunRecord& run) {
     return 5;
 }
 
-QString causeText(const RunRecord& run) {
-    // A completed run's warnings sit where a failed run's cause does.
+// What the list says of a run: its diagnosis (a run recorded before diagnoses were stored:
+// its cause or warnings); nothing for a clean completion.
+QString diagnosisText(const RunRecord& run) {
+    if (run.status == RunStatus::Completed && run.warnings.empty())
+        return {};
+    if (!run.diagnosis.empty())
+        return QString::fromStdString(run.diagnosis);
     return run.errorDesc.empty() && !run.warnings.empty() ? warningsText(run.warnings)
                                                           : QString::fromStdString(run.errorDesc);
 }
@@ -87,8 +92,8 @@ QVariant HistoryModel::data(const QModelIndex& index, int role) const {
             return localTimeText(run.startedAt);
         case Result:
             return runResultText(run);
-        case Cause:
-            return causeText(run);
+        case Diagnosis:
+            return diagnosisText(run);
         case Role:
             return QString::fromLatin1(toString(run.role));
         case Ram:
@@ -143,8 +148,11 @@ QVariant HistoryModel::data(const QModelIndex& index, int role) const {
             return data(index, Qt::DisplayRole).toString().toLower();
         }
     case Qt::ToolTipRole:
-        if (index.column() == Cause && !causeText(run).isEmpty())
-            return causeText(run);
+        if (index.column() == Diagnosis && !diagnosisText(run).isEmpty())
+            return run.errorDesc.empty()
+                       ? diagnosisText(run)
+                       : tr("%1\n\nRecorded cause: %2")
+                             .arg(diagnosisText(run), QString::fromStdString(run.errorDesc));
         if (index.column() == Result && !run.warnings.empty())
             return warningsText(run.warnings);
         return QString::fromStdString(run.config); // the full configuration of the run
@@ -194,8 +202,8 @@ QVariant HistoryModel::headerData(int section, Qt::Orientation orientation, int 
         return tr("Started");
     case Result:
         return tr("Result");
-    case Cause:
-        return tr("Cause or warnings");
+    case Diagnosis:
+        return tr("Diagnosis");
     case Role:
         return tr("Role");
     case Ram:

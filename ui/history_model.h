@@ -30,7 +30,7 @@ public:
         Run,
         Started,
         Result,
-        Cause, // a failed run's first cause, or a completed run's warnings
+        Diagnosis, // what happened, first cause first (empty for a clean completion)
         Role,
         Ram,
         Channels,

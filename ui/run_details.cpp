@@ -1,13 +1,18 @@
 #include "ui/run_details.h"
 
 #include "engine/api/history_store.h"
+#include "ui/channel_table_model.h"
 #include "ui/device_transition_model.h"
 #include "ui/display_format.h"
 #include "ui/event_log_model.h"
+#include "ui/history_model.h"
 #include "ui/return_path_model.h"
 #include "ui/table_view.h"
+#include "ui/throughput_plot.h"
 
+#include <QFontDatabase>
 #include <QLabel>
+#include <QPlainTextEdit>
 #include <QTabWidget>
 #include <QTableView>
 #include <QVBoxLayout>
@@ -21,11 +26,21 @@ RunDetails::RunDetails(QWidget* parent) : QWidget(parent) {
     events_ = new EventLogModel(this);
     returnPath_ = new ReturnPathModel(this);
     transitions_ = new DeviceTransitionModel(this);
+    channels_ = new ChannelTableModel(this);
     tabs_ = new QTabWidget(this);
+    plot_ = new ThroughputPlot(tabs_);
+    plot_->setObjectName(QStringLiteral("runPlot"));
+    configuration_ = new QPlainTextEdit(tabs_);
+    configuration_->setObjectName(QStringLiteral("runConfiguration"));
+    configuration_->setReadOnly(true);
+    configuration_->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
     tabs_->addTab(makeTableView(events_, "runEvents", tabs_, true), tr("Events"));
+    tabs_->addTab(plot_, tr("Throughput"));
+    tabs_->addTab(makeTableView(channels_, "runChannels", tabs_), tr("Channels"));
     tabs_->addTab(makeTableView(returnPath_, "runReturnPath", tabs_, true), tr("Return path"));
     tabs_->addTab(makeTableView(transitions_, "runTransitions", tabs_, true),
                   tr("Device transitions"));
+    tabs_->addTab(configuration_, tr("Configuration"));
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(summary_);
@@ -36,6 +51,9 @@ void RunDetails::clear() {
     events_->clear();
     returnPath_->clear();
     transitions_->clear();
+    channels_->clear();
+    plot_->clear();
+    configuration_->clear();
 }
 
 void RunDetails::showRun(const std::string& historyPath, std::int64_t runId) {
@@ -48,13 +66,29 @@ void RunDetails::showRun(const std::string& historyPath, std::int64_t runId) {
             summary_->setText(tr("Run %1 is not in the history.").arg(runId));
             return;
         }
-        QString text =
-            tr("Run %1 · %2 · started %3")
-                .arg(runId)
-                .arg(QString::fromLatin1(toString(run->status)), localTimeText(run->startedAt));
+        QString text = tr("Run %1 · %2 · started %3 · %4 · %5 sent in %6")
+                           .arg(runId)
+                           .arg(runResultText(*run), localTimeText(run->startedAt),
+                                QString::fromLatin1(toString(run->role)),
+                                bytesText(static_cast<double>(run->transferred)),
+                                durationText(run->totalTimeMs));
+        if (run->status == RunStatus::Completed)
+            text += tr(" · downtime %1 (expected %2, limit %3)")
+                        .arg(durationText(run->downtimeMs), durationText(run->expectedDowntimeMs),
+                             durationText(static_cast<double>(run->downtimeLimitMs)));
+        if (!run->integrity.empty())
+            text += tr(" · integrity %1").arg(QString::fromStdString(run->integrity));
+        const std::string diagnosis = store.diagnosis(*run);
+        if (!diagnosis.empty())
+            text = QString::fromStdString(diagnosis) + QLatin1Char('\n') + text;
         if (!run->errorDesc.empty())
-            text += tr("\nCause: %1").arg(QString::fromStdString(run->errorDesc));
+            text += tr("\nRecorded cause: %1").arg(QString::fromStdString(run->errorDesc));
+        if (!run->warnings.empty())
+            text += QLatin1Char('\n') + warningsText(run->warnings);
         summary_->setText(text);
+        configuration_->setPlainText(QString::fromStdString(run->config));
+        channels_->updateChannels(store.channels(runId));
+        plot_->appendSamples(store.samples(runId));
         events_->append(store.events(runId));
         returnPath_->append(store.returnPath(runId));
         transitions_->append(store.transitions(runId));

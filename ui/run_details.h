@@ -1,6 +1,7 @@
 // What the history keeps of one run, for a support engineer reading a failed migration:
-// its cause, its events, the destination's return-path messages and every device
-// transition, read from the history file when the run is selected.
+// its result and cause, its events, the throughput it recorded per channel, its channels as
+// they ended, the destination's return-path messages, every device transition and the exact
+// configuration, read from the history file when the run is selected.
 #pragma once
 
 #include <QWidget>
@@ -8,13 +9,16 @@
 #include <string>
 
 class QLabel;
+class QPlainTextEdit;
 class QTabWidget;
 
 namespace migrascope::ui {
 
+class ChannelTableModel;
 class DeviceTransitionModel;
 class EventLogModel;
 class ReturnPathModel;
+class ThroughputPlot;
 
 class RunDetails : public QWidget {
     Q_OBJECT
@@ -29,6 +33,8 @@ public:
     EventLogModel* events() const { return events_; }
     ReturnPathModel* returnPath() const { return returnPath_; }
     DeviceTransitionModel* transitions() const { return transitions_; }
+    ChannelTableModel* channels() const { return channels_; }
+    ThroughputPlot* plot() const { return plot_; }
 
 private:
     QLabel* summary_;
@@ -36,6 +42,9 @@ private:
     EventLogModel* events_;
     ReturnPathModel* returnPath_;
     DeviceTransitionModel* transitions_;
+    ChannelTableModel* channels_;
+    ThroughputPlot* plot_;
+    QPlainTextEdit* configuration_;
 };
 
 } // namespace migrascope::ui

@@ -14,6 +14,8 @@ struct sqlite3;
 
 namespace migrascope {
 
+struct RunFacts; // engine/api/diagnosis.h
+
 // What a run logged since it was last stored; stored in one transaction, all or nothing, so a
 // retry after a failure stores nothing twice.
 struct RunLogs {
@@ -73,6 +75,10 @@ struct RunRecord {
     std::uint64_t returnPathCount = 0; // messages, including those beyond the stored log
     // A completed run with warnings is "completed with warnings" (TelemetrySnapshot::warnings).
     std::vector<std::string> warnings;
+    // What happened, in one sentence (engine/api/diagnosis.h); stored when the run ended.
+    std::string diagnosis;
+    // The host an imported run was recorded on; empty for this history's own runs.
+    std::string origin;
 };
 
 // One instance is used by one thread at a time. Separate instances on the same file, in other
@@ -80,7 +86,7 @@ struct RunRecord {
 // 5 s for each other. Every failure throws std::runtime_error naming the file and SQLite's text.
 class HistoryStore {
 public:
-    static constexpr int kSchemaVersion = 9;
+    static constexpr int kSchemaVersion = 10;
 
     // $XDG_DATA_HOME/migrascope/history.sqlite (XDG_DATA_HOME defaults to $HOME/.local/share);
     // creates the folder.
@@ -92,7 +98,8 @@ public:
         // live processes, including this one, are left alone.
         ReadWrite,
         // For viewers: changes nothing in the file, not even a schema upgrade. Refuses a file
-        // that does not exist or whose schema is not this version's.
+        // that does not exist. A file of an older schema is read from a copy in memory
+        // brought up to this version's.
         ReadOnly,
     };
     // Refuses a schema newer than kSchemaVersion either way.
@@ -132,6 +139,9 @@ public:
     std::vector<Event> events(std::int64_t runId) const;                 // ordered by time
     std::vector<ReturnPathRecord> returnPath(std::int64_t runId) const;  // ordered by time
     std::vector<DeviceTransition> transitions(std::int64_t runId) const; // in order
+    // The run's diagnosis: the stored one, or for a run recorded before diagnoses were stored,
+    // built from its record now.
+    std::string diagnosis(const RunRecord& run) const;
 
 private:
     struct Closer {
@@ -139,7 +149,10 @@ private:
     };
 
     void migrate();
+    void upgradeACopyInMemory();
     void markInterruptedRuns();
+    void storeDiagnosis(std::int64_t runId);
+    RunFacts factsOf(const RunRecord& run) const;
 
     std::string path_;
     std::unique_ptr<sqlite3, Closer> db_;

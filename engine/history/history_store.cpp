@@ -1,6 +1,7 @@
 #include "engine/api/history_store.h"
 
 #include "engine/api/channel_metrics.h"
+#include "engine/api/diagnosis.h"
 #include "engine/common/user_directories.h"
 
 #include <algorithm>
@@ -313,12 +314,29 @@ void addRunWarnings(sqlite3* db, const std::string& path) {
     execute(db, path, kSql, "adding the run's warnings (schema version 9)");
 }
 
+// Version 10: the run's diagnosis sentence (engine/api/diagnosis.h), and where an imported run
+// was recorded ("" for this host's own runs).
+void addDiagnosisAndOrigin(sqlite3* db, const std::string& path) {
+    static const char* const kSql = R"sql(
+        ALTER TABLE runs ADD COLUMN diagnosis TEXT NOT NULL DEFAULT '';
+        ALTER TABLE runs ADD COLUMN origin TEXT NOT NULL DEFAULT '';
+    )sql";
+    execute(db, path, kSql, "adding the diagnosis and origin of runs (schema version 10)");
+}
+
 using MigrationStep = void (*)(sqlite3*, const std::string&);
 // kMigrationSteps[v] takes a database from schema version v to v + 1. Append, never edit.
 constexpr std::array<MigrationStep, HistoryStore::kSchemaVersion> kMigrationSteps = {
-    createSchemaV1,     addTlsSessionColumns, addReturnPathTables,         addDeviceTransitions,
-    addReturnPathValue, addRunRole,           addReceivedBytesAndDowntime, addKernelTcpColumns,
+    createSchemaV1,
+    addTlsSessionColumns,
+    addReturnPathTables,
+    addDeviceTransitions,
+    addReturnPathValue,
+    addRunRole,
+    addReceivedBytesAndDowntime,
+    addKernelTcpColumns,
     addRunWarnings,
+    addDiagnosisAndOrigin,
 };
 
 // Throws when this Migrascope cannot read the file's schema: a newer one, or a negative one
@@ -518,7 +536,7 @@ constexpr char kRunColumns[] =
     "transferred, total_time_ms, downtime_ms, mbps, multifd_channels, tls, owner_pid, "
     "postcopy_page_requests, postcopy_latency_median_ms, postcopy_latency_p99_ms, "
     "postcopy_recoveries, return_path_count, role, peer, expected_downtime_ms, "
-    "downtime_limit_ms, cpu_throttle_percentage, warnings";
+    "downtime_limit_ms, cpu_throttle_percentage, warnings, diagnosis, origin";
 
 RunRecord readRun(const Statement& row) {
     RunRecord run;
@@ -553,6 +571,8 @@ RunRecord readRun(const Statement& row) {
     for (std::string line; std::getline(warnings, line);)
         if (!line.empty())
             run.warnings.push_back(line);
+    run.diagnosis = row.text(27);
+    run.origin = row.text(28);
     return run;
 }
 
@@ -676,11 +696,8 @@ HistoryStore::HistoryStore(const std::string& path, Access access) : path_(path)
     // Before anything writes: a newer schema must stay exactly as its writer left it.
     refuseUnknownSchema(path_, readUserVersion(db_.get(), path_));
     if (access == Access::ReadOnly) {
-        if (const int version = readUserVersion(db_.get(), path_); version != kSchemaVersion)
-            throw std::runtime_error("history database " + path_ + " has schema version " +
-                                     std::to_string(version) + "; a viewer reads only version " +
-                                     std::to_string(kSchemaVersion) +
-                                     " (Migrascope upgrades the file when it starts)");
+        if (readUserVersion(db_.get(), path_) != kSchemaVersion)
+            upgradeACopyInMemory();
         return;
     }
 
@@ -699,6 +716,30 @@ HistoryStore::HistoryStore(const std::string& path, Access access) : path_(path)
 HistoryStore::~HistoryStore() = default;
 HistoryStore::HistoryStore(HistoryStore&&) noexcept = default;
 HistoryStore& HistoryStore::operator=(HistoryStore&&) noexcept = default;
+
+void HistoryStore::upgradeACopyInMemory() {
+    // A viewer never writes the file, so an older file is copied into memory (WAL included:
+    // the backup reads through SQLite's pager) and the copy is brought up to this schema.
+    sqlite3* raw = nullptr;
+    const int rc =
+        sqlite3_open_v2(":memory:", &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+    std::unique_ptr<sqlite3, Closer> copy(raw);
+    if (rc != SQLITE_OK)
+        throw std::runtime_error("history database " + path_ +
+                                 ": cannot open an in-memory copy to read its older schema");
+    sqlite3_backup* backup = sqlite3_backup_init(copy.get(), "main", db_.get(), "main");
+    if (backup == nullptr)
+        throwSqlite(copy.get(), path_, "copying the file to read its older schema");
+    const int stepped = sqlite3_backup_step(backup, -1);
+    sqlite3_backup_finish(backup);
+    if (stepped != SQLITE_DONE)
+        throw std::runtime_error(
+            "history database " + path_ +
+            ": cannot copy it to read its older schema: " + sqlite3_errstr(stepped));
+    db_ = std::move(copy);
+    execute(db_.get(), path_, "PRAGMA foreign_keys = ON", "enabling foreign keys");
+    migrate();
+}
 
 void HistoryStore::migrate() {
     if (readUserVersion(db_.get(), path_) == kSchemaVersion)
@@ -749,8 +790,29 @@ void HistoryStore::markInterruptedRuns() {
                              ") ended before the run finished")
             .bindInteger(3, run.id);
         update.step();
+        storeDiagnosis(run.id);
     }
     transaction.commit();
+}
+
+void HistoryStore::storeDiagnosis(std::int64_t runId) {
+    const std::optional<RunRecord> record = run(runId);
+    if (!record)
+        return;
+    Statement update(db_.get(), path_, "recording the diagnosis of run " + std::to_string(runId),
+                     "UPDATE runs SET diagnosis = ?1 WHERE id = ?2");
+    update.bindText(1, diagnose(factsOf(*record))).bindInteger(2, runId);
+    update.step();
+}
+
+RunFacts HistoryStore::factsOf(const RunRecord& record) const {
+    return {record.status,   record.errorDesc,  record.integrity,
+            record.warnings, events(record.id), transitions(record.id)};
+}
+
+std::string HistoryStore::diagnosis(const RunRecord& record) const {
+    // Runs recorded before schema version 10 have none stored: their facts are all here.
+    return record.diagnosis.empty() ? diagnose(factsOf(record)) : record.diagnosis;
 }
 
 int HistoryStore::schemaVersion() const {
@@ -959,6 +1021,7 @@ void HistoryStore::finishRun(std::int64_t runId, const TelemetrySnapshot& final,
     if (sqlite3_changes(db_.get()) == 0)
         throw std::runtime_error("history database " + path_ + ": cannot finish run " +
                                  std::to_string(runId) + ": no such run");
+    storeDiagnosis(runId);
 
     Statement clear(db_.get(), path_, "replacing the channels of run " + std::to_string(runId),
                     "DELETE FROM run_channels WHERE run_id = ?1");

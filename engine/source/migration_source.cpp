@@ -676,6 +676,9 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
         sentHashes_ = emptyPageHashes(guest_.blocks());
         bool postcopy = false;
         bool announcedAckWait = false;
+        telemetry_.event(EventLevel::Info, Side::Source,
+                         "bulk copy: every page of guest RAM is sent once (dirty sync " +
+                             std::to_string(dirtySyncCount_) + ")");
         for (;;) {
             // One count under one name everywhere: QEMU's dirty-sync-count, which the header,
             // the JSON and the log's "dirty sync N" lines show too.
@@ -800,8 +803,14 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
         if (devices_)
             devices_->resumeAfterFailure();
         guest_.setThrottle(0); // it runs on at full speed
+        const bool wasStopped = !guest_.running();
         guest_.start();
         telemetry_.setSourceGuest(GuestState::Running);
+        // Said in words because it is the outcome a support engineer looks for first.
+        telemetry_.event(EventLevel::Info, Side::Source,
+                         wasStopped ? "the source guest resumed: the migration had stopped it "
+                                      "for switchover and did not complete"
+                                    : "the source guest kept running");
         deviceRemaining_ = {};
         publishStats(telemetry_.stats().remaining); // what was left when it stopped
         if (switchedToPostcopy_)

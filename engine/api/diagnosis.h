@@ -1,0 +1,31 @@
+// One sentence that tells a support engineer what happened to a run: the first cause (which
+// side, which channel, device arc or check, in which phase), what followed from it, and what
+// became of the source's guest. Built only from what the run recorded, so the history, the
+// JSON and the window say the same.
+#pragma once
+
+#include "engine/api/history_store.h"
+#include "engine/api/telemetry_snapshot.h"
+
+#include <string>
+#include <vector>
+
+namespace migrascope {
+
+struct RunFacts {
+    RunStatus status = RunStatus::Active;
+    std::string errorDesc;
+    std::string integrity;
+    std::vector<std::string> warnings;
+    std::vector<Event> events;                 // both sides, ordered by time
+    std::vector<DeviceTransition> transitions; // in order
+};
+
+// The first cause leads; knock-on errors (channels closed because the run was already
+// failing, the other side's report of it) come after it as consequences. Empty for a run
+// still active.
+std::string diagnose(const RunFacts& facts);
+// The same from a run's final snapshot taken with cursors at 0 (every event and transition).
+std::string diagnose(const TelemetrySnapshot& final);
+
+} // namespace migrascope
