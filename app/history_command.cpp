@@ -2,12 +2,14 @@
 
 #include "app/json_result.h"
 #include "engine/api/history_store.h"
+#include "ui/run_report.h"
 
 #include <QCommandLineParser>
 #include <QDateTime>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QSysInfo>
 #include <cstdio>
 #include <optional>
 #include <stdexcept>
@@ -177,6 +179,78 @@ int show(const HistoryStore& history, const QCommandLineParser& parser, const QS
     return 0;
 }
 
+std::vector<std::int64_t> runIds(const QStringList& texts, const char* command) {
+    std::vector<std::int64_t> ids;
+    for (const QString& text : texts) {
+        bool ok = false;
+        const qint64 id = text.toLongLong(&ok);
+        if (!ok || id <= 0)
+            throw std::invalid_argument(std::string("history ") + command + ": '" +
+                                        text.toStdString() +
+                                        "' is not a run id (a positive whole number)");
+        ids.push_back(id);
+    }
+    if (ids.empty())
+        throw std::invalid_argument(std::string("history ") + command +
+                                    ": name at least one run id");
+    return ids;
+}
+
+int exportRuns(const HistoryStore& history, const QCommandLineParser& parser,
+               const QStringList& idTexts) {
+    const std::vector<std::int64_t> ids = runIds(idTexts, "export");
+    if (!parser.isSet("output"))
+        throw std::invalid_argument("history export: say where with -o FILE");
+    for (const std::int64_t id : ids)
+        if (!history.run(id)) {
+            std::fprintf(stderr, "migrascope: history %s has no run %lld\n", history.path().c_str(),
+                         static_cast<long long>(id));
+            return 1;
+        }
+    const std::string file = parser.value("output").toStdString();
+    history.exportRuns(ids, file, QSysInfo::machineHostName().toStdString());
+    std::printf("exported %zu run%s to %s\n", ids.size(), ids.size() == 1 ? "" : "s", file.c_str());
+    return 0;
+}
+
+int reportRun(const HistoryStore& history, const QCommandLineParser& parser,
+              const QStringList& idTexts) {
+    const std::vector<std::int64_t> ids = runIds(idTexts, "report");
+    if (ids.size() != 1)
+        throw std::invalid_argument("history report: one run id at a time");
+    if (!parser.isSet("output"))
+        throw std::invalid_argument("history report: say where with -o FILE.html (or FILE.pdf)");
+    if (!history.run(ids.front())) {
+        std::fprintf(stderr, "migrascope: history %s has no run %lld\n", history.path().c_str(),
+                     static_cast<long long>(ids.front()));
+        return 1;
+    }
+    const QString file = parser.value("output");
+    const QString error = ui::writeRunReport(history.path(), ids.front(), file);
+    if (!error.isEmpty()) {
+        std::fprintf(stderr, "migrascope: history report: %s\n", error.toLocal8Bit().constData());
+        return 1;
+    }
+    std::printf("wrote the report of run %lld to %s\n", static_cast<long long>(ids.front()),
+                file.toLocal8Bit().constData());
+    return 0;
+}
+
+int importRuns(HistoryStore& history, const QString& file) {
+    const HistoryStore::ImportResult result = history.importRuns(file.toStdString());
+    std::printf("imported %zu run%s from %s into %s", result.imported.size(),
+                result.imported.size() == 1 ? "" : "s", file.toLocal8Bit().constData(),
+                history.path().c_str());
+    if (!result.imported.empty())
+        std::printf(" (ids %lld to %lld)", static_cast<long long>(result.imported.front()),
+                    static_cast<long long>(result.imported.back()));
+    std::printf("\n");
+    if (!result.alreadyThere.empty())
+        std::printf("%zu run%s already there, not copied again\n", result.alreadyThere.size(),
+                    result.alreadyThere.size() == 1 ? " was" : "s were");
+    return 0;
+}
+
 } // namespace
 
 int runHistoryCommand(const QStringList& arguments) {
@@ -185,7 +259,10 @@ int runHistoryCommand(const QStringList& arguments) {
         "The history from the command line:\n"
         "  migrascope history list [--status STATUS] [--since DATE] [--limit N] [--json]\n"
         "  migrascope history show ID [--json]\n"
-        "It only reads the history file.");
+        "  migrascope history export ID... -o FILE   (a history file of those runs)\n"
+        "  migrascope history import FILE            (runs another machine exported)\n"
+        "  migrascope history report ID -o FILE.html|FILE.pdf   (a report for a ticket)\n"
+        "Only import writes to the history file.");
     parser.addHelpOption();
     parser.addOptions({
         {"history", "History database. Default $XDG_DATA_HOME/migrascope/history.sqlite.", "FILE"},
@@ -196,6 +273,9 @@ int runHistoryCommand(const QStringList& arguments) {
          "STATUS"},
         {"since", "list: only runs started at or after DATE (ISO 8601).", "DATE"},
         {"limit", "list: look at the newest N runs. Default 500.", "N", "500"},
+        {{"o", "output"},
+         "export: the history file to write (it must not exist); report: the .html or .pdf file.",
+         "FILE"},
     });
     try {
         if (!parser.parse(arguments))
@@ -207,26 +287,43 @@ int runHistoryCommand(const QStringList& arguments) {
         if (positional.isEmpty())
             throw std::invalid_argument("history: say list or show ID");
         const QString command = positional.takeFirst();
-        if (command != QLatin1String("list") && command != QLatin1String("show"))
+        const QStringList known{"list", "show", "export", "import", "report"};
+        if (!known.contains(command))
             throw std::invalid_argument("history: unknown command '" + command.toStdString() +
-                                        "' (list or show; export, report and import are not "
-                                        "there yet)");
+                                        "' (list, show, export, import or report)");
         if (command == QLatin1String("show") && positional.size() != 1)
             throw std::invalid_argument("history show: needs exactly one run id");
+        if (command == QLatin1String("import") && positional.size() != 1)
+            throw std::invalid_argument("history import: needs exactly one file");
         if (command == QLatin1String("list") && !positional.isEmpty())
             throw std::invalid_argument("history list: unexpected argument '" +
                                         positional.first().toStdString() + "'");
         const std::string path = parser.isSet("history") ? parser.value("history").toStdString()
                                                          : HistoryStore::defaultPath();
+        const bool writes = command == QLatin1String("import");
         std::unique_ptr<HistoryStore> history;
         try {
-            history = std::make_unique<HistoryStore>(path, HistoryStore::Access::ReadOnly);
+            history = std::make_unique<HistoryStore>(path, writes ? HistoryStore::Access::ReadWrite
+                                                                  : HistoryStore::Access::ReadOnly);
         } catch (const std::exception& error) {
             std::fprintf(stderr, "migrascope: %s\n", error.what());
             return 2;
         }
-        return command == QLatin1String("list") ? list(*history, parser)
-                                                : show(*history, parser, positional.first());
+        try {
+            if (command == QLatin1String("list"))
+                return list(*history, parser);
+            if (command == QLatin1String("show"))
+                return show(*history, parser, positional.first());
+            if (command == QLatin1String("export"))
+                return exportRuns(*history, parser, positional);
+            if (command == QLatin1String("report"))
+                return reportRun(*history, parser, positional);
+            return importRuns(*history, positional.first());
+        } catch (const std::runtime_error& error) {
+            std::fprintf(stderr, "migrascope: history %s: %s\n", command.toLocal8Bit().constData(),
+                         error.what());
+            return 1;
+        }
     } catch (const std::invalid_argument& error) {
         std::fprintf(stderr, "migrascope: %s\nTry 'migrascope history --help'.\n", error.what());
         return 2;

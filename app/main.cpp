@@ -15,9 +15,14 @@
 
 namespace {
 
+// `history report` draws the throughput plot: widgets, but never a window or a display.
+bool drawsOffscreen(int argc, char** argv) {
+    return argc > 2 && std::strcmp(argv[1], "history") == 0 && std::strcmp(argv[2], "report") == 0;
+}
+
 bool wantsHeadless(int argc, char** argv) {
     if (argc > 1 && std::strcmp(argv[1], "history") == 0)
-        return true;
+        return !drawsOffscreen(argc, argv);
     for (int i = 1; i < argc; ++i)
         if (std::strcmp(argv[i], "--window") == 0)
             return false;
@@ -36,6 +41,8 @@ bool wantsHeadless(int argc, char** argv) {
 int main(int argc, char** argv) {
     // A headless run must work with no display at all, so it never creates a QApplication.
     std::unique_ptr<QCoreApplication> application;
+    if (drawsOffscreen(argc, argv))
+        qputenv("QT_QPA_PLATFORM", "offscreen");
     if (wantsHeadless(argc, argv))
         application = std::make_unique<QCoreApplication>(argc, argv);
     else

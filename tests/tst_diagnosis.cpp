@@ -4,8 +4,11 @@
 // say the same sentence.
 #include "process_support.h"
 
+#include <QImage>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QtTest>
 #include <csignal>
@@ -100,6 +103,81 @@ private slots:
         // The operator reads it on stderr too.
         QVERIFY2(outcome.err.contains("diagnosis: " + result["diagnosis"].toString().toUtf8()),
                  outcome.err.constData());
+    }
+
+    // A support engineer hands a failed run over: a report for the ticket, and the run itself
+    // for another machine's history.
+    void aFailedRunIsHandedOverWhole() {
+        const auto outcome =
+            test::runProcess(MIGRASCOPE_BINARY,
+                             {"--headless", "--ram-size", "64M", "--dirty-rate", "0", "--no-tls",
+                              "--device", "accel,name=accel0,state-size=8M", "--inject",
+                              "vfio-fail=accel0:RESUMING>STOP@dst", "--json"},
+                             environment(), 120000);
+        const QJsonObject result = QJsonDocument::fromJson(outcome.out).object();
+        QCOMPARE(result["status"].toString(), QStringLiteral("failed"));
+        const QString id = QString::number(result["history-id"].toInteger());
+
+        const QString html = dir_.filePath("run.html");
+        auto report = test::runProcess(MIGRASCOPE_BINARY, {"history", "report", id, "-o", html},
+                                       environment(), 60000);
+        QVERIFY2(report.exitCode == 0, report.err.constData());
+        QFile file(html);
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        const QString page = QString::fromUtf8(file.readAll());
+        // The diagnosis comes first, then every section.
+        const qsizetype diagnosisAt = page.indexOf(result["diagnosis"].toString().toHtmlEscaped());
+        QVERIFY2(diagnosisAt > 0, "the report does not carry the run's diagnosis");
+        qsizetype previous = diagnosisAt;
+        for (const char* section : {"summary", "throughput", "configuration", "timeline",
+                                    "channels", "devices", "return-path"}) {
+            const qsizetype at = page.indexOf(QStringLiteral("<h2 id=\"%1\">").arg(section));
+            QVERIFY2(at > previous, section);
+            previous = at;
+        }
+        // The plot is an image inside the page, drawn from the run's samples.
+        static const QRegularExpression embedded("src=\"data:image/png;base64,([A-Za-z0-9+/=]+)\"");
+        const QRegularExpressionMatch plot = embedded.match(page);
+        QVERIFY(plot.hasMatch());
+        QImage image;
+        QVERIFY(image.loadFromData(QByteArray::fromBase64(plot.captured(1).toLatin1()), "PNG"));
+        QCOMPARE(image.size(), QSize(900, 320));
+        QVERIFY(page.contains("vfio-fail=accel0:RESUMING&gt;STOP@dst")); // the configuration
+        QVERIFY(page.contains("failed: RESUMING -&gt; STOP failed (fault injected)"));
+        QCOMPARE(page.count("<tr><td>multifd-"), result["channels"].toArray().size() - 1);
+
+        const QString pdf = dir_.filePath("run.pdf");
+        report = test::runProcess(MIGRASCOPE_BINARY, {"history", "report", id, "-o", pdf},
+                                  environment(), 60000);
+        QVERIFY2(report.exitCode == 0, report.err.constData());
+        QFile printed(pdf);
+        QVERIFY(printed.open(QIODevice::ReadOnly));
+        QVERIFY(printed.read(5) == "%PDF-");
+
+        // Export, then import on "another machine": the same run in every view.
+        const QString bundle = dir_.filePath("ticket.sqlite");
+        const QString otherHistory = dir_.filePath("other.sqlite");
+        auto step = test::runProcess(MIGRASCOPE_BINARY, {"history", "export", id, "-o", bundle},
+                                     environment(), 60000);
+        QVERIFY2(step.exitCode == 0, step.err.constData());
+        step = test::runProcess(MIGRASCOPE_BINARY,
+                                {"history", "import", bundle, "--history", otherHistory},
+                                environment(), 60000);
+        QVERIFY2(step.exitCode == 0, step.err.constData());
+        const auto show = [this](const QStringList& where) {
+            auto shown = test::runProcess(
+                MIGRASCOPE_BINARY, QStringList{"history", "show"} + where + QStringList{"--json"},
+                environment(), 60000);
+            QJsonObject object = QJsonDocument::fromJson(shown.out).object();
+            object.remove("id");
+            return object;
+        };
+        QJsonObject here = show({id});
+        QJsonObject there = show({"1", "--history", otherHistory});
+        QVERIFY(!there["origin"].toString().isEmpty());
+        there.remove("origin");
+        QVERIFY(!here.isEmpty());
+        QCOMPARE(there, here);
     }
 
     void aCancelIsToldAsTheOperatorsCancel() {

@@ -60,6 +60,46 @@ int rawUserVersion(const QString& path) {
     return version;
 }
 
+// Every row run `id` owns in every table, as text, without the ids that differ between files
+// (the run's own id, and the origin an import adds).
+QStringList rawRowsOf(const QString& path, std::int64_t id) {
+    QStringList rows;
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(QFile::encodeName(path).constData(), &db, SQLITE_OPEN_READONLY, nullptr) !=
+        SQLITE_OK) {
+        sqlite3_close(db);
+        return {"cannot open " + path};
+    }
+    const auto collect = [&](const QString& sql, const QString& label) {
+        sqlite3_stmt* statement = nullptr;
+        if (sqlite3_prepare_v2(db, sql.toUtf8().constData(), -1, &statement, nullptr) != SQLITE_OK)
+            rows << "cannot read " + label;
+        while (statement != nullptr && sqlite3_step(statement) == SQLITE_ROW) {
+            QStringList cells{label};
+            for (int column = 0; column < sqlite3_column_count(statement); ++column) {
+                const QString name = QString::fromUtf8(sqlite3_column_name(statement, column));
+                if (name == "id" || name == "run_id" || name == "origin")
+                    continue;
+                const auto* text = sqlite3_column_text(statement, column);
+                cells << name + "=" +
+                             (text ? QString::fromUtf8(reinterpret_cast<const char*>(text))
+                                   : QStringLiteral("NULL"));
+            }
+            rows << cells.join('|');
+        }
+        sqlite3_finalize(statement);
+    };
+    collect(QStringLiteral("SELECT * FROM runs WHERE id = %1").arg(id), "runs");
+    for (const char* table :
+         {"run_channels", "samples", "events", "return_path_messages", "device_transitions"})
+        collect(QStringLiteral("SELECT * FROM %1 WHERE run_id = %2 ORDER BY rowid")
+                    .arg(QLatin1String(table))
+                    .arg(id),
+                QLatin1String(table));
+    sqlite3_close(db);
+    return rows;
+}
+
 std::optional<RunRecord> findRun(const HistoryStore& store, const std::string& uuid) {
     for (const RunRecord& run : store.listRuns())
         if (run.uuid == uuid)
@@ -118,6 +158,7 @@ private slots:
     void deviceTransitionsAreKept();
     void versionFourShutsGetTheirVerdictFromTheirText();
     void aViewerChangesNothing();
+    void exportThenImportIsIdenticalRowForRow();
     void refusesFileFromNewerVersion();
     void refusesNegativeSchemaVersion();
     void finishingWithoutFinalStatusIsRefused();
@@ -535,6 +576,70 @@ void TestHistoryStore::aViewerChangesNothing() {
     QVERIFY_THROWS_EXCEPTION(std::runtime_error,
                              HistoryStore(missing.toStdString(), HistoryStore::Access::ReadOnly));
     QVERIFY(!QFile::exists(missing));
+}
+
+void TestHistoryStore::exportThenImportIsIdenticalRowForRow() {
+    std::int64_t failed = 0, completed = 0;
+    {
+        HistoryStore store(path().toStdString());
+        failed = store.beginRun("failed-run", "ram-size=1\ninject=cut-channel=main@100", 1 << 20, 2,
+                                true);
+        RunLogs logs;
+        logs.samples = makeSamples(0, 6);
+        logs.events = {{1, EventLevel::Info, Side::Source, "bulk copy: every page"},
+                       {9, EventLevel::Error, Side::Destination, "channel main cut"}};
+        logs.returnPath = {ReturnPathRecord{5, ReturnPathType::Shut, 4, "SHUT 4", 1}};
+        logs.transitions = {DeviceTransition{3, Side::Destination, "accel0",
+                                             vfio::DeviceState::Resuming, vfio::DeviceState::Stop,
+                                             false, false, "checksum mismatch"}};
+        TelemetrySnapshot final;
+        final.status = MigrationStatus::Failed;
+        final.errorDesc = "channel main cut";
+        ChannelSnapshot channel;
+        channel.id = "main";
+        channel.bytes = 4242;
+        channel.tcp = TcpKernelView{4242, 17, 300, 1, 10};
+        final.channels.push_back(channel);
+        store.finishRun(failed, final, logs);
+        completed = store.beginRun("completed-run", "", 1 << 20, 0, false);
+        TelemetrySnapshot done;
+        done.status = MigrationStatus::Completed;
+        done.warnings = {"downtime over the limit"};
+        store.finishRun(completed, done);
+        store.beginRun("still-running", "", 1, 0, false); // not exported
+    }
+    const QString exported = dir_->filePath("ticket-1234.sqlite");
+    const HistoryStore source(path().toStdString(), HistoryStore::Access::ReadOnly);
+    QCOMPARE(source.exportRuns({failed, completed}, exported.toStdString(), "host-a").size(), 2u);
+    QVERIFY(!QFile::exists(exported + "-wal")); // one file to attach to a ticket
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                             source.exportRuns({failed}, exported.toStdString(), "host-a"));
+
+    const QString other = dir_->filePath("other-machine.sqlite");
+    HistoryStore destination(other.toStdString());
+    const HistoryStore::ImportResult first = destination.importRuns(exported.toStdString());
+    QCOMPARE(first.imported.size(), 2u);
+    QVERIFY(first.alreadyThere.empty());
+    QCOMPARE(rawRowsOf(other, first.imported[0]), rawRowsOf(path(), failed));
+    QCOMPARE(rawRowsOf(other, first.imported[1]), rawRowsOf(path(), completed));
+    QVERIFY(rawRowsOf(other, first.imported[0]).size() > 10); // the rows really are there
+    const std::optional<RunRecord> imported = destination.run(first.imported[0]);
+    QVERIFY(imported);
+    QCOMPARE(imported->origin, std::string("host-a"));
+    QCOMPARE(destination.diagnosis(*imported), source.diagnosis(*source.run(failed)));
+
+    // Importing the same file again copies nothing twice.
+    const HistoryStore::ImportResult again = destination.importRuns(exported.toStdString());
+    QVERIFY(again.imported.empty());
+    QCOMPARE(again.alreadyThere.size(), 2u);
+    QCOMPARE(destination.listRuns(-1).size(), 2u);
+
+    // Only Migrascope histories are taken.
+    const QString notHistory = dir_->filePath("notes.sqlite");
+    QVERIFY(executeRaw(notHistory, "CREATE TABLE notes (text TEXT);"));
+    QVERIFY_THROWS_EXCEPTION(std::runtime_error, destination.importRuns(notHistory.toStdString()));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                             destination.importRuns(dir_->filePath("missing").toStdString()));
 }
 
 void TestHistoryStore::runOfKilledProcessBecomesInterrupted() {

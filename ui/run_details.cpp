@@ -30,6 +30,7 @@ RunDetails::RunDetails(QWidget* parent) : QWidget(parent) {
     tabs_ = new QTabWidget(this);
     plot_ = new ThroughputPlot(tabs_);
     plot_->setObjectName(QStringLiteral("runPlot"));
+    plot_->setMinimumSpan(0); // a recorded run fits its own length
     configuration_ = new QPlainTextEdit(tabs_);
     configuration_->setObjectName(QStringLiteral("runConfiguration"));
     configuration_->setReadOnly(true);

@@ -23,7 +23,8 @@ constexpr int kLegendEntryWidth = 150;
 
 } // namespace
 
-ThroughputPlot::ThroughputPlot(QWidget* parent) : QWidget(parent), plot_(new QCustomPlot(this)) {
+ThroughputPlot::ThroughputPlot(QWidget* parent)
+    : QWidget(parent), plot_(new QCustomPlot(this)), minimumSpanSeconds_(kMinimumSpanSeconds) {
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(plot_);
@@ -91,7 +92,7 @@ void ThroughputPlot::appendSamples(const std::vector<ChannelSample>& samples) {
 }
 
 void ThroughputPlot::rescaleAxes() {
-    plot_->xAxis->setRange(0, std::max(kMinimumSpanSeconds, latestSeconds_));
+    plot_->xAxis->setRange(0, std::max({minimumSpanSeconds_, latestSeconds_, 0.1}));
     bool found = false;
     const QCPRange values = [&] {
         QCPRange range(0, 0);
@@ -108,6 +109,12 @@ void ThroughputPlot::rescaleAxes() {
     // Headroom so that the peak does not sit on the frame, and a floor so that an idle
     // channel does not blow noise up to full height.
     plot_->yAxis->setRange(0, found ? std::max(1.0, values.upper * 1.1) : 1.0);
+}
+
+void ThroughputPlot::setMinimumSpan(double seconds) {
+    minimumSpanSeconds_ = seconds;
+    rescaleAxes();
+    plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
 void ThroughputPlot::clear() {

@@ -27,6 +27,9 @@ public:
     void appendSamples(const std::vector<ChannelSample>& samples);
     // Forgets every graph, for the next run.
     void clear();
+    // The time axis spans at least this much (a live run: 10 s, so that it does not rescale on
+    // every sample); a recorded run is drawn with 0, fitting its own length.
+    void setMinimumSpan(double seconds);
 
     int graphCount() const;
     // Points held for the channel's graph; -1 when there is no graph for it.
@@ -49,6 +52,7 @@ private:
     QHash<QString, QCPGraph*> graphs_;
     int channelGraphs_ = 0; // channel lines made so far, to pick the next colour
     double latestSeconds_ = 0;
+    double minimumSpanSeconds_;
 };
 
 } // namespace migrascope::ui

@@ -139,6 +139,21 @@ public:
     std::vector<Event> events(std::int64_t runId) const;                 // ordered by time
     std::vector<ReturnPathRecord> returnPath(std::int64_t runId) const;  // ordered by time
     std::vector<DeviceTransition> transitions(std::int64_t runId) const; // in order
+    // Writes runs `ids`, with every row they own, into a new history file `file` (refused if it
+    // exists): one self-contained file another machine's `importRuns` takes. Each run is marked
+    // with the host it was recorded on: `host` for this history's own runs. Returns the ids in
+    // the export.
+    std::vector<std::int64_t> exportRuns(const std::vector<std::int64_t>& ids,
+                                         const std::string& file, const std::string& host) const;
+    struct ImportResult {
+        std::vector<std::int64_t> imported;     // the new ids here
+        std::vector<std::int64_t> alreadyThere; // runs imported before (same UUID and start)
+    };
+    // Copies every run of history file `file` into this one, under new ids, keeping where each
+    // was recorded; a run imported before is not copied twice. One transaction.
+    ImportResult importRuns(const std::string& file);
+    // Deletes a finished run and everything it owns; returns 0 for an active or unknown run.
+    std::uint64_t deleteRun(std::int64_t id);
     // The run's diagnosis: the stored one, or for a run recorded before diagnoses were stored,
     // built from its record now.
     std::string diagnosis(const RunRecord& run) const;

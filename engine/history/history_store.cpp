@@ -637,6 +637,100 @@ std::string placeholders(std::size_t count) {
     return text;
 }
 
+// ---- Moving runs between files ----
+
+// The tables holding a run's rows besides `runs` itself; each has a run_id column.
+constexpr const char* kRunTables[] = {"run_channels", "samples", "events", "return_path_messages",
+                                      "device_transitions"};
+
+std::string columnsOf(sqlite3* db, const std::string& path, const std::string& schema,
+                      const char* table, bool withRunId) {
+    const std::string sql = "PRAGMA " + schema + ".table_info(" + table + ")";
+    Statement info(db, path, std::string("reading the columns of ") + table, sql.c_str());
+    std::string columns;
+    while (info.step()) {
+        const std::string name = info.text(1);
+        if (name == "id" || (!withRunId && name == "run_id"))
+            continue;
+        columns += (columns.empty() ? "" : ", ") + name;
+    }
+    return columns;
+}
+
+// The attached file `schema` must be a history of this version's schema.
+void checkAttachedHistory(sqlite3* db, const std::string& path, const std::string& schema,
+                          const std::string& file) {
+    const std::string tables =
+        "SELECT count(*) FROM " + schema + ".sqlite_master WHERE type = 'table' AND name = 'runs'";
+    Statement hasRuns(db, path, "reading " + file, tables.c_str());
+    if (!hasRuns.step() || hasRuns.integer(0) == 0)
+        throw std::runtime_error(file + " is not a Migrascope history (it has no runs table)");
+    const std::string pragma = "PRAGMA " + schema + ".user_version";
+    Statement version(db, path, "reading the schema version of " + file, pragma.c_str());
+    const int found = version.step() ? static_cast<int>(version.integer(0)) : 0;
+    if (found != HistoryStore::kSchemaVersion)
+        throw std::runtime_error(file + " has schema version " + std::to_string(found) +
+                                 "; this Migrascope moves runs between files of version " +
+                                 std::to_string(HistoryStore::kSchemaVersion) +
+                                 " (open the file with this version's migrascope once to "
+                                 "upgrade it)");
+}
+
+// Copies run `id` of schema `from` into schema `to` of one connection, under a new id there,
+// with every row it owns; the copy's origin is `origin` where the run has none yet. Returns the
+// new id.
+std::int64_t copyRun(sqlite3* db, const std::string& path, const std::string& from,
+                     const std::string& to, std::int64_t id, const std::string& origin) {
+    const std::string runColumns = columnsOf(db, path, to, "runs", false);
+    const std::string insertRun = "INSERT INTO " + to + ".runs (" + runColumns + ") SELECT " +
+                                  runColumns + " FROM " + from + ".runs WHERE id = ?1";
+    Statement run(db, path, "copying run " + std::to_string(id), insertRun.c_str());
+    run.bindInteger(1, id);
+    run.step();
+    if (sqlite3_changes(db) == 0)
+        throw std::runtime_error("history " + path + " has no run " + std::to_string(id));
+    const std::int64_t copy = sqlite3_last_insert_rowid(db);
+    const std::string mark = "UPDATE " + to + ".runs SET origin = ?1 WHERE id = ?2 AND origin = ''";
+    Statement originOf(db, path, "recording where run " + std::to_string(id) + " comes from",
+                       mark.c_str());
+    originOf.bindText(1, origin).bindInteger(2, copy);
+    originOf.step();
+    for (const char* table : kRunTables) {
+        const std::string columns = columnsOf(db, path, to, table, false);
+        const std::string sql = "INSERT INTO " + to + "." + table + " (run_id, " + columns +
+                                ") SELECT ?1, " + columns + " FROM " + from + "." + table +
+                                " WHERE run_id = ?2 ORDER BY rowid";
+        Statement rows(db, path,
+                       std::string("copying the ") + table + " of run " + std::to_string(id),
+                       sql.c_str());
+        rows.bindInteger(1, copy).bindInteger(2, id);
+        rows.step();
+    }
+    return copy;
+}
+
+class Attachment {
+public:
+    Attachment(sqlite3* db, const std::string& path, const std::string& file, const char* schema)
+        : db_(db), path_(path), schema_(schema) {
+        const std::string sql = std::string("ATTACH DATABASE ?1 AS ") + schema;
+        Statement attach(db, path, "opening " + file, sql.c_str());
+        attach.bindText(1, file);
+        attach.step();
+    }
+    Attachment(const Attachment&) = delete;
+    Attachment& operator=(const Attachment&) = delete;
+    ~Attachment() {
+        const std::string sql = "DETACH DATABASE " + schema_;
+        sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr);
+    }
+
+private:
+    sqlite3* db_;
+    const std::string& path_;
+    std::string schema_;
+};
+
 } // namespace
 
 const char* toString(RunRole role) {
@@ -1148,6 +1242,73 @@ std::vector<Event> HistoryStore::events(std::int64_t runId) const {
                                  return Event{row.real(0), eventLevelFromText(row.text(1)),
                                               sideFromText(row.text(2)), row.text(3)};
                              });
+}
+
+std::vector<std::int64_t> HistoryStore::exportRuns(const std::vector<std::int64_t>& ids,
+                                                   const std::string& file,
+                                                   const std::string& host) const {
+    if (ids.empty())
+        throw std::invalid_argument("no runs to export");
+    if (std::filesystem::exists(file))
+        throw std::invalid_argument(file + " exists already; export writes a new file");
+    {
+        // The export is a history file of its own; this file is only read.
+        HistoryStore exported(file);
+        Attachment source(exported.db_.get(), file, path_, "source");
+        checkAttachedHistory(exported.db_.get(), file, "source", path_);
+        Transaction transaction(exported.db_.get(), file, "exporting runs");
+        for (const std::int64_t id : ids)
+            copyRun(exported.db_.get(), file, "source", "main", id, host);
+        transaction.commit();
+    }
+    // One self-contained file to attach to a ticket: no WAL beside it.
+    HistoryStore exported(file);
+    execute(exported.db_.get(), file, "PRAGMA journal_mode = DELETE", "closing the export's WAL");
+    std::vector<std::int64_t> copies;
+    for (const RunRecord& run : exported.listRuns(-1))
+        copies.push_back(run.id);
+    return copies;
+}
+
+HistoryStore::ImportResult HistoryStore::importRuns(const std::string& file) {
+    if (!std::filesystem::is_regular_file(file))
+        throw std::invalid_argument(file + " is not a file");
+    ImportResult result;
+    Attachment imported(db_.get(), path_, file, "imported");
+    checkAttachedHistory(db_.get(), path_, "imported", file);
+    Transaction transaction(db_.get(), path_, "importing runs from " + file);
+    Statement runs(db_.get(), path_, "listing the runs of " + file,
+                   "SELECT id, uuid, started_at, origin FROM imported.runs ORDER BY id");
+    Statement existing(db_.get(), path_, "looking for runs imported before",
+                       "SELECT id FROM main.runs WHERE uuid = ?1 AND started_at = ?2");
+    while (runs.step()) {
+        const std::int64_t id = runs.integer(0);
+        existing.reset();
+        existing.bindText(1, runs.text(1)).bindText(2, runs.text(2));
+        if (existing.step()) {
+            result.alreadyThere.push_back(existing.integer(0));
+            continue;
+        }
+        const std::int64_t copy = copyRun(db_.get(), path_, "imported", "main", id, runs.text(3));
+        // Its process ran on another host: whatever it was doing then, it is not running here.
+        Statement ended(db_.get(), path_, "closing an imported active run",
+                        "UPDATE runs SET status = 'interrupted', error_desc = 'interrupted: it "
+                        "was still running where it was exported' WHERE id = ?1 AND status = "
+                        "'active'");
+        ended.bindInteger(1, copy);
+        ended.step();
+        result.imported.push_back(copy);
+    }
+    transaction.commit();
+    return result;
+}
+
+std::uint64_t HistoryStore::deleteRun(std::int64_t id) {
+    Statement remove(db_.get(), path_, "deleting run " + std::to_string(id),
+                     "DELETE FROM runs WHERE id = ?1 AND status != 'active'");
+    remove.bindInteger(1, id);
+    remove.step();
+    return static_cast<std::uint64_t>(sqlite3_changes(db_.get()));
 }
 
 } // namespace migrascope
