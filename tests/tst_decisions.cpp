@@ -1,6 +1,7 @@
 // Decision logic that a migration otherwise reaches only through sockets: when precopy may
 // switch over, what the progress bar shows, and how the destination's view joins the
 // source's in the one snapshot the window and the JSON read.
+#include "engine/api/faults.h"
 #include "engine/api/migration_config.h"
 #include "engine/run/run_view.h"
 #include "engine/source/switchover.h"
@@ -33,6 +34,42 @@ class TestDecisions : public QObject {
     Q_OBJECT
 
 private slots:
+    // "Run again with these settings" reads back the configuration a run recorded.
+    void aRecordedConfigurationRunsAgainAsItWas() {
+        MigrationConfig config;
+        config.guest.ramSize = 768ull << 20;
+        config.guest.dirtyRate = 48ull << 20;
+        config.guest.content = GuestContent::Random;
+        config.multifdChannels = 3;
+        config.downtimeLimitMs = 150;
+        config.maxBandwidth = 200ull << 20;
+        config.tls.credsDir = "/etc/pki/qemu";
+        config.tls.priority = "NORMAL:-VERS-TLS1.2";
+        config.tls.rekeyInterval = 4096;
+        config.tls.authz = {"CN=a,O=b", "CN=c"};
+        config.multifdCleanTlsTermination = false;
+        config.faults.push_back(parseFault("cut-channel=multifd-1@64M"));
+        config.capabilities.postcopyRam = true;
+        config.capabilities.autoConverge = true;
+        config.cpuThrottle = {30, 15, 99};
+        config.postcopyStart.afterMs = 1500;
+        config.autoRecover = true;
+        config.recoverDelayMs = 2500;
+        config.devices.push_back(parseDevice("accel,state-size=64M", config.devices));
+        config.devices.push_back(parseDevice("nic,name=eth0", config.devices));
+        config.vfioExplicitResumingStop = false;
+        config.destinationHost = "10.0.0.2";
+        config.destinationPort = 4444;
+        config.uuid = generateUuid();
+        const std::string recorded = describe(config);
+        const MigrationConfig again = configFromDescription(recorded);
+        QVERIFY(again.uuid != config.uuid); // a new run
+        const auto withoutUuid = [](std::string text) { return text.substr(text.find('\n')); };
+        QCOMPARE(withoutUuid(describe(again)), withoutUuid(recorded));
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, configFromDescription("ram-size=lots"));
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, configFromDescription("tls=maybe"));
+    }
+
     void switchoverWhenTheDowntimeItCausesFitsTheLimit() {
         // 100 MB/s is 100 000 bytes per ms: 300 ms hold 30 MB of RAM.
         using switchover::DeviceBytes;

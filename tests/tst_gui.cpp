@@ -18,6 +18,7 @@
 
 #include <QAbstractItemModelTester>
 #include <QCheckBox>
+#include <QComboBox>
 #include <QLabel>
 #include <QLineEdit>
 #include <QProgressBar>
@@ -497,6 +498,66 @@ private slots:
         child<QSpinBox>("accelDevices")->setValue(0);
         child<QSpinBox>("downtimeLimit")->setValue(300);
         faults->clear();
+    }
+
+    // A support engineer finds a failed run, runs it again from its recorded settings, hands it
+    // over (export, report) and cleans up.
+    void aFailedRunIsFoundRunAgainHandedOverAndDeleted() {
+        fillForm(64, 0, 2, 0);
+        child<QLineEdit>("faults")->setText("cut-channel=multifd-0@8M");
+        QSignalSpy finished(window_->runController(), &RunController::runFinished);
+        QTest::mouseClick(child<QPushButton>("startButton"), Qt::LeftButton);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 120000);
+        QCOMPARE(shownStatus(), QStringLiteral("failed"));
+        const qint64 failedId = window_->runController()->lastHistoryId();
+        const std::string recorded =
+            window_->historyModel()->runAt(window_->historyModel()->rowOfRun(failedId)).config;
+        // Another run changes the form; "Run again" brings the failed run's settings back.
+        fillForm(128, 4, 3, 0);
+        child<QLineEdit>("faults")->clear();
+
+        HistoryBrowser* browser = window_->historyBrowser();
+        QComboBox* result = browser->resultBox();
+        result->setCurrentIndex(result->findText("failed"));
+        browser->searchField()->setText("cut-channel=multifd-0@8M");
+        browser->applyFilter();
+        QVERIFY(browser->selectRun(failedId));
+        QVERIFY(browser->filterModel()
+                    ->index(0, HistoryModel::Diagnosis)
+                    .data()
+                    .toString()
+                    .startsWith("During bulk copy, an injected fault fired at the source: "
+                                "cut-channel=multifd-0@8M"));
+        browser->runSelectedAgain();
+        const auto withoutUuid = [](const std::string& text) {
+            return text.substr(text.find('\n'));
+        };
+        QCOMPARE(withoutUuid(describe(window_->launchForm()->config())), withoutUuid(recorded));
+        QCOMPARE(child<QLineEdit>("faults")->text(), QStringLiteral("cut-channel=multifd-0@8M"));
+
+        const QString exported = dir_.filePath("failed-run.sqlite");
+        QVERIFY(browser->exportRuns({failedId}, exported));
+        QVERIFY(QFile::exists(exported));
+        QVERIFY(browser->importRuns(exported)); // the same history: nothing copied twice
+        QVERIFY2(window_->statusBar()->currentMessage().contains("1 were already here"),
+                 qPrintable(window_->statusBar()->currentMessage()));
+        const QString report = dir_.filePath("failed-run.html");
+        QVERIFY(browser->saveReport(failedId, report));
+        QFile page(report);
+        QVERIFY(page.open(QIODevice::ReadOnly));
+        QVERIFY(page.readAll().contains("cut-channel=multifd-0@8M"));
+
+        const int runsBefore = window_->historyModel()->rowCount();
+        QVERIFY(browser->deleteRuns({failedId}));
+        QCOMPARE(window_->historyModel()->rowCount(), runsBefore - 1);
+        QCOMPARE(window_->historyModel()->rowOfRun(failedId), -1);
+        // It can come back from the export.
+        QVERIFY(browser->importRuns(exported));
+        QCOMPARE(window_->historyModel()->rowCount(), runsBefore);
+        result->setCurrentIndex(0);
+        browser->searchField()->clear();
+        browser->applyFilter();
+        child<QLineEdit>("faults")->clear();
     }
 
     void migratesToADaemonChosenInTheForm() {

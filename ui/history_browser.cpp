@@ -3,6 +3,7 @@
 #include "ui/display_format.h"
 #include "ui/history_model.h"
 #include "ui/run_details.h"
+#include "ui/run_report.h"
 #include "ui/table_view.h"
 
 #include <QAction>
@@ -10,18 +11,22 @@
 #include <QClipboard>
 #include <QComboBox>
 #include <QDateEdit>
+#include <QFileDialog>
 #include <QFileInfo>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMenu>
+#include <QMessageBox>
 #include <QPushButton>
 #include <QShortcut>
 #include <QSplitter>
+#include <QSysInfo>
 #include <QTableView>
 #include <QTimer>
 #include <QVBoxLayout>
+#include <algorithm>
 
 namespace migrascope::ui {
 namespace {
@@ -67,7 +72,7 @@ HistoryBrowser::HistoryBrowser(HistoryModel* model, QWidget* parent)
     : QWidget(parent), model_(model), filter_(new HistoryFilterModel(this)) {
     filter_->setSourceModel(model_);
     view_ = makeTableView(filter_, "historyTable", this);
-    view_->setSelectionMode(QAbstractItemView::SingleSelection);
+    view_->setSelectionMode(QAbstractItemView::ExtendedSelection); // export several at once
     view_->setSortingEnabled(true);
     view_->setContextMenuPolicy(Qt::CustomContextMenu);
     // Years of runs: columns are sized once from the first rows, not on every change.
@@ -271,7 +276,8 @@ void HistoryBrowser::showContextMenu(const QPoint& position) {
     const QModelIndex index = view_->indexAt(position);
     if (!index.isValid())
         return;
-    view_->setCurrentIndex(index);
+    if (!view_->selectionModel()->isRowSelected(index.row()))
+        view_->setCurrentIndex(index);
     const int sourceRow = filter_->mapToSource(index).row();
     const RunRecord run = model_->runAt(sourceRow);
     QMenu menu(this);
@@ -299,9 +305,137 @@ void HistoryBrowser::showContextMenu(const QPoint& position) {
         QApplication::clipboard()->setText(text);
         emit statusMessage(tr("Summary of run %1 copied").arg(run.id));
     });
+    menu.addAction(tr("Run again with these settings"), this, &HistoryBrowser::runSelectedAgain);
+    menu.addSeparator();
+    menu.addAction(tr("Export selected runs…"), this, &HistoryBrowser::askToExportSelected);
+    menu.addAction(tr("Save report…"), this, &HistoryBrowser::askToSaveReport);
+    menu.addAction(tr("Delete selected runs…"), this, &HistoryBrowser::askToDeleteSelected);
     menu.addSeparator();
     menu.addAction(tr("Show all runs"), this, &HistoryBrowser::resetFilter);
     menu.exec(view_->viewport()->mapToGlobal(position));
+}
+
+std::vector<std::int64_t> HistoryBrowser::selectedRunIds() const {
+    std::vector<std::int64_t> ids;
+    for (const QModelIndex& row : view_->selectionModel()->selectedRows())
+        ids.push_back(row.data(HistoryModel::RunIdRole).toLongLong());
+    std::sort(ids.rbegin(), ids.rend());
+    return ids;
+}
+
+bool HistoryBrowser::exportRuns(const std::vector<std::int64_t>& ids, const QString& file) {
+    try {
+        const HistoryStore store(model_->path(), HistoryStore::Access::ReadOnly);
+        store.exportRuns(ids, file.toStdString(), QSysInfo::machineHostName().toStdString());
+    } catch (const std::exception& error) {
+        emit statusMessage(tr("Export failed: %1").arg(QString::fromStdString(error.what())));
+        return false;
+    }
+    emit statusMessage(
+        tr("Exported %n run(s) to %1", nullptr, static_cast<int>(ids.size())).arg(file));
+    return true;
+}
+
+bool HistoryBrowser::saveReport(std::int64_t id, const QString& file) {
+    const QString error = writeRunReport(model_->path(), id, file);
+    emit statusMessage(error.isEmpty() ? tr("Report of run %1 saved to %2").arg(id).arg(file)
+                                       : tr("Report not saved: %1").arg(error));
+    return error.isEmpty();
+}
+
+bool HistoryBrowser::importRuns(const QString& file) {
+    HistoryStore::ImportResult result;
+    try {
+        HistoryStore store(model_->path());
+        result = store.importRuns(file.toStdString());
+    } catch (const std::exception& error) {
+        emit statusMessage(tr("Import failed: %1").arg(QString::fromStdString(error.what())));
+        return false;
+    }
+    reload();
+    if (!result.imported.empty())
+        selectRun(result.imported.back());
+    QString message =
+        tr("Imported %n run(s) from %1", nullptr, static_cast<int>(result.imported.size()))
+            .arg(file);
+    if (!result.alreadyThere.empty())
+        message +=
+            tr("; %n were already here", nullptr, static_cast<int>(result.alreadyThere.size()));
+    emit statusMessage(message);
+    return true;
+}
+
+bool HistoryBrowser::deleteRuns(const std::vector<std::int64_t>& ids) {
+    std::uint64_t deleted = 0;
+    try {
+        HistoryStore store(model_->path());
+        for (const std::int64_t id : ids)
+            deleted += store.deleteRun(id);
+    } catch (const std::exception& error) {
+        emit statusMessage(tr("Delete failed: %1").arg(QString::fromStdString(error.what())));
+        return false;
+    }
+    reload();
+    emit statusMessage(
+        deleted == ids.size()
+            ? tr("Deleted %n run(s)", nullptr, static_cast<int>(deleted))
+            : tr("Deleted %1 of %2 runs; a run still active is kept").arg(deleted).arg(ids.size()));
+    return true;
+}
+
+void HistoryBrowser::askToExportSelected() {
+    const std::vector<std::int64_t> ids = selectedRunIds();
+    if (ids.empty()) {
+        emit statusMessage(tr("Select the runs to export first"));
+        return;
+    }
+    const QString file = QFileDialog::getSaveFileName(
+        this, tr("Export %n run(s)", nullptr, static_cast<int>(ids.size())),
+        QStringLiteral("migrascope-runs-%1.sqlite").arg(ids.front()),
+        tr("Migrascope history (*.sqlite)"));
+    if (!file.isEmpty())
+        exportRuns(ids, file);
+}
+
+void HistoryBrowser::askToSaveReport() {
+    const std::int64_t id = selectedRunId();
+    if (id == 0) {
+        emit statusMessage(tr("Select a run first"));
+        return;
+    }
+    const QString file = QFileDialog::getSaveFileName(
+        this, tr("Save the report of run %1").arg(id),
+        QStringLiteral("migrascope-run-%1.html").arg(id), tr("Web page (*.html);;PDF (*.pdf)"));
+    if (!file.isEmpty())
+        saveReport(id, file);
+}
+
+void HistoryBrowser::askToImport() {
+    const QString file = QFileDialog::getOpenFileName(
+        this, tr("Import runs"), QString(), tr("Migrascope history (*.sqlite);;All files (*)"));
+    if (!file.isEmpty())
+        importRuns(file);
+}
+
+void HistoryBrowser::askToDeleteSelected() {
+    const std::vector<std::int64_t> ids = selectedRunIds();
+    if (ids.empty())
+        return;
+    const auto answer = QMessageBox::question(
+        this, tr("Delete runs"),
+        tr("Delete %n run(s) and everything recorded of them from the history? This cannot be "
+           "undone; export them first to keep a copy.",
+           nullptr, static_cast<int>(ids.size())));
+    if (answer == QMessageBox::Yes)
+        deleteRuns(ids);
+}
+
+void HistoryBrowser::runSelectedAgain() {
+    const QModelIndex current = view_->currentIndex();
+    if (!current.isValid())
+        return;
+    emit runAgainRequested(
+        QString::fromStdString(model_->runAt(filter_->mapToSource(current).row()).config));
 }
 
 } // namespace migrascope::ui

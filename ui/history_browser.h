@@ -7,6 +7,7 @@
 #include <QWidget>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 class QComboBox;
 class QDateEdit;
@@ -35,7 +36,21 @@ public:
     void reload();
     // Selects run `id` if the filter shows it; false otherwise.
     bool selectRun(std::int64_t id);
-    std::int64_t selectedRunId() const; // 0 = none
+    std::int64_t selectedRunId() const;               // 0 = none
+    std::vector<std::int64_t> selectedRunIds() const; // newest first
+
+    // What the History menu and the context menu do; each says how it went in statusMessage
+    // and returns false on a failure. Only import and delete write to the file.
+    bool exportRuns(const std::vector<std::int64_t>& ids, const QString& file);
+    bool saveReport(std::int64_t id, const QString& file);
+    bool importRuns(const QString& file);
+    bool deleteRuns(const std::vector<std::int64_t>& ids);
+    // The same, asking for the file (and for a deletion's confirmation) first.
+    void askToExportSelected();
+    void askToSaveReport();
+    void askToImport();
+    void askToDeleteSelected();
+    void runSelectedAgain();
 
     // The filter bar's controls, for tests and keyboard users alike.
     QLineEdit* searchField() const { return search_; }
@@ -43,6 +58,8 @@ public:
 
 signals:
     void statusMessage(const QString& message);
+    // "Run again with these settings": the run's recorded configuration (describe()'s text).
+    void runAgainRequested(const QString& configuration);
 
 private:
     QWidget* createFilterBar();

@@ -339,6 +339,8 @@ void LaunchForm::setConfig(const MigrationConfig& config) {
     if (config.remoteDestination())
         destination_->setText(QString::fromStdString(config.destinationHost) + ':' +
                               QString::number(*config.destinationPort));
+    else
+        destination_->clear(); // this machine, in-process
     ramSize_->setValue(static_cast<int>(config.guest.ramSize / kMiB));
     dirtyRate_->setValue(static_cast<int>(config.guest.dirtyRate / kMiB));
     multifdChannels_->setValue(static_cast<int>(config.multifdChannels));

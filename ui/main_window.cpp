@@ -206,7 +206,8 @@ QWidget* MainWindow::createHistoryPage() {
     historyView_ = historyBrowser_->view();
     runDetails_ = historyBrowser_->details();
     connect(historyBrowser_, &HistoryBrowser::statusMessage, this,
-            [this](const QString& message) { statusBar()->showMessage(message, 5000); });
+            [this](const QString& message) { statusBar()->showMessage(message, 10000); });
+    connect(historyBrowser_, &HistoryBrowser::runAgainRequested, this, &MainWindow::runAgain);
     return historyBrowser_;
 }
 
@@ -234,6 +235,23 @@ void MainWindow::createMenus() {
     watch->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_W));
     watch->setStatusTip(tr("Follow a real QEMU migration over QMP, with each connection's "
                            "throughput from the kernel"));
+    QMenu* history = menuBar()->addMenu(tr("&History"));
+    const auto onHistory = [this](void (HistoryBrowser::*action)()) {
+        return [this, action] {
+            tabs_->setCurrentWidget(historyPage_);
+            (historyBrowser_->*action)();
+        };
+    };
+    history->addAction(tr("&Import runs…"), this, onHistory(&HistoryBrowser::askToImport));
+    history->addAction(tr("&Export selected runs…"), this,
+                       onHistory(&HistoryBrowser::askToExportSelected));
+    history->addAction(tr("Save &report of the selected run…"), this,
+                       onHistory(&HistoryBrowser::askToSaveReport));
+    history->addAction(tr("Run &again with these settings"), this,
+                       onHistory(&HistoryBrowser::runSelectedAgain));
+    history->addSeparator();
+    history->addAction(tr("&Delete selected runs…"), this,
+                       onHistory(&HistoryBrowser::askToDeleteSelected));
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About Migrascope"), this, [this] {
         QMessageBox::about(
@@ -243,6 +261,22 @@ void MainWindow::createMenus() {
                "<p>Licence: GPL-3.0-or-later (QCustomPlot is GPL).</p>")
                 .arg(QCoreApplication::applicationVersion()));
     });
+}
+
+void MainWindow::runAgain(const QString& configuration) {
+    if (controller_->isRunning()) {
+        statusBar()->showMessage(tr("A migration is in flight; run again once it has ended"));
+        return;
+    }
+    try {
+        form_->setConfig(configFromDescription(configuration.toStdString()));
+    } catch (const std::exception& error) {
+        statusBar()->showMessage(tr("Cannot read that run's configuration: %1")
+                                     .arg(QString::fromStdString(error.what())));
+        return;
+    }
+    tabs_->setCurrentWidget(dashboard_);
+    statusBar()->showMessage(tr("The form holds that run's settings; Start (Ctrl+Return) runs it"));
 }
 
 void MainWindow::askWhatToWatch() {

@@ -67,6 +67,8 @@ private:
     void startRun();
     void clearDashboard();
     void askWhatToWatch();
+    // Fills the launch form from a recorded run's configuration.
+    void runAgain(const QString& configuration);
     void createMenus();
     void showSnapshot(const TelemetrySnapshot& snapshot);
     void finishRun(MigrationStatus status, qint64 historyId, const QString& historyError);

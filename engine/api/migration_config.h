@@ -143,5 +143,9 @@ PostcopyStart parsePostcopyStart(const std::string& text);
 
 // One line per parameter, for the history's configuration column and the event log.
 std::string describe(const MigrationConfig& config);
+// The configuration describe() wrote, for running a recorded run again; a new UUID. Throws
+// std::invalid_argument naming the line it cannot read; lines of keys it does not know (a
+// newer Migrascope's) are skipped.
+MigrationConfig configFromDescription(const std::string& text);
 
 } // namespace migrascope

@@ -1,5 +1,7 @@
 #include "engine/api/migration_config.h"
 
+#include "engine/api/faults.h"
+
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -265,6 +267,96 @@ std::string describe(const MigrationConfig& config) {
         out << "vfio-explicit-resuming-stop=" << (config.vfioExplicitResumingStop ? "on" : "off")
             << '\n';
     return out.str();
+}
+
+MigrationConfig configFromDescription(const std::string& text) {
+    MigrationConfig config;
+    std::istringstream lines(text);
+    std::string destination;
+    for (std::string line; std::getline(lines, line);) {
+        if (line.empty())
+            continue;
+        const auto equals = line.find('=');
+        if (equals == std::string::npos)
+            throw std::invalid_argument("configuration line '" + line + "' is not KEY=VALUE");
+        const std::string key = line.substr(0, equals);
+        const std::string value = line.substr(equals + 1);
+        const auto number = [&]() -> std::uint64_t {
+            try {
+                std::size_t used = 0;
+                const std::uint64_t parsed = std::stoull(value, &used);
+                if (used == value.size())
+                    return parsed;
+            } catch (const std::exception&) {
+            }
+            throw std::invalid_argument("configuration line '" + line + "': not a number");
+        };
+        const auto onOff = [&]() {
+            if (value != "on" && value != "off")
+                throw std::invalid_argument("configuration line '" + line + "': not on or off");
+            return value == "on";
+        };
+        if (key == "destination")
+            destination = value;
+        else if (key == "connect-timeout")
+            config.connectTimeoutMs = number();
+        else if (key == "ram-size")
+            config.guest.ramSize = parseSize(value);
+        else if (key == "guest-content")
+            config.guest.content = parseGuestContent(value);
+        else if (key == "dirty-rate")
+            config.guest.dirtyRate = number();
+        else if (key == "multifd-channels")
+            config.multifdChannels = static_cast<unsigned>(number());
+        else if (key == "downtime-limit")
+            config.downtimeLimitMs = number();
+        else if (key == "max-bandwidth")
+            config.maxBandwidth = number();
+        else if (key == "tls")
+            config.tls.enabled = onOff();
+        else if (key == "tls-creds")
+            config.tls.credsDir = value;
+        else if (key == "tls-priority")
+            config.tls.priority = value;
+        else if (key == "tls-hostname")
+            config.tls.hostname = value;
+        else if (key == "tls-rekey-interval")
+            config.tls.rekeyInterval = number();
+        else if (key == "tls-record-warning")
+            config.tls.recordWarning = number();
+        else if (key == "tls-authz")
+            config.tls.authz.push_back(value);
+        else if (key == "multifd-clean-tls-termination")
+            config.multifdCleanTlsTermination = onOff();
+        else if (key == "inject")
+            config.faults.push_back(parseFault(value));
+        else if (key == "capability")
+            applyCapability(value, config.capabilities);
+        else if (key == "cpu-throttle-initial")
+            config.cpuThrottle.initial = static_cast<unsigned>(number());
+        else if (key == "cpu-throttle-increment")
+            config.cpuThrottle.increment = static_cast<unsigned>(number());
+        else if (key == "postcopy-after")
+            config.postcopyStart = parsePostcopyStart(value);
+        else if (key == "recover-delay") {
+            config.autoRecover = true;
+            config.recoverDelayMs = number();
+        } else if (key == "device")
+            config.devices.push_back(parseDevice(value, config.devices));
+        else if (key == "vfio-explicit-resuming-stop")
+            config.vfioExplicitResumingStop = onOff();
+    }
+    if (!destination.empty()) {
+        const auto colon = destination.rfind(':');
+        if (colon == std::string::npos)
+            throw std::invalid_argument("configuration line 'destination=" + destination +
+                                        "' has no port");
+        config.destinationHost = destination.substr(0, colon);
+        config.destinationPort =
+            static_cast<std::uint16_t>(std::stoul(destination.substr(colon + 1)));
+    }
+    config.uuid = generateUuid();
+    return config;
 }
 
 } // namespace migrascope
