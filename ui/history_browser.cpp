@@ -81,8 +81,8 @@ HistoryBrowser::HistoryBrowser(HistoryModel* model, QWidget* parent)
     view_->horizontalHeader()->setSortIndicator(HistoryModel::Result, Qt::AscendingOrder);
     view_->setColumnWidth(HistoryModel::Run, 56);
     view_->setColumnWidth(HistoryModel::Started, 140);
-    view_->setColumnWidth(HistoryModel::Result, 165);
-    view_->setColumnWidth(HistoryModel::Diagnosis, 360);
+    view_->setColumnWidth(HistoryModel::Result, 185);
+    view_->setColumnWidth(HistoryModel::Diagnosis, 340);
 
     details_ = new RunDetails(this);
     details_->setObjectName(QStringLiteral("runDetails"));

@@ -10,12 +10,19 @@
 #include "ui/table_view.h"
 #include "ui/throughput_plot.h"
 
+#include <QComboBox>
 #include <QFontDatabase>
+#include <QHBoxLayout>
 #include <QLabel>
 #include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSlider>
 #include <QTabWidget>
 #include <QTableView>
+#include <QTimer>
 #include <QVBoxLayout>
+#include <algorithm>
+#include <cmath>
 
 namespace migrascope::ui {
 RunDetails::RunDetails(QWidget* parent) : QWidget(parent) {
@@ -23,6 +30,7 @@ RunDetails::RunDetails(QWidget* parent) : QWidget(parent) {
     summary_->setObjectName(QStringLiteral("runSummary"));
     summary_->setWordWrap(true);
     summary_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    summary_->setTextFormat(Qt::RichText);
     events_ = new EventLogModel(this);
     returnPath_ = new ReturnPathModel(this);
     transitions_ = new DeviceTransitionModel(this);
@@ -35,20 +43,161 @@ RunDetails::RunDetails(QWidget* parent) : QWidget(parent) {
     configuration_->setObjectName(QStringLiteral("runConfiguration"));
     configuration_->setReadOnly(true);
     configuration_->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
-    tabs_->addTab(makeTableView(events_, "runEvents", tabs_, true), tr("Events"));
+    eventsView_ = makeTableView(events_, "runEvents", tabs_, true);
+    returnPathView_ = makeTableView(returnPath_, "runReturnPath", tabs_, true);
+    transitionsView_ = makeTableView(transitions_, "runTransitions", tabs_, true);
+    tabs_->addTab(eventsView_, tr("Events"));
     tabs_->addTab(plot_, tr("Throughput"));
     tabs_->addTab(makeTableView(channels_, "runChannels", tabs_), tr("Channels"));
-    tabs_->addTab(makeTableView(returnPath_, "runReturnPath", tabs_, true), tr("Return path"));
-    tabs_->addTab(makeTableView(transitions_, "runTransitions", tabs_, true),
-                  tr("Device transitions"));
+    tabs_->addTab(returnPathView_, tr("Return path"));
+    tabs_->addTab(transitionsView_, tr("Device transitions"));
     tabs_->addTab(configuration_, tr("Configuration"));
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(summary_);
+    layout->addWidget(createReplayBar());
     layout->addWidget(tabs_, 1);
 }
 
+QWidget* RunDetails::createReplayBar() {
+    auto* bar = new QWidget(this);
+    playButton_ = new QPushButton(tr("Play"), bar);
+    playButton_->setObjectName(QStringLiteral("replayPlay"));
+    speed_ = new QComboBox(bar);
+    speed_->addItem(tr("1×"), 1.0);
+    speed_->addItem(tr("10×"), 10.0);
+    speed_->addItem(tr("⅒×"), 0.1);
+    timeline_ = new QSlider(Qt::Horizontal, bar);
+    timeline_->setObjectName(QStringLiteral("replayTimeline"));
+    timeline_->setToolTip(tr("Replay: move to any moment of the run"));
+    momentLabel_ = new QLabel(bar);
+    momentLabel_->setObjectName(QStringLiteral("replayMoment"));
+    jumpButton_ = new QPushButton(tr("Jump to the first failure"), bar);
+    playTimer_ = new QTimer(this);
+    playTimer_->setInterval(50);
+    connect(playTimer_, &QTimer::timeout, this, &RunDetails::advancePlayback);
+    connect(timeline_, &QSlider::valueChanged, this, [this](int ms) {
+        if (static_cast<int>(momentMs_) != ms)
+            replayTo(ms);
+    });
+    connect(playButton_, &QPushButton::clicked, this,
+            [this] { play(playSpeed_ > 0 ? 0 : speed_->currentData().toDouble()); });
+    connect(speed_, &QComboBox::currentIndexChanged, this, [this] {
+        if (playSpeed_ > 0)
+            play(speed_->currentData().toDouble());
+    });
+    connect(jumpButton_, &QPushButton::clicked, this, &RunDetails::jumpToFirstFailure);
+    auto* layout = new QHBoxLayout(bar);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(playButton_);
+    layout->addWidget(speed_);
+    layout->addWidget(timeline_, 1);
+    layout->addWidget(momentLabel_);
+    layout->addWidget(jumpButton_);
+    bar->setEnabled(false);
+    return bar;
+}
+
+void RunDetails::play(double speed) {
+    playSpeed_ = speed;
+    if (speed <= 0) {
+        playTimer_->stop();
+        playButton_->setText(tr("Play"));
+        return;
+    }
+    if (momentMs_ >= lengthMs_)
+        replayTo(0); // from the start again
+    playButton_->setText(tr("Pause"));
+    playTimer_->start();
+}
+
+void RunDetails::advancePlayback() {
+    const double next = momentMs_ + playTimer_->interval() * playSpeed_;
+    replayTo(std::min(next, lengthMs_));
+    if (momentMs_ >= lengthMs_)
+        play(0);
+}
+
+void RunDetails::jumpToFirstFailure() {
+    if (firstFailureMs_)
+        replayTo(*firstFailureMs_);
+}
+
+namespace {
+
+// The row of the last record at or before `ms` (records ordered by time), selected and
+// scrolled to; nothing selected when none is that early.
+template <typename Record>
+void selectLastBefore(QTableView* view, const std::vector<Record>& records, double ms) {
+    const auto after = std::upper_bound(records.begin(), records.end(), ms,
+                                        [](double t, const Record& r) { return t < r.timeMs; });
+    const int row = static_cast<int>(after - records.begin()) - 1;
+    if (row < 0) {
+        view->clearSelection();
+        return;
+    }
+    const QModelIndex index = view->model()->index(row, 0);
+    view->setCurrentIndex(index);
+    view->scrollTo(index, QAbstractItemView::PositionAtCenter);
+}
+
+} // namespace
+
+void RunDetails::replayTo(double ms) {
+    momentMs_ = std::clamp(ms, 0.0, lengthMs_);
+    {
+        const QSignalBlocker block(timeline_);
+        timeline_->setValue(static_cast<int>(momentMs_));
+    }
+    momentLabel_->setText(tr("%1 of %2").arg(durationText(momentMs_), durationText(lengthMs_)));
+    plot_->setCursor(momentMs_ / 1000);
+    selectLastBefore(eventsView_, recordedEvents_, momentMs_);
+    selectLastBefore(returnPathView_, recordedReturnPath_, momentMs_);
+    selectLastBefore(transitionsView_, recordedTransitions_, momentMs_);
+
+    // Each channel as it stood: its bytes and rate from the last sample until then, open while
+    // the run went on; at the end, as it ended.
+    const bool ended = momentMs_ >= lengthMs_;
+    std::vector<ChannelSnapshot> channels = finalChannels_;
+    std::vector<ChannelSample> rates;
+    for (ChannelSnapshot& channel : channels) {
+        const ChannelSample* last = nullptr;
+        for (const ChannelSample& sample : recordedSamples_) {
+            if (sample.timeMs > momentMs_)
+                break;
+            if (sample.channel == channel.id)
+                last = &sample;
+        }
+        if (ended)
+            continue;
+        // Open from its "connected" event (a short run may have no sample of it yet).
+        const std::string connected = "channel " + channel.id + " connected";
+        const bool open =
+            last ||
+            std::any_of(recordedEvents_.begin(), recordedEvents_.end(), [&](const Event& event) {
+                return event.timeMs <= momentMs_ && event.text.starts_with(connected);
+            });
+        channel.bytes = last ? last->bytes : 0;
+        channel.state = open ? ChannelState::Open : ChannelState::Connecting;
+        channel.termination = Termination::None;
+        if (last)
+            rates.push_back(*last);
+    }
+    channels_->updateChannels(channels);
+    channels_->updateRates(rates);
+}
+
 void RunDetails::clear() {
+    play(0);
+    recordedEvents_.clear();
+    recordedReturnPath_.clear();
+    recordedTransitions_.clear();
+    recordedSamples_.clear();
+    finalChannels_.clear();
+    lengthMs_ = momentMs_ = 0;
+    firstFailureMs_.reset();
+    timeline_->parentWidget()->setEnabled(false);
+    plot_->setCursor(-1);
     events_->clear();
     returnPath_->clear();
     transitions_->clear();
@@ -82,17 +231,45 @@ void RunDetails::showRun(const std::string& historyPath, std::int64_t runId) {
         const std::string diagnosis = store.diagnosis(*run);
         if (!diagnosis.empty())
             text = QString::fromStdString(diagnosis) + QLatin1Char('\n') + text;
+        // The diagnosis leads, in bold; everything else is the record's plain words.
+        const qsizetype firstBreak = diagnosis.empty() ? -1 : text.indexOf(QLatin1Char('\n'));
         if (!run->errorDesc.empty())
             text += tr("\nRecorded cause: %1").arg(QString::fromStdString(run->errorDesc));
         if (!run->warnings.empty())
             text += QLatin1Char('\n') + warningsText(run->warnings);
-        summary_->setText(text);
+        QString html = text.toHtmlEscaped().replace(QLatin1Char('\n'), QStringLiteral("<br>"));
+        if (firstBreak > 0)
+            html = QStringLiteral("<b>") + text.left(firstBreak).toHtmlEscaped() +
+                   QStringLiteral("</b>") +
+                   text.mid(firstBreak)
+                       .toHtmlEscaped()
+                       .replace(QLatin1Char('\n'), QStringLiteral("<br>"));
+        summary_->setText(html);
         configuration_->setPlainText(QString::fromStdString(run->config));
-        channels_->updateChannels(store.channels(runId));
-        plot_->appendSamples(store.samples(runId));
-        events_->append(store.events(runId));
-        returnPath_->append(store.returnPath(runId));
-        transitions_->append(store.transitions(runId));
+        recordedEvents_ = store.events(runId);
+        recordedReturnPath_ = store.returnPath(runId);
+        recordedTransitions_ = store.transitions(runId);
+        recordedSamples_ = store.samples(runId);
+        finalChannels_ = store.channels(runId);
+        firstFailureMs_ = store.firstCauseTimeMs(*run);
+        channels_->updateChannels(finalChannels_);
+        plot_->appendSamples(recordedSamples_);
+        events_->append(recordedEvents_);
+        returnPath_->append(recordedReturnPath_);
+        transitions_->append(recordedTransitions_);
+        lengthMs_ = run->totalTimeMs;
+        for (const auto& last : {recordedEvents_.empty() ? 0.0 : recordedEvents_.back().timeMs,
+                                 recordedSamples_.empty() ? 0.0 : recordedSamples_.back().timeMs})
+            lengthMs_ = std::max(lengthMs_, last);
+        timeline_->setRange(0, static_cast<int>(std::ceil(lengthMs_)));
+        jumpButton_->setEnabled(firstFailureMs_.has_value());
+        timeline_->parentWidget()->setEnabled(true);
+        momentMs_ = lengthMs_;
+        {
+            const QSignalBlocker block(timeline_);
+            timeline_->setValue(timeline_->maximum());
+        }
+        momentLabel_->setText(tr("end, %1").arg(durationText(lengthMs_)));
     } catch (const std::exception& error) {
         summary_->setText(
             tr("Run %1 cannot be read: %2").arg(runId).arg(QString::fromStdString(error.what())));

@@ -4,13 +4,22 @@
 // configuration, read from the history file when the run is selected.
 #pragma once
 
+#include "engine/api/telemetry_snapshot.h"
+
 #include <QWidget>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
+class QComboBox;
 class QLabel;
 class QPlainTextEdit;
+class QPushButton;
+class QSlider;
 class QTabWidget;
+class QTableView;
+class QTimer;
 
 namespace migrascope::ui {
 
@@ -36,7 +45,22 @@ public:
     ChannelTableModel* channels() const { return channels_; }
     ThroughputPlot* plot() const { return plot_; }
 
+    // Replay: the whole page shows the run as it was `ms` into it (the plot's cursor, the
+    // channels' bytes and rates, the last event, return-path message and device transition
+    // up to then selected).
+    void replayTo(double ms);
+    double replayMoment() const { return momentMs_; }
+    double runLengthMs() const { return lengthMs_; }
+    // The first cause's moment; none for a run without one.
+    std::optional<double> firstFailureMs() const { return firstFailureMs_; }
+    void jumpToFirstFailure();
+    // Plays the run from where the replay stands at `speed` times real time; 0 stops.
+    void play(double speed);
+
 private:
+    QWidget* createReplayBar();
+    void advancePlayback();
+
     QLabel* summary_;
     QTabWidget* tabs_;
     EventLogModel* events_;
@@ -45,6 +69,25 @@ private:
     ChannelTableModel* channels_;
     ThroughputPlot* plot_;
     QPlainTextEdit* configuration_;
+    QTableView* eventsView_ = nullptr;
+    QTableView* returnPathView_ = nullptr;
+    QTableView* transitionsView_ = nullptr;
+    QSlider* timeline_ = nullptr;
+    QPushButton* playButton_ = nullptr;
+    QComboBox* speed_ = nullptr;
+    QPushButton* jumpButton_ = nullptr;
+    QLabel* momentLabel_ = nullptr;
+    QTimer* playTimer_ = nullptr;
+    // The run as recorded, for replaying it without reading the file again.
+    std::vector<Event> recordedEvents_;
+    std::vector<ReturnPathRecord> recordedReturnPath_;
+    std::vector<DeviceTransition> recordedTransitions_;
+    std::vector<ChannelSample> recordedSamples_;
+    std::vector<ChannelSnapshot> finalChannels_;
+    double lengthMs_ = 0;
+    double momentMs_ = 0;
+    double playSpeed_ = 0;
+    std::optional<double> firstFailureMs_;
 };
 
 } // namespace migrascope::ui

@@ -117,9 +117,22 @@ void ThroughputPlot::setMinimumSpan(double seconds) {
     plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
+void ThroughputPlot::setCursor(double seconds) {
+    if (!cursor_) {
+        cursor_ = new QCPItemStraightLine(plot_);
+        cursor_->setPen(QPen(theme::attention(), 1.5, Qt::DashLine));
+    }
+    cursor_->setVisible(seconds >= 0);
+    cursor_->point1->setCoords(seconds, 0);
+    cursor_->point2->setCoords(seconds, 1);
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
 void ThroughputPlot::clear() {
     plot_->clearGraphs();
     graphs_.clear();
+    if (cursor_)
+        cursor_->setVisible(false);
     showLegendRow(false);
     channelGraphs_ = 0;
     latestSeconds_ = 0;

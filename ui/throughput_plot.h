@@ -10,6 +10,7 @@
 
 class QCustomPlot;
 class QCPGraph;
+class QCPItemStraightLine;
 
 namespace migrascope::ui {
 
@@ -30,6 +31,8 @@ public:
     // The time axis spans at least this much (a live run: 10 s, so that it does not rescale on
     // every sample); a recorded run is drawn with 0, fitting its own length.
     void setMinimumSpan(double seconds);
+    // A vertical line at this moment of a recorded run (a replay); negative hides it.
+    void setCursor(double seconds);
 
     int graphCount() const;
     // Points held for the channel's graph; -1 when there is no graph for it.
@@ -53,6 +56,7 @@ private:
     int channelGraphs_ = 0; // channel lines made so far, to pick the next colour
     double latestSeconds_ = 0;
     double minimumSpanSeconds_;
+    QCPItemStraightLine* cursor_ = nullptr;
 };
 
 } // namespace migrascope::ui

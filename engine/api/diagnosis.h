@@ -7,6 +7,7 @@
 #include "engine/api/history_store.h"
 #include "engine/api/telemetry_snapshot.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,9 @@ struct RunFacts {
 // failing, the other side's report of it) come after it as consequences. Empty for a run
 // still active.
 std::string diagnose(const RunFacts& facts);
+// When the first cause happened (ms since the run started): where a replay jumps to. None for
+// a run with no error, failed arc or fired fault.
+std::optional<double> firstCauseTimeMs(const RunFacts& facts);
 // The same from a run's final snapshot taken with cursors at 0 (every event and transition).
 std::string diagnose(const TelemetrySnapshot& final);
 

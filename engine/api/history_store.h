@@ -157,6 +157,8 @@ public:
     // The run's diagnosis: the stored one, or for a run recorded before diagnoses were stored,
     // built from its record now.
     std::string diagnosis(const RunRecord& run) const;
+    // When the run's first cause happened, if it had one (engine/api/diagnosis.h).
+    std::optional<double> firstCauseTimeMs(const RunRecord& run) const;
 
 private:
     struct Closer {

@@ -904,6 +904,10 @@ RunFacts HistoryStore::factsOf(const RunRecord& record) const {
             record.warnings, events(record.id), transitions(record.id)};
 }
 
+std::optional<double> HistoryStore::firstCauseTimeMs(const RunRecord& record) const {
+    return migrascope::firstCauseTimeMs(factsOf(record));
+}
+
 std::string HistoryStore::diagnosis(const RunRecord& record) const {
     // Runs recorded before schema version 10 have none stored: their facts are all here.
     return record.diagnosis.empty() ? diagnose(factsOf(record)) : record.diagnosis;

@@ -184,6 +184,11 @@ std::string diagnose(const RunFacts& facts) {
                  consequenceOf(facts, *cause), guestOutcome(facts)});
 }
 
+std::optional<double> firstCauseTimeMs(const RunFacts& facts) {
+    const std::optional<Cause> cause = firstCause(facts);
+    return cause ? std::optional<double>(cause->timeMs) : std::nullopt;
+}
+
 std::string diagnose(const TelemetrySnapshot& final) {
     RunFacts facts{RunStatus::Active, final.errorDesc, final.integrity,
                    final.warnings,    final.events,    final.transitions};
