@@ -12,6 +12,7 @@
 #include "ui/launch_form.h"
 #include "ui/main_window.h"
 #include "ui/return_path_model.h"
+#include "ui/run_comparison.h"
 #include "ui/run_controller.h"
 #include "ui/run_details.h"
 #include "ui/throughput_plot.h"
@@ -28,6 +29,7 @@
 #include <QSpinBox>
 #include <QStatusBar>
 #include <QTableView>
+#include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTextDocumentFragment>
 #include <QTimer>
@@ -557,6 +559,24 @@ private slots:
         details->play(10);
         QTRY_VERIFY(details->replayMoment() > 0);
         details->play(0);
+
+        // Side by side with the run before it: the differing settings lead.
+        const qint64 previousId =
+            window_->historyModel()->index(1, 0).data(HistoryModel::RunIdRole).toLongLong();
+        RunComparison* comparison = browser->compareRuns(previousId, failedId);
+        QTableWidget* figures = comparison->figures();
+        QCOMPARE(figures->item(0, 0)->text(), QStringLiteral("Result"));
+        QCOMPARE(figures->item(0, 2)->text(), QStringLiteral("failed"));
+        QVERIFY(figures->item(1, 2)->text().startsWith("During bulk copy"));
+        QTableWidget* settings = comparison->configuration();
+        bool injectDiffers = false;
+        for (int row = 0; row < settings->rowCount(); ++row)
+            if (settings->item(row, 0)->text() == "inject")
+                injectDiffers = settings->item(row, 2)->text() == "cut-channel=multifd-0@8M" &&
+                                settings->item(row, 1)->text() != settings->item(row, 2)->text();
+        QVERIFY(injectDiffers);
+        QCOMPARE(comparison->plot()->graphCount(), 2); // each run's total
+        comparison->close();
 
         browser->runSelectedAgain();
         const auto withoutUuid = [](const std::string& text) {

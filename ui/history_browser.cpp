@@ -2,6 +2,7 @@
 
 #include "ui/display_format.h"
 #include "ui/history_model.h"
+#include "ui/run_comparison.h"
 #include "ui/run_details.h"
 #include "ui/run_report.h"
 #include "ui/table_view.h"
@@ -306,6 +307,9 @@ void HistoryBrowser::showContextMenu(const QPoint& position) {
         emit statusMessage(tr("Summary of run %1 copied").arg(run.id));
     });
     menu.addAction(tr("Run again with these settings"), this, &HistoryBrowser::runSelectedAgain);
+    QAction* compare =
+        menu.addAction(tr("Compare the two selected runs"), this, &HistoryBrowser::compareSelected);
+    compare->setEnabled(selectedRunIds().size() == 2);
     menu.addSeparator();
     menu.addAction(tr("Export selected runs…"), this, &HistoryBrowser::askToExportSelected);
     menu.addAction(tr("Save report…"), this, &HistoryBrowser::askToSaveReport);
@@ -436,6 +440,22 @@ void HistoryBrowser::runSelectedAgain() {
         return;
     emit runAgainRequested(
         QString::fromStdString(model_->runAt(filter_->mapToSource(current).row()).config));
+}
+
+RunComparison* HistoryBrowser::compareRuns(std::int64_t first, std::int64_t second) {
+    auto* dialog = new RunComparison(model_->path(), first, second, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->show();
+    return dialog;
+}
+
+void HistoryBrowser::compareSelected() {
+    const std::vector<std::int64_t> ids = selectedRunIds();
+    if (ids.size() != 2) {
+        emit statusMessage(tr("Select two runs to compare (Ctrl+click the second)"));
+        return;
+    }
+    compareRuns(ids[1], ids[0]); // the older first
 }
 
 } // namespace migrascope::ui

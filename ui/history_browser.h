@@ -19,6 +19,7 @@ class QTimer;
 namespace migrascope::ui {
 
 class HistoryModel;
+class RunComparison;
 class RunDetails;
 
 class HistoryBrowser : public QWidget {
@@ -51,6 +52,9 @@ public:
     void askToImport();
     void askToDeleteSelected();
     void runSelectedAgain();
+    // Opens two runs side by side (the two selected ones); the dialog, or nullptr.
+    RunComparison* compareRuns(std::int64_t first, std::int64_t second);
+    void compareSelected();
 
     // The filter bar's controls, for tests and keyboard users alike.
     QLineEdit* searchField() const { return search_; }

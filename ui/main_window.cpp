@@ -249,6 +249,8 @@ void MainWindow::createMenus() {
                        onHistory(&HistoryBrowser::askToSaveReport));
     history->addAction(tr("Run &again with these settings"), this,
                        onHistory(&HistoryBrowser::runSelectedAgain));
+    history->addAction(tr("&Compare the two selected runs"), this,
+                       onHistory(&HistoryBrowser::compareSelected));
     history->addSeparator();
     history->addAction(tr("&Delete selected runs…"), this,
                        onHistory(&HistoryBrowser::askToDeleteSelected));
