@@ -262,6 +262,7 @@ void RunDetails::showRun(const std::string& historyPath, std::int64_t runId) {
                                  recordedSamples_.empty() ? 0.0 : recordedSamples_.back().timeMs})
             lengthMs_ = std::max(lengthMs_, last);
         timeline_->setRange(0, static_cast<int>(std::ceil(lengthMs_)));
+        plot_->setPhases(phasesOf(recordedEvents_, lengthMs_));
         jumpButton_->setEnabled(firstFailureMs_.has_value());
         timeline_->parentWidget()->setEnabled(true);
         momentMs_ = lengthMs_;

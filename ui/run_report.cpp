@@ -40,6 +40,11 @@ QImage plotImage(const HistoryStore& store, std::int64_t runId) {
     ThroughputPlot plot;
     plot.setMinimumSpan(0);
     plot.appendSamples(store.samples(runId));
+    const std::vector<Event> events = store.events(runId);
+    double endMs = store.run(runId) ? store.run(runId)->totalTimeMs : 0;
+    if (!events.empty())
+        endMs = std::max(endMs, events.back().timeMs);
+    plot.setPhases(phasesOf(events, endMs));
     return plot.plot()->toPixmap(kPlotWidth, kPlotHeight).toImage();
 }
 

@@ -35,6 +35,11 @@ inline QColor troubleBackground() {
 inline QColor troubleText() {
     return {0x5c, 0x0b, 0x12};
 }
+// Bands marking a recorded run's phases under the plot's lines: two faint tones in turn, so
+// neighbouring phases part while the lines stay readable on light and dark bases.
+inline QColor phaseBand(int index) {
+    return index % 2 == 0 ? QColor(0x80, 0x80, 0x80, 0x18) : QColor(0x1c, 0x71, 0xd8, 0x20);
+}
 // The throughput plot's lines: distinct hues (Okabe-Ito, then Tableau).
 QColor channel(int index);
 

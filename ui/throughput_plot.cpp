@@ -117,6 +117,37 @@ void ThroughputPlot::setMinimumSpan(double seconds) {
     plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
+void ThroughputPlot::setPhases(const std::vector<PhaseSpan>& phases) {
+    for (QCPAbstractItem* item : phaseItems_)
+        plot_->removeItem(item);
+    phaseItems_.clear();
+    phaseNames_.clear();
+    int index = 0;
+    for (const PhaseSpan& phase : phases) {
+        // x in seconds, y from the axis rectangle's top (0) to its bottom (1).
+        auto* band = new QCPItemRect(plot_);
+        band->setLayer(QStringLiteral("background"));
+        band->topLeft->setTypeY(QCPItemPosition::ptAxisRectRatio);
+        band->bottomRight->setTypeY(QCPItemPosition::ptAxisRectRatio);
+        band->topLeft->setCoords(phase.startMs / 1000, 0);
+        band->bottomRight->setCoords(phase.endMs / 1000, 1);
+        band->setPen(Qt::NoPen);
+        band->setBrush(theme::phaseBand(index++));
+        auto* name = new QCPItemText(plot_);
+        name->setLayer(QStringLiteral("background"));
+        name->position->setTypeY(QCPItemPosition::ptAxisRectRatio);
+        name->position->setCoords((phase.startMs + phase.endMs) / 2000, 0.02);
+        name->setPositionAlignment(Qt::AlignTop | Qt::AlignHCenter);
+        name->setText(QString::fromStdString(phase.name));
+        name->setColor(palette().color(QPalette::WindowText));
+        name->setClipToAxisRect(true);
+        phaseItems_.push_back(band);
+        phaseItems_.push_back(name);
+        phaseNames_ << name->text();
+    }
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
 void ThroughputPlot::setCursor(double seconds) {
     if (!cursor_) {
         cursor_ = new QCPItemStraightLine(plot_);
@@ -133,6 +164,7 @@ void ThroughputPlot::clear() {
     graphs_.clear();
     if (cursor_)
         cursor_->setVisible(false);
+    setPhases({});
     showLegendRow(false);
     channelGraphs_ = 0;
     latestSeconds_ = 0;

@@ -1,6 +1,7 @@
 // Live throughput per channel: one line per channel id plus a thicker "total" line.
 #pragma once
 
+#include "engine/api/diagnosis.h"
 #include "engine/api/telemetry_snapshot.h"
 
 #include <QHash>
@@ -11,6 +12,7 @@
 class QCustomPlot;
 class QCPGraph;
 class QCPItemStraightLine;
+class QCPAbstractItem;
 
 namespace migrascope::ui {
 
@@ -31,6 +33,9 @@ public:
     // The time axis spans at least this much (a live run: 10 s, so that it does not rescale on
     // every sample); a recorded run is drawn with 0, fitting its own length.
     void setMinimumSpan(double seconds);
+    // Bands under the lines, one per phase of a recorded run, named at their top.
+    void setPhases(const std::vector<PhaseSpan>& phases);
+    QStringList phaseNames() const { return phaseNames_; }
     // A vertical line at this moment of a recorded run (a replay); negative hides it.
     void setCursor(double seconds);
 
@@ -57,6 +62,8 @@ private:
     double latestSeconds_ = 0;
     double minimumSpanSeconds_;
     QCPItemStraightLine* cursor_ = nullptr;
+    std::vector<QCPAbstractItem*> phaseItems_;
+    QStringList phaseNames_;
 };
 
 } // namespace migrascope::ui

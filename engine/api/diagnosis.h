@@ -26,6 +26,16 @@ struct RunFacts {
 // failing, the other side's report of it) come after it as consequences. Empty for a run
 // still active.
 std::string diagnose(const RunFacts& facts);
+// A stretch of a run between two milestones it logged: "setup", "bulk copy", "dirty sync 3"
+// (the iteration after it), "switchover", "postcopy", "postcopy was paused", ...
+struct PhaseSpan {
+    std::string name;
+    double startMs = 0;
+    double endMs = 0;
+};
+// The run's phases in order, the last ending at `endMs`.
+std::vector<PhaseSpan> phasesOf(const std::vector<Event>& events, double endMs);
+
 // When the first cause happened (ms since the run started): where a replay jumps to. None for
 // a run with no error, failed arc or fired fault.
 std::optional<double> firstCauseTimeMs(const RunFacts& facts);

@@ -25,25 +25,31 @@ std::string capitalised(std::string text) {
     return text;
 }
 
+// The phase a milestone the run logged begins ("during bulk copy"), if it is one.
+std::optional<std::string> milestone(std::string_view text) {
+    if (startsWith(text, "bulk copy:"))
+        return "during bulk copy";
+    if (startsWith(text, "dirty sync ") && !startsWith(text, "dirty sync 1:"))
+        return "in precopy after " + std::string(text.substr(0, text.find_first_of(":,", 11)));
+    if (startsWith(text, "switchover:"))
+        return "during switchover";
+    if (startsWith(text, "postcopy: the destination guest runs"))
+        return "during postcopy";
+    if (startsWith(text, "postcopy-paused"))
+        return "while postcopy was paused";
+    if (startsWith(text, "resume:"))
+        return "while postcopy was recovering";
+    return std::nullopt;
+}
+
 // What the run was doing at `timeMs`, from the milestones it logged.
 std::string phaseAt(const std::vector<Event>& events, double timeMs) {
     std::string phase = "during setup";
     for (const Event& event : events) {
         if (event.timeMs > timeMs)
             break;
-        const std::string_view text = event.text;
-        if (startsWith(text, "bulk copy:"))
-            phase = "during bulk copy";
-        else if (startsWith(text, "dirty sync ") && !startsWith(text, "dirty sync 1:"))
-            phase = "in precopy after " + std::string(text.substr(0, text.find_first_of(":,", 11)));
-        else if (startsWith(text, "switchover:"))
-            phase = "during switchover";
-        else if (startsWith(text, "postcopy: the destination guest runs"))
-            phase = "during postcopy";
-        else if (startsWith(text, "postcopy-paused"))
-            phase = "while postcopy was paused";
-        else if (startsWith(text, "resume:"))
-            phase = "while postcopy was recovering";
+        if (auto next = milestone(event.text))
+            phase = std::move(*next);
     }
     return phase;
 }
@@ -182,6 +188,25 @@ std::string diagnose(const RunFacts& facts) {
                                        : "Failed: " + facts.errorDesc + ".";
     return join({capitalised(phaseAt(facts.events, cause->timeMs)) + ", " + cause->what + ".",
                  consequenceOf(facts, *cause), guestOutcome(facts)});
+}
+
+std::vector<PhaseSpan> phasesOf(const std::vector<Event>& events, double endMs) {
+    std::vector<PhaseSpan> phases{{"setup", 0, endMs}};
+    for (const Event& event : events) {
+        std::optional<std::string> next = milestone(event.text);
+        if (!next || event.timeMs > endMs)
+            continue;
+        // "during bulk copy" -> "bulk copy", "in precopy after dirty sync 3" -> "dirty sync 3"
+        std::string name = *next;
+        for (const std::string_view lead : {"during ", "while ", "in precopy after "})
+            if (startsWith(name, lead))
+                name.erase(0, lead.size());
+        if (name == phases.back().name)
+            continue; // a milestone repeated (every resume attempt) does not start a new phase
+        phases.back().endMs = event.timeMs;
+        phases.push_back({std::move(name), event.timeMs, endMs});
+    }
+    return phases;
 }
 
 std::optional<double> firstCauseTimeMs(const RunFacts& facts) {
