@@ -236,6 +236,32 @@ int reportRun(const HistoryStore& history, const QCommandLineParser& parser,
     return 0;
 }
 
+int pruneRuns(HistoryStore& history, const QCommandLineParser& parser) {
+    const auto days = [&parser](const char* option) {
+        bool ok = false;
+        const int value = parser.value(option).toInt(&ok);
+        if (!ok || value < 0)
+            throw std::invalid_argument(std::string("--") + option + ": '" +
+                                        parser.value(option).toStdString() +
+                                        "' is not a number of days (0 or more)");
+        return value;
+    };
+    const int retention = days("older-than");
+    const int thinAfter = days("thin-after");
+    const HistoryStore::Upkeep upkeep = history.keepBounded(retention, thinAfter);
+    if (retention == 0)
+        std::printf("kept every run (--older-than 0); ");
+    else
+        std::printf("deleted %llu run%s started more than %d days ago; ",
+                    static_cast<unsigned long long>(upkeep.runsDeleted),
+                    upkeep.runsDeleted == 1 ? "" : "s", retention);
+    std::printf("thinned %llu samples of runs older than %d days to one per channel per second\n",
+                static_cast<unsigned long long>(upkeep.samplesThinned), thinAfter);
+    if (const std::uint64_t saved = history.compact(); saved > 0)
+        std::printf("the file shrank by %.1f MiB\n", static_cast<double>(saved) / (1 << 20));
+    return 0;
+}
+
 int importRuns(HistoryStore& history, const QString& file) {
     const HistoryStore::ImportResult result = history.importRuns(file.toStdString());
     std::printf("imported %zu run%s from %s into %s", result.imported.size(),
@@ -262,7 +288,8 @@ int runHistoryCommand(const QStringList& arguments) {
         "  migrascope history export ID... -o FILE   (a history file of those runs)\n"
         "  migrascope history import FILE            (runs another machine exported)\n"
         "  migrascope history report ID -o FILE.html|FILE.pdf   (a report for a ticket)\n"
-        "Only import writes to the history file.");
+        "  migrascope history prune [--older-than DAYS] [--thin-after DAYS]\n"
+        "Only import and prune write to the history file.");
     parser.addHelpOption();
     parser.addOptions({
         {"history", "History database. Default $XDG_DATA_HOME/migrascope/history.sqlite.", "FILE"},
@@ -273,6 +300,10 @@ int runHistoryCommand(const QStringList& arguments) {
          "STATUS"},
         {"since", "list: only runs started at or after DATE (ISO 8601).", "DATE"},
         {"limit", "list: look at the newest N runs. Default 500.", "N", "500"},
+        {"older-than", "prune: delete finished runs started more than DAYS ago (0: none).", "DAYS",
+         "365"},
+        {"thin-after", "prune: thin the samples of runs older than DAYS to one per second.", "DAYS",
+         "7"},
         {{"o", "output"},
          "export: the history file to write (it must not exist); report: the .html or .pdf file.",
          "FILE"},
@@ -287,20 +318,22 @@ int runHistoryCommand(const QStringList& arguments) {
         if (positional.isEmpty())
             throw std::invalid_argument("history: say list or show ID");
         const QString command = positional.takeFirst();
-        const QStringList known{"list", "show", "export", "import", "report"};
+        const QStringList known{"list", "show", "export", "import", "report", "prune"};
         if (!known.contains(command))
             throw std::invalid_argument("history: unknown command '" + command.toStdString() +
-                                        "' (list, show, export, import or report)");
+                                        "' (list, show, export, import, report or prune)");
         if (command == QLatin1String("show") && positional.size() != 1)
             throw std::invalid_argument("history show: needs exactly one run id");
         if (command == QLatin1String("import") && positional.size() != 1)
             throw std::invalid_argument("history import: needs exactly one file");
-        if (command == QLatin1String("list") && !positional.isEmpty())
-            throw std::invalid_argument("history list: unexpected argument '" +
+        if ((command == QLatin1String("list") || command == QLatin1String("prune")) &&
+            !positional.isEmpty())
+            throw std::invalid_argument("history " + command.toStdString() +
+                                        ": unexpected argument '" +
                                         positional.first().toStdString() + "'");
         const std::string path = parser.isSet("history") ? parser.value("history").toStdString()
                                                          : HistoryStore::defaultPath();
-        const bool writes = command == QLatin1String("import");
+        const bool writes = command == QLatin1String("import") || command == QLatin1String("prune");
         std::unique_ptr<HistoryStore> history;
         try {
             history = std::make_unique<HistoryStore>(path, writes ? HistoryStore::Access::ReadWrite
@@ -318,6 +351,8 @@ int runHistoryCommand(const QStringList& arguments) {
                 return exportRuns(*history, parser, positional);
             if (command == QLatin1String("report"))
                 return reportRun(*history, parser, positional);
+            if (command == QLatin1String("prune"))
+                return pruneRuns(*history, parser);
             return importRuns(*history, positional.first());
         } catch (const std::runtime_error& error) {
             std::fprintf(stderr, "migrascope: history %s: %s\n", command.toLocal8Bit().constData(),

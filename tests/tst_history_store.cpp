@@ -159,6 +159,7 @@ private slots:
     void versionFourShutsGetTheirVerdictFromTheirText();
     void aViewerChangesNothing();
     void exportThenImportIsIdenticalRowForRow();
+    void oldRunsArePrunedAndThinned();
     void refusesFileFromNewerVersion();
     void refusesNegativeSchemaVersion();
     void finishingWithoutFinalStatusIsRefused();
@@ -640,6 +641,50 @@ void TestHistoryStore::exportThenImportIsIdenticalRowForRow() {
     QVERIFY_THROWS_EXCEPTION(std::runtime_error, destination.importRuns(notHistory.toStdString()));
     QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
                              destination.importRuns(dir_->filePath("missing").toStdString()));
+}
+
+void TestHistoryStore::oldRunsArePrunedAndThinned() {
+    HistoryStore store(path().toStdString());
+    // Three finished runs, 400, 20 and 1 days old, each 10 s of samples every 100 ms on two
+    // channels, and an active one from long ago (its process may still be recording it).
+    std::vector<std::int64_t> ids;
+    for (const int daysAgo : {400, 20, 1, 500}) {
+        const std::int64_t id = store.beginRun("aged-" + std::to_string(daysAgo), "", 1, 1, false);
+        RunLogs logs;
+        for (int step = 0; step < 100; ++step)
+            for (const char* channel : {"main", "multifd-0"})
+                logs.samples.push_back(
+                    {step * 100.0, channel, 1e6, static_cast<std::uint64_t>(step)});
+        logs.events = {{5, EventLevel::Info, Side::Source, "bulk copy: every page"}};
+        store.appendLogs(id, logs);
+        if (daysAgo != 500) {
+            TelemetrySnapshot final;
+            final.status = MigrationStatus::Completed;
+            store.finishRun(id, final);
+        }
+        QVERIFY(executeRaw(path(), "UPDATE runs SET started_at = strftime('%Y-%m-%dT%H:%M:%fZ', "
+                                   "'now', '-" +
+                                       std::to_string(daysAgo) +
+                                       " days') WHERE id = " + std::to_string(id)));
+        ids.push_back(id);
+    }
+    const HistoryStore::Upkeep upkeep = store.keepBounded(365, 7);
+    QCOMPARE(upkeep.runsDeleted, 1u);
+    QVERIFY(!store.run(ids[0]));           // past the retention: gone
+    QVERIFY(store.events(ids[0]).empty()); // with everything it owned
+    QVERIFY(store.samples(ids[0]).empty());
+    QCOMPARE(store.samples(ids[1]).size(), 20u);  // 20 days: one per channel per second
+    QCOMPARE(store.events(ids[1]).size(), 1u);    // its events stay whole
+    QCOMPARE(store.samples(ids[2]).size(), 200u); // yesterday's: untouched
+    QCOMPARE(store.samples(ids[3]).size(), 200u); // active: untouched
+    QVERIFY(store.run(ids[3]));
+    QCOMPARE(upkeep.samplesThinned, 180u);
+    // Again: nothing more to do.
+    const HistoryStore::Upkeep again = store.keepBounded(365, 7);
+    QCOMPARE(again.runsDeleted, 0u);
+    QCOMPARE(again.samplesThinned, 0u);
+    // 0 keeps every run.
+    QCOMPARE(store.keepBounded(0, 7).runsDeleted, 0u);
 }
 
 void TestHistoryStore::runOfKilledProcessBecomesInterrupted() {

@@ -27,6 +27,7 @@
 #include <QScreen>
 #include <QScrollArea>
 #include <QScrollBar>
+#include <QSettings>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QTabWidget>
@@ -142,13 +143,44 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent) : QMainWindow(par
 
 MainWindow::~MainWindow() = default;
 
+int MainWindow::retentionDays() {
+    return QSettings().value(QStringLiteral("history/retention-days"), 365).toInt();
+}
+
+void MainWindow::askForRetention() {
+    bool ok = false;
+    const int days = QInputDialog::getInt(
+        this, tr("Keep runs for"),
+        tr("Delete finished runs started more than this many days ago (0 keeps every run). "
+           "Runs older than a week keep one throughput sample a second."),
+        retentionDays(), 0, 36500, 1, &ok);
+    if (!ok)
+        return;
+    QSettings().setValue(QStringLiteral("history/retention-days"), days);
+    try {
+        HistoryStore store(historyPath_);
+        const HistoryStore::Upkeep upkeep = store.keepBounded(days);
+        statusBar()->showMessage(tr("Keeping runs for %1 days: deleted %2 runs, thinned %3 samples")
+                                     .arg(days)
+                                     .arg(upkeep.runsDeleted)
+                                     .arg(upkeep.samplesThinned));
+    } catch (const std::exception& error) {
+        statusBar()->showMessage(tr("History cannot be kept bounded: %1").arg(error.what()));
+    }
+    historyBrowser_->reload();
+}
+
 void MainWindow::prepareHistory() {
     // The application's own history file is brought up to this version's schema and runs
     // whose process died are marked interrupted, once, as the application starts; from then on
     // the browser only reads it.
     try {
-        if (QFileInfo::exists(QString::fromStdString(historyPath_)))
-            const HistoryStore prepared(historyPath_);
+        if (QFileInfo::exists(QString::fromStdString(historyPath_))) {
+            HistoryStore prepared(historyPath_);
+            // Years of runs stay small: the retention the operator chose, and old runs'
+            // samples thinned to one a second.
+            prepared.keepBounded(retentionDays());
+        }
     } catch (const std::exception& error) {
         statusBar()->showMessage(tr("History cannot be read: %1").arg(error.what()));
         return;
@@ -254,6 +286,7 @@ void MainWindow::createMenus() {
     history->addSeparator();
     history->addAction(tr("&Delete selected runs…"), this,
                        onHistory(&HistoryBrowser::askToDeleteSelected));
+    history->addAction(tr("&Keep runs for…"), this, &MainWindow::askForRetention);
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About Migrascope"), this, [this] {
         QMessageBox::about(

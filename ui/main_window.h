@@ -64,6 +64,8 @@ private:
     QWidget* createDashboard();
     QWidget* createHistoryPage();
     void prepareHistory();
+    static int retentionDays(); // History > Keep runs for (QSettings)
+    void askForRetention();
     void startRun();
     void clearDashboard();
     void askWhatToWatch();

@@ -152,6 +152,18 @@ public:
     // Copies every run of history file `file` into this one, under new ids, keeping where each
     // was recorded; a run imported before is not copied twice. One transaction.
     ImportResult importRuns(const std::string& file);
+    // Keeps years of history small. Finished runs that started more than `retentionDays` ago
+    // are deleted with everything they own (0 keeps every run); the throughput samples of
+    // finished runs older than `thinAfterDays` are thinned to one per channel per second (their
+    // events, channels and figures stay whole). One transaction.
+    struct Upkeep {
+        std::uint64_t runsDeleted = 0;
+        std::uint64_t samplesThinned = 0;
+    };
+    Upkeep keepBounded(int retentionDays, int thinAfterDays = 7);
+    // Gives the pages deleted runs and samples left back to the file system (VACUUM), when
+    // they are at least a quarter of the file; returns the bytes the file shrank by.
+    std::uint64_t compact();
     // Deletes a finished run and everything it owns; returns 0 for an active or unknown run.
     std::uint64_t deleteRun(std::int64_t id);
     // The run's diagnosis: the stored one, or for a run recorded before diagnoses were stored,

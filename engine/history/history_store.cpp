@@ -1307,6 +1307,49 @@ HistoryStore::ImportResult HistoryStore::importRuns(const std::string& file) {
     return result;
 }
 
+HistoryStore::Upkeep HistoryStore::keepBounded(int retentionDays, int thinAfterDays) {
+    Upkeep upkeep;
+    Transaction transaction(db_.get(), path_, "keeping the history bounded");
+    // started_at is ISO 8601 UTC, so it compares as text with strftime's same format.
+    constexpr const char* kBefore = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1)";
+    if (retentionDays > 0) {
+        const std::string sql = std::string("DELETE FROM runs WHERE status != 'active' AND "
+                                            "started_at < ") +
+                                kBefore;
+        Statement prune(db_.get(), path_, "deleting runs past the retention", sql.c_str());
+        prune.bindText(1, "-" + std::to_string(retentionDays) + " days");
+        prune.step();
+        upkeep.runsDeleted = static_cast<std::uint64_t>(sqlite3_changes(db_.get()));
+    }
+    const std::string thin =
+        std::string("DELETE FROM samples WHERE run_id IN (SELECT id FROM runs WHERE status != "
+                    "'active' AND started_at < ") +
+        kBefore +
+        ") AND rowid NOT IN (SELECT min(rowid) FROM samples WHERE run_id IN (SELECT id FROM runs "
+        "WHERE status != 'active' AND started_at < " +
+        kBefore + ") GROUP BY run_id, channel, CAST(time_ms / 1000 AS INTEGER))";
+    Statement thinning(db_.get(), path_, "thinning old runs' samples", thin.c_str());
+    thinning.bindText(1, "-" + std::to_string(thinAfterDays) + " days");
+    thinning.step();
+    upkeep.samplesThinned = static_cast<std::uint64_t>(sqlite3_changes(db_.get()));
+    transaction.commit();
+    return upkeep;
+}
+
+std::uint64_t HistoryStore::compact() {
+    const auto pragma = [this](const char* name) {
+        Statement statement(db_.get(), path_, std::string("reading ") + name, name);
+        return statement.step() ? statement.unsignedInteger(0) : 0;
+    };
+    const std::uint64_t free = pragma("PRAGMA freelist_count");
+    const std::uint64_t pages = pragma("PRAGMA page_count");
+    const std::uint64_t pageSize = pragma("PRAGMA page_size");
+    if (free * 4 < pages)
+        return 0; // SQLite reuses them for the next runs
+    execute(db_.get(), path_, "VACUUM", "compacting the file");
+    return (pages - pragma("PRAGMA page_count")) * pageSize;
+}
+
 std::uint64_t HistoryStore::deleteRun(std::int64_t id) {
     Statement remove(db_.get(), path_, "deleting run " + std::to_string(id),
                      "DELETE FROM runs WHERE id = ?1 AND status != 'active'");
