@@ -590,11 +590,12 @@ void MigrationSource::finishMultifd() {
         return;
     const bool legacy = std::any_of(config_.faults.begin(), config_.faults.end(),
                                     [](auto& f) { return f.kind == FaultSpec::Kind::TlsNoBye; });
-    multifd_->finish(legacy);
+    // Said before the channels close: what the destination makes of it comes after.
     if (legacy && config_.tls.enabled)
         telemetry_.warning(Side::Source,
                            "fault injected: tls-no-bye (multifd channels closed without "
                            "close_notify, as sources before QEMU 9.1 did)");
+    multifd_->finish(legacy);
 }
 
 void MigrationSource::sendIntegritySectionAndEof(const Digest& digest) {
