@@ -98,9 +98,19 @@ RunComparison::RunComparison(const std::string& historyPath, std::int64_t first,
              QString::fromStdString(store.diagnosis(*right)));
         text(tr("Started"), localTimeText(left->startedAt), localTimeText(right->startedAt));
         figure(tr("Total time"), left->totalTimeMs, right->totalTimeMs, durationText);
-        figure(tr("Downtime"), left->downtimeMs, right->downtimeMs, durationText);
-        figure(tr("Expected downtime"), left->expectedDowntimeMs, right->expectedDowntimeMs,
-               durationText);
+        // Downtime is a completed run's figure; a failed one never switched its guest over.
+        if (left->status == RunStatus::Completed && right->status == RunStatus::Completed) {
+            figure(tr("Downtime"), left->downtimeMs, right->downtimeMs, durationText);
+            figure(tr("Expected downtime"), left->expectedDowntimeMs, right->expectedDowntimeMs,
+                   durationText);
+        } else {
+            const auto completedOnly = [](const RunRecord& run, double ms) {
+                return run.status == RunStatus::Completed ? durationText(ms)
+                                                          : tr("– (not completed)");
+            };
+            text(tr("Downtime"), completedOnly(*left, left->downtimeMs),
+                 completedOnly(*right, right->downtimeMs));
+        }
         figure(tr("Transferred"), static_cast<double>(left->transferred),
                static_cast<double>(right->transferred), bytesText);
         // QEMU's mbps is megabits per second; shown, like every rate here, in bytes.
@@ -140,9 +150,17 @@ RunComparison::RunComparison(const std::string& historyPath, std::int64_t first,
         problem->setText(tr("Cannot compare: %1").arg(QString::fromStdString(error.what())));
         problem->show();
     }
-    figures_->resizeColumnsToContents();
-    figures_->resizeRowsToContents();
-    configuration_->resizeColumnsToContents();
+    // Both runs get the same width, whatever the length of a diagnosis; long cells wrap.
+    for (QTableWidget* table : {figures_, configuration_}) {
+        QHeaderView* header = table->horizontalHeader();
+        header->setStretchLastSection(false);
+        for (int column = 0; column < table->columnCount(); ++column)
+            header->setSectionResizeMode(column, column == 1 || column == 2
+                                                     ? QHeaderView::Stretch
+                                                     : QHeaderView::ResizeToContents);
+        table->resizeRowsToContents();
+        connect(header, &QHeaderView::sectionResized, table, &QTableWidget::resizeRowsToContents);
+    }
 
     auto* splitter = new QSplitter(Qt::Vertical, this);
     splitter->addWidget(figures_);
