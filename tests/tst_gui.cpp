@@ -498,6 +498,18 @@ private slots:
                  arcs->index(row, DeviceTransitionModel::From).data().toString() == "RESUMING");
         QVERIFY(failedArc);
         QVERIFY(details->returnPath()->rowCount() > 0);
+        // Replayed to its first failure: the failed arc is the row shown, and the device's
+        // diagram stands where the arc failed.
+        details->jumpToFirstFailure();
+        const QModelIndex arcShown = details->devices()->transitionTable()->currentIndex();
+        QVERIFY(arcShown.isValid());
+        QCOMPARE(arcShown.siblingAtColumn(DeviceTransitionModel::Result).data().toString(),
+                 QStringLiteral("failed"));
+        QCOMPARE(arcShown.siblingAtColumn(DeviceTransitionModel::From).data().toString(),
+                 QStringLiteral("RESUMING"));
+        const DeviceStateDiagram* diagram = details->devices()->diagrams().at(0);
+        QVERIFY(diagram->destinationState() == vfio::DeviceState::Resuming);
+        QVERIFY(diagram->lastArc().has_value() && !diagram->lastArc()->ok);
         child<QCheckBox>("legacyVfioResume")->setChecked(false);
         child<QSpinBox>("accelDevices")->setValue(0);
         child<QSpinBox>("downtimeLimit")->setValue(300);

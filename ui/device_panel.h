@@ -25,6 +25,7 @@ public:
     void showSnapshot(const TelemetrySnapshot& snapshot);
     void reset();
     DeviceTransitionModel* transitionModel() const { return model_; }
+    QTableView* transitionTable() const { return table_; }
     const std::vector<DeviceStateDiagram*>& diagrams() const { return diagrams_; }
 
 private:

@@ -2,6 +2,7 @@
 
 #include "engine/api/history_store.h"
 #include "ui/channel_table_model.h"
+#include "ui/device_panel.h"
 #include "ui/device_transition_model.h"
 #include "ui/display_format.h"
 #include "ui/event_log_model.h"
@@ -33,7 +34,6 @@ RunDetails::RunDetails(QWidget* parent) : QWidget(parent) {
     summary_->setTextFormat(Qt::RichText);
     events_ = new EventLogModel(this);
     returnPath_ = new ReturnPathModel(this);
-    transitions_ = new DeviceTransitionModel(this);
     channels_ = new ChannelTableModel(this);
     tabs_ = new QTabWidget(this);
     plot_ = new ThroughputPlot(tabs_);
@@ -45,18 +45,53 @@ RunDetails::RunDetails(QWidget* parent) : QWidget(parent) {
     configuration_->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
     eventsView_ = makeTableView(events_, "runEvents", tabs_, true);
     returnPathView_ = makeTableView(returnPath_, "runReturnPath", tabs_, true);
-    transitionsView_ = makeTableView(transitions_, "runTransitions", tabs_, true);
+    devices_ = new DevicePanel(tabs_);
+    devices_->setObjectName(QStringLiteral("runDevices"));
+    transitionsView_ = devices_->transitionTable();
     tabs_->addTab(eventsView_, tr("Events"));
     tabs_->addTab(plot_, tr("Throughput"));
     tabs_->addTab(makeTableView(channels_, "runChannels", tabs_), tr("Channels"));
     tabs_->addTab(returnPathView_, tr("Return path"));
-    tabs_->addTab(transitionsView_, tr("Device transitions"));
+    tabs_->addTab(devices_, tr("Devices"));
     tabs_->addTab(configuration_, tr("Configuration"));
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(summary_);
     layout->addWidget(createReplayBar());
     layout->addWidget(tabs_, 1);
+}
+
+DeviceTransitionModel* RunDetails::transitions() const {
+    return devices_->transitionModel();
+}
+
+void RunDetails::showDevicesAt(double ms) {
+    // Each device as it stood: the state its last arc up to then left it in on each side.
+    TelemetrySnapshot moment;
+    for (const DeviceConfig& config : deviceConfigs_) {
+        DeviceSnapshot device;
+        device.name = config.name;
+        device.kind = config.kind;
+        device.stateSize = config.stateSize;
+        for (const DeviceTransition& arc : recordedTransitions_) {
+            if (arc.timeMs > ms)
+                break;
+            if (arc.device != config.name)
+                continue;
+            if (arc.ok) {
+                if (arc.side == Side::Source)
+                    device.sourceState = arc.to;
+                else
+                    device.destinationState = arc.to;
+            } else if (arc.side == Side::Destination && !device.destinationState) {
+                device.destinationState = arc.from;
+            }
+            device.lastArc = arc;
+        }
+        moment.devices.push_back(std::move(device));
+    }
+    moment.transitions = recordedTransitions_; // the whole log; the moment's row is selected
+    devices_->showSnapshot(moment);
 }
 
 QWidget* RunDetails::createReplayBar() {
@@ -153,6 +188,7 @@ void RunDetails::replayTo(double ms) {
     plot_->setCursor(momentMs_ / 1000);
     selectLastBefore(eventsView_, recordedEvents_, momentMs_);
     selectLastBefore(returnPathView_, recordedReturnPath_, momentMs_);
+    showDevicesAt(momentMs_);
     selectLastBefore(transitionsView_, recordedTransitions_, momentMs_);
 
     // Each channel as it stood: its bytes and rate from the last sample until then, open while
@@ -200,7 +236,8 @@ void RunDetails::clear() {
     plot_->setCursor(-1);
     events_->clear();
     returnPath_->clear();
-    transitions_->clear();
+    devices_->reset();
+    deviceConfigs_.clear();
     channels_->clear();
     plot_->clear();
     configuration_->clear();
@@ -256,7 +293,11 @@ void RunDetails::showRun(const std::string& historyPath, std::int64_t runId) {
         plot_->appendSamples(recordedSamples_);
         events_->append(recordedEvents_);
         returnPath_->append(recordedReturnPath_);
-        transitions_->append(recordedTransitions_);
+        try {
+            deviceConfigs_ = configFromDescription(run->config).devices;
+        } catch (const std::exception&) {
+            deviceConfigs_.clear(); // a configuration this version cannot read: no diagrams
+        }
         lengthMs_ = run->totalTimeMs;
         for (const auto& last : {recordedEvents_.empty() ? 0.0 : recordedEvents_.back().timeMs,
                                  recordedSamples_.empty() ? 0.0 : recordedSamples_.back().timeMs})
@@ -266,6 +307,7 @@ void RunDetails::showRun(const std::string& historyPath, std::int64_t runId) {
         jumpButton_->setEnabled(firstFailureMs_.has_value());
         timeline_->parentWidget()->setEnabled(true);
         momentMs_ = lengthMs_;
+        showDevicesAt(lengthMs_);
         {
             const QSignalBlocker block(timeline_);
             timeline_->setValue(timeline_->maximum());

@@ -4,6 +4,7 @@
 // configuration, read from the history file when the run is selected.
 #pragma once
 
+#include "engine/api/migration_config.h"
 #include "engine/api/telemetry_snapshot.h"
 
 #include <QWidget>
@@ -24,6 +25,7 @@ class QTimer;
 namespace migrascope::ui {
 
 class ChannelTableModel;
+class DevicePanel;
 class DeviceTransitionModel;
 class EventLogModel;
 class ReturnPathModel;
@@ -41,7 +43,9 @@ public:
 
     EventLogModel* events() const { return events_; }
     ReturnPathModel* returnPath() const { return returnPath_; }
-    DeviceTransitionModel* transitions() const { return transitions_; }
+    DeviceTransitionModel* transitions() const;
+    // The run's devices: their diagrams in the state of the replay's moment, and their log.
+    DevicePanel* devices() const { return devices_; }
     ChannelTableModel* channels() const { return channels_; }
     ThroughputPlot* plot() const { return plot_; }
 
@@ -59,13 +63,14 @@ public:
 
 private:
     QWidget* createReplayBar();
+    void showDevicesAt(double ms);
     void advancePlayback();
 
     QLabel* summary_;
     QTabWidget* tabs_;
     EventLogModel* events_;
     ReturnPathModel* returnPath_;
-    DeviceTransitionModel* transitions_;
+    DevicePanel* devices_;
     ChannelTableModel* channels_;
     ThroughputPlot* plot_;
     QPlainTextEdit* configuration_;
@@ -84,6 +89,7 @@ private:
     std::vector<DeviceTransition> recordedTransitions_;
     std::vector<ChannelSample> recordedSamples_;
     std::vector<ChannelSnapshot> finalChannels_;
+    std::vector<DeviceConfig> deviceConfigs_; // the devices the run was configured with
     double lengthMs_ = 0;
     double momentMs_ = 0;
     double playSpeed_ = 0;
