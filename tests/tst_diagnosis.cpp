@@ -117,6 +117,24 @@ private slots:
                  outcome.err.constData());
     }
 
+    // The main channel's network fails in postcopy; the run pauses, recovers by itself and
+    // completes: the diagnosis says what it overcame.
+    void aRecoveredPostcopyCutIsToldToo() {
+        const auto outcome = test::runProcess(
+            MIGRASCOPE_BINARY,
+            {"--headless", "--ram-size", "128M", "--dirty-rate", "32M", "--no-tls",
+             "--multifd-channels", "2", "--capability", "postcopy-ram=on", "--postcopy-after", "1",
+             "--inject", "cut-main@postcopy+4M", "--recover-delay", "500", "--json"},
+            environment(), 180000);
+        QVERIFY2(outcome.exitCode == 0, outcome.err.constData());
+        const QJsonObject result = QJsonDocument::fromJson(outcome.out).object();
+        QCOMPARE(result["status"].toString(), QStringLiteral("completed"));
+        checkSentence(result, {"Completed; integrity verified",
+                               "On the way, during postcopy, an injected fault fired at the "
+                               "source: cut-main@postcopy+4M",
+                               "Postcopy paused 1 time and recovered."});
+    }
+
     // A support engineer hands a failed run over: a report for the ticket, and the run itself
     // for another machine's history.
     void aFailedRunIsHandedOverWhole() {

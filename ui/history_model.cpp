@@ -95,7 +95,11 @@ QVariant HistoryModel::data(const QModelIndex& index, int role) const {
         case Diagnosis:
             return diagnosisText(run);
         case Role:
-            return QString::fromLatin1(toString(run.role));
+            // An imported run says where it was recorded, in every view.
+            return run.origin.empty() ? QString::fromLatin1(toString(run.role))
+                                      : tr("%1, imported from %2")
+                                            .arg(QString::fromLatin1(toString(run.role)),
+                                                 QString::fromStdString(run.origin));
         case Ram:
             return bytesText(static_cast<double>(run.ramTotal));
         case Channels:

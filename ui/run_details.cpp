@@ -259,6 +259,8 @@ void RunDetails::showRun(const std::string& historyPath, std::int64_t runId) {
                                 QString::fromLatin1(toString(run->role)),
                                 bytesText(static_cast<double>(run->transferred)),
                                 durationText(run->totalTimeMs));
+        if (!run->origin.empty())
+            text += tr(" · imported from %1").arg(QString::fromStdString(run->origin));
         if (run->status == RunStatus::Completed)
             text += tr(" · downtime %1 (expected %2, limit %3)")
                         .arg(durationText(run->downtimeMs), durationText(run->expectedDowntimeMs),

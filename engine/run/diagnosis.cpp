@@ -154,14 +154,30 @@ std::string diagnose(const RunFacts& facts) {
     switch (facts.status) {
     case RunStatus::Active:
         return {};
-    case RunStatus::Completed:
+    case RunStatus::Completed: {
+        std::string sentence;
         if (facts.warnings.empty())
-            return "Completed; integrity " +
-                   (facts.integrity.empty() ? "not recorded" : facts.integrity) + ".";
-        if (facts.warnings.size() == 1)
-            return "Completed with a warning: " + facts.warnings.front() + ".";
-        return "Completed with " + std::to_string(facts.warnings.size()) +
-               " warnings; the first: " + facts.warnings.front() + ".";
+            sentence = "Completed; integrity " +
+                       (facts.integrity.empty() ? std::string("not recorded") : facts.integrity) +
+                       ".";
+        else if (facts.warnings.size() == 1)
+            sentence = "Completed with a warning: " + facts.warnings.front() + ".";
+        else
+            sentence = "Completed with " + std::to_string(facts.warnings.size()) +
+                       " warnings; the first: " + facts.warnings.front() + ".";
+        // A run that completed in spite of something says what it overcame.
+        if (const std::optional<Cause> cause = firstCause(facts))
+            sentence +=
+                " On the way, " + phaseAt(facts.events, cause->timeMs) + ", " + cause->what + ".";
+        const auto pauses =
+            std::count_if(facts.events.begin(), facts.events.end(), [](const Event& event) {
+                return event.side == Side::Source && startsWith(event.text, "postcopy-paused");
+            });
+        if (pauses > 0)
+            sentence += " Postcopy paused " + std::to_string(pauses) + " time" +
+                        (pauses > 1 ? "s" : "") + " and recovered.";
+        return sentence;
+    }
     case RunStatus::Cancelled: {
         double at = facts.events.empty() ? 0 : facts.events.back().timeMs;
         for (const Event& event : facts.events)
