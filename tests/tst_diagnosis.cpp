@@ -117,6 +117,57 @@ private slots:
                  outcome.err.constData());
     }
 
+    // Every arc each kind of device takes on each side, failed on purpose: the diagnosis
+    // names that device, that side and that arc first.
+    void everyDeviceArcAtEitherSide_data() {
+        QTest::addColumn<QString>("kind");
+        QTest::addColumn<QString>("arc");
+        QTest::addColumn<QString>("side");
+        QTest::addColumn<QString>("status");
+        const char* const arcs[][4] = {
+            {"accel", "RUNNING>STOP", "src", "failed"},
+            {"accel", "STOP>STOP_COPY", "src", "failed"},
+            // After its state was saved: the migration completes, and says what it overcame.
+            {"accel", "STOP_COPY>STOP", "src", "completed"},
+            {"accel", "STOP>RESUMING", "dst", "failed"},
+            {"accel", "RESUMING>STOP", "dst", "failed"},
+            {"accel", "STOP>RUNNING", "dst", "failed"},
+            {"nic", "RUNNING>PRE_COPY", "src", "failed"},
+            {"nic", "PRE_COPY>PRE_COPY_P2P", "src", "failed"},
+            {"nic", "PRE_COPY_P2P>STOP_COPY", "src", "failed"},
+            {"nic", "STOP_COPY>STOP", "src", "completed"},
+            {"nic", "STOP>RESUMING", "dst", "failed"},
+            {"nic", "RESUMING>STOP", "dst", "failed"},
+            {"nic", "STOP>RUNNING_P2P", "dst", "failed"},
+            {"nic", "RUNNING_P2P>RUNNING", "dst", "failed"},
+        };
+        for (const auto& [kind, arc, side, status] : arcs)
+            QTest::addRow("%s %s@%s", kind, arc, side) << kind << arc << side << status;
+    }
+
+    void everyDeviceArcAtEitherSide() {
+        QFETCH(QString, kind);
+        QFETCH(QString, arc);
+        QFETCH(QString, side);
+        QFETCH(QString, status);
+        const QString device = kind + "0";
+        const auto outcome =
+            test::runProcess(MIGRASCOPE_BINARY,
+                             {"--headless", "--ram-size", "64M", "--dirty-rate", "0", "--no-tls",
+                              "--multifd-channels", "2", "--device", kind, "--inject",
+                              "vfio-fail=" + device + ":" + arc + "@" + side, "--json"},
+                             environment(), 120000);
+        const QJsonObject result = QJsonDocument::fromJson(outcome.out).object();
+        QCOMPARE(result["status"].toString(), status);
+        const QString named =
+            QStringLiteral("the %1's device %2 failed: %3 failed (fault injected)")
+                .arg(side == "src" ? "source" : "destination", device,
+                     QString(arc).replace(">", " -> "));
+        checkSentence(result, status == "completed"
+                                  ? QStringList{"Completed", "On the way, ", named}
+                                  : QStringList{named, "Then "});
+    }
+
     // The main channel's network fails in postcopy; the run pauses, recovers by itself and
     // completes: the diagnosis says what it overcame.
     void aRecoveredPostcopyCutIsToldToo() {
