@@ -14,6 +14,17 @@ struct ProcessOutcome {
     QByteArray err;
 };
 
+// A command-line test's environment: its own config and data folders below `dir` (its PKI and
+// history), and no display, which a headless run must not need.
+inline QProcessEnvironment isolatedEnvironment(const QString& dir) {
+    auto env = QProcessEnvironment::systemEnvironment();
+    env.insert("XDG_CONFIG_HOME", dir + "/config");
+    env.insert("XDG_DATA_HOME", dir + "/data");
+    env.remove("DISPLAY");
+    env.remove("QT_QPA_PLATFORM");
+    return env;
+}
+
 inline ProcessOutcome runProcess(const QString& program, const QStringList& arguments,
                                  const QProcessEnvironment& environment, int timeoutMs) {
     QProcess process;

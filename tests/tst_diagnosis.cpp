@@ -21,13 +21,7 @@ class DiagnosisTest : public QObject {
 private:
     QTemporaryDir dir_;
 
-    QProcessEnvironment environment() const {
-        auto env = QProcessEnvironment::systemEnvironment();
-        env.insert("XDG_CONFIG_HOME", dir_.path() + "/config");
-        env.insert("XDG_DATA_HOME", dir_.path() + "/data");
-        env.remove("DISPLAY");
-        return env;
-    }
+    QProcessEnvironment environment() const { return test::isolatedEnvironment(dir_.path()); }
     // The history's own sentence for run `id`, as `history show --json` prints it.
     QString storedDiagnosis(qint64 id) const {
         const auto outcome =

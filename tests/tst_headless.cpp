@@ -24,14 +24,7 @@ class TestHeadless : public QObject {
 private:
     QTemporaryDir dir_;
 
-    QProcessEnvironment environment() const {
-        auto env = QProcessEnvironment::systemEnvironment();
-        env.insert("XDG_CONFIG_HOME", dir_.path() + "/config");
-        env.insert("XDG_DATA_HOME", dir_.path() + "/data");
-        env.remove("DISPLAY"); // headless must not need one
-        env.remove("QT_QPA_PLATFORM");
-        return env;
-    }
+    QProcessEnvironment environment() const { return test::isolatedEnvironment(dir_.path()); }
     std::string historyPath() const {
         return (dir_.path() + "/data/migrascope/history.sqlite").toStdString();
     }
