@@ -27,6 +27,7 @@
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
+#include <QSplitter>
 #include <QStatusBar>
 #include <QTableView>
 #include <QTableWidget>
@@ -626,6 +627,29 @@ private slots:
         browser->searchField()->clear();
         browser->applyFilter();
         child<QLineEdit>("faults")->clear();
+    }
+
+    // The operator's layout survives a restart: the window's size and every splitter.
+    void theWindowComesBackAsItWasLeft() {
+        auto* form = child<QSplitter>("formSplitter");
+        QVERIFY(form);
+        window_->resize(1100, 760);
+        QTRY_COMPARE(window_->size(), QSize(1100, 760));
+        // The launch form 60 px wider than it opened.
+        const QList<int> opened = form->sizes();
+        form->setSizes({opened[0] + 60, opened[1] - 60});
+        const QList<int> left = form->sizes();
+        QCOMPARE(left[0], opened[0] + 60);
+        window_->close(); // remembers the layout
+
+        WindowOptions options;
+        options.historyPath = (dir_.path() + "/history.sqlite").toStdString();
+        MainWindow again(options);
+        again.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&again));
+        QCOMPARE(again.size(), QSize(1100, 760));
+        QCOMPARE(again.findChild<QSplitter*>("formSplitter")->sizes(), left);
+        window_->show();
     }
 
     void migratesToADaemonChosenInTheForm() {

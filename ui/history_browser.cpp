@@ -98,6 +98,7 @@ HistoryBrowser::HistoryBrowser(HistoryModel* model, QWidget* parent)
     connect(filter_, &QAbstractItemModel::layoutChanged, this, &HistoryBrowser::updateCount);
 
     auto* splitter = new QSplitter(Qt::Vertical, this);
+    splitter->setObjectName(QStringLiteral("historySplitter"));
     auto* top = new QWidget(splitter);
     auto* topLayout = new QVBoxLayout(top);
     topLayout->setContentsMargins(0, 0, 0, 0);

@@ -3,6 +3,7 @@
 #include "engine/api/faults.h"
 #include "engine/api/incoming_daemon.h"
 #include "engine/api/tls_pki.h"
+#include "ui/settings.h"
 #include "ui/theme.h"
 
 #include <QCheckBox>
@@ -37,11 +38,6 @@ QSpinBox* makeSpinBox(const char* objectName, int minimum, int maximum, int valu
     return box;
 }
 
-// The window's remembered choices, in $XDG_CONFIG_HOME/migrascope/migrascope.conf.
-QSettings settings() {
-    return QSettings(QStringLiteral("migrascope"), QStringLiteral("migrascope"));
-}
-
 } // namespace
 
 LaunchForm::LaunchForm(QWidget* parent) : QWidget(parent) {
@@ -73,7 +69,7 @@ LaunchForm::LaunchForm(QWidget* parent) : QWidget(parent) {
     destination_->setToolTip(tr("Empty: migrate to a destination inside this process. "
                                 "HOST:PORT ([ADDRESS]:PORT for IPv6): migrate to a destination "
                                 "daemon started there with migrascope --incoming."));
-    destination_->setText(settings().value(QStringLiteral("launch/destination")).toString());
+    destination_->setText(windowSettings().value(QStringLiteral("launch/destination")).toString());
     auto* migrationLayout = new QFormLayout(migrationBox);
     migrationLayout->addRow(tr("Destination:"), destination_);
     migrationLayout->addRow(tr("Multifd channels:"), multifdChannels_);
@@ -386,7 +382,7 @@ void LaunchForm::setConfig(const MigrationConfig& config) {
 }
 
 void LaunchForm::rememberDestination() const {
-    settings().setValue(QStringLiteral("launch/destination"), destination_->text().trimmed());
+    windowSettings().setValue(QStringLiteral("launch/destination"), destination_->text().trimmed());
 }
 
 QString LaunchForm::problem() const {

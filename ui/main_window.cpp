@@ -13,6 +13,7 @@
 #include "ui/run_controller.h"
 #include "ui/run_details.h"
 #include "ui/run_status_panel.h"
+#include "ui/settings.h"
 #include "ui/table_view.h"
 #include "ui/throughput_plot.h"
 
@@ -76,6 +77,7 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent) : QMainWindow(par
     tabs_->addTab(historyPage_, tr("History"));
 
     auto* splitter = new QSplitter(Qt::Horizontal);
+    splitter->setObjectName(QStringLiteral("formSplitter"));
     splitter->addWidget(formScroll_);
     splitter->addWidget(tabs_);
     splitter->setStretchFactor(0, 0);
@@ -139,12 +141,13 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent) : QMainWindow(par
         prepareHistory();
     // Roomy where the screen allows; on a laptop's 1024x768 the whole window stays on screen.
     resize(QSize(1400, 900).boundedTo(screen()->availableGeometry().size()));
+    restoreLayout();
 }
 
 MainWindow::~MainWindow() = default;
 
 int MainWindow::retentionDays() {
-    return QSettings().value(QStringLiteral("history/retention-days"), 365).toInt();
+    return windowSettings().value(QStringLiteral("history/retention-days"), 365).toInt();
 }
 
 void MainWindow::askForRetention() {
@@ -156,7 +159,7 @@ void MainWindow::askForRetention() {
         retentionDays(), 0, 36500, 1, &ok);
     if (!ok)
         return;
-    QSettings().setValue(QStringLiteral("history/retention-days"), days);
+    windowSettings().setValue(QStringLiteral("history/retention-days"), days);
     try {
         HistoryStore store(historyPath_);
         const HistoryStore::Upkeep upkeep = store.keepBounded(days);
@@ -216,6 +219,7 @@ QWidget* MainWindow::createDashboard() {
     logs->addTab(devicePanel_, tr("Devices"));
 
     auto* splitter = new QSplitter(Qt::Vertical, page);
+    splitter->setObjectName(QStringLiteral("dashboardSplitter"));
     splitter->addWidget(plot_);
     splitter->addWidget(channelView_);
     splitter->addWidget(logs);
@@ -457,7 +461,39 @@ void MainWindow::finishRun(MigrationStatus status, qint64 historyId, const QStri
         statusBar()->showMessage(tr("Migration %1; not recorded in the history").arg(word));
 }
 
+void MainWindow::restoreLayout() {
+    // Where the operator left the window and its splitters; restoreGeometry keeps it on a
+    // screen that is there now (a laptop undocked from a bigger monitor).
+    QSettings settings = windowSettings();
+    restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
+}
+
+void MainWindow::showEvent(QShowEvent* event) {
+    QMainWindow::showEvent(event);
+    if (splittersRestored_)
+        return;
+    // Once the window has its size: a splitter restored before that is stretched afterwards.
+    splittersRestored_ = true;
+    layout()->activate();
+    const QSettings settings = windowSettings();
+    for (QSplitter* splitter : findChildren<QSplitter*>())
+        if (!splitter->objectName().isEmpty())
+            splitter->restoreState(
+                settings.value(QStringLiteral("splitters/") + splitter->objectName())
+                    .toByteArray());
+}
+
+void MainWindow::saveLayout() const {
+    QSettings settings = windowSettings();
+    settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
+    for (const QSplitter* splitter : findChildren<QSplitter*>())
+        if (!splitter->objectName().isEmpty())
+            settings.setValue(QStringLiteral("splitters/") + splitter->objectName(),
+                              splitter->saveState());
+}
+
 void MainWindow::closeEvent(QCloseEvent* event) {
+    saveLayout();
     // Stopping takes a moment; start now so the wait in the destructor is short.
     if (controller_->isRunning()) {
         statusBar()->showMessage(tr("Cancelling the migration in flight…"));

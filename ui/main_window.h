@@ -59,11 +59,15 @@ public:
 
 protected:
     void closeEvent(QCloseEvent* event) override;
+    void showEvent(QShowEvent* event) override;
 
 private:
     QWidget* createDashboard();
     QWidget* createHistoryPage();
     void prepareHistory();
+    // The window's size and place and its splitters, as the operator left them.
+    void restoreLayout();
+    void saveLayout() const;
     static int retentionDays(); // History > Keep runs for (QSettings)
     void askForRetention();
     void startRun();
@@ -103,6 +107,7 @@ private:
     QTableView* eventView_ = nullptr;
     QTableView* historyView_ = nullptr;
     QTabWidget* tabs_ = nullptr;
+    bool splittersRestored_ = false;
     QWidget* dashboard_ = nullptr;
     QWidget* historyPage_ = nullptr;
 };
