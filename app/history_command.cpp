@@ -10,6 +10,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QSysInfo>
+#include <algorithm>
 #include <cstdio>
 #include <optional>
 #include <stdexcept>
@@ -108,12 +109,17 @@ int list(const HistoryStore& history, const QCommandLineParser& parser) {
         std::string note = run.diagnosis;
         if (note.size() > 100)
             note = note.substr(0, 97) + "...";
+        // An imported run is marked where its role is: "source*", with the origin in show.
+        const std::string role = std::string(toString(run.role)) + (run.origin.empty() ? "" : "*");
         std::printf("%6lld  %-24s  %-24s  %-12s  %10s  %10s  %s\n", static_cast<long long>(run.id),
-                    run.startedAt.c_str(), resultOf(run).toStdString().c_str(), toString(run.role),
+                    run.startedAt.c_str(), resultOf(run).toStdString().c_str(), role.c_str(),
                     mebibytes(run.ramTotal).c_str(), mebibytes(run.transferred).c_str(),
                     note.c_str());
     }
     std::printf("%zu runs shown\n", shown.size());
+    if (std::any_of(shown.begin(), shown.end(),
+                    [](const RunRecord& run) { return !run.origin.empty(); }))
+        std::printf("* imported from another host (history show ID says which)\n");
     return 0;
 }
 

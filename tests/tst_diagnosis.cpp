@@ -255,6 +255,12 @@ private slots:
         QJsonObject here = show({id});
         QJsonObject there = show({"1", "--history", otherHistory});
         QVERIFY(!there["origin"].toString().isEmpty());
+        const auto listed =
+            test::runProcess(MIGRASCOPE_BINARY, {"history", "list", "--history", otherHistory},
+                             environment(), 60000);
+        QVERIFY2(listed.out.contains("source*") &&
+                     listed.out.contains("* imported from another host"),
+                 listed.out.constData());
         there.remove("origin");
         QVERIFY(!here.isEmpty());
         QCOMPARE(there, here);

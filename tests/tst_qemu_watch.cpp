@@ -9,6 +9,7 @@
 #include "test_support.h"
 #include "ui/channel_table_model.h"
 #include "ui/history_model.h"
+#include "ui/launch_form.h"
 #include "ui/main_window.h"
 #include "ui/run_controller.h"
 #include "ui/throughput_plot.h"
@@ -349,11 +350,14 @@ private slots:
         QSignalSpy finished(window.runController(), &ui::RunController::runFinished);
         QSignalSpy started(window.runController(), &ui::RunController::watchStarted);
         QVERIFY(window.watchQemu(watchOptions(pair)));
+        // The launch form has nothing to do with a watch: it makes way for the dashboard.
+        QVERIFY(!window.launchForm()->isVisible());
         QVERIFY(started.wait(10000));
         QVERIFY(pair.migrate(64ull << 20));
         QCOMPARE(pair.waitForEnd()["status"].toString(), QString("completed"));
         QVERIFY(finished.count() == 1 || finished.wait(20000));
         QVERIFY(finished.first()[0].value<MigrationStatus>() == MigrationStatus::Completed);
+        QVERIFY(window.launchForm()->isVisible()); // back for a run of our own
 
         // One row and one plot series per connection; a plain migration says it has no TLS.
         const auto* channels = window.channelTableModel();

@@ -121,6 +121,8 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent) : QMainWindow(par
             [this](const QString& description) { statusBar()->showMessage(description); });
     connect(controller_, &RunController::watchRefused, this, [this](const QString& reason) {
         form_->setRunning(false);
+        watching_ = false;
+        updateFormVisibility();
         statusBar()->showMessage(tr("Cannot watch: %1").arg(reason));
     });
     connect(historyModel_, &HistoryModel::reloadFailed, this, [this](const QString& error) {
@@ -128,8 +130,7 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent) : QMainWindow(par
     });
     // The run in flight has a row too; show it whenever the operator looks.
     connect(tabs_, &QTabWidget::currentChanged, this, [this](int index) {
-        // The launch form is for the Live tab; history gets the whole width for its columns.
-        formScroll_->setVisible(tabs_->widget(index) != historyPage_);
+        updateFormVisibility();
         if (tabs_->widget(index) == historyPage_)
             historyBrowser_->reload();
     });
@@ -347,7 +348,9 @@ bool MainWindow::watchQemu(const WatchOptions& options) {
     if (!controller_->watch(options))
         return false;
     form_->setRunning(true);
+    watching_ = true;
     tabs_->setCurrentWidget(dashboard_);
+    updateFormVisibility();
     statusBar()->showMessage(
         tr("Connecting to %1…").arg(QString::fromStdString(options.sourceQmp)));
     return true;
@@ -445,8 +448,16 @@ void MainWindow::followResume(const TelemetrySnapshot& snapshot) {
     }
 }
 
+void MainWindow::updateFormVisibility() {
+    // The launch form is for our own runs on the Live tab: history gets the whole width for
+    // its columns, and a watched QEMU migration is launched elsewhere.
+    formScroll_->setVisible(tabs_->currentWidget() != historyPage_ && !watching_);
+}
+
 void MainWindow::finishRun(MigrationStatus status, qint64 historyId, const QString& historyError) {
     form_->setRunning(false);
+    watching_ = false;
+    updateFormVisibility();
     historyBrowser_->reload();
     const QString word = resultText(status, !controller_->lastSnapshot().warnings.empty());
     if (!historyError.isEmpty())

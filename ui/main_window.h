@@ -67,6 +67,7 @@ private:
     void prepareHistory();
     // The window's size and place and its splitters, as the operator left them.
     void restoreLayout();
+    void updateFormVisibility();
     void saveLayout() const;
     static int retentionDays(); // History > Keep runs for (QSettings)
     void askForRetention();
@@ -108,6 +109,7 @@ private:
     QTableView* historyView_ = nullptr;
     QTabWidget* tabs_ = nullptr;
     bool splittersRestored_ = false;
+    bool watching_ = false; // a QEMU migration is being watched
     QWidget* dashboard_ = nullptr;
     QWidget* historyPage_ = nullptr;
 };
