@@ -183,16 +183,27 @@ void RunStatusPanel::showSnapshot(const TelemetrySnapshot& snapshot) {
     // The RAM size is known only once the source has started migrating. Not "x of y": pages
     // dirtied again are sent again, so what is sent passes the RAM's size.
     // The guest's RAM as configured, and what else QEMU migrates (video RAM) apart from it.
-    if (stats.total == 0)
+    // Short enough for two lines in a 1400 px window; the tooltip says it in full.
+    if (stats.total == 0) {
         transferred_->setText(transferred);
-    else if (stats.guestRam == 0 || stats.guestRam >= stats.total)
+        transferred_->setToolTip(QString());
+    } else if (stats.guestRam == 0 || stats.guestRam >= stats.total) {
         transferred_->setText(
-            tr("%1 (guest RAM %2)").arg(transferred, bytesText(static_cast<double>(stats.total))));
-    else
-        transferred_->setText(
-            tr("%1 (guest RAM %2 + %3 video RAM)")
-                .arg(transferred, bytesText(static_cast<double>(stats.guestRam)),
-                     bytesText(static_cast<double>(stats.total - stats.guestRam))));
+            tr("%1 (RAM %2)").arg(transferred, bytesText(static_cast<double>(stats.total))));
+        transferred_->setToolTip(
+            tr("%1 sent; the guest has %2 of RAM. Pages the guest dirties "
+               "again are sent again, so what is sent can pass it.")
+                .arg(transferred, bytesText(static_cast<double>(stats.total))));
+    } else {
+        const QString ram = bytesText(static_cast<double>(stats.guestRam));
+        const QString video = bytesText(static_cast<double>(stats.total - stats.guestRam));
+        transferred_->setText(tr("%1 (RAM %2 + %3 video)").arg(transferred, ram, video));
+        transferred_->setToolTip(
+            tr("%1 sent; the guest has %2 of RAM as configured, and QEMU also migrates %3 of "
+               "video RAM. Pages the guest dirties again are sent again, so what is sent can "
+               "pass their sum.")
+                .arg(transferred, ram, video));
+    }
     // One unit per quantity on screen: rates are bytes per second, as the plot and the
     // channel table show them; QEMU's mbps (megabits) stays in the JSON.
     throughput_->setText(rateText(stats.mbps * 1e6 / 8));
