@@ -15,6 +15,7 @@
 #include "ui/run_comparison.h"
 #include "ui/run_controller.h"
 #include "ui/run_details.h"
+#include "ui/theme.h"
 #include "ui/throughput_plot.h"
 
 #include <QAbstractItemModelTester>
@@ -36,6 +37,7 @@
 #include <QTimer>
 #include <QtTest>
 #include <memory>
+#include <qcustomplot.h>
 
 using namespace migrascope;
 using namespace migrascope::ui;
@@ -626,6 +628,24 @@ private slots:
         browser->searchField()->clear();
         browser->applyFilter();
         child<QLineEdit>("faults")->clear();
+    }
+
+    // Sixteen multifd channels and main: seventeen lines an operator can tell apart, none of
+    // them in the colour that means failure.
+    void seventeenChannelsGetSeventeenDistinctLines() {
+        ThroughputPlot plot;
+        std::vector<ChannelSample> samples{{100, "main", 1e6, 1}};
+        for (int channel = 0; channel < 16; ++channel)
+            samples.push_back({100, "multifd-" + std::to_string(channel), 1e6, 1});
+        plot.appendSamples(samples);
+        QCOMPARE(plot.graphCount(), 17);
+        QSet<QString> looks;
+        for (int graph = 0; graph < plot.plot()->graphCount(); ++graph) {
+            const QPen pen = plot.plot()->graph(graph)->pen();
+            QVERIFY(pen.color() != theme::failure());
+            looks.insert(pen.color().name() + QString::number(pen.style()));
+        }
+        QCOMPARE(looks.size(), 17);
     }
 
     // The operator's layout survives a restart: the window's size and every splitter.

@@ -40,8 +40,10 @@ inline QColor troubleText() {
 inline QColor phaseBand(int index) {
     return index % 2 == 0 ? QColor(0x80, 0x80, 0x80, 0x18) : QColor(0x1c, 0x71, 0xd8, 0x20);
 }
-// The throughput plot's lines: distinct hues (Okabe-Ito, then Tableau).
+// The throughput plot's lines: distinct hues (Okabe-Ito, then Tableau), none of them the
+// failure red; from the 13th line on the hues repeat with channelStyle's dashes.
 QColor channel(int index);
+Qt::PenStyle channelStyle(int index);
 
 std::optional<QColor> forLevel(EventLevel level);
 std::optional<QColor> forStatus(MigrationStatus status);

@@ -70,7 +70,8 @@ QCPGraph* ThroughputPlot::graphFor(const QString& channel) {
         // Channels overlap the total when only one carries data; keep the total visible.
         graph->setLayer(QLatin1String(kTotalLayer));
     } else {
-        graph->setPen(QPen(theme::channel(channelGraphs_++), kChannelPenWidth));
+        const int index = channelGraphs_++;
+        graph->setPen(QPen(theme::channel(index), kChannelPenWidth, theme::channelStyle(index)));
     }
     graphs_.insert(channel, graph);
     return graph;
