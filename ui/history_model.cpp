@@ -8,6 +8,7 @@
 #include <QColor>
 #include <QFileInfo>
 #include <QStyle>
+#include <algorithm>
 #include <stdexcept>
 
 namespace migrascope::ui {
@@ -56,6 +57,16 @@ RunTraits runTraits(const RunRecord& run) {
     }
     traits.postcopy = traits.postcopy || run.postcopyPageRequests > 0 || run.postcopyRecoveries > 0;
     return traits;
+}
+
+double recordedLengthMs(const RunRecord& run, const std::vector<Event>& events,
+                        const std::vector<ChannelSample>& samples) {
+    double length = run.totalTimeMs;
+    if (!events.empty())
+        length = std::max(length, events.back().timeMs);
+    if (!samples.empty())
+        length = std::max(length, samples.back().timeMs);
+    return length;
 }
 
 QString runResultText(const RunRecord& run) {

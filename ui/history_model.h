@@ -19,6 +19,10 @@ struct RunTraits {
     bool postcopy = false; // postcopy-ram was on, or the run reached postcopy
 };
 RunTraits runTraits(const RunRecord& run);
+// How long a recorded run's timeline is: its total time, or its last event or sample if later
+// (events and samples count from the run's start, boot included).
+double recordedLengthMs(const RunRecord& run, const std::vector<Event>& events,
+                        const std::vector<ChannelSample>& samples);
 // "completed with warnings" for a completed run that has any; QEMU's word otherwise.
 QString runResultText(const RunRecord& run);
 

@@ -300,10 +300,7 @@ void RunDetails::showRun(const std::string& historyPath, std::int64_t runId) {
         } catch (const std::exception&) {
             deviceConfigs_.clear(); // a configuration this version cannot read: no diagrams
         }
-        lengthMs_ = run->totalTimeMs;
-        for (const auto& last : {recordedEvents_.empty() ? 0.0 : recordedEvents_.back().timeMs,
-                                 recordedSamples_.empty() ? 0.0 : recordedSamples_.back().timeMs})
-            lengthMs_ = std::max(lengthMs_, last);
+        lengthMs_ = recordedLengthMs(*run, recordedEvents_, recordedSamples_);
         timeline_->setRange(0, static_cast<int>(std::ceil(lengthMs_)));
         plot_->setPhases(phasesOf(recordedEvents_, lengthMs_));
         jumpButton_->setEnabled(firstFailureMs_.has_value());

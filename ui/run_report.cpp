@@ -36,15 +36,13 @@ QString headerRow(const QStringList& names) {
     return row + QStringLiteral("</tr>");
 }
 
-QImage plotImage(const HistoryStore& store, std::int64_t runId) {
+QImage plotImage(const HistoryStore& store, const RunRecord& run) {
     ThroughputPlot plot;
     plot.setMinimumSpan(0);
-    plot.appendSamples(store.samples(runId));
-    const std::vector<Event> events = store.events(runId);
-    double endMs = store.run(runId) ? store.run(runId)->totalTimeMs : 0;
-    if (!events.empty())
-        endMs = std::max(endMs, events.back().timeMs);
-    plot.setPhases(phasesOf(events, endMs));
+    const std::vector<ChannelSample> samples = store.samples(run.id);
+    const std::vector<Event> events = store.events(run.id);
+    plot.appendSamples(samples);
+    plot.setPhases(phasesOf(events, recordedLengthMs(run, events, samples)));
     return plot.plot()->toPixmap(kPlotWidth, kPlotHeight).toImage();
 }
 
@@ -185,7 +183,10 @@ QString runReportHtml(const HistoryStore& store, std::int64_t runId, const QStri
 QString writeRunReport(const std::string& historyPath, std::int64_t runId, const QString& file) {
     try {
         const HistoryStore store(historyPath, HistoryStore::Access::ReadOnly);
-        const QImage plot = plotImage(store, runId);
+        const std::optional<RunRecord> run = store.run(runId);
+        if (!run)
+            return QObject::tr("the history has no run %1").arg(runId);
+        const QImage plot = plotImage(store, *run);
         if (file.endsWith(QLatin1String(".pdf"), Qt::CaseInsensitive)) {
             QTextDocument document;
             document.addResource(QTextDocument::ImageResource, QUrl(kPlotResource), plot);
