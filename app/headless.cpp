@@ -113,7 +113,7 @@ void addRunCommands(QmpServer& qmp, MigrationRun& run) {
          [&run](const QJsonObject& arguments) {
              if (!arguments["resume"].toBool())
                  throw QmpError("There's a migration process in progress");
-             return accepted(run.resume());
+             return accepted(run.resume(arguments["uri"].toString().toStdString()));
          }},
     };
     for (const auto& [name, handler] : commands)

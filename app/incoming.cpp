@@ -53,13 +53,15 @@ void addDaemonCommands(QmpServer& qmp, IncomingDaemon& daemon) {
              return QJsonObject{};
          }},
         // The daemon arms a paused postcopy for its source's resume by itself, on its own
-        // address: the command says whether one is waiting.
+        // address; with a uri it listens there too, as QEMU's destination does.
         {"migrate-recover",
-         [&daemon](const QJsonObject&) -> QJsonValue {
-             for (const auto& migration : daemon.migrations())
-                 if (migration.snapshot.status == MigrationStatus::PostcopyPaused)
-                     return QJsonObject{};
-             throw QmpError("Migrate recover can only be run when postcopy is paused.");
+         [&daemon](const QJsonObject& arguments) -> QJsonValue {
+             if (const std::string refused =
+                     daemon.recover(arguments["uuid"].toString().toStdString(),
+                                    arguments["uri"].toString().toStdString());
+                 !refused.empty())
+                 throw QmpError(refused);
+             return QJsonObject{};
          }},
     };
     for (const auto& [name, handler] : commands)

@@ -377,6 +377,64 @@ private slots:
                  daemonRuns(history)[0].errorDesc.c_str());
     }
 
+    // As QEMU's operators do after a network change: the destination's migrate-recover names
+    // another address, and the source's migrate resume dials it. The resume comes in there,
+    // the migration completes and is verified, and the other address closes again.
+    void migrateRecoverOnAnotherAddress() {
+        const QString python = QStandardPaths::findExecutable("python3");
+        if (python.isEmpty())
+            QSKIP("needs python3");
+        const QString history = QString::fromStdString(workspace_.path("recover-elsewhere.sqlite"));
+        const QString daemonSocket = QString::fromStdString(workspace_.path("daemon-recover.qmp"));
+        const QString sourceSocket = QString::fromStdString(workspace_.path("source-recover.qmp"));
+        startDaemon({}, history, {"--qmp", "unix:" + daemonSocket});
+        QProcess source;
+        // The source would otherwise resume by itself on the daemon's own address.
+        startSource(source, {"--ram-size", "256M", "--dirty-rate", "32M", "--max-bandwidth", "32M",
+                             "--capability", "postcopy-ram=on", "--postcopy-after", "1",
+                             "--recover-delay", "3600000", "--qmp", "unix:" + sourceSocket});
+        QTRY_VERIFY_WITH_TIMEOUT(daemonLog().contains("postcopy-active"), 60000);
+        const auto qmp = [&](const QString& socket, const QStringList& commands) {
+            QProcess script;
+            script.start(
+                python, QStringList{QStringLiteral(MIGRASCOPE_TESTS_DIR) + "/scripts/qmp_client.py",
+                                    socket, R"({"execute": "qmp_capabilities"})"} +
+                            commands);
+            script.waitForFinished(30000);
+            return script.readAllStandardOutput() + script.readAllStandardError();
+        };
+        QByteArray said = qmp(sourceSocket, {R"({"execute": "migrate-pause"})"});
+        QVERIFY2(!said.contains("\"error\""), said.constData());
+        QTRY_VERIFY_WITH_TIMEOUT(daemonLog().contains("postcopy-paused"), 20000);
+
+        const quint16 other = TcpListener("127.0.0.1", 0).port(); // free a moment ago
+        const QString uri = QStringLiteral("tcp:127.0.0.1:%1").arg(other);
+        said = qmp(daemonSocket,
+                   {QStringLiteral(R"({"execute": "migrate-recover", "arguments": {"uri": "%1"}})")
+                        .arg(uri)});
+        QVERIFY2(!said.contains("\"error\""), said.constData());
+        said = qmp(sourceSocket, {QStringLiteral(R"({"execute": "migrate", "arguments": )"
+                                                 R"({"uri": "%1", "resume": true}})")
+                                      .arg(uri)});
+        QVERIFY2(!said.contains("\"error\""), said.constData());
+
+        QVERIFY(source.waitForFinished(120000));
+        const QByteArray sourceLog = source.readAllStandardError();
+        const QJsonObject json = resultOf(source);
+        QVERIFY2(source.exitCode() == 0 && json["status"].toString() == "completed",
+                 sourceLog.constData());
+        QCOMPARE(json["integrity"].toString(), QString("verified"));
+        QVERIFY(json["postcopy"]["recoveries"].toInt() >= 1);
+        const QByteArray address = "127.0.0.1:" + QByteArray::number(other);
+        QTRY_VERIFY2_WITH_TIMEOUT(daemonLog().contains("its resume came to " + address),
+                                  daemonLog().constData(), 5000);
+        QTRY_VERIFY2_WITH_TIMEOUT(daemonLog().contains("stopped listening on " + address),
+                                  daemonLog().constData(), 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(daemonRuns(history).size() == 1 &&
+                                     daemonRuns(history)[0].status == RunStatus::Completed,
+                                 15000);
+    }
+
     void outOfDescriptorsTheDaemonWaitsInsteadOfGivingUp() {
         // Few descriptors: a flood of silent connections exhausts them (EMFILE).
         startDaemon({"prlimit", "--nofile=40:40"},

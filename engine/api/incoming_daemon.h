@@ -24,6 +24,9 @@ struct IncomingAddress {
 IncomingAddress parseIncomingAddress(const std::string& text);
 // "HOST:PORT" or "[ADDR]:PORT" for --destination; throws std::invalid_argument.
 std::pair<std::string, std::uint16_t> parseHostPort(const std::string& text);
+// QEMU's uri of migrate and migrate-recover, "tcp:HOST:PORT" (TLS follows the tls-creds
+// parameter, as in QEMU); throws std::invalid_argument naming what is wrong.
+std::pair<std::string, std::uint16_t> parseMigrateUri(const std::string& text);
 
 struct IncomingOptions {
     std::string listenHost = "127.0.0.1";
@@ -77,6 +80,10 @@ public:
     // migrate_cancel of an incoming migration (by UUID; "" = the only one in flight): it
     // fails, its source is told why, and it is recorded. "" when done, or why not.
     std::string cancel(const std::string& uuid);
+    // migrate-recover with a uri ("tcp:HOST:PORT"): a paused postcopy (by UUID; "" = the only
+    // one paused) is armed at once on its own, on the daemon's address; this also listens on
+    // `uri` for its source's resume, until it resumes or ends. "" when listening, or why not.
+    std::string recover(const std::string& uuid, const std::string& uri);
     // Migrations received so far, and how many completed.
     unsigned received() const;
     unsigned completed() const;

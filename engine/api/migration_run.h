@@ -76,8 +76,10 @@ public:
     std::string startPostcopy(); // migrate-start-postcopy
     std::string pause();         // migrate-pause on the source
     std::string recover();       // migrate-recover on the destination
-    std::string resume();        // migrate resume=true on the source
-    std::string cutNetwork();    // a trainer's fault: the main channel's network fails
+    // migrate resume=true on the source; `uri` ("tcp:HOST:PORT", as QEMU spells it; "" = the
+    // same address) is where the destination's migrate-recover listens: a remote one only.
+    std::string resume(const std::string& uri = {});
+    std::string cutNetwork(); // a trainer's fault: the main channel's network fails
     // migrate-set-parameters: takes effect at once, is logged as an event (so in history),
     // and is what liveParameters() and the snapshot's statistics report from then on.
     std::string setParameters(const LiveParameterChange& change);

@@ -18,6 +18,7 @@
 #include <list>
 #include <mutex>
 #include <stdexcept>
+#include <tuple>
 #include <utility>
 
 namespace migrascope {
@@ -67,6 +68,12 @@ std::pair<std::string, std::uint16_t> parseHostPort(const std::string& text) {
     return {host, parsePort(port, text)};
 }
 
+std::pair<std::string, std::uint16_t> parseMigrateUri(const std::string& text) {
+    if (text.rfind("tcp:", 0) != 0 || text.rfind("tcp://", 0) == 0)
+        throw std::invalid_argument("'" + text + "': expected tcp:HOST:PORT, as QEMU spells it");
+    return parseHostPort(text.substr(4));
+}
+
 IncomingAddress parseIncomingAddress(const std::string& text) {
     IncomingAddress address;
     std::string rest;
@@ -90,6 +97,9 @@ struct IncomingMigration {
     std::unique_ptr<Telemetry> telemetry;
     std::unique_ptr<MigrationDestination> destination;
     // poll()'s own, on the daemon's thread.
+    // migrate-recover's other address: takes this migration's resume, closed once resumed.
+    std::unique_ptr<ConnectionGate> recoveryGate;
+    std::string recoveryAddress;
     bool begun = false;
     bool recoverArmed = false;
     double pausedSinceMs = -1;
@@ -222,8 +232,11 @@ struct IncomingDaemon::Impl {
     // The gate's Route: which migration a connection belongs to, by the UUID its first bytes
     // carry. A main channel with a new UUID starts one, while fewer than --max-incoming are in
     // flight; a multifd channel waits (until its deadline) for its main channel to arrive.
+    // `recoveryAddress`: the connection came to a migrate-recover address, which takes resumes
+    // and nothing else.
     ConnectionGate::Handoff route(Connection& connection, const std::string& peer,
-                                  std::chrono::steady_clock::time_point deadline) {
+                                  std::chrono::steady_clock::time_point deadline,
+                                  const std::string& recoveryAddress = {}) {
         const std::string late = "it did not finish its channel's first bytes within " +
                                  std::to_string(options.handshakeTimeoutMs) +
                                  " ms (handshake-timeout)";
@@ -240,8 +253,14 @@ struct IncomingDaemon::Impl {
             std::uint8_t bytes[kStreamStartSize];
             readStart(bytes, sizeof bytes);
             const StreamStart start = decodeStreamStart(bytes);
+            if (!recoveryAddress.empty() && !start.resume)
+                throw MigrationError("a new migration came to " + recoveryAddress +
+                                     ", which migrate-recover opened for a resume only");
             std::unique_lock lock(migrationsMutex);
             migration = find(start.uuid);
+            if (migration && !recoveryAddress.empty())
+                note(EventLevel::Info, "migration " + migration->tag + ": its resume came to " +
+                                           recoveryAddress + " (migrate-recover)");
             if (!migration && start.resume) {
                 rememberRefused(start.uuid);
                 lock.unlock();
@@ -351,6 +370,7 @@ struct IncomingDaemon::Impl {
 
     // Records the end of a migration and lets its guest go.
     void finish(IncomingMigration& m, const std::string& stoppedBecause, std::vector<Event>& out) {
+        closeRecoveryGate(m);
         m.destination->stop();
         m.destination->stopGuest();
         drainLog(m, out); // what it said while stopping still reaches the log
@@ -413,6 +433,8 @@ struct IncomingDaemon::Impl {
         } else {
             m.recoverArmed = false;
             m.pausedSinceMs = -1;
+            if (state != State::PostcopyRecover)
+                closeRecoveryGate(m);
         }
         drainLog(m, out);
         if (state != State::Completed && state != State::Failed)
@@ -423,6 +445,46 @@ struct IncomingDaemon::Impl {
             return false;
         finish(m, {}, out);
         return true;
+    }
+
+    // migrate-recover on another address: a gate of its own, routing as the daemon's does.
+    std::string openRecoveryGate(IncomingMigration& m, const std::string& uri) {
+        std::string host;
+        std::uint16_t recoveryPort = 0;
+        try {
+            std::tie(host, recoveryPort) = parseMigrateUri(uri);
+        } catch (const std::invalid_argument& error) {
+            return error.what();
+        }
+        closeRecoveryGate(m);
+        const std::string address = host + ":" + std::to_string(recoveryPort);
+        ConnectionGate::Options gateOptions{host, recoveryPort, options.tls,
+                                            std::chrono::milliseconds(options.handshakeTimeoutMs)};
+        try {
+            m.recoveryGate = std::make_unique<ConnectionGate>(
+                std::move(gateOptions), credentials.get(), *rejections, daemonTelemetry,
+                [this, address](Connection& connection, const std::string& peer,
+                                std::chrono::steady_clock::time_point deadline) {
+                    return route(connection, peer, deadline, address);
+                });
+            m.recoveryGate->start();
+        } catch (const std::exception& error) {
+            m.recoveryGate.reset();
+            return "migrate-recover: cannot listen on " + address + ": " + error.what();
+        }
+        m.recoveryAddress = address;
+        note(EventLevel::Info, "migration " + m.tag + ": migrate-recover: listening on " + address +
+                                   " for its source's resume (and on the daemon's address)");
+        return {};
+    }
+
+    void closeRecoveryGate(IncomingMigration& m) {
+        if (!m.recoveryGate)
+            return;
+        m.recoveryGate->stop();
+        m.recoveryGate.reset();
+        note(EventLevel::Info, "migration " + m.tag + ": stopped listening on " +
+                                   std::exchange(m.recoveryAddress, {}) + " (migrate-recover)");
     }
 
     void drainDaemonLog(std::vector<Event>& out) {
@@ -560,6 +622,28 @@ std::string IncomingDaemon::cancel(const std::string& uuid) {
     }
     return target->destination->cancel(
         "cancelled on the destination host by its operator (migrate_cancel)");
+}
+
+std::string IncomingDaemon::recover(const std::string& uuid, const std::string& uri) {
+    Impl& d = *impl_;
+    std::shared_ptr<IncomingMigration> target;
+    {
+        std::lock_guard lock(d.migrationsMutex);
+        std::vector<std::shared_ptr<IncomingMigration>> paused;
+        for (const auto& m : d.migrations)
+            if (m->destination->state() == MigrationDestination::State::PostcopyPaused &&
+                (uuid.empty() || uuidToString(m->uuid) == uuid))
+                paused.push_back(m);
+        if (paused.empty())
+            return "Migrate recover can only be run when postcopy is paused.";
+        if (paused.size() > 1)
+            return std::to_string(paused.size()) +
+                   " incoming migrations are postcopy-paused: name one by its uuid";
+        target = paused.front();
+    }
+    if (uri.empty())
+        return {}; // armed by itself on the daemon's address
+    return d.openRecoveryGate(*target, uri);
 }
 
 unsigned IncomingDaemon::received() const {

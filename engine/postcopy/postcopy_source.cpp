@@ -7,6 +7,7 @@
 #include "engine/wire/wire.h"
 
 #include <bit>
+#include <utility>
 
 namespace migrascope {
 namespace {
@@ -70,7 +71,7 @@ std::string MigrationSource::cutNetwork() {
     return interrupt("the network under the main channel failed (trainer's fault)");
 }
 
-std::string MigrationSource::resume() {
+std::string MigrationSource::resume(const std::string& host, std::uint16_t port) {
     {
         std::lock_guard lock(controlMutex_);
         const MigrationStatus status = telemetry_.status();
@@ -80,6 +81,8 @@ std::string MigrationSource::resume() {
         if (resumeRequested_)
             return "resume refused: a resume is already under way";
         resumeRequested_ = true;
+        resumeHost_ = host;
+        resumePort_ = port;
     }
     controlChanged_.notify_all();
     return {};
@@ -425,12 +428,16 @@ void MigrationSource::resumeHandshake() {
     {
         std::lock_guard lock(controlMutex_);
         resumeRequested_ = false;
+        if (!resumeHost_.empty()) {
+            host_ = std::exchange(resumeHost_, {});
+            port_ = resumePort_;
+        }
         throwIfCancelled();
         telemetry_.setStatus(MigrationStatus::PostcopyRecoverSetup);
     }
     telemetry_.setPhase("postcopy recover: reconnecting");
     telemetry_.event(EventLevel::Info, Side::Source,
-                     "resume: reconnecting the main channel to " + config_.destinationHost + ":" +
+                     "resume: reconnecting the main channel to " + host_ + ":" +
                          std::to_string(port_));
     main_ = openChannel(port_, *mainCounters_);
     main_->limitUnsentBytes(kPostcopyUnsentLimit);

@@ -1,6 +1,7 @@
 #include "engine/api/migration_run.h"
 
 #include "engine/api/history_store.h"
+#include "engine/api/incoming_daemon.h"
 #include "engine/destination/in_process_destination.h"
 #include "engine/destination/remote_destination.h"
 #include "engine/devices/device_migration.h"
@@ -9,6 +10,9 @@
 #include "engine/source/migration_source.h"
 #include "engine/telemetry/kernel_tcp_reader.h"
 #include "engine/telemetry/telemetry.h"
+
+#include <stdexcept>
+#include <tuple>
 
 namespace migrascope {
 namespace {
@@ -86,9 +90,21 @@ std::string MigrationRun::pause() {
     return source_ && !finished_ ? source_->pause() : kNotRunning;
 }
 
-std::string MigrationRun::resume() {
+std::string MigrationRun::resume(const std::string& uri) {
+    std::string host;
+    std::uint16_t port = 0;
+    if (!uri.empty()) {
+        if (!config_.remoteDestination())
+            return "resume refused: the destination is in this process, where it was; a uri "
+                   "names a remote destination's migrate-recover address";
+        try {
+            std::tie(host, port) = parseMigrateUri(uri);
+        } catch (const std::invalid_argument& error) {
+            return std::string("resume refused: ") + error.what();
+        }
+    }
     std::lock_guard lock(mutex_);
-    return source_ && !finished_ ? source_->resume() : kNotRunning;
+    return source_ && !finished_ ? source_->resume(host, port) : kNotRunning;
 }
 
 std::string checkLiveParameters(const LiveParameterChange& change) {

@@ -128,11 +128,10 @@ std::unique_ptr<Connection> MigrationSource::openChannel(std::uint16_t port,
                                                          ChannelCounters& counters) {
     const std::string& id = counters.id;
     counters.state.store(ChannelState::Connecting);
-    auto connection =
-        std::make_unique<Connection>(connectTcp(config_.destinationHost, port,
-                                                std::chrono::milliseconds(config_.connectTimeoutMs),
-                                                [this] { return cancelRequested_.load(); }),
-                                     id);
+    auto connection = std::make_unique<Connection>(
+        connectTcp(host_, port, std::chrono::milliseconds(config_.connectTimeoutMs),
+                   [this] { return cancelRequested_.load(); }),
+        id);
     connection->setCounters(&counters);
     connection->setTlsPolicy(TlsPolicy{config_.tls.rekeyInterval, config_.tls.recordWarning},
                              &telemetry_, Side::Source);
@@ -153,7 +152,7 @@ std::unique_ptr<Connection> MigrationSource::openChannel(std::uint16_t port,
         if (config_.tls.enabled) {
             counters.state.store(ChannelState::Handshake);
             const std::string& hostname =
-                config_.tls.hostname.empty() ? config_.destinationHost : config_.tls.hostname;
+                config_.tls.hostname.empty() ? host_ : config_.tls.hostname;
             connection->startTlsClient(*credentials_, config_.tls.priority, hostname);
             counters.setTlsInfo(connection->tlsVersion(), connection->tlsCipher(),
                                 toString(connection->protection()));
@@ -645,6 +644,7 @@ void MigrationSource::warnAboutFaultsThatNeverFired() {
 }
 
 MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
+    host_ = config_.destinationHost;
     port_ = destinationPort;
     startMs_ = telemetry_.elapsedMs();
     windowStartMs_ = startMs_;

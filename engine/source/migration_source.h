@@ -49,7 +49,9 @@ public:
     // Operator actions, any thread. Each returns "" when accepted, or why it was refused.
     std::string startPostcopy(); // migrate-start-postcopy
     std::string pause();         // migrate-pause: postcopy-active or postcopy-recover only
-    std::string resume();        // migrate resume=true: postcopy-paused only
+    // migrate resume=true: postcopy-paused only. A `host` (with its port) is QEMU's uri: the
+    // destination armed migrate-recover on another address, and the source dials it from now on.
+    std::string resume(const std::string& host = {}, std::uint16_t port = 0);
     // A trainer's fault: the network under the main channel fails during postcopy.
     std::string cutNetwork();
     // migrate-set-parameters while the migration runs (any thread): the cap applies to the
@@ -174,6 +176,9 @@ private:
     std::mutex connectionsMutex_; // guards the list cancel() walks while channels are opened
     std::vector<Connection*> connections_;
     Connection* liveMain_ = nullptr; // guarded by connectionsMutex_: what pause() shuts down
+    // Where the channels are dialled; a resume on another address changes them. Migration
+    // thread only, except resumeHost_/resumePort_ (under controlMutex_) that hand one over.
+    std::string host_;
     std::uint16_t port_ = 0;
 
     // Guards the return-path state and the operator's requests; the migration thread waits
@@ -183,6 +188,8 @@ private:
     ReturnPathState returnPathState_;
     std::deque<PageRef> urgentPages_;
     bool resumeRequested_ = false;
+    std::string resumeHost_; // "" = where it was
+    std::uint16_t resumePort_ = 0;
     std::string interruptReason_;
     std::thread returnPath_;
     unsigned returnPathGeneration_ = 0; // migration thread only
