@@ -6,6 +6,7 @@
 #include "engine/api/tls_pki.h"
 #include "engine/transport/connection.h"
 #include "engine/transport/socket.h"
+#include "engine/wire/main_stream.h"
 #include "test_support.h"
 
 #include <QDir>
@@ -430,6 +431,76 @@ private slots:
                                   daemonLog().constData(), 5000);
         QTRY_VERIFY2_WITH_TIMEOUT(daemonLog().contains("stopped listening on " + address),
                                   daemonLog().constData(), 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(daemonRuns(history).size() == 1 &&
+                                     daemonRuns(history)[0].status == RunStatus::Completed,
+                                 15000);
+    }
+
+    // The UUID is in every log and history, so another host with a certificate from the same
+    // CA could present it: a paused postcopy's resume is only taken from the certificate that
+    // started the migration. The impostor is turned away naming both certificates, and the
+    // real source still resumes and completes.
+    void aResumeWithAnotherCertificateIsRefused() {
+        const QString python = QStandardPaths::findExecutable("python3");
+        if (python.isEmpty())
+            QSKIP("needs python3");
+        const QString history = QString::fromStdString(workspace_.path("impostor.sqlite"));
+        const QString sourceSocket = QString::fromStdString(workspace_.path("source-impostor.qmp"));
+        startDaemon({}, history);
+        QProcess source;
+        startSource(source, {"--ram-size", "256M", "--dirty-rate", "32M", "--max-bandwidth", "32M",
+                             "--capability", "postcopy-ram=on", "--postcopy-after", "1",
+                             "--recover-delay", "3600000", "--qmp", "unix:" + sourceSocket});
+        QTRY_VERIFY_WITH_TIMEOUT(daemonLog().contains("postcopy-active"), 60000);
+        const auto sourceQmp = [&](const QString& command) {
+            QProcess script;
+            script.start(python, {QStringLiteral(MIGRASCOPE_TESTS_DIR) + "/scripts/qmp_client.py",
+                                  sourceSocket, R"({"execute": "qmp_capabilities"})", command});
+            script.waitForFinished(30000);
+            return script.readAllStandardOutput() + script.readAllStandardError();
+        };
+        QByteArray said = sourceQmp(R"({"execute": "migrate-pause"})");
+        QVERIFY2(!said.contains("\"error\""), said.constData());
+        QTRY_VERIFY_WITH_TIMEOUT(daemonLog().contains("postcopy-paused"), 20000);
+        const QRegularExpression arrived("incoming migration ([0-9a-f-]{36}) from");
+        const auto uuid = uuidFromString(
+            arrived.match(QString::fromLocal8Bit(daemonLog())).captured(1).toStdString());
+        QVERIFY2(uuid, daemonLog().constData());
+
+        const std::string impostorPki = workspace_.path("impostor-pki");
+        issueClientIdentity(workspace_.pki, impostorPki, "another-source");
+        {
+            TlsCredentials credentials(impostorPki, TlsCredentials::Endpoint::Client);
+            Connection impostor(connectTcp("127.0.0.1", port_), "impostor");
+            impostor.startTlsClient(credentials, "NORMAL", "127.0.0.1");
+            StreamStart start;
+            start.uuid = *uuid;
+            start.channels = 2;
+            start.capabilities = capability_bit::kReturnPath | capability_bit::kPostcopyRam;
+            start.resume = true;
+            const std::vector<std::uint8_t> bytes = encodeStreamStart(start);
+            impostor.sendAll(bytes.data(), bytes.size());
+            char sink[4096];
+            try {
+                while (impostor.waitReadable(std::chrono::seconds(10)) &&
+                       impostor.recvSome(sink, sizeof sink) > 0) {
+                }
+            } catch (const std::exception&) {
+                // turned away: the connection ends either way
+            }
+        }
+        QTRY_VERIFY2_WITH_TIMEOUT(daemonLog().contains("was started by client certificate"),
+                                  daemonLog().constData(), 10000);
+        QVERIFY2(daemonLog().contains("another-source"), daemonLog().constData());
+        QVERIFY(!daemonLog().contains("postcopy-recover: the source reconnected"));
+
+        said = sourceQmp(R"({"execute": "migrate", "arguments": {"resume": true}})");
+        QVERIFY2(!said.contains("\"error\""), said.constData());
+        QVERIFY(source.waitForFinished(120000));
+        const QJsonObject json = resultOf(source);
+        QVERIFY2(json["status"].toString() == "completed",
+                 source.readAllStandardError().constData());
+        QCOMPARE(json["integrity"].toString(), QString("verified"));
         QTRY_VERIFY_WITH_TIMEOUT(daemonRuns(history).size() == 1 &&
                                      daemonRuns(history)[0].status == RunStatus::Completed,
                                  15000);

@@ -25,6 +25,12 @@ struct PkiOptions {
 // Throws std::runtime_error naming the file or GnuTLS step that failed.
 void generatePki(const std::string& dir, const PkiOptions& options = {});
 
+// Another source host's identity from the same CA (caDir's ca-cert.pem and ca-key.pem): writes
+// client-cert.pem (CN clientName), client-key.pem and a copy of ca-cert.pem into dir, a
+// source's tls-creds directory. Throws std::runtime_error naming the file or step that failed.
+void issueClientIdentity(const std::string& caDir, const std::string& dir,
+                         const std::string& clientName);
+
 // $XDG_CONFIG_HOME/migrascope/pki, where XDG_CONFIG_HOME defaults to $HOME/.config.
 std::string defaultPkiDirectory();
 

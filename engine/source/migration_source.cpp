@@ -221,22 +221,17 @@ void MigrationSource::connectChannels(std::uint16_t port) {
 }
 
 void MigrationSource::sendHeader(bool resume) {
-    StreamWriter& out = *stream_;
-    out.put32(kVmFileMagic);
-    out.put32(kVmFileVersion);
-    out.put8(static_cast<std::uint8_t>(Section::Configuration));
-    out.putString8("migrascope");
-    out.putBytes(config_.uuid.data(), config_.uuid.size());
-    out.put32(config_.multifdChannels);
-    out.put32(static_cast<std::uint32_t>(kPageSize));
-    std::uint32_t capabilities = capability_bit::kReturnPath;
+    StreamStart start;
+    start.uuid = config_.uuid;
+    start.channels = config_.multifdChannels;
+    start.capabilities = capability_bit::kReturnPath;
     if (config_.capabilities.postcopyRam)
-        capabilities |= capability_bit::kPostcopyRam;
+        start.capabilities |= capability_bit::kPostcopyRam;
     if (config_.capabilities.switchoverAck)
-        capabilities |= capability_bit::kSwitchoverAck;
-    out.put32(capabilities);
-    // A resume is a new main channel for a paused postcopy: no multifd, no RAM setup.
-    out.put8(resume ? 1 : 0);
+        start.capabilities |= capability_bit::kSwitchoverAck;
+    start.resume = resume;
+    const std::vector<std::uint8_t> bytes = encodeStreamStart(start);
+    stream_->putBytes(bytes.data(), bytes.size());
 }
 
 void MigrationSource::sendSetup() {

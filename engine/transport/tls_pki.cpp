@@ -290,6 +290,33 @@ void writePrivateKey(const std::filesystem::path& path, gnutls_x509_privkey_t ke
     writeFileReplacing(path, pem.view(), 0600);
 }
 
+// keyEncipherment means nothing to ECDHE, but QEMU refuses a leaf whose critical key usage
+// lacks it (crypto/tlscredsx509.c), and GnuTLS marks key usage critical.
+constexpr unsigned kLeafUsage = GNUTLS_KEY_DIGITAL_SIGNATURE | GNUTLS_KEY_KEY_ENCIPHERMENT;
+
+CertificateSpec clientSpecFor(const std::string& name, std::time_t notBefore,
+                              std::time_t notAfter) {
+    CertificateSpec spec;
+    spec.role = "client";
+    spec.commonName = name;
+    spec.organization = "Migrascope";
+    spec.notBefore = notBefore;
+    spec.notAfter = notAfter;
+    spec.keyUsage = kLeafUsage;
+    spec.keyPurpose = GNUTLS_KP_TLS_WWW_CLIENT;
+    return spec;
+}
+
+// A PEM file GnuTLS reads, handed to `import` (which returns GnuTLS's code).
+template <typename Import> void importPem(const std::filesystem::path& path, Import import) {
+    gnutls_datum_t pem{nullptr, 0};
+    checkGnutls(gnutls_load_file(path.c_str(), &pem), "reading " + path.string());
+    const int rc = import(pem);
+    gnutls_memset(pem.data, 0, pem.size);
+    gnutls_free(pem.data);
+    checkGnutls(rc, "decoding " + path.string());
+}
+
 } // namespace
 
 void generatePki(const std::string& dir, const PkiOptions& options) {
@@ -311,29 +338,18 @@ void generatePki(const std::string& dir, const PkiOptions& options) {
         caSpec.isCa = true;
         caSpec.keyUsage = GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN;
 
-        // keyEncipherment means nothing to ECDHE, but QEMU refuses a leaf whose critical key
-        // usage lacks it (crypto/tlscredsx509.c), and GnuTLS marks key usage critical.
-        const unsigned leafUsage = GNUTLS_KEY_DIGITAL_SIGNATURE | GNUTLS_KEY_KEY_ENCIPHERMENT;
-
         CertificateSpec serverSpec;
         serverSpec.role = "server";
         serverSpec.commonName = options.serverName;
         serverSpec.organization = "Migrascope";
         serverSpec.notBefore = leafStart;
         serverSpec.notAfter = leafEnd;
-        serverSpec.keyUsage = leafUsage;
+        serverSpec.keyUsage = kLeafUsage;
         serverSpec.keyPurpose = GNUTLS_KP_TLS_WWW_SERVER;
         serverSpec.dnsName = options.serverName;
         serverSpec.ipAddresses = options.serverAddresses;
 
-        CertificateSpec clientSpec;
-        clientSpec.role = "client";
-        clientSpec.commonName = options.clientName;
-        clientSpec.organization = "Migrascope";
-        clientSpec.notBefore = leafStart;
-        clientSpec.notAfter = leafEnd;
-        clientSpec.keyUsage = leafUsage;
-        clientSpec.keyPurpose = GNUTLS_KP_TLS_WWW_CLIENT;
+        const CertificateSpec clientSpec = clientSpecFor(options.clientName, leafStart, leafEnd);
 
         const PrivateKey caKey = generateKey("CA");
         const Certificate caCert = makeCertificate(caSpec, caKey.get(), nullptr, nullptr);
@@ -354,6 +370,40 @@ void generatePki(const std::string& dir, const PkiOptions& options) {
         syncDirectory(directory);
     } catch (const std::runtime_error& error) {
         throw std::runtime_error("cannot generate the TLS PKI in " + dir + ": " + error.what());
+    }
+}
+
+void issueClientIdentity(const std::string& caDir, const std::string& dir,
+                         const std::string& clientName) {
+    try {
+        const std::filesystem::path from(caDir);
+        const std::filesystem::path directory(dir);
+        gnutls_x509_crt_t rawCa = nullptr;
+        checkGnutls(gnutls_x509_crt_init(&rawCa), "creating the CA certificate");
+        const Certificate caCert(rawCa);
+        importPem(from / "ca-cert.pem", [&](const gnutls_datum_t& pem) {
+            return gnutls_x509_crt_import(caCert.get(), &pem, GNUTLS_X509_FMT_PEM);
+        });
+        gnutls_x509_privkey_t rawKey = nullptr;
+        checkGnutls(gnutls_x509_privkey_init(&rawKey), "creating the CA key");
+        const PrivateKey caKey(rawKey);
+        importPem(from / "ca-key.pem", [&](const gnutls_datum_t& pem) {
+            return gnutls_x509_privkey_import(caKey.get(), &pem, GNUTLS_X509_FMT_PEM);
+        });
+        makeDirectories(directory);
+        const std::time_t now = std::time(nullptr);
+        const std::time_t caEnd = gnutls_x509_crt_get_expiration_time(caCert.get());
+        const PrivateKey clientKey = generateKey("client");
+        const Certificate clientCert = makeCertificate(
+            clientSpecFor(clientName, now - 3600, std::min(caEnd, now + kCaValidSeconds)),
+            clientKey.get(), caCert.get(), caKey.get());
+        writePrivateKey(directory / "client-key.pem", clientKey.get());
+        writeCertificate(directory / "client-cert.pem", clientCert.get());
+        writeCertificate(directory / "ca-cert.pem", caCert.get());
+        syncDirectory(directory);
+    } catch (const std::runtime_error& error) {
+        throw std::runtime_error("cannot issue a client identity in " + dir + " from " + caDir +
+                                 ": " + error.what());
     }
 }
 

@@ -8,8 +8,25 @@
 
 namespace migrascope {
 
+namespace {
+constexpr char kStreamName[] = "migrascope";
+} // namespace
+
+std::vector<std::uint8_t> encodeStreamStart(const StreamStart& start) {
+    wire::Payload out;
+    out.add32(kVmFileMagic).add32(kVmFileVersion);
+    out.add8(static_cast<std::uint8_t>(Section::Configuration)).addString8(kStreamName);
+    out.addBytes(start.uuid.data(), start.uuid.size());
+    out.add32(start.channels)
+        .add32(static_cast<std::uint32_t>(kPageSize))
+        .add32(start.capabilities);
+    // A resume is a new main channel for a paused postcopy: no multifd, no RAM setup.
+    out.add8(start.resume ? 1 : 0);
+    return std::move(out.bytes);
+}
+
 StreamStart decodeStreamStart(const std::uint8_t* bytes) {
-    constexpr char kName[] = "migrascope";
+    constexpr auto& kName = kStreamName;
     const std::uint8_t* at = bytes + 4; // after the magic, which classified the connection
     if (const auto version = wire::get32(at); version != kVmFileVersion)
         throw MigrationError("main channel: stream version " + std::to_string(version) +

@@ -72,6 +72,9 @@ struct StreamStart {
     bool resume = false;
 };
 inline constexpr std::size_t kStreamStartSize = 4 + 4 + 1 + 1 + 10 + 16 + 4 + 4 + 4 + 1;
+// What a source sends first on a main channel: the kStreamStartSize bytes decodeStreamStart
+// reads.
+std::vector<std::uint8_t> encodeStreamStart(const StreamStart& start);
 // Checks and decodes a main channel's first kStreamStartSize bytes (magic included); throws
 // MigrationError naming what is wrong.
 StreamStart decodeStreamStart(const std::uint8_t* bytes);
