@@ -2,12 +2,14 @@
 # Benchmark (not a test): a migration between two network namespaces joined by a veth pair,
 # optionally through a tbf-shaped link, with TLS and the destination's address checked.
 # Needs root. Prints the source's JSON figures next to the ideal time for the link.
-#   packaging/bench_two_hosts.sh [RATE] [RAM] [DIRTY]   e.g. 1gbit 2G 0   (RATE "none": unshaped)
+#   packaging/bench_two_hosts.sh [RATE] [RAM] [DIRTY] [CONTENT]   e.g. 1gbit 2G 0 random
+#   (RATE "none": unshaped; CONTENT as --guest-content: mixed, random or zero)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rate=${1:-1gbit}
 ram=${2:-2G}
 dirty=${3:-0}
+content=${4:-mixed}
 binary=build/app/migrascope
 ((EUID == 0)) || { echo "needs root (network namespaces)" >&2; exit 2; }
 [[ -x $binary ]] || { echo "build first: packaging/dev.sh test" >&2; exit 2; }
@@ -47,7 +49,7 @@ daemon=$!
 for _ in $(seq 100); do grep -q "listening on port" "$work/daemon.log" 2>/dev/null && break; sleep 0.1; done
 
 ip netns exec "$src" "$binary" --headless --destination 10.198.0.2:4444 --tls-hostname localhost \
-    --ram-size "$ram" --dirty-rate "$dirty" --json --history "$work/src.sqlite" \
+    --ram-size "$ram" --dirty-rate "$dirty" --guest-content "$content" --json --history "$work/src.sqlite" \
     > "$work/result.json" 2> "$work/source.log" || true
 python3 - "$work/result.json" "$rate" <<'PY'
 import json, re, sys

@@ -4,7 +4,7 @@
 #   packaging/dev.sh run            build and start the window (in-process destination)
 #   packaging/dev.sh test [PRESET]  build and run the tests; PRESET = default | asan | tsan
 #   packaging/dev.sh bench          build and run the throughput benchmarks (not tests)
-#   packaging/dev.sh bench-two-hosts [RATE] [RAM] [DIRTY]
+#   packaging/dev.sh bench-two-hosts [RATE] [RAM] [DIRTY] [CONTENT]
 #                                   a migration between two network namespaces (root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -73,7 +73,7 @@ bench-two-hosts)
     ;;
 *)
     echo "usage: $0 run [migrascope options] | test [default|asan|tsan] | bench |" \
-        "bench-two-hosts [RATE] [RAM] [DIRTY]" >&2
+        "bench-two-hosts [RATE] [RAM] [DIRTY] [CONTENT]" >&2
     exit 2
     ;;
 esac
