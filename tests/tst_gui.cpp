@@ -336,7 +336,7 @@ private slots:
             prematureShown =
                 prematureShown ||
                 channels->index(row, ChannelTableModel::Termination).data().toString() ==
-                    QLatin1String("premature");
+                    QLatin1String(describe(Termination::Premature));
         QVERIFY(prematureShown);
 
         child<QCheckBox>("cleanTlsTermination")->setChecked(false);
@@ -349,7 +349,7 @@ private slots:
         QCOMPARE(newestHistoryStatus(), QStringLiteral("completed with warnings"));
         for (int row = 1; row < channels->rowCount(); ++row)
             QCOMPARE(channels->index(row, ChannelTableModel::Termination).data().toString(),
-                     QStringLiteral("premature"));
+                     QString::fromLatin1(describe(Termination::Premature)));
         child<QCheckBox>("legacySource")->setChecked(false);
         child<QCheckBox>("cleanTlsTermination")->setChecked(true);
     }

@@ -202,6 +202,54 @@ private slots:
 
     // Cancelling once resumed the stale source guest and threw away what the destination's
     // guest had done since. Now the cancel is refused and the migration can still finish.
+    // The operator's pause and a network cut each read as what they are, on the channel and in
+    // the destination's log: not as a TLS decoding fault. After the resume the channel is open
+    // again, and it ends clean when the migration completes.
+    void anOperatorPauseAndANetworkCutReadAsWhatTheyAre() {
+        MigrationRun run(postcopyConfig(12ull << 20), RunOptions{historyPath()});
+        run.start();
+        const auto mainChannel = [&run] {
+            for (const auto& channel : run.snapshot().channels)
+                if (channel.id == "main")
+                    return channel;
+            return ChannelSnapshot{};
+        };
+        waitForStatus(run, MigrationStatus::PostcopyActive, MigrationStatus::PostcopyActive);
+        QCOMPARE(run.pause(), std::string());
+        waitForStatus(run, MigrationStatus::PostcopyPaused, MigrationStatus::PostcopyPaused);
+        QVERIFY2(mainChannel().termination == Termination::Paused,
+                 toString(mainChannel().termination));
+        QVERIFY(mainChannel().state != ChannelState::Failed);
+        auto snap = run.snapshot();
+        QVERIFY(test::hasEvent(snap, "postcopy-paused: the source paused the migration"));
+        for (const auto& event : snap.events)
+            QVERIFY2(event.level != EventLevel::Error &&
+                         event.text.find("decoding") == std::string::npos &&
+                         event.text.find("non-properly") == std::string::npos,
+                     event.text.c_str());
+
+        recoverBothSides(run);
+        waitForStatus(run, MigrationStatus::PostcopyActive, MigrationStatus::PostcopyActive);
+        QVERIFY2(mainChannel().termination == Termination::None,
+                 toString(mainChannel().termination));
+        QCOMPARE(run.cutNetwork(), std::string());
+        waitForStatus(run, MigrationStatus::PostcopyPaused, MigrationStatus::PostcopyPaused);
+        QVERIFY2(mainChannel().termination == Termination::Network,
+                 toString(mainChannel().termination));
+        QVERIFY(test::hasEvent(run.snapshot(),
+                               "postcopy-paused: the network under the main channel failed"));
+
+        recoverBothSides(run);
+        snap = endVerified(run);
+        if (QTest::currentTestFailed())
+            return;
+        QVERIFY2(mainChannel().termination == Termination::Clean,
+                 toString(mainChannel().termination));
+        HistoryStore store(historyPath(), HistoryStore::Access::ReadOnly);
+        for (const auto& channel : store.channels(run.historyId()))
+            QVERIFY2(channel.termination == Termination::Clean, channel.id.c_str());
+    }
+
     void cancelInPostcopyIsRefusedAndTheDestinationKeepsTheGuest() {
         MigrationRun run(postcopyConfig(12ull << 20), RunOptions{historyPath()});
         run.start();

@@ -4,6 +4,7 @@
 #include "engine/api/tls_pki.h"
 #include "engine/destination/migration_destination.h"
 #include "engine/source/migration_source.h"
+#include "engine/transport/connection.h"
 #include "engine/transport/socket.h"
 #include "test_support.h"
 
@@ -15,6 +16,8 @@
 #include <csignal>
 #include <filesystem>
 #include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
 
 using namespace migrascope;
 
@@ -81,6 +84,93 @@ private:
     }
 
 private slots:
+    // Each way a channel can end, made for real on a connected pair, reads as what happened:
+    // the receiver's class is what the channel table, the JSON and the history show.
+    void channelEndsAreClassifiedByWhatHappened_data() {
+        QTest::addColumn<bool>("tls");
+        QTest::addColumn<QString>("how");
+        QTest::addColumn<int>("expected");
+        for (const bool tls : {true, false}) {
+            const char* tag = tls ? "TLS, " : "plain, ";
+            QTest::newRow((tag + std::string("peer ends in order")).c_str())
+                << tls << "orderly" << static_cast<int>(Termination::Clean);
+            QTest::newRow((tag + std::string("peer resets the connection")).c_str())
+                << tls << "reset" << static_cast<int>(Termination::Network);
+            QTest::newRow((tag + std::string("operator pauses here")).c_str())
+                << tls << "paused-here" << static_cast<int>(Termination::Paused);
+            QTest::newRow((tag + std::string("this host stops")).c_str())
+                << tls << "stopped-here" << static_cast<int>(Termination::Local);
+        }
+        QTest::newRow("TLS, peer closes without close_notify")
+            << true << "no-bye" << static_cast<int>(Termination::Premature);
+        QTest::newRow("TLS, garbage where a record should be")
+            << true << "garbage" << static_cast<int>(Termination::TlsError);
+    }
+    void channelEndsAreClassifiedByWhatHappened() {
+        QFETCH(bool, tls);
+        QFETCH(QString, how);
+        QFETCH(int, expected);
+        TlsCredentials serverCredentials(workspace_.pki, TlsCredentials::Endpoint::Server);
+        TlsCredentials clientCredentials(workspace_.pki, TlsCredentials::Endpoint::Client);
+        TcpListener listener("127.0.0.1", 0);
+        std::unique_ptr<Connection> receiver;
+        std::thread accept([&] {
+            std::string peer;
+            receiver = std::make_unique<Connection>(listener.accept(peer), "receiver");
+            if (tls)
+                receiver->startTlsServer(serverCredentials, "NORMAL");
+        });
+        UniqueFd socket = connectTcp("127.0.0.1", listener.port());
+        int raw = ::dup(socket.get()); // the sender's socket, beside its Connection
+        auto sender = std::make_unique<Connection>(std::move(socket), "sender");
+        if (tls)
+            sender->startTlsClient(clientCredentials, "NORMAL", "127.0.0.1");
+        accept.join();
+        const char hello[] = "some stream";
+        sender->sendAll(hello, sizeof hello);
+
+        std::thread peerActs([&] {
+            if (how == "orderly") {
+                sender->endSession();
+            } else if (how == "reset") {
+                const linger abort{1, 0}; // close with RST, as a dead peer's host answers
+                ::setsockopt(raw, SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+                sender.reset();
+                ::close(std::exchange(raw, -1)); // the socket's last descriptor
+            } else if (how == "no-bye") {
+                sender->closeWithoutBye();
+            } else if (how == "garbage") {
+                const char junk[] = "\x17\x03\x03\x00\x20 not a record of this session...";
+                (void)::send(raw, junk, sizeof junk, MSG_NOSIGNAL);
+            } else if (how == "paused-here") {
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+                receiver->shutdown(Termination::Paused);
+            } else if (how == "stopped-here") {
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+                receiver->shutdown();
+            }
+        });
+        char buffer[64];
+        std::size_t got = 0;
+        std::string error;
+        try {
+            while (receiver->recvSome(buffer, sizeof buffer) > 0)
+                ++got;
+        } catch (const std::exception& e) {
+            error = e.what();
+        }
+        peerActs.join();
+        if (raw >= 0)
+            ::close(raw);
+        QVERIFY(got > 0); // the stream itself arrived
+        QVERIFY2(receiver->termination() == static_cast<Termination>(expected),
+                 (std::string(toString(receiver->termination())) + " after: " + error).c_str());
+        if (receiver->termination() == Termination::TlsError) // GnuTLS's own words, not errno's
+            QVERIFY2(error.find("receive failed: ") != std::string::npos &&
+                         error.find("Connection reset") == std::string::npos,
+                     error.c_str());
+    }
+
     void initTestCase() { QVERIFY(workspace_.prepare()); }
 
     void hostnameMismatchIsNamed() {

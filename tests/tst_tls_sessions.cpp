@@ -67,6 +67,29 @@ private slots:
         QVERIFY(history.run(run.historyId())->status == RunStatus::Failed);
     }
 
+    // The legacy source's channels end without close_notify as it switches to postcopy: the
+    // strict destination fails, and its guest must not start after that (the source's is the
+    // current one). It used to start it anyway and leave the source waiting for a verdict
+    // that never came.
+    void legacySourceSwitchingToPostcopyFailsBeforeTheGuestStartsThere() {
+        auto legacy = config();
+        legacy.faults.push_back(parseFault("tls-no-bye"));
+        legacy.guest.dirtyRate = 16ull << 20;
+        legacy.maxBandwidth = 32ull << 20;
+        legacy.capabilities.postcopyRam = true;
+        legacy.postcopyStart.afterIterations = 1;
+        MigrationRun run(legacy, RunOptions{historyPath()});
+        test::runToEnd(run);
+        const auto snap = run.snapshot();
+        QVERIFY2(snap.status == MigrationStatus::Failed, toString(snap.status));
+        QVERIFY2(QString::fromStdString(snap.errorDesc).contains("non-properly terminated"),
+                 snap.errorDesc.c_str());
+        QVERIFY(snap.sourceGuest == GuestState::Running);
+        QVERIFY(!test::hasEvent(snap, "postcopy-active: the guest runs here"));
+        HistoryStore history(historyPath());
+        QVERIFY(history.run(run.historyId())->status == RunStatus::Failed);
+    }
+
     void legacySourceIsToleratedWithTheCompatParameterOff() {
         auto legacy = config();
         legacy.faults.push_back(parseFault("tls-no-bye"));

@@ -77,7 +77,7 @@ QVariant ChannelTableModel::data(const QModelIndex& index, int role) const {
                 return tr("not visible");
             return channel.termination == migrascope::Termination::None
                        ? QStringLiteral("–")
-                       : QString::fromLatin1(toString(channel.termination));
+                       : QString::fromLatin1(describe(channel.termination));
         case Direction:
             return channel.bidirectional ? tr("both ways") : tr("one way");
         case Protection:
@@ -101,9 +101,7 @@ QVariant ChannelTableModel::data(const QModelIndex& index, int role) const {
         }
     } else if (role == Qt::ForegroundRole &&
                ((index.column() == State && channel.state == ChannelState::Failed) ||
-                (index.column() == Termination &&
-                 (channel.termination == migrascope::Termination::Premature ||
-                  channel.termination == migrascope::Termination::Error)))) {
+                (index.column() == Termination && isFailure(channel.termination)))) {
         return QBrush(theme::failure());
     } else if (role == Qt::ToolTipRole && channel.seenFromOutside) {
         switch (index.column()) {

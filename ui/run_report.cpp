@@ -131,7 +131,7 @@ QString runReportHtml(const HistoryStore& store, std::int64_t runId, const QStri
         channels +=
             QStringLiteral("<tr>") + cell(QString::fromStdString(channel.id)) +
             cell(QString::fromLatin1(toString(channel.state))) +
-            cell(QString::fromLatin1(toString(channel.termination))) +
+            cell(QString::fromLatin1(describe(channel.termination))) +
             cell(bytesText(static_cast<double>(channel.bytes))) +
             cell(bytesText(static_cast<double>(channel.bytesReceived))) +
             cell(channel.tcp ? bytesText(static_cast<double>(channel.tcp->bytesAcked))

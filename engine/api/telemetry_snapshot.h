@@ -52,13 +52,28 @@ const char* toString(ChannelState state);
 enum class GuestState { Running, Paused, Postmigrate };
 
 // How a channel's TLS session ended, as its receiver saw it.
+// How a channel ended, as its receiver saw it, by what happened. Stored in history and sent on
+// the return path by number: new classes go at the end.
 enum class Termination {
     None,      // still open, or never opened
     Clean,     // close_notify (or, without TLS, an orderly end after the last byte)
-    Premature, // the connection closed without close_notify
-    Error,     // the channel failed
+    Premature, // the peer closed the connection without close_notify
+    Error,     // failed, unclassified (runs recorded before the classes below)
     Cancelled, // it ended because the operator cancelled the migration
+    Paused,    // the operator paused a postcopy migration (migrate-pause)
+    Network,   // the network failed under it (reset, timed out, unreachable)
+    TlsError,  // GnuTLS failed on what arrived (a record it could not decrypt, an alert)
+    Local,     // this host ended it (its own error, or it stopped)
 };
+inline constexpr Termination kLastTermination = Termination::Local;
+// Whether the end is a failure of the channel (shown as one), not an orderly or operator end.
+constexpr bool isFailure(Termination termination) {
+    return termination == Termination::Premature || termination == Termination::Error ||
+           termination == Termination::Network || termination == Termination::TlsError ||
+           termination == Termination::Local;
+}
+// In words, for the window and reports: "peer closed without close_notify".
+const char* describe(Termination termination);
 const char* toString(Termination termination);
 const char* toString(GuestState state);
 

@@ -36,6 +36,9 @@ public:
     // The source is about to cancel: the streams that end early are its doing, not faults.
     // A remote destination learns nothing (QEMU's source says nothing either).
     virtual void noteSourceCancelled() {}
+    // The source is about to shut its main channel in postcopy, and why (Paused, Network):
+    // the end the destination sees is that, not a stream fault. A remote one learns nothing.
+    virtual void noteSourceInterrupting(Termination) {}
     // Ends its connections and joins its threads. Idempotent.
     virtual void stop() = 0;
     // After a failed postcopy, the guest that started there is discarded. After stop().

@@ -23,6 +23,9 @@ public:
     std::string firstRejection() const override { return destination_.firstRejection(); }
     std::string recover() override { return destination_.recover(); }
     void noteSourceCancelled() override { destination_.noteSourceCancelled(); }
+    void noteSourceInterrupting(Termination how) override {
+        destination_.noteSourceInterrupting(how);
+    }
     void stop() override { destination_.stop(); }
     void discardGuest() override { destination_.stopGuest(); }
     TelemetrySnapshot view(std::size_t eventCursor) const override;

@@ -337,10 +337,12 @@ void MigrationDestination::serve(std::list<Incoming>::iterator incoming, std::st
         lock.unlock();
         if (ChannelCounters* counters = telemetry_.findChannel(connection.name());
             counters && counters->termination.load() == Termination::None) {
-            counters->termination.store(connection.termination() == Termination::Premature
-                                            ? Termination::Premature
-                                            : Termination::Error);
-            counters->state.store(ChannelState::Failed);
+            // The connection's own end, else this host's error ended it.
+            const Termination end = connection.termination() == Termination::None
+                                        ? Termination::Local
+                                        : connection.termination();
+            counters->termination.store(end);
+            counters->state.store(isFailure(end) ? ChannelState::Failed : ChannelState::Closed);
         }
         ShutReason reason = ShutReason::StreamError;
         if (dynamic_cast<const IntegrityError*>(&error))
@@ -397,6 +399,15 @@ bool MigrationDestination::pauseIfPostcopy(Connection& connection, ReturnPathSen
     }
     // QEMU's postcopy_pause_incoming: close the connection, stop asking on it, then wait
     // for migrate-recover. The guest keeps running; a fault on a missing page waits.
+    const Termination told = sourceInterrupt_.exchange(Termination::None);
+    const Termination end = told != Termination::None ? told
+                            : connection.termination() != Termination::None
+                                ? connection.termination()
+                                : Termination::Local;
+    if (ChannelCounters* counters = telemetry_.findChannel(connection.name())) {
+        counters->termination.store(end);
+        counters->state.store(isFailure(end) ? ChannelState::Failed : ChannelState::Closed);
+    }
     connection.shutdown();
     postcopy_->detach(returnPath);
     {
@@ -405,9 +416,14 @@ bool MigrationDestination::pauseIfPostcopy(Connection& connection, ReturnPathSen
         session_.recoverArmed = false;
     }
     changed_.notify_all();
+    const std::string why = told == Termination::Paused
+                                ? "the source paused the migration (migrate-pause)"
+                            : told == Termination::Network
+                                ? "the network under the main channel failed (a trainer's fault "
+                                  "at the source)"
+                                : std::string(describe(end)) + ": " + error.what();
     telemetry_.event(EventLevel::Warning, Side::Destination,
-                     std::string("postcopy-paused: ") + error.what() + "; " +
-                         std::to_string(postcopy_->missingPages()) +
+                     "postcopy-paused: " + why + "; " + std::to_string(postcopy_->missingPages()) +
                          " pages still missing, the guest waits on any it touches");
     return true;
 }
@@ -452,7 +468,7 @@ void MigrationDestination::serveMain(Connection& connection, ReturnPathSender& r
             channelEnded("main", connection.termination());
     } catch (const std::exception&) {
         channelEnded("main", connection.termination() == Termination::None
-                                 ? Termination::Error
+                                 ? Termination::Local
                                  : connection.termination());
     }
 }

@@ -98,6 +98,9 @@ public:
     // Any thread: the source is cancelling, so the streams it ends early fail nothing here
     // that the operator did not ask for; the failure is recorded as the cancel's.
     void noteSourceCancelled() { sourceCancelled_.store(true); }
+    // Any thread, before the source shuts its main channel in postcopy: the end that follows
+    // is `how` (Paused: migrate-pause; Network: a trainer's cut), not what the stream shows.
+    void noteSourceInterrupting(Termination how) { sourceInterrupt_.store(how); }
     // After stop(): stops the guest that a failed postcopy had started here.
     void stopGuest();
     // The incoming guest; meaningful once the state is Completed.
@@ -213,6 +216,7 @@ private:
     State state_ = State::Listening;
     std::string error_;
     std::atomic<bool> sourceCancelled_{false};
+    std::atomic<Termination> sourceInterrupt_{Termination::None};
     ShutReason failReason_ = ShutReason::StreamError;
     std::list<Incoming> incoming_;
 

@@ -40,8 +40,7 @@ void MigrationDestination::recognised(Connection& connection, ChannelKind kind,
 void MigrationDestination::channelEnded(const std::string& channel, Termination termination) {
     if (ChannelCounters* counters = telemetry_.findChannel(channel)) {
         counters->termination.store(termination);
-        counters->state.store(termination == Termination::Error ? ChannelState::Failed
-                                                                : ChannelState::Closed);
+        counters->state.store(isFailure(termination) ? ChannelState::Failed : ChannelState::Closed);
     }
     if (channel == "main")
         return;

@@ -73,6 +73,11 @@ void MigrationDestination::acceptResume(const StreamStart& header,
         session_.recoverArmed = false;
         setState(State::PostcopyRecover);
     }
+    // The main channel is open again: its earlier end (paused, network) is history now.
+    if (ChannelCounters* main = telemetry_.findChannel("main")) {
+        main->termination.store(Termination::None);
+        main->state.store(ChannelState::Open);
+    }
     changed_.notify_all();
     telemetry_.event(EventLevel::Info, Side::Destination,
                      "postcopy-recover: the source reconnected to resume migration " +
@@ -388,6 +393,15 @@ void MigrationDestination::postcopyListen(const Payload&, ReturnPathSender& retu
 void MigrationDestination::postcopyRun(const Payload&, ReturnPathSender&) {
     if (!postcopy_)
         throw MigrationError("main channel: POSTCOPY_RUN before POSTCOPY_LISTEN");
+    {
+        // A channel may have failed the migration while the source switched: the guest must
+        // not start here after a failure (the source's guest is the current one).
+        std::lock_guard lock(mutex_);
+        if (state_ == State::Failed)
+            throw MigrationError("main channel: POSTCOPY_RUN after the migration had failed "
+                                 "here (" +
+                                 error_ + "); the guest does not start here");
+    }
     guest_->setDirtyRate(options_.postcopyDirtyRate);
     guest_->start();
     {

@@ -1210,7 +1210,7 @@ std::vector<ChannelSnapshot> HistoryStore::channels(std::int64_t runId) const {
         channel.tlsVersion = select.text(column++);
         channel.tlsCipher = select.text(column++);
         channel.termination =
-            enumFromString(select.text(column++), Termination::None, Termination::Cancelled)
+            enumFromString(select.text(column++), Termination::None, kLastTermination)
                 .value_or(Termination::Error);
         channel.bidirectional = select.integer(column++) != 0;
         channel.tlsProtection = select.text(column++);

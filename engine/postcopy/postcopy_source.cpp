@@ -45,7 +45,8 @@ std::string MigrationSource::startPostcopy() {
     return {};
 }
 
-std::string MigrationSource::interrupt(const std::string& reason) {
+std::string MigrationSource::interrupt(const std::string& reason, Termination how,
+                                       const std::function<void()>& accepted) {
     // One critical section: the connection shut down is the one the status speaks of.
     std::lock_guard lock(controlMutex_);
     const MigrationStatus status = telemetry_.status();
@@ -57,18 +58,22 @@ std::string MigrationSource::interrupt(const std::string& reason) {
         return "the migration is finishing: every page was sent and the destination is "
                "verifying them";
     interruptReason_ = reason;
+    interruptHow_ = how;
+    if (accepted)
+        accepted();
     std::lock_guard connectionsLock(connectionsMutex_);
     if (liveMain_)
-        liveMain_->shutdown();
+        liveMain_->shutdown(how);
     return {};
 }
 
-std::string MigrationSource::pause() {
-    return interrupt("paused by the operator (migrate-pause)");
+std::string MigrationSource::pause(const std::function<void()>& accepted) {
+    return interrupt("paused by the operator (migrate-pause)", Termination::Paused, accepted);
 }
 
-std::string MigrationSource::cutNetwork() {
-    return interrupt("the network under the main channel failed (trainer's fault)");
+std::string MigrationSource::cutNetwork(const std::function<void()>& accepted) {
+    return interrupt("the network under the main channel failed (trainer's fault)",
+                     Termination::Network, accepted);
 }
 
 std::string MigrationSource::resume(const std::string& host, std::uint16_t port) {
@@ -186,10 +191,11 @@ void MigrationSource::maybeCutNetworkForFault() {
             std::lock_guard lock(controlMutex_);
             interruptReason_ =
                 "the network under the main channel failed (fault injected: " + fault.text + ")";
+            interruptHow_ = Termination::Network;
         }
         telemetry_.event(EventLevel::Warning, Side::Source,
                          "fault injected: " + fault.text + " (the main channel's network fails)");
-        main_->shutdown();
+        main_->shutdown(Termination::Network);
     }
 }
 
@@ -348,17 +354,22 @@ void MigrationSource::releaseMainChannel() {
 
 void MigrationSource::pauseSequence(const std::string& cause) {
     std::string reason = cause;
+    Termination how = Termination::Network;
     {
         std::lock_guard lock(controlMutex_);
-        if (!interruptReason_.empty())
+        if (!interruptReason_.empty()) {
             reason = interruptReason_;
+            how = interruptHow_;
+        }
         interruptReason_.clear();
     }
     telemetry_.setPhase("postcopy: pausing");
     telemetry_.event(EventLevel::Warning, Side::Source, "postcopy pausing: " + reason);
     if (main_)
-        main_->shutdown(); // unblocks the return-path thread's read
-    mainCounters_->state.store(ChannelState::Failed);
+        main_->shutdown(how); // unblocks the return-path thread's read
+    // The operator's pause closes the channel; anything else broke it.
+    mainCounters_->state.store(how == Termination::Paused ? ChannelState::Closed
+                                                          : ChannelState::Failed);
     pauseStep(PauseStep::ChannelShutDown);
     closeReturnPath();
     {

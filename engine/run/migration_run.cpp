@@ -87,7 +87,11 @@ std::string MigrationRun::startPostcopy() {
 
 std::string MigrationRun::pause() {
     std::lock_guard lock(mutex_);
-    return source_ && !finished_ ? source_->pause() : kNotRunning;
+    return source_ && !finished_ ? source_->pause([this] {
+        if (destination_)
+            destination_->noteSourceInterrupting(Termination::Paused);
+    })
+                                 : kNotRunning;
 }
 
 std::string MigrationRun::resume(const std::string& uri) {
@@ -165,7 +169,11 @@ LiveParameters MigrationRun::liveParameters() const {
 
 std::string MigrationRun::cutNetwork() {
     std::lock_guard lock(mutex_);
-    return source_ && !finished_ ? source_->cutNetwork() : kNotRunning;
+    return source_ && !finished_ ? source_->cutNetwork([this] {
+        if (destination_)
+            destination_->noteSourceInterrupting(Termination::Network);
+    })
+                                 : kNotRunning;
 }
 
 std::string MigrationRun::recover() {

@@ -35,8 +35,7 @@ void mergeDestinationView(TelemetrySnapshot& snapshot, const TelemetrySnapshot& 
         // The destination saw a stream end early; what happened is the operator's cancel.
         const bool cancelled = snapshot.status == MigrationStatus::Cancelling ||
                                snapshot.status == MigrationStatus::Cancelled;
-        if (cancelled && (channel.termination == Termination::Premature ||
-                          channel.termination == Termination::Error)) {
+        if (cancelled && isFailure(channel.termination)) {
             channel.termination = Termination::Cancelled;
             channel.state = ChannelState::Closed;
         }

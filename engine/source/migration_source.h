@@ -48,12 +48,14 @@ public:
 
     // Operator actions, any thread. Each returns "" when accepted, or why it was refused.
     std::string startPostcopy(); // migrate-start-postcopy
-    std::string pause();         // migrate-pause: postcopy-active or postcopy-recover only
+    // migrate-pause: postcopy-active or postcopy-recover only. `accepted` runs once the pause
+    // is certain, before the main channel is shut down (the in-process destination is told).
+    std::string pause(const std::function<void()>& accepted = {});
     // migrate resume=true: postcopy-paused only. A `host` (with its port) is QEMU's uri: the
     // destination armed migrate-recover on another address, and the source dials it from now on.
     std::string resume(const std::string& host = {}, std::uint16_t port = 0);
     // A trainer's fault: the network under the main channel fails during postcopy.
-    std::string cutNetwork();
+    std::string cutNetwork(const std::function<void()>& accepted = {});
     // migrate-set-parameters while the migration runs (any thread): the cap applies to the
     // next bytes sent, the limit to the next switchover decision.
     void setMaxBandwidth(std::uint64_t bytesPerSecond) { limiter_.setRate(bytesPerSecond); }
@@ -111,7 +113,8 @@ private:
     void finishPostcopy();
     bool takeUrgentPage(PageRef& page);
     void maybeCutNetworkForFault();
-    std::string interrupt(const std::string& reason);
+    std::string interrupt(const std::string& reason, Termination how,
+                          const std::function<void()>& accepted);
     void pauseUntilResumed(std::string reason);
     void pauseSequence(const std::string& reason);
     void resumeHandshake();
@@ -191,6 +194,7 @@ private:
     std::string resumeHost_; // "" = where it was
     std::uint16_t resumePort_ = 0;
     std::string interruptReason_;
+    Termination interruptHow_ = Termination::Network; // with interruptReason_
     std::thread returnPath_;
     unsigned returnPathGeneration_ = 0; // migration thread only
     std::uint32_t nextPing_ = 1;

@@ -129,6 +129,38 @@ const char* toString(Termination termination) {
         return "error";
     case Termination::Cancelled:
         return "cancelled";
+    case Termination::Paused:
+        return "paused";
+    case Termination::Network:
+        return "network";
+    case Termination::TlsError:
+        return "tls-error";
+    case Termination::Local:
+        return "local";
+    }
+    return "unknown";
+}
+
+const char* describe(Termination termination) {
+    switch (termination) {
+    case Termination::None:
+        return "";
+    case Termination::Clean:
+        return "clean";
+    case Termination::Premature:
+        return "peer closed without close_notify";
+    case Termination::Error:
+        return "failed";
+    case Termination::Cancelled:
+        return "cancelled by the operator";
+    case Termination::Paused:
+        return "paused by the operator";
+    case Termination::Network:
+        return "network failure";
+    case Termination::TlsError:
+        return "TLS error";
+    case Termination::Local:
+        return "ended on this host";
     }
     return "unknown";
 }

@@ -635,7 +635,7 @@ std::size_t Connection::recvSome(void* data, std::size_t length) {
             if (rc > 0)
                 return counted(static_cast<std::size_t>(rc));
             if (rc == 0) {
-                termination_ = Termination::Clean;
+                termination_ = Termination::Clean; // the peer's close_notify, whatever we did
                 return 0;
             }
             if (rc == GNUTLS_E_PREMATURE_TERMINATION && !shutDown_.load()) {
@@ -644,19 +644,47 @@ std::size_t Connection::recvSome(void* data, std::size_t length) {
                                            ": The TLS connection was non-properly terminated "
                                            "(the peer closed it without close_notify)");
             }
-            termination_ = Termination::Error;
+            termination_ = classifyFailure(static_cast<int>(rc), socketErrno_.load());
             fail("receive failed", static_cast<int>(rc));
         }
         const ssize_t rc = ::recv(fd_.get(), data, length, 0);
         if (rc > 0)
             return counted(static_cast<std::size_t>(rc));
         if (rc == 0) {
-            termination_ = Termination::Clean;
+            termination_ = endOfStream();
             return 0;
         }
         if (errno == EINTR)
             continue;
+        termination_ = classifyFailure(0, errno);
         failErrno("receive failed", errno);
+    }
+}
+
+Termination Connection::endOfStream() const {
+    // Without TLS an end after this host's own shutdown is its doing: the socket cannot say.
+    return shutDown_.load() ? shutdownReason_.load() : Termination::Clean;
+}
+
+Termination Connection::classifyFailure(int gnutlsError, int socketError) const {
+    if (shutDown_.load())
+        return shutdownReason_.load();
+    const bool transport = gnutlsError == 0 || gnutlsError == GNUTLS_E_PULL_ERROR ||
+                           gnutlsError == GNUTLS_E_PUSH_ERROR;
+    if (!transport)
+        return Termination::TlsError;
+    switch (socketError) {
+    case ECONNRESET:
+    case ECONNABORTED:
+    case ETIMEDOUT:
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+    case ENETDOWN:
+    case EHOSTDOWN:
+    case EPIPE:
+        return Termination::Network;
+    default:
+        return Termination::Local;
     }
 }
 
@@ -667,6 +695,8 @@ void Connection::recvExact(void* data, std::size_t length) {
         if (got == 0) {
             if (shutDown_.load())
                 throw ConnectionError("channel " + name_ + ": connection shut down");
+            if (!session_)
+                termination_ = Termination::Premature; // an orderly end, but mid-message
             throw ConnectionError("channel " + name_ + ": connection closed by the peer");
         }
         bytes += got;
@@ -678,7 +708,8 @@ void Connection::limitUnsentBytes(int bytes) {
     setsockopt(fd_.get(), IPPROTO_TCP, TCP_NOTSENT_LOWAT, &bytes, sizeof bytes);
 }
 
-void Connection::shutdown() {
+void Connection::shutdown(Termination why) {
+    shutdownReason_.store(why);
     shutDown_.store(true);
     ::shutdown(fd_.get(), SHUT_RDWR);
 }

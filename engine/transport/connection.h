@@ -126,7 +126,8 @@ public:
     void limitUnsentBytes(int bytes);
 
     // Unblocks any thread inside this connection; later I/O fails. Safe from any thread.
-    void shutdown();
+    // `why` is how the receive side's end is classified (Local: this host stopped it).
+    void shutdown(Termination why = Termination::Local);
     bool wasShutDown() const { return shutDown_.load(); }
 
 private:
@@ -151,9 +152,14 @@ private:
     gnutls_session_t session_ = nullptr;
     ChannelCounters* counters_ = nullptr;
     std::atomic<bool> shutDown_{false};
+    std::atomic<Termination> shutdownReason_{Termination::Local};
     std::vector<std::uint8_t> staging_; // one TLS record's worth, for records spanning pieces
     std::vector<std::uint8_t> unread_;  // put back by unread(), read before the stream
     Termination termination_ = Termination::None;
+    // A receive failure by what happened: the socket's error (the network), GnuTLS's (TLS),
+    // or this host's shutdown and its reason.
+    Termination classifyFailure(int gnutlsError, int socketError) const;
+    Termination endOfStream() const; // without TLS
     std::string peerDn_;
     std::atomic<int> socketErrno_{0}; // the last failed send or receive under TLS
 

@@ -305,7 +305,7 @@ std::optional<ReturnPathMessage> ReturnPathReader::next() {
         Fields fields(payload, name);
         message.channel.kind = fields.getEnum(ChannelKind::Multifd, "channel kind");
         message.channel.state = fields.getEnum(ChannelState::Failed, "channel state");
-        message.channel.termination = fields.getEnum(Termination::Cancelled, "termination");
+        message.channel.termination = fields.getEnum(kLastTermination, "termination");
         message.channel.bytesReceived = fields.get64();
         message.channel.id = fields.getString8();
         fields.expectEnd();
