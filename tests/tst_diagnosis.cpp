@@ -165,6 +165,12 @@ private slots:
         checkSentence(result, status == "completed"
                                   ? QStringList{"Completed", "On the way, ", named}
                                   : QStringList{named, "Then "});
+        if (status == "completed") { // and it says so: completed with warnings, naming it
+            bool warned = false;
+            for (const auto& warning : result["warnings"].toArray())
+                warned = warned || warning.toString().contains(device + " did not stop");
+            QVERIFY2(warned, outcome.out.constData());
+        }
     }
 
     // The main channel's network fails in postcopy; the run pauses, recovers by itself and

@@ -291,9 +291,13 @@ DeviceDigests SourceDevices::digests() const {
 void SourceDevices::completed() {
     for (auto& entry : devices_) {
         int fd = -1;
+        // The destination has verified everything: the migration stands, but a source device
+        // that did not stop cleanly is worth the operator's attention (completed with warnings).
         if (setDeviceState(*entry->device, DeviceState::Stop, fd) != 0)
-            telemetry_.event(EventLevel::Warning, Side::Source,
-                             "device " + entry->device->name() + ": " + entry->device->lastError());
+            telemetry_.warning(Side::Source, "device " + entry->device->name() +
+                                                 " did not stop on the source after the "
+                                                 "destination's verdict: " +
+                                                 entry->device->lastError());
         if (entry->dataFd >= 0)
             entry->device->closeDataFile(entry->dataFd);
         entry->dataFd = -1;
