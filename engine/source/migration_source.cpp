@@ -812,8 +812,8 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
         if (switchedToPostcopy_)
             telemetry_.event(EventLevel::Warning, Side::Source,
                              "the migration ended during postcopy: the source guest resumes "
-                             "from the switchover state, and what the destination guest did "
-                             "since is discarded with it");
+                             "from the switchover state, and whatever the destination guest "
+                             "did since, if it started, is discarded with it");
         const MigrationStatus final =
             cancelled ? MigrationStatus::Cancelled : MigrationStatus::Failed;
         telemetry_.setPhase(cancelled ? "cancelled" : "failed");
