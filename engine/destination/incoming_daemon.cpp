@@ -447,6 +447,25 @@ struct IncomingDaemon::Impl {
         return true;
     }
 
+    // The one migration an operator's command names: by UUID, or the only one that is `what`
+    // ("in flight", "postcopy-paused"). Null with `why` when none or several are.
+    template <typename Predicate>
+    std::shared_ptr<IncomingMigration> findOnly(const std::string& uuid, Predicate matches,
+                                                const std::string& what, std::string& why) {
+        std::lock_guard lock(migrationsMutex);
+        std::vector<std::shared_ptr<IncomingMigration>> candidates;
+        for (const auto& m : migrations)
+            if (matches(*m) && (uuid.empty() || uuidToString(m->uuid) == uuid))
+                candidates.push_back(m);
+        if (candidates.size() == 1)
+            return candidates.front();
+        why = candidates.empty() ? (uuid.empty() ? "no incoming migration is " + what
+                                                 : "no incoming migration " + uuid + " is " + what)
+                                 : std::to_string(candidates.size()) + " incoming migrations are " +
+                                       what + ": name one by its uuid";
+        return nullptr;
+    }
+
     // migrate-recover on another address: a gate of its own, routing as the daemon's does.
     std::string openRecoveryGate(IncomingMigration& m, const std::string& uri) {
         std::string host;
@@ -604,46 +623,30 @@ std::vector<IncomingMigrationState> IncomingDaemon::migrations() const {
 }
 
 std::string IncomingDaemon::cancel(const std::string& uuid) {
-    Impl& d = *impl_;
-    std::shared_ptr<IncomingMigration> target;
-    {
-        std::lock_guard lock(d.migrationsMutex);
-        std::vector<std::shared_ptr<IncomingMigration>> candidates;
-        for (const auto& m : d.migrations)
-            if (!m->ended() && (uuid.empty() || uuidToString(m->uuid) == uuid))
-                candidates.push_back(m);
-        if (candidates.empty())
-            return uuid.empty() ? "no incoming migration is in flight"
-                                : "no incoming migration " + uuid + " is in flight";
-        if (candidates.size() > 1)
-            return std::to_string(candidates.size()) +
-                   " incoming migrations are in flight: name one by its uuid";
-        target = candidates.front();
-    }
+    std::string why;
+    const auto target = impl_->findOnly(
+        uuid, [](const IncomingMigration& m) { return !m.ended(); }, "in flight", why);
+    if (!target)
+        return why;
     return target->destination->cancel(
         "cancelled on the destination host by its operator (migrate_cancel)");
 }
 
 std::string IncomingDaemon::recover(const std::string& uuid, const std::string& uri) {
-    Impl& d = *impl_;
-    std::shared_ptr<IncomingMigration> target;
-    {
-        std::lock_guard lock(d.migrationsMutex);
-        std::vector<std::shared_ptr<IncomingMigration>> paused;
-        for (const auto& m : d.migrations)
-            if (m->destination->state() == MigrationDestination::State::PostcopyPaused &&
-                (uuid.empty() || uuidToString(m->uuid) == uuid))
-                paused.push_back(m);
-        if (paused.empty())
-            return "Migrate recover can only be run when postcopy is paused.";
-        if (paused.size() > 1)
-            return std::to_string(paused.size()) +
-                   " incoming migrations are postcopy-paused: name one by its uuid";
-        target = paused.front();
-    }
+    std::string why;
+    const auto target = impl_->findOnly(
+        uuid,
+        [](const IncomingMigration& m) {
+            return m.destination->state() == MigrationDestination::State::PostcopyPaused;
+        },
+        "postcopy-paused", why);
+    if (!target)
+        return uuid.empty() && why.rfind("no ", 0) == 0
+                   ? "Migrate recover can only be run when postcopy is paused."
+                   : why;
     if (uri.empty())
         return {}; // armed by itself on the daemon's address
-    return d.openRecoveryGate(*target, uri);
+    return impl_->openRecoveryGate(*target, uri);
 }
 
 unsigned IncomingDaemon::received() const {
