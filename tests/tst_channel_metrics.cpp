@@ -4,6 +4,7 @@
 #include "app/json_result.h"
 #include "engine/api/channel_metrics.h"
 #include "engine/api/history_store.h"
+#include "engine/telemetry/telemetry.h"
 #include "ui/channel_table_model.h"
 
 #include <QJsonArray>
@@ -87,6 +88,24 @@ private slots:
             QVERIFY2(rowText(model) != before, metric.label);
             model.updateChannels({base});
         }
+    }
+
+    // The sampler reads all sockets at once and may finish after a channel recorded the
+    // kernel's final count for its socket (CI once showed "main: 262 counted, 177 acked"):
+    // the final count stays, and only a new socket (a resumed channel) replaces it.
+    void aLateSampleNeverReplacesAChannelsFinalKernelCount() {
+        ChannelCounters counters;
+        TcpKernelView sampled;
+        sampled.bytesAcked = 177;
+        TcpKernelView finalView;
+        finalView.bytesAcked = 263;
+        counters.setKernelView(finalView, 42, ChannelCounters::KernelViewKind::Final);
+        counters.setKernelView(sampled, 42, ChannelCounters::KernelViewKind::Sampled);
+        QCOMPARE(counters.kernelView()->bytesAcked, std::uint64_t{263});
+        TcpKernelView resumed;
+        resumed.bytesAcked = 10;
+        counters.setKernelView(resumed, 43, ChannelCounters::KernelViewKind::Sampled);
+        QCOMPARE(counters.kernelView()->bytesAcked, std::uint64_t{10});
     }
 };
 

@@ -21,9 +21,12 @@ void KernelTcpReader::update(Telemetry& telemetry) {
                         std::string("the kernel's TCP counters cannot be read: ") + error.what());
         return;
     }
-    for (ChannelCounters* counters : telemetry.channels())
-        if (const auto found = live.find(counters->socketCookie.load()); found != live.end())
-            counters->setKernelView(found->second);
+    for (ChannelCounters* counters : telemetry.channels()) {
+        const std::uint64_t cookie = counters->socketCookie.load();
+        if (const auto found = live.find(cookie); found != live.end())
+            counters->setKernelView(found->second, cookie,
+                                    ChannelCounters::KernelViewKind::Sampled);
+    }
 }
 
 } // namespace migrascope

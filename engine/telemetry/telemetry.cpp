@@ -192,8 +192,13 @@ void ChannelCounters::setTlsInfo(std::string version, std::string cipher, std::s
     tlsProtection_ = std::move(protection);
 }
 
-void ChannelCounters::setKernelView(const TcpKernelView& view) {
+void ChannelCounters::setKernelView(const TcpKernelView& view, std::uint64_t cookie,
+                                    KernelViewKind viewKind) {
     std::lock_guard lock(kernelMutex_);
+    if (viewKind == KernelViewKind::Sampled && finalViewCookie_ != 0 && cookie == finalViewCookie_)
+        return;
+    if (viewKind == KernelViewKind::Final)
+        finalViewCookie_ = cookie;
     kernelView_ = view;
 }
 

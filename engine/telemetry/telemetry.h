@@ -41,14 +41,18 @@ struct ChannelCounters {
     void tlsInfo(std::string& version, std::string& cipher, std::string& protection) const;
 
     // The kernel's id of the channel's current socket (SO_COOKIE; 0 = none yet), and the
-    // kernel's counters for it as last read (KernelTcpReader).
+    // kernel's counters for it as last read. The sampler (KernelTcpReader) reads every
+    // channel at once and can finish after the connection recorded its final counters: a
+    // sampled view never replaces the final one of the same socket.
     std::atomic<std::uint64_t> socketCookie{0};
-    void setKernelView(const TcpKernelView& view);
+    enum class KernelViewKind { Sampled, Final };
+    void setKernelView(const TcpKernelView& view, std::uint64_t cookie, KernelViewKind viewKind);
     std::optional<TcpKernelView> kernelView() const;
 
 private:
     mutable std::mutex kernelMutex_;
     std::optional<TcpKernelView> kernelView_;
+    std::uint64_t finalViewCookie_ = 0; // the socket whose final counters kernelView_ holds
     mutable std::mutex tlsMutex_;
     std::string tlsVersion_;
     std::string tlsCipher_;

@@ -150,7 +150,8 @@ void Connection::recordKernelView(std::chrono::milliseconds bound) {
         const auto view = readTcpInfo(fd_.get(), &unacked);
         if (!view)
             return;
-        counters_->setKernelView(*view);
+        counters_->setKernelView(*view, counters_->socketCookie.load(),
+                                 ChannelCounters::KernelViewKind::Final);
         if (unacked == 0 || std::chrono::steady_clock::now() >= deadline)
             return;
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
