@@ -171,6 +171,23 @@ private slots:
         QVERIFY2(snap.status == MigrationStatus::Failed, toString(snap.status));
         QVERIFY2(QString::fromStdString(snap.errorDesc).contains("multifd-1"),
                  snap.errorDesc.c_str());
+        // The destination told the source at once, so the source's part of the cause is the
+        // destination's verdict, not a send its own teardown broke.
+        QVERIFY2(QString::fromStdString(snap.errorDesc).contains("SHUT 3"), snap.errorDesc.c_str());
+        QVERIFY2(!QString::fromStdString(snap.errorDesc).contains("send failed"),
+                 snap.errorDesc.c_str());
+        // Only the cut channel reads as a failure; the destination closed the others because
+        // of it, and they say so instead of showing red errors of their own.
+        for (const auto& channel : snap.channels) {
+            const std::string what = channel.id + ": " + toString(channel.termination);
+            if (channel.id == "multifd-1") {
+                QVERIFY2(isFailure(channel.termination), what.c_str());
+                QVERIFY2(channel.state == ChannelState::Failed, what.c_str());
+            } else {
+                QVERIFY2(channel.termination == Termination::AfterFailure, what.c_str());
+                QVERIFY2(channel.state == ChannelState::Closed, what.c_str());
+            }
+        }
         test::verifySourceGuestIntact(run);
         const auto row = historyRow(run);
         QVERIFY(row);

@@ -64,8 +64,11 @@ enum class Termination {
     Network,   // the network failed under it (reset, timed out, unreachable)
     TlsError,  // GnuTLS failed on what arrived (a record it could not decrypt, an alert)
     Local,     // this host ended it (its own error, or it stopped)
+    // This host closed it because the migration had already failed elsewhere (another
+    // channel, a device, integrity): a consequence, not a failure of its own.
+    AfterFailure,
 };
-inline constexpr Termination kLastTermination = Termination::Local;
+inline constexpr Termination kLastTermination = Termination::AfterFailure;
 // Whether the end is a failure of the channel (shown as one), not an orderly or operator end.
 constexpr bool isFailure(Termination termination) {
     return termination == Termination::Premature || termination == Termination::Error ||

@@ -185,10 +185,13 @@ void MigrationDestination::fail(const std::string& error, ShutReason reason) {
         error_ = error;
         failReason_ = reason;
         // The main channel stays up: its thread wakes, and reports the error to the source
-        // on the return path (SHUT) before it closes.
+        // on the return path (SHUT) before it closes. The others did nothing wrong: their
+        // end says so, and the first cause stays the only failure on screen.
+        const Termination consequence =
+            sourceCancelled_.load() ? Termination::Cancelled : Termination::AfterFailure;
         for (auto& incoming : incoming_)
             if (incoming.connection && incoming.connection->name() != "main")
-                incoming.connection->shutdown();
+                incoming.connection->shutdown(consequence);
     }
     changed_.notify_all();
     devices_->abandon();
@@ -229,19 +232,24 @@ std::string MigrationDestination::cancel(const std::string& why) {
         historyId = session_.historyId;
     }
     fail(why, ShutReason::Cancelled);
-    std::lock_guard lock(returnPathMutex_);
-    if (mainReturnPath_) {
-        try {
-            TelemetrySnapshot view;
-            view.status = MigrationStatus::Failed;
-            view.errorDesc = why;
-            mainReturnPath_->destinationReport(view, 0, telemetry_.elapsedMs(), historyId);
-            mainReturnPath_->shut(ShutReason::Cancelled);
-        } catch (const std::exception&) {
-            // The source also sees its channels close.
-        }
-    }
+    tellTheSourceNow(why, ShutReason::Cancelled, historyId);
     return {};
+}
+
+void MigrationDestination::tellTheSourceNow(const std::string& why, ShutReason reason,
+                                            std::int64_t historyId) {
+    std::lock_guard lock(returnPathMutex_);
+    if (!mainReturnPath_ || !mainReturnPath_->isOpen())
+        return;
+    try {
+        TelemetrySnapshot view;
+        view.status = MigrationStatus::Failed;
+        view.errorDesc = why;
+        mainReturnPath_->destinationReport(view, 0, telemetry_.elapsedMs(), historyId);
+        mainReturnPath_->shut(reason);
+    } catch (const std::exception&) {
+        // The source also sees its channels close.
+    }
 }
 
 void MigrationDestination::stopGuest() {
@@ -333,14 +341,18 @@ void MigrationDestination::serve(std::list<Incoming>::iterator incoming, std::st
         std::unique_lock lock(mutex_);
         const bool completed = state_ == State::Completed;
         const bool endedElsewhere = state_ == State::Failed || stopping_;
+        const bool failedElsewhere = state_ == State::Failed;
         const ShutReason elsewhereReason = failReason_;
+        const std::int64_t recordId = session_.historyId;
         lock.unlock();
         if (ChannelCounters* counters = telemetry_.findChannel(connection.name());
             counters && counters->termination.load() == Termination::None) {
-            // The connection's own end, else this host's error ended it.
-            const Termination end = connection.termination() == Termination::None
-                                        ? Termination::Local
-                                        : connection.termination();
+            // Once the migration failed elsewhere, whatever ends a channel follows from that
+            // failure; before, the connection's own end, else this host's error, ended it.
+            const Termination end = failedElsewhere ? Termination::AfterFailure
+                                    : connection.termination() != Termination::None
+                                        ? connection.termination()
+                                        : Termination::Local;
             counters->termination.store(end);
             counters->state.store(isFailure(end) ? ChannelState::Failed : ChannelState::Closed);
         }
@@ -355,9 +367,14 @@ void MigrationDestination::serve(std::list<Incoming>::iterator incoming, std::st
             reason = ShutReason::ChannelFailure;
         // Our verdict is recorded before the source hears it: once it has SHUT, it closes
         // the multifd channels, and their ends must not pass for the cause.
-        if (ourChannel && !completed && !endedElsewhere)
+        if (ourChannel && !completed && !endedElsewhere) {
             fail(error.what(), mainChannel ? reason : ShutReason::ChannelFailure);
-        else if (!ourChannel)
+            // The main channel's thread may be waiting for the source's next command, which
+            // does not come while the source waits for this channel: the verdict goes now,
+            // so the source fails at once and names this cause, not what follows from it.
+            if (!mainChannel)
+                tellTheSourceNow(error.what(), ShutReason::ChannelFailure, recordId);
+        } else if (!ourChannel)
             rejections_.reject(peer, error.what());
         if (mainChannel && !completed) {
             // Best effort: the error that brought us here may be this very channel's.

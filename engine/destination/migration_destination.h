@@ -196,6 +196,9 @@ private:
     // `alreadyRead`: the bytes read to recognise it, counted as received from now on.
     void recognised(Connection& connection, ChannelKind kind, std::size_t alreadyRead);
     void channelEnded(const std::string& channel, Termination termination);
+    // The report and SHUT on the main channel's return path, from any thread, if the source
+    // opened it and no verdict went yet.
+    void tellTheSourceNow(const std::string& why, ShutReason reason, std::int64_t historyId);
     void arriveAtSync();
 
     Options options_;
@@ -249,7 +252,6 @@ private:
         // A fault: SWITCHOVER_ACK only after this many RAM rounds were loaded (0 = at once).
         std::uint64_t switchoverAckAfterRounds = 0;
         bool switchoverAckSent = false;
-        bool returnPathOpen = false;
         std::optional<Digest> ourDigest; // taken as the last RAM section ended
         std::int64_t historyId = 0;      // the owner's record of this migration
         double lastReportMs = -1e9;

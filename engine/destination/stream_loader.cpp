@@ -251,7 +251,7 @@ constexpr auto kNothingNew = std::numeric_limits<std::size_t>::max();
 
 void MigrationDestination::reportToSource(ReturnPathSender& returnPath, bool now,
                                           std::optional<MigrationStatus> status) {
-    if (!options_.reportToSource || !loader_.returnPathOpen)
+    if (!options_.reportToSource || !returnPath.isOpen())
         return;
     const double nowMs = telemetry_.elapsedMs();
     if (!now && nowMs - loader_.lastReportMs < kReportIntervalMs)
@@ -266,7 +266,7 @@ void MigrationDestination::reportToSource(ReturnPathSender& returnPath, bool now
 }
 
 void MigrationDestination::maybeAckSwitchover(ReturnPathSender& returnPath) {
-    if (loader_.returnPathOpen && !loader_.switchoverAckSent &&
+    if (returnPath.isOpen() && !loader_.switchoverAckSent &&
         (session_.capabilities & capability_bit::kSwitchoverAck) &&
         loader_.roundsLoaded >= loader_.switchoverAckAfterRounds) {
         returnPath.switchoverAck();
@@ -356,7 +356,7 @@ MigrationDestination::State MigrationDestination::currentState() const {
 }
 
 void MigrationDestination::openReturnPath(const Payload&, ReturnPathSender& returnPath) {
-    loader_.returnPathOpen = true;
+    returnPath.markOpen();
     // No device here needs its precopy data before it can approve: unless a fault holds it
     // back, the acknowledgement goes at once.
     maybeAckSwitchover(returnPath);

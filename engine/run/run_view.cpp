@@ -32,10 +32,16 @@ void mergeDestinationView(TelemetrySnapshot& snapshot, const TelemetrySnapshot& 
             if (theirs.termination != Termination::None)
                 channel.termination = theirs.termination;
         }
+        // The end is what the receiver saw, and the state agrees with it: a send that failed
+        // because the destination closed the channel after another failure is no failure.
+        if (channel.state == ChannelState::Failed && channel.termination != Termination::None &&
+            !isFailure(channel.termination))
+            channel.state = ChannelState::Closed;
         // The destination saw a stream end early; what happened is the operator's cancel.
         const bool cancelled = snapshot.status == MigrationStatus::Cancelling ||
                                snapshot.status == MigrationStatus::Cancelled;
-        if (cancelled && isFailure(channel.termination)) {
+        if (cancelled &&
+            (isFailure(channel.termination) || channel.termination == Termination::AfterFailure)) {
             channel.termination = Termination::Cancelled;
             channel.state = ChannelState::Closed;
         }

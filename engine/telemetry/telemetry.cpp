@@ -137,6 +137,8 @@ const char* toString(Termination termination) {
         return "tls-error";
     case Termination::Local:
         return "local";
+    case Termination::AfterFailure:
+        return "after-failure";
     }
     return "unknown";
 }
@@ -161,6 +163,8 @@ const char* describe(Termination termination) {
         return "TLS error";
     case Termination::Local:
         return "ended on this host";
+    case Termination::AfterFailure:
+        return "closed after the migration failed";
     }
     return "unknown";
 }

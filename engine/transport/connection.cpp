@@ -710,7 +710,10 @@ void Connection::limitUnsentBytes(int bytes) {
 }
 
 void Connection::shutdown(Termination why) {
-    shutdownReason_.store(why);
+    // The first reason is the one: a later teardown (the host stopping after the migration
+    // failed) does not rename an end that already had its cause.
+    Termination unset = Termination::None;
+    shutdownReason_.compare_exchange_strong(unset, why);
     shutDown_.store(true);
     ::shutdown(fd_.get(), SHUT_RDWR);
 }

@@ -350,9 +350,13 @@ void ReturnPathSender::send(ReturnPathType type, const std::vector<std::uint8_t>
     connection_.sendAll(message.bytes.data(), message.bytes.size());
 }
 
-void ReturnPathSender::shut(ShutReason reason) {
+bool ReturnPathSender::shut(ShutReason reason) {
     std::lock_guard lock(mutex_);
+    if (shutSent_)
+        return false;
+    shutSent_ = true;
     send(ReturnPathType::Shut, wire::Payload().add32(static_cast<std::uint32_t>(reason)).bytes);
+    return true;
 }
 
 void ReturnPathSender::pong(std::uint32_t value) {

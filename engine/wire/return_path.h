@@ -9,6 +9,7 @@
 #include "engine/transport/connection.h"
 #include "engine/wire/main_stream.h"
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -90,7 +91,12 @@ class ReturnPathSender {
 public:
     explicit ReturnPathSender(Connection& connection) : connection_(connection) {}
 
-    void shut(ShutReason reason);
+    // The source asked for it (MIG_CMD_OPEN_RETURN_PATH): until then nothing may go back.
+    void markOpen() { open_.store(true); }
+    bool isOpen() const { return open_.load(); }
+    // The verdict goes once: the thread that failed first sends it, a later one finds it
+    // sent (returns false).
+    bool shut(ShutReason reason);
     void pong(std::uint32_t value);
     void requestPage(const std::string& block, std::uint64_t start, std::uint32_t length);
     void recvBitmap(const std::string& block, const PageBitmap& received);
@@ -110,6 +116,8 @@ private:
     Connection& connection_;
     std::mutex mutex_;
     std::string lastRequestedBlock_; // guarded by mutex_
+    bool shutSent_ = false;          // guarded by mutex_
+    std::atomic<bool> open_{false};
 };
 
 } // namespace migrascope
