@@ -167,18 +167,28 @@ void RunStatusPanel::showSnapshot(const TelemetrySnapshot& snapshot) {
 
     // The engine already never lowers progress; keeping the larger value here as well means
     // the bar cannot run backwards even if a snapshot from before a reset arrives late.
-    const int percent = std::clamp(static_cast<int>(snapshot.progress * 100), 0, 100);
-    progress_->setValue(std::max(progress_->value(), percent));
-    // A run that ended short of its goal must not read like one almost done: the bar says
-    // where it stopped.
-    if (snapshot.status == MigrationStatus::Failed || snapshot.status == MigrationStatus::Cancelled)
-        progress_->setFormat(tr("%1 at %p%").arg(statusText(snapshot.status)));
-    else
+    // A run that ended short of its goal moved nothing: what the destination had is
+    // discarded, so neither a nearly full bar nor what was left to send means anything then
+    // (QEMU's query-migrate drops its RAM figures once a migration failed).
+    const bool endedShort =
+        snapshot.status == MigrationStatus::Failed || snapshot.status == MigrationStatus::Cancelled;
+    if (endedShort) {
+        progress_->setValue(0);
+        progress_->setFormat(statusText(snapshot.status));
+        progress_->setToolTip(tr("The migration did not complete: what was sent is discarded."));
+        remaining_->setText(tr("–"));
+        remaining_->setToolTip(tr("Nothing remains to send: the migration ended."));
+    } else {
+        const int percent = std::clamp(static_cast<int>(snapshot.progress * 100), 0, 100);
+        progress_->setValue(std::max(progress_->value(), percent));
         progress_->setFormat(QStringLiteral("%p%"));
+        progress_->setToolTip(QString());
+        remaining_->setText(bytesText(static_cast<double>(stats.remaining)));
+        remaining_->setToolTip(QString());
+    }
 
     iteration_->setText(QString::number(stats.dirtySyncCount));
     dirtyRate_->setText(tr("%1 pages/s").arg(qRound64(stats.dirtyPagesRate)));
-    remaining_->setText(bytesText(static_cast<double>(stats.remaining)));
     const QString transferred = bytesText(static_cast<double>(stats.transferred));
     // The RAM size is known only once the source has started migrating. Not "x of y": pages
     // dirtied again are sent again, so what is sent passes the RAM's size.
