@@ -779,6 +779,10 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
         limiter_.cancel();
         {
             std::lock_guard lock(connectionsMutex_);
+            // The kernel's last count of each socket before it goes: a short run can end
+            // before the sampler ever read it, and the table would show the handshake's bytes.
+            for (Connection* connection : connections_)
+                connection->recordKernelView(std::chrono::milliseconds(0));
             for (Connection* connection : connections_)
                 connection->shutdown();
             connections_.clear();

@@ -39,8 +39,12 @@ void MultifdSender::stopThreads() {
 }
 
 void MultifdSender::shutdownAll() {
-    for (auto& worker : workers_)
+    // The kernel's last count of each socket first: a run that fails early can end before
+    // the sampler ever read it.
+    for (auto& worker : workers_) {
+        worker->channel.connection->recordKernelView(std::chrono::milliseconds(0));
         worker->channel.connection->shutdown();
+    }
     std::lock_guard lock(mutex_);
     changed_.notify_all();
 }
