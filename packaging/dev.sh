@@ -65,6 +65,7 @@ bench)
     build/tests/benchmarks/bench_limit
     build/tests/benchmarks/bench_watch
     QT_QPA_PLATFORM=offscreen build/tests/benchmarks/bench_history
+    QT_QPA_PLATFORM=offscreen build/tests/benchmarks/bench_dashboard
     ;;
 bench-two-hosts)
     install_packages

@@ -6,8 +6,11 @@
 #include "engine/api/history_store.h"
 #include "engine/telemetry/telemetry.h"
 #include "ui/channel_table_model.h"
+#include "ui/table_view.h"
 
+#include <QHeaderView>
 #include <QJsonArray>
+#include <QTableView>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -106,6 +109,32 @@ private slots:
         resumed.bytesAcked = 10;
         counters.setKernelView(resumed, 43, ChannelCounters::KernelViewKind::Sampled);
         QCOMPARE(counters.kernelView()->bytesAcked, std::uint64_t{10});
+    }
+
+    // A column is as wide as its widest value and does not shrink while the run goes on
+    // (values jumping sideways ten times a second), until the table starts afresh.
+    void columnsFitTheirValuesAndDoNotJumpSideways() {
+        ui::ChannelTableModel model;
+        std::unique_ptr<QTableView> view(ui::makeTableView(&model, "channels", nullptr));
+        ui::fitColumnsToContents(view.get());
+        view->resize(1200, 300);
+        view->show();
+        ChannelSnapshot channel = channelWithDistinctValues(0);
+        channel.bytes = 1536ull << 30;
+        model.updateChannels({channel});
+        const QString wide = model.index(0, ui::ChannelTableModel::Bytes).data().toString();
+        const int needed = view->fontMetrics().horizontalAdvance(wide);
+        QHeaderView* header = view->horizontalHeader();
+        QTest::qWait(1200); // measured at most twice a second
+        QVERIFY2(header->sectionSize(ui::ChannelTableModel::Bytes) > needed, qPrintable(wide));
+        const int widest = header->sectionSize(ui::ChannelTableModel::Bytes);
+        channel.bytes = 5;
+        model.updateChannels({channel});
+        QTest::qWait(1200);
+        QCOMPARE(header->sectionSize(ui::ChannelTableModel::Bytes), widest);
+        model.clear();
+        model.updateChannels({channel});
+        QTRY_VERIFY(header->sectionSize(ui::ChannelTableModel::Bytes) < widest);
     }
 };
 

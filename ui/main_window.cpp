@@ -202,7 +202,7 @@ QWidget* MainWindow::createDashboard() {
     channelView_ = makeTableView(channelModel_, "channelTable", page);
     QHeaderView* channelHeader = channelView_->horizontalHeader();
     // No stretched column: a wide last column would push the record counts far from the rest.
-    channelHeader->setSectionResizeMode(QHeaderView::ResizeToContents);
+    fitColumnsToContents(channelView_);
     channelHeader->setStretchLastSection(false);
 
     eventView_ = makeTableView(eventModel_, "eventLog", page, true);

@@ -19,6 +19,14 @@ RunController::~RunController() {
         }
     }
     watch_.reset();
+    if (reaper_.joinable())
+        reaper_.join();
+}
+
+void RunController::release(std::unique_ptr<MigrationRun> finished) {
+    if (reaper_.joinable())
+        reaper_.join(); // the run before: long done
+    reaper_ = std::thread([run = std::move(finished)]() mutable { run.reset(); });
 }
 
 void RunController::forgetLastRun() {
@@ -161,8 +169,9 @@ void RunController::poll() {
         lastHistoryId_ = run_ ? run_->historyId() : watch_->historyId();
         const QString historyError =
             QString::fromStdString(run_ ? run_->historyError() : watch_->historyError());
-        // Cheap now: every engine thread has ended.
-        run_.reset();
+        // Every engine thread has ended, but unmapping the guests' RAM still takes a while.
+        if (run_)
+            release(std::move(run_));
         watch_.reset();
         emit runFinished(snapshot.status, lastHistoryId_, historyError);
     }

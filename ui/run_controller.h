@@ -14,6 +14,7 @@
 #include <future>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace migrascope::ui {
@@ -22,7 +23,7 @@ class RunController : public QObject {
     Q_OBJECT
 
 public:
-    static constexpr int kDefaultPollIntervalMs = 100;
+    static constexpr int kDefaultPollIntervalMs = 250;
 
     // historyPath: where runs are recorded; empty = HistoryStore::defaultPath().
     explicit RunController(std::string historyPath, QObject* parent = nullptr);
@@ -76,6 +77,8 @@ private:
     void poll();
     void adoptWatch();
     void forgetLastRun(); // cursors and last results, before a run or watch begins
+    // Frees a finished run (gigabytes of guest RAM to unmap) on reaper_, not the GUI thread.
+    void release(std::unique_ptr<MigrationRun> finished);
 
     std::string historyPath_;
     std::unique_ptr<MigrationRun> run_;
@@ -89,6 +92,9 @@ private:
     std::size_t returnPathCursor_ = 0;
     TelemetrySnapshot lastSnapshot_;
     std::int64_t lastHistoryId_ = 0;
+    // Owned here; it only destroys one finished run and ends. Joined before the next one
+    // starts and in the destructor.
+    std::thread reaper_;
 };
 
 } // namespace migrascope::ui

@@ -142,7 +142,7 @@ void RunStatusPanel::showSnapshot(const TelemetrySnapshot& snapshot) {
     status_->setText(resultText(snapshot.status, withWarnings));
     const auto colour = withWarnings ? std::optional<QColor>(theme::attention())
                                      : theme::forStatus(snapshot.status);
-    status_->setStyleSheet(colour ? theme::textStyle(*colour) : QString());
+    theme::applyStyleSheet(status_, colour ? theme::textStyle(*colour) : QString());
     // A finished run keeps the phase it ended in: the status word already says "completed",
     // but "failed" is more useful with where it failed.
     const QString phase = QString::fromStdString(snapshot.phase);
@@ -155,13 +155,13 @@ void RunStatusPanel::showSnapshot(const TelemetrySnapshot& snapshot) {
     if (withWarnings) {
         // The same line a failure's cause uses, in the colour of attention, not failure.
         error_->setText(warningsText(snapshot.warnings));
-        error_->setStyleSheet(theme::textStyle(theme::attention(), true));
+        theme::applyStyleSheet(error_, theme::textStyle(theme::attention(), true));
         error_->show();
     } else if (snapshot.errorDesc.empty()) {
         error_->hide();
     } else {
         error_->setText(QString::fromStdString(snapshot.errorDesc));
-        error_->setStyleSheet(theme::textStyle(theme::failure(), true));
+        theme::applyStyleSheet(error_, theme::textStyle(theme::failure(), true));
         error_->show();
     }
 
@@ -229,7 +229,8 @@ void RunStatusPanel::showSnapshot(const TelemetrySnapshot& snapshot) {
     else
         downtime_->setText(
             tr("expected %1 (limit %2)").arg(durationText(stats.expectedDowntimeMs), limit));
-    downtime_->setStyleSheet(over ? theme::textStyle(theme::attention(), true) : QString());
+    theme::applyStyleSheet(downtime_,
+                           over ? theme::textStyle(theme::attention(), true) : QString());
     downtime_->setToolTip(QString::fromStdString(snapshot.convergence));
     integrity_->setText(QString::fromStdString(snapshot.integrity));
     // auto-converge's throttle belongs to the source guest's vCPUs.

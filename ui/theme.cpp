@@ -1,5 +1,6 @@
 #include "ui/theme.h"
 
+#include <QWidget>
 #include <array>
 
 namespace migrascope::ui::theme {
@@ -44,6 +45,11 @@ std::optional<QColor> forStatus(MigrationStatus status) {
     default:
         return std::nullopt;
     }
+}
+
+void applyStyleSheet(QWidget* widget, const QString& sheet) {
+    if (widget->styleSheet() != sheet)
+        widget->setStyleSheet(sheet);
 }
 
 QString textStyle(const QColor& colour, bool bold) {

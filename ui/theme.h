@@ -8,6 +8,8 @@
 #include <QString>
 #include <optional>
 
+class QWidget;
+
 namespace migrascope::ui::theme {
 
 // Something failed: an error event, a failed arc or channel, a failure verdict, a failed run.
@@ -49,5 +51,9 @@ std::optional<QColor> forLevel(EventLevel level);
 std::optional<QColor> forStatus(MigrationStatus status);
 // "color: #e01b24;" for a label's style sheet.
 QString textStyle(const QColor& colour, bool bold = false);
+// Sets `sheet` unless the widget has it already: setting a style sheet re-polishes the widget
+// and lays its window out again even when nothing changed, which ten times a second cost more
+// than the rest of a snapshot.
+void applyStyleSheet(QWidget* widget, const QString& sheet);
 
 } // namespace migrascope::ui::theme
