@@ -25,6 +25,7 @@
 #include <QLineEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
@@ -35,6 +36,7 @@
 #include <QTemporaryDir>
 #include <QTextDocumentFragment>
 #include <QTimer>
+#include <QToolButton>
 #include <QtTest>
 #include <memory>
 #include <qcustomplot.h>
@@ -647,6 +649,31 @@ private slots:
             looks.insert(pen.color().name() + QString::number(pen.style()));
         }
         QCOMPARE(looks.size(), 17);
+    }
+
+    // On a small screen the form folds away with the button by the tabs, giving the
+    // dashboard its width, and comes back with the same button; a restart keeps the choice.
+    void theLaunchFormFoldsAwayAndComesBack() {
+        auto* formArea = child<QScrollArea>("launchFormArea");
+        auto* button = child<QToolButton>("showFormButton");
+        QVERIFY(formArea && button);
+        QVERIFY(formArea->isVisible());
+        const int dashboardWidth = window_->throughputPlot()->width();
+        QTest::mouseClick(button, Qt::LeftButton);
+        QVERIFY(!formArea->isVisible());
+        QTRY_VERIFY(window_->throughputPlot()->width() > dashboardWidth + 100);
+        QVERIFY(button->isVisible());
+        {
+            WindowOptions options;
+            options.historyPath = (dir_.path() + "/history.sqlite").toStdString();
+            MainWindow again(options);
+            again.show();
+            QVERIFY(QTest::qWaitForWindowExposed(&again));
+            QVERIFY(!again.findChild<QScrollArea*>("launchFormArea")->isVisible());
+        }
+        QTest::mouseClick(button, Qt::LeftButton);
+        QVERIFY(formArea->isVisible());
+        QTRY_COMPARE(window_->throughputPlot()->width(), dashboardWidth);
     }
 
     // The operator's layout survives a restart: the window's size and every splitter.

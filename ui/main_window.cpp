@@ -33,6 +33,7 @@
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTableView>
+#include <QToolButton>
 #include <QVBoxLayout>
 #include <stdexcept>
 
@@ -69,12 +70,39 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent) : QMainWindow(par
     formScroll_->setWidgetResizable(true);
     formScroll_->setFrameShape(QFrame::NoFrame);
     formScroll_->setMinimumWidth(form_->sizeHint().width() + 20);
+    formScroll_->setObjectName(QStringLiteral("launchFormArea"));
+    // Folding the form away gives the dashboard the whole width on a small screen; the
+    // button stays by the tabs, so the way back is always in sight.
+    showForm_ = new QAction(tr("Launch &form"), this);
+    showForm_->setObjectName(QStringLiteral("showFormAction"));
+    showForm_->setCheckable(true);
+    showForm_->setChecked(
+        windowSettings().value(QStringLiteral("window/formShown"), true).toBool());
+    showForm_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_L));
+    showForm_->setToolTip(tr("Show or hide the launch form (Ctrl+Shift+L)"));
+    connect(showForm_, &QAction::toggled, this, [this](bool shown) {
+        windowSettings().setValue(QStringLiteral("window/formShown"), shown);
+        updateFormVisibility();
+    });
 
     tabs_ = new QTabWidget;
     dashboard_ = createDashboard();
     historyPage_ = createHistoryPage();
     tabs_->addTab(dashboard_, tr("Live"));
     tabs_->addTab(historyPage_, tr("History"));
+    // Not the action's own button: its text says which way it goes.
+    auto* formButton = new QToolButton;
+    formButton->setObjectName(QStringLiteral("showFormButton"));
+    formButton->setCheckable(true);
+    formButton->setToolTip(showForm_->toolTip());
+    const auto showDirection = [formButton](bool shown) {
+        formButton->setChecked(shown);
+        formButton->setText(shown ? tr("◀ Hide form") : tr("▶ Show form"));
+    };
+    showDirection(showForm_->isChecked());
+    connect(showForm_, &QAction::toggled, formButton, showDirection);
+    connect(formButton, &QToolButton::clicked, showForm_, &QAction::setChecked);
+    tabs_->setCornerWidget(formButton, Qt::TopLeftCorner);
 
     auto* splitter = new QSplitter(Qt::Horizontal);
     splitter->setObjectName(QStringLiteral("formSplitter"));
@@ -136,6 +164,7 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent) : QMainWindow(par
     });
 
     createMenus();
+    updateFormVisibility(); // as the operator left it
     if (!historyProblem.isEmpty())
         statusBar()->showMessage(tr("History is not recorded: %1").arg(historyProblem));
     else
@@ -272,6 +301,8 @@ void MainWindow::createMenus() {
     watch->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_W));
     watch->setStatusTip(tr("Follow a real QEMU migration over QMP, with each connection's "
                            "throughput from the kernel"));
+    QMenu* view = menuBar()->addMenu(tr("&View"));
+    view->addAction(showForm_);
     QMenu* history = menuBar()->addMenu(tr("&History"));
     const auto onHistory = [this](void (HistoryBrowser::*action)()) {
         return [this, action] {
@@ -451,7 +482,8 @@ void MainWindow::followResume(const TelemetrySnapshot& snapshot) {
 void MainWindow::updateFormVisibility() {
     // The launch form is for our own runs on the Live tab: history gets the whole width for
     // its columns, and a watched QEMU migration is launched elsewhere.
-    formScroll_->setVisible(tabs_->currentWidget() != historyPage_ && !watching_);
+    formScroll_->setVisible(tabs_->currentWidget() != historyPage_ && !watching_ &&
+                            showForm_->isChecked());
 }
 
 void MainWindow::finishRun(MigrationStatus status, qint64 historyId, const QString& historyError) {

@@ -8,6 +8,7 @@
 #include <QMainWindow>
 #include <string>
 
+class QAction;
 class QLabel;
 class QScrollArea;
 class QTabWidget;
@@ -102,6 +103,7 @@ private:
     bool resumePending_ = false;   // "Resume" was accepted by the source; no answer yet
     LaunchForm* form_ = nullptr;
     QScrollArea* formScroll_ = nullptr; // the form's scroll area, shown with the Live tab
+    QAction* showForm_ = nullptr;       // View > Launch form, and the "Form" button by the tabs
     RunStatusPanel* statusPanel_ = nullptr;
     ThroughputPlot* plot_ = nullptr;
     QTableView* channelView_ = nullptr;

@@ -36,11 +36,12 @@ void fitColumnsToContents(QTableView* view) {
     QHeaderView* header = view->horizontalHeader();
     header->setSectionResizeMode(QHeaderView::Interactive);
     header->setResizeContentsPrecision(kRowsMeasured);
-    auto* remeasure = new QTimer(view);
-    remeasure->setSingleShot(true);
-    remeasure->setInterval(kRemeasureMs);
-    auto widenOnly = std::make_shared<bool>(false);
-    QObject::connect(remeasure, &QTimer::timeout, view, [view, header, widenOnly] {
+    struct State {
+        bool widenOnly = false; // until the model starts afresh, columns only grow
+        bool pending = false;   // changed while cooling down: measure when it ends
+    };
+    auto state = std::make_shared<State>();
+    const auto measure = [view, header, state] {
         const int columns = view->model() ? view->model()->columnCount() : 0;
         const int last = header->stretchLastSection() ? columns - 1 : columns;
         for (int column = 0; column < last; ++column) {
@@ -48,24 +49,39 @@ void fitColumnsToContents(QTableView* view) {
             const QAbstractItemView* items = view;
             const int wanted =
                 std::max(items->sizeHintForColumn(column), header->sectionSizeHint(column));
-            header->resizeSection(column, *widenOnly ? std::max(wanted, header->sectionSize(column))
-                                                     : wanted);
+            header->resizeSection(
+                column, state->widenOnly ? std::max(wanted, header->sectionSize(column)) : wanted);
         }
-        *widenOnly = true;
+        state->widenOnly = true;
+    };
+    // The first change is measured at once, later ones at most every kRemeasureMs.
+    auto* coolDown = new QTimer(view);
+    coolDown->setSingleShot(true);
+    coolDown->setInterval(kRemeasureMs);
+    QObject::connect(coolDown, &QTimer::timeout, view, [coolDown, state, measure] {
+        if (!state->pending)
+            return;
+        state->pending = false;
+        measure();
+        coolDown->start();
     });
-    const auto soon = [remeasure] {
-        if (!remeasure->isActive())
-            remeasure->start();
+    const auto changed = [coolDown, state, measure] {
+        if (coolDown->isActive()) {
+            state->pending = true;
+            return;
+        }
+        measure();
+        coolDown->start();
     };
     QAbstractItemModel* model = view->model();
-    QObject::connect(model, &QAbstractItemModel::rowsInserted, remeasure, soon);
-    QObject::connect(model, &QAbstractItemModel::dataChanged, remeasure, soon);
-    QObject::connect(model, &QAbstractItemModel::layoutChanged, remeasure, soon);
-    QObject::connect(model, &QAbstractItemModel::modelReset, remeasure, [widenOnly, soon] {
-        *widenOnly = false;
-        soon();
+    QObject::connect(model, &QAbstractItemModel::rowsInserted, coolDown, changed);
+    QObject::connect(model, &QAbstractItemModel::dataChanged, coolDown, changed);
+    QObject::connect(model, &QAbstractItemModel::layoutChanged, coolDown, changed);
+    QObject::connect(model, &QAbstractItemModel::modelReset, coolDown, [state, changed] {
+        state->widenOnly = false;
+        changed();
     });
-    soon();
+    changed();
 }
 
 } // namespace migrascope::ui

@@ -12,10 +12,11 @@ namespace migrascope::ui {
 QTableView* makeTableView(QAbstractItemModel* model, const char* objectName, QWidget* parent,
                           bool stretchLastColumn = false);
 
-// Columns as wide as their contents, measured at most twice a second and only ever widened
-// while the model keeps its rows (a reset measures afresh). QHeaderView's ResizeToContents
-// measures every cell on every change: a table updated ten times a second spent most of the
-// window's CPU laying out text, and its columns jumped sideways as values changed width.
+// Columns as wide as their contents: measured at once on a change, then at most twice a
+// second, and only ever widened while the model keeps its rows (a reset measures afresh).
+// QHeaderView's ResizeToContents measures every cell on every change: a table updated ten times a
+// second spent most of the window's CPU laying out text, and its columns jumped sideways as values
+// changed width.
 void fitColumnsToContents(QTableView* view);
 
 } // namespace migrascope::ui
