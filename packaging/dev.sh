@@ -18,6 +18,8 @@ packages=(
     qemu-system-x86
     # QMP clients the tests steer a headless run with
     socat python3
+    # a session bus for the test of the window's desktop notifications
+    dbus-daemon
 )
 
 install_packages() {

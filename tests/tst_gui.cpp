@@ -15,14 +15,18 @@
 #include "ui/run_comparison.h"
 #include "ui/run_controller.h"
 #include "ui/run_details.h"
+#include "ui/run_notifier.h"
 #include "ui/theme.h"
 #include "ui/throughput_plot.h"
 
 #include <QAbstractItemModelTester>
 #include <QCheckBox>
 #include <QComboBox>
+#include <QDBusConnection>
+#include <QDBusConnectionInterface>
 #include <QLabel>
 #include <QLineEdit>
+#include <QProcess>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QScrollArea>
@@ -44,12 +48,36 @@
 using namespace migrascope;
 using namespace migrascope::ui;
 
+// The desktop's notification service as the freedesktop.org specification defines it, on a
+// session bus of the test's own: there is no desktop here to answer.
+class NotificationService : public QObject {
+    Q_OBJECT
+    Q_CLASSINFO("D-Bus Interface", "org.freedesktop.Notifications")
+
+public:
+    struct Received {
+        QString summary;
+        QString body;
+        int urgency = -1;
+    };
+    QList<Received> received;
+
+public slots:
+    uint Notify(const QString& /*appName*/, uint /*replacesId*/, const QString& /*icon*/,
+                const QString& summary, const QString& body, const QStringList& /*actions*/,
+                const QVariantMap& hints, int /*timeout*/) {
+        received.append({summary, body, hints.value("urgency", -1).toInt()});
+        return static_cast<uint>(received.size());
+    }
+};
+
 class TestGui : public QObject {
     Q_OBJECT
 
 private:
     QTemporaryDir dir_;
     std::unique_ptr<MainWindow> window_;
+    QProcess sessionBus_; // dbus-daemon: the session bus the window's notifications go to
     std::vector<std::unique_ptr<QAbstractItemModelTester>> modelTesters_;
 
     template <typename T> T* child(const char* name) const {
@@ -94,6 +122,12 @@ private slots:
         // Before the window exists: it generates the default PKI under XDG_CONFIG_HOME.
         qputenv("XDG_CONFIG_HOME", (dir_.path() + "/config").toUtf8());
         qputenv("XDG_DATA_HOME", (dir_.path() + "/data").toUtf8());
+        // A session bus of our own, before anything asks Qt for the session bus.
+        sessionBus_.start("dbus-daemon", {"--session", "--nofork", "--print-address=1"});
+        if (sessionBus_.waitForStarted(5000) && sessionBus_.waitForReadyRead(5000))
+            qputenv("DBUS_SESSION_BUS_ADDRESS", sessionBus_.readLine().trimmed());
+        else
+            qunsetenv("DBUS_SESSION_BUS_ADDRESS");
 
         WindowOptions options;
         options.historyPath = (dir_.path() + "/history.sqlite").toStdString();
@@ -122,6 +156,8 @@ private slots:
     void cleanupTestCase() {
         modelTesters_.clear();
         window_.reset();
+        sessionBus_.kill();
+        sessionBus_.waitForFinished(5000);
     }
 
     void windowShowsTitleAndHistoryPath() {
@@ -674,6 +710,46 @@ private slots:
         QTest::mouseClick(button, Qt::LeftButton);
         QVERIFY(formArea->isVisible());
         QTRY_COMPARE(window_->throughputPlot()->width(), dashboardWidth);
+    }
+
+    // An operator who looked away hears of the end from the desktop (the run's diagnosis,
+    // critical when it failed); one watching the window is not interrupted.
+    void aRunEndingWhileTheOperatorLooksAwayIsNotified() {
+        const QByteArray address = qgetenv("DBUS_SESSION_BUS_ADDRESS");
+        if (address.isEmpty())
+            QSKIP("dbus-daemon could not start a session bus");
+        QDBusConnection server = QDBusConnection::connectToBus(QString(address), "desktop");
+        NotificationService desktop;
+        QVERIFY(server.registerObject("/org/freedesktop/Notifications", &desktop,
+                                      QDBusConnection::ExportAllSlots));
+        QVERIFY(server.registerService("org.freedesktop.Notifications"));
+        QSignalSpy notified(window_->notifier(), &RunNotifier::notified);
+        QSignalSpy finished(window_->runController(), &RunController::runFinished);
+
+        QWidget elsewhere;
+        elsewhere.show();
+        elsewhere.activateWindow();
+        QTRY_VERIFY(!window_->isActiveWindow());
+        fillForm(64, 0, 2, 0);
+        QTest::mouseClick(child<QPushButton>("startButton"), Qt::LeftButton);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 60000);
+        QTRY_COMPARE(notified.count(), 1);
+        QCOMPARE(notified.at(0).at(1).toString(), QString());
+        QCOMPARE(desktop.received.size(), 1);
+        QCOMPARE(desktop.received[0].summary, QStringLiteral("Migration completed"));
+        QVERIFY2(desktop.received[0].body.contains("integrity verified"),
+                 qPrintable(desktop.received[0].body));
+        QCOMPARE(desktop.received[0].urgency, 1);
+
+        elsewhere.hide();
+        window_->activateWindow();
+        QTRY_VERIFY(window_->isActiveWindow());
+        QTest::mouseClick(child<QPushButton>("startButton"), Qt::LeftButton);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 60000);
+        QTest::qWait(500);
+        QCOMPARE(desktop.received.size(), 1);
+        server.unregisterService("org.freedesktop.Notifications");
+        QDBusConnection::disconnectFromBus("desktop");
     }
 
     // The operator's layout survives a restart: the window's size and every splitter.

@@ -1,5 +1,6 @@
 #include "ui/main_window.h"
 
+#include "engine/api/diagnosis.h"
 #include "engine/api/history_store.h"
 #include "ui/channel_table_model.h"
 #include "ui/device_panel.h"
@@ -12,6 +13,7 @@
 #include "ui/return_path_model.h"
 #include "ui/run_controller.h"
 #include "ui/run_details.h"
+#include "ui/run_notifier.h"
 #include "ui/run_status_panel.h"
 #include "ui/settings.h"
 #include "ui/table_view.h"
@@ -59,6 +61,7 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent) : QMainWindow(par
     historyPath_ = resolveHistoryPath(options.historyPath, historyProblem);
 
     controller_ = new RunController(historyPath_, this);
+    notifier_ = new RunNotifier(this);
     channelModel_ = new ChannelTableModel(this);
     eventModel_ = new EventLogModel(this);
     historyModel_ = new HistoryModel(historyPath_, this);
@@ -502,6 +505,10 @@ void MainWindow::finishRun(MigrationStatus status, qint64 historyId, const QStri
         statusBar()->showMessage(tr("Migration %1; recorded as run %2").arg(word).arg(historyId));
     else
         statusBar()->showMessage(tr("Migration %1; not recorded in the history").arg(word));
+    // The same sentence the history keeps: what happened, and its first cause.
+    notifier_->runEnded(tr("Migration %1").arg(word),
+                        QString::fromStdString(diagnose(controller_->lastSnapshot())),
+                        status != MigrationStatus::Completed);
 }
 
 void MainWindow::restoreLayout() {

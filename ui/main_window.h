@@ -26,6 +26,7 @@ class PostcopyPanel;
 class ReturnPathModel;
 class RunDetails;
 class RunController;
+class RunNotifier;
 class RunStatusPanel;
 class ThroughputPlot;
 
@@ -42,6 +43,7 @@ public:
     ~MainWindow() override;
 
     RunController* runController() const { return controller_; }
+    RunNotifier* notifier() const { return notifier_; }
     ThroughputPlot* throughputPlot() const { return plot_; }
     HistoryModel* historyModel() const { return historyModel_; }
     LaunchForm* launchForm() const { return form_; }
@@ -103,6 +105,7 @@ private:
     bool resumePending_ = false;   // "Resume" was accepted by the source; no answer yet
     LaunchForm* form_ = nullptr;
     QScrollArea* formScroll_ = nullptr; // the form's scroll area, shown with the Live tab
+    RunNotifier* notifier_ = nullptr;   // a run's end, for an operator who looked away
     QAction* showForm_ = nullptr;       // View > Launch form, and the "Form" button by the tabs
     RunStatusPanel* statusPanel_ = nullptr;
     ThroughputPlot* plot_ = nullptr;
