@@ -15,6 +15,8 @@
 #include "ui/run_details.h"
 #include "ui/run_notifier.h"
 #include "ui/run_status_panel.h"
+#include "ui/scenario_library.h"
+#include "ui/scenario_panel.h"
 #include "ui/settings.h"
 #include "ui/table_view.h"
 #include "ui/throughput_plot.h"
@@ -62,6 +64,9 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent) : QMainWindow(par
 
     controller_ = new RunController(historyPath_, this);
     notifier_ = new RunNotifier(this);
+    scenarioPanel_ = new ScenarioPanel(this);
+    addDockWidget(Qt::RightDockWidgetArea, scenarioPanel_);
+    scenarioPanel_->hide();
     channelModel_ = new ChannelTableModel(this);
     eventModel_ = new EventLogModel(this);
     historyModel_ = new HistoryModel(historyPath_, this);
@@ -148,6 +153,24 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent) : QMainWindow(par
     connect(postcopyPanel_, &PostcopyPanel::cutNetworkRequested, this,
             [this] { reportAction(tr("Cut network"), controller_->cutNetwork()); });
     connect(controller_, &RunController::runFinished, this, &MainWindow::finishRun);
+    const auto loadScenario = [this](const MigrationConfig& config, const QString& description) {
+        if (controller_->isRunning()) {
+            statusBar()->showMessage(tr("A migration is in flight; load the scenario once it "
+                                        "has ended"));
+            return false;
+        }
+        form_->setConfig(config);
+        showForm_->setChecked(true);
+        tabs_->setCurrentWidget(dashboard_);
+        statusBar()->showMessage(tr("The form holds the scenario %1").arg(description));
+        return true;
+    };
+    connect(scenarioPanel_, &ScenarioPanel::loadRequested, this, loadScenario);
+    connect(scenarioPanel_, &ScenarioPanel::startRequested, this,
+            [this, loadScenario](const MigrationConfig& config, const QString& description) {
+                if (loadScenario(config, description))
+                    startRun();
+            });
     connect(controller_, &RunController::watchStarted, this,
             [this](const QString& description) { statusBar()->showMessage(description); });
     connect(controller_, &RunController::watchRefused, this, [this](const QString& reason) {
@@ -306,6 +329,9 @@ void MainWindow::createMenus() {
                            "throughput from the kernel"));
     QMenu* view = menuBar()->addMenu(tr("&View"));
     view->addAction(showForm_);
+    view->addAction(scenarioPanel_->toggleViewAction());
+    scenarioMenu_ = menuBar()->addMenu(tr("&Scenarios"));
+    reloadScenarios();
     QMenu* history = menuBar()->addMenu(tr("&History"));
     const auto onHistory = [this](void (HistoryBrowser::*action)()) {
         return [this, action] {
@@ -351,6 +377,24 @@ void MainWindow::runAgain(const QString& configuration) {
     }
     tabs_->setCurrentWidget(dashboard_);
     statusBar()->showMessage(tr("The form holds that run's settings; Start (Ctrl+Return) runs it"));
+}
+
+void MainWindow::reloadScenarios() {
+    scenarioMenu_->clear();
+    const ScenarioLibrary library = loadScenarios();
+    for (const Scenario& scenario : library.scenarios) {
+        QAction* entry = scenarioMenu_->addAction(
+            scenario.title, this, [this, scenario] { scenarioPanel_->show(scenario); });
+        entry->setStatusTip(scenario.summary);
+    }
+    scenarioMenu_->addSeparator();
+    QAction* own =
+        scenarioMenu_->addAction(tr("Your own scenarios: %1").arg(userScenarioDirectory()));
+    own->setEnabled(false);
+    scenarioMenu_->addAction(tr("&Reload scenarios"), this, &MainWindow::reloadScenarios);
+    if (!library.problems.isEmpty())
+        statusBar()->showMessage(
+            tr("Scenario files not used: %1").arg(library.problems.join("; ")));
 }
 
 void MainWindow::askWhatToWatch() {

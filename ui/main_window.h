@@ -10,6 +10,7 @@
 
 class QAction;
 class QLabel;
+class QMenu;
 class QScrollArea;
 class QTabWidget;
 class QTableView;
@@ -27,6 +28,7 @@ class ReturnPathModel;
 class RunDetails;
 class RunController;
 class RunNotifier;
+class ScenarioPanel;
 class RunStatusPanel;
 class ThroughputPlot;
 
@@ -44,6 +46,9 @@ public:
 
     RunController* runController() const { return controller_; }
     RunNotifier* notifier() const { return notifier_; }
+    ScenarioPanel* scenarioPanel() const { return scenarioPanel_; }
+    // Rebuilds the Scenarios menu from the shipped files and the trainer's folder.
+    void reloadScenarios();
     ThroughputPlot* throughputPlot() const { return plot_; }
     HistoryModel* historyModel() const { return historyModel_; }
     LaunchForm* launchForm() const { return form_; }
@@ -104,9 +109,11 @@ private:
     bool postcopyAllowed_ = false; // the run in flight has postcopy-ram
     bool resumePending_ = false;   // "Resume" was accepted by the source; no answer yet
     LaunchForm* form_ = nullptr;
-    QScrollArea* formScroll_ = nullptr; // the form's scroll area, shown with the Live tab
-    RunNotifier* notifier_ = nullptr;   // a run's end, for an operator who looked away
-    QAction* showForm_ = nullptr;       // View > Launch form, and the "Form" button by the tabs
+    QScrollArea* formScroll_ = nullptr;      // the form's scroll area, shown with the Live tab
+    RunNotifier* notifier_ = nullptr;        // a run's end, for an operator who looked away
+    ScenarioPanel* scenarioPanel_ = nullptr; // the scenario being taught (a dock)
+    QMenu* scenarioMenu_ = nullptr;
+    QAction* showForm_ = nullptr; // View > Launch form, and the "Form" button by the tabs
     RunStatusPanel* statusPanel_ = nullptr;
     ThroughputPlot* plot_ = nullptr;
     QTableView* channelView_ = nullptr;

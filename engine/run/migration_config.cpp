@@ -304,14 +304,14 @@ MigrationConfig configFromDescription(const std::string& text) {
             config.guest.ramSize = parseSize(value);
         else if (key == "guest-content")
             config.guest.content = parseGuestContent(value);
-        else if (key == "dirty-rate")
-            config.guest.dirtyRate = number();
+        else if (key == "dirty-rate") // bytes as recorded, or "64M" as an operator writes it
+            config.guest.dirtyRate = parseSize(value);
         else if (key == "multifd-channels")
             config.multifdChannels = static_cast<unsigned>(number());
         else if (key == "downtime-limit")
             config.downtimeLimitMs = number();
         else if (key == "max-bandwidth")
-            config.maxBandwidth = number();
+            config.maxBandwidth = parseSize(value);
         else if (key == "tls")
             config.tls.enabled = onOff();
         else if (key == "tls-creds")
