@@ -4,13 +4,17 @@
 #include "engine/api/migration_run.h"
 #include "tests/test_support.h"
 #include "ui/display_format.h"
+#include "ui/glossary.h"
 #include "ui/launch_form.h"
 #include "ui/main_window.h"
+#include "ui/run_status_panel.h"
 #include "ui/scenario_library.h"
 #include "ui/scenario_panel.h"
+#include "vfio/device_state.h"
 
 #include <QDir>
 #include <QFile>
+#include <QLabel>
 #include <QMenuBar>
 #include <QPushButton>
 #include <QRadioButton>
@@ -162,6 +166,33 @@ private slots:
             QCOMPARE(stagedSettings(window.launchForm()->config()),
                      stagedSettings(panel->scenario().config(variant)));
         }
+    }
+
+    // Every status, guest state, SHUT verdict and VFIO device state the window can show is
+    // explained in plain words, and the status's tooltip says what it means.
+    void everyWordTheWindowShowsIsExplained() {
+        QStringList unexplained;
+        for (int status = 0; status <= static_cast<int>(MigrationStatus::Cancelled); ++status)
+            unexplained << toString(static_cast<MigrationStatus>(status));
+        unexplained << "completed with warnings";
+        for (GuestState state : {GuestState::Running, GuestState::Paused, GuestState::Postmigrate})
+            unexplained << toString(state);
+        for (int verdict = 0; verdict <= 6; ++verdict)
+            unexplained << QString("SHUT %1").arg(verdict);
+        for (std::uint32_t state = 0; state < vfio::kStateCount; ++state)
+            unexplained << vfio::toString(static_cast<vfio::DeviceState>(state));
+        unexplained << "close_notify"
+                    << "KeyUpdate"
+                    << "return path";
+        unexplained.removeIf([](const QString& term) { return !explain(term).isEmpty(); });
+        QVERIFY2(unexplained.isEmpty(), qPrintable(unexplained.join(", ")));
+
+        RunStatusPanel panel;
+        TelemetrySnapshot paused;
+        paused.status = MigrationStatus::PostcopyPaused;
+        panel.showSnapshot(paused);
+        QCOMPARE(panel.findChild<QLabel*>("statusValue")->toolTip(), explain("postcopy-paused"));
+        QCOMPARE(panel.findChild<QLabel*>("sourceGuestValue")->toolTip(), explain("running"));
     }
 };
 

@@ -6,6 +6,7 @@
 #include "ui/device_panel.h"
 #include "ui/display_format.h"
 #include "ui/event_log_model.h"
+#include "ui/glossary.h"
 #include "ui/history_browser.h"
 #include "ui/history_model.h"
 #include "ui/launch_form.h"
@@ -23,6 +24,7 @@
 
 #include <QCloseEvent>
 #include <QCoreApplication>
+#include <QDialog>
 #include <QFileInfo>
 #include <QHeaderView>
 #include <QInputDialog>
@@ -37,6 +39,7 @@
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTableView>
+#include <QTextBrowser>
 #include <QToolButton>
 #include <QVBoxLayout>
 #include <stdexcept>
@@ -353,6 +356,20 @@ void MainWindow::createMenus() {
                        onHistory(&HistoryBrowser::askToDeleteSelected));
     history->addAction(tr("&Keep runs for…"), this, &MainWindow::askForRetention);
     QMenu* help = menuBar()->addMenu(tr("&Help"));
+    QAction* glossaryAction = help->addAction(tr("&Glossary"), this, [this] {
+        // Non-modal: it stays open beside the window while a class watches a run.
+        auto* dialog = new QDialog(this);
+        dialog->setObjectName(QStringLiteral("glossaryDialog"));
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        dialog->setWindowTitle(tr("Migrascope glossary"));
+        auto* text = new QTextBrowser(dialog);
+        text->setHtml(glossaryHtml());
+        auto* layout = new QVBoxLayout(dialog);
+        layout->addWidget(text);
+        dialog->resize(560, 640);
+        dialog->show();
+    });
+    glossaryAction->setShortcut(QKeySequence::HelpContents);
     help->addAction(tr("&About Migrascope"), this, [this] {
         QMessageBox::about(
             this, tr("About Migrascope"),

@@ -1,6 +1,7 @@
 #include "ui/run_status_panel.h"
 
 #include "ui/display_format.h"
+#include "ui/glossary.h"
 #include "ui/theme.h"
 
 #include <QGridLayout>
@@ -140,6 +141,7 @@ void RunStatusPanel::showSnapshot(const TelemetrySnapshot& snapshot) {
     const bool withWarnings =
         snapshot.status == MigrationStatus::Completed && !snapshot.warnings.empty();
     status_->setText(resultText(snapshot.status, withWarnings));
+    status_->setToolTip(explain(status_->text()));
     const auto colour = withWarnings ? std::optional<QColor>(theme::attention())
                                      : theme::forStatus(snapshot.status);
     theme::applyStyleSheet(status_, colour ? theme::textStyle(*colour) : QString());
@@ -235,6 +237,7 @@ void RunStatusPanel::showSnapshot(const TelemetrySnapshot& snapshot) {
     integrity_->setText(QString::fromStdString(snapshot.integrity));
     // auto-converge's throttle belongs to the source guest's vCPUs.
     const QString guest = QString::fromLatin1(toString(snapshot.sourceGuest));
+    guest_->setToolTip(explain(guest));
     guest_->setText(stats.cpuThrottlePercentage > 0 && snapshot.sourceGuest == GuestState::Running
                         ? tr("%1, CPU throttled %2 %").arg(guest).arg(stats.cpuThrottlePercentage)
                         : guest);

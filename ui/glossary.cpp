@@ -1,0 +1,115 @@
+#include "ui/glossary.h"
+
+#include <QCoreApplication>
+
+namespace migrascope::ui {
+
+namespace {
+
+QString tr(const char* text) {
+    return QCoreApplication::translate("Glossary", text);
+}
+
+QList<GlossaryEntry> build() {
+    return {
+        // The migration's status, as QEMU's query-migrate names it.
+        {"none", tr("No migration has started yet.")},
+        {"setup", tr("The migration is connecting its channels and agreeing on its settings; "
+                     "nothing of the guest has been sent yet.")},
+        {"active", tr("Precopy: the guest keeps running while its memory is copied, round after "
+                      "round, until what is left fits the downtime limit.")},
+        {"device", tr("Switchover: the guest is stopped and the devices' final state is being "
+                      "saved and sent.")},
+        {"postcopy-active",
+         tr("Postcopy: the guest already runs at the destination, which fetches the pages it "
+            "still lacks from the source when it touches them. From here on the guest exists "
+            "only at the destination.")},
+        {"postcopy-paused",
+         tr("Postcopy stopped by a failure or by the operator: neither side has the whole "
+            "guest, so nothing is given up; it waits for a recovery over a new connection.")},
+        {"postcopy-recover-setup",
+         tr("The source is reconnecting to the destination to resume a paused postcopy.")},
+        {"postcopy-recover",
+         tr("Resuming postcopy: the two sides compare which pages the destination has, then "
+            "the source sends the rest.")},
+        {"completed", tr("The guest runs at the destination; the migration is over.")},
+        {"completed with warnings",
+         tr("It completed, but something deserves a look: a setting let a failure through, a "
+            "fault never fired, or the downtime passed its limit. The warnings say which.")},
+        {"failed", tr("The migration did not complete. Before postcopy the source guest keeps "
+                      "running, as if nothing had happened; the cause names the first thing "
+                      "that went wrong.")},
+        {"cancelling", tr("The operator cancelled; the channels are closing.")},
+        {"cancelled", tr("The operator cancelled it; the source guest keeps running.")},
+        // The guest's run state (QEMU's RunState).
+        {"running", tr("The guest's vCPUs run.")},
+        {"paused", tr("The guest is stopped, e.g. for the switchover.")},
+        {"postmigrate",
+         tr("The source guest after a completed migration: stopped for good, because the guest "
+            "now runs at the destination.")},
+        // SHUT: the destination's verdict on the return path.
+        {"SHUT 0", tr("The destination's verdict on the return path: success, its guest runs.")},
+        {"SHUT 1", tr("The destination could not load the stream.")},
+        {"SHUT 2", tr("The destination's copy of RAM or device state differs from the source's "
+                      "(the integrity check).")},
+        {"SHUT 3", tr("A channel broke at the destination, or ended without close_notify.")},
+        {"SHUT 4", tr("A device at the destination refused a state change or its saved state.")},
+        {"SHUT 5", tr("A destination daemon turned the migration away before receiving it.")},
+        {"SHUT 6", tr("The destination's operator cancelled it.")},
+        // Words of the protocols.
+        {"return path", tr("The main channel's way back: the destination tells the source its "
+                           "verdict (SHUT), answers pings, acknowledges the switchover and, in "
+                           "postcopy, asks for pages.")},
+        {"multifd", tr("Several connections carrying memory pages in parallel, beside the main "
+                       "channel that carries the stream's commands.")},
+        {"dirty sync", tr("Reading which pages the guest wrote since the last round (QEMU's "
+                          "dirty-sync-count counts them).")},
+        {"downtime", tr("How long the guest is stopped at the switchover, from the source "
+                        "stopping it to the destination's verdict.")},
+        {"close_notify", tr("TLS's alert that ends a session in order. Without it, the receiver "
+                            "cannot tell an orderly end from a connection cut short.")},
+        {"KeyUpdate", tr("TLS 1.3 replacing its traffic keys after many records, so that no key "
+                         "protects too much data.")},
+        {"auto-converge", tr("A QEMU capability: slow the guest's vCPUs step by step until it "
+                             "writes memory slower than the link sends it.")},
+        {"switchover-ack", tr("A QEMU capability: the source switches over only after the "
+                              "destination says it is ready (its devices have loaded their "
+                              "precopy data).")},
+        // VFIO device states (the kernel's VFIO migration uAPI, v2).
+        {"RUNNING", tr("The device works normally.")},
+        {"STOP", tr("The device is stopped: it neither changes its state nor talks to others.")},
+        {"STOP_COPY", tr("Stopped, with its final state being read out for migration.")},
+        {"RESUMING", tr("At the destination: the device's saved state is being written into "
+                        "it. The driver checks that state when the device leaves RESUMING.")},
+        {"PRE_COPY", tr("Running, while part of its state is already read out ahead of the "
+                        "switchover (like RAM's precopy).")},
+        {"RUNNING_P2P", tr("Running, but not starting new transfers to other devices (peer to "
+                           "peer), so that several devices can stop consistently.")},
+        {"PRE_COPY_P2P", tr("PRE_COPY without new peer-to-peer transfers.")},
+        {"ERROR", tr("The device failed a state change; only a reset brings it back.")},
+    };
+}
+
+} // namespace
+
+const QList<GlossaryEntry>& glossary() {
+    static const QList<GlossaryEntry> entries = build();
+    return entries;
+}
+
+QString explain(const QString& term) {
+    for (const GlossaryEntry& entry : glossary())
+        if (entry.term == term)
+            return entry.meaning;
+    return {};
+}
+
+QString glossaryHtml() {
+    QString html = QStringLiteral("<dl>");
+    for (const GlossaryEntry& entry : glossary())
+        html += QStringLiteral("<dt><b>%1</b></dt><dd>%2</dd>")
+                    .arg(entry.term.toHtmlEscaped(), entry.meaning.toHtmlEscaped());
+    return html + QStringLiteral("</dl>");
+}
+
+} // namespace migrascope::ui
