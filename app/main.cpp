@@ -9,6 +9,7 @@
 
 #include <QApplication>
 #include <QCoreApplication>
+#include <QIcon>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -45,8 +46,11 @@ int main(int argc, char** argv) {
         qputenv("QT_QPA_PLATFORM", "offscreen");
     if (wantsHeadless(argc, argv))
         application = std::make_unique<QCoreApplication>(argc, argv);
-    else
+    else {
         application = std::make_unique<QApplication>(argc, argv);
+        QApplication::setWindowIcon(QIcon(QStringLiteral(":/icons/io.migrascope.Migrascope.svg")));
+        QGuiApplication::setDesktopFileName(QStringLiteral("io.migrascope.Migrascope"));
+    }
     QCoreApplication::setApplicationName("migrascope");
     QCoreApplication::setApplicationVersion(MIGRASCOPE_VERSION);
 

@@ -20,6 +20,8 @@ packages=(
     socat python3
     # a session bus for the test of the window's desktop notifications
     dbus-daemon
+    # the window's SVG icon; the desktop file's and AppStream metadata's validators
+    libqt6svg6 desktop-file-utils appstream
 )
 
 install_packages() {
