@@ -510,6 +510,12 @@ private slots:
         QVERIFY2(child<QLabel>("errorValue")->text().contains("RESUMING -> STOP"),
                  qPrintable(child<QLabel>("errorValue")->text()));
         QVERIFY(window_->devicePanel()->diagrams()[0]->sourceState() == vfio::DeviceState::Running);
+        // The arc that failed is marked where it failed, not hidden behind the source's rollback.
+        const DeviceStateDiagram* live = window_->devicePanel()->diagrams()[0];
+        QVERIFY(live->failedArc().has_value());
+        QVERIFY(!live->failedArc()->ok && live->failedArc()->side == Side::Destination);
+        QVERIFY(live->failedArc()->from == vfio::DeviceState::Resuming &&
+                live->failedArc()->to == vfio::DeviceState::Stop);
 
         child<QCheckBox>("legacyVfioResume")->setChecked(true);
         QTest::mouseClick(child<QPushButton>("startButton"), Qt::LeftButton);

@@ -75,7 +75,7 @@ void DevicePanel::showSnapshot(const TelemetrySnapshot& snapshot) {
                 .arg(QString::fromStdString(device.name), QString::fromStdString(device.kind))
                 .arg(device.stateSize >> 20);
         diagrams_[i]->setDevice(title, flagsOf(device.kind), device.sourceState,
-                                device.destinationState, device.lastArc);
+                                device.destinationState, device.lastArc, device.failedArc);
     }
     model_->appendBeyondShown(snapshot.transitions);
 }

@@ -39,12 +39,14 @@ DeviceStateDiagram::DeviceStateDiagram(QWidget* parent) : QWidget(parent) {
 void DeviceStateDiagram::setDevice(const QString& title, std::uint64_t migrationFlags,
                                    vfio::DeviceState sourceState,
                                    std::optional<vfio::DeviceState> destinationState,
-                                   std::optional<DeviceTransition> lastArc) {
+                                   std::optional<DeviceTransition> lastArc,
+                                   std::optional<DeviceTransition> failedArc) {
     title_ = title;
     flags_ = migrationFlags;
     sourceState_ = sourceState;
     destinationState_ = destinationState;
     lastArc_ = std::move(lastArc);
+    failedArc_ = std::move(failedArc);
     update();
 }
 
@@ -61,21 +63,30 @@ void DeviceStateDiagram::paintEvent(QPaintEvent*) {
                      title_);
     painter.setFont(font());
 
+    // The legend's line at the bottom says what dashes and colours mean.
+    QFont small = font();
+    small.setPointSizeF(small.pointSizeF() * 0.85);
+    const int legendHeight = QFontMetrics(small).height() + 2;
     const double cellWidth = (width() - 8) / 4.0;
-    const double cellHeight = (height() - titleHeight - 20) / 2.0;
+    const double cellHeight = (height() - titleHeight - 20 - legendHeight) / 2.0;
     auto box = [&](const Place& place) {
         return QRectF(4 + place.column * cellWidth + 6, titleHeight + place.row * cellHeight + 10,
                       cellWidth - 12, cellHeight - 26);
     };
     // Arcs first, so the boxes sit on top of them. A reset is no arc of the diagram.
     const bool arcShown = lastArc_ && !lastArc_->reset;
+    const bool failureShown = failedArc_ && !failedArc_->reset;
     for (const auto& from : kPlaces)
         for (const auto& to : kPlaces) {
             if (!vfio::isDirectArc(flags_, from.state, to.state))
                 continue;
-            const bool last = arcShown && lastArc_->from == from.state && lastArc_->to == to.state;
-            QPen pen(last ? (lastArc_->ok ? theme::attention() : theme::failure())
-                          : colours.color(QPalette::Mid));
+            const bool failed =
+                failureShown && failedArc_->from == from.state && failedArc_->to == to.state;
+            const bool last =
+                failed || (arcShown && lastArc_->from == from.state && lastArc_->to == to.state);
+            QPen pen(failed ? theme::failure()
+                     : last ? (lastArc_->ok ? theme::attention() : theme::failure())
+                            : colours.color(QPalette::Mid));
             pen.setWidthF(last ? 3.0 : 1.0);
             painter.setPen(pen);
             QPointF a = box(from).center();
@@ -90,6 +101,15 @@ void DeviceStateDiagram::paintEvent(QPaintEvent*) {
                 painter.setBrush(pen.color());
                 painter.drawEllipse(tip, 4, 4);
                 painter.setBrush(Qt::NoBrush);
+            }
+            if (failed) {
+                // Which side refused it: the same arc means different things at each end.
+                const QPointF middle = (a + b) / 2 + normal * 3;
+                painter.setFont(small);
+                painter.drawText(QRectF(middle.x() - 40, middle.y() - 16, 80, 14), Qt::AlignCenter,
+                                 failedArc_->side == Side::Destination ? tr("failed at dst")
+                                                                       : tr("failed at src"));
+                painter.setFont(font());
             }
         }
 
@@ -130,6 +150,13 @@ void DeviceStateDiagram::paintEvent(QPaintEvent*) {
                              Qt::AlignHCenter | Qt::AlignTop, marks.trimmed());
         }
     }
+
+    painter.setFont(small);
+    painter.setPen(colours.color(QPalette::Mid).darker(130));
+    painter.drawText(QRectF(4, height() - legendHeight, width() - 8, legendHeight),
+                     Qt::AlignLeft | Qt::AlignVCenter,
+                     tr("dashed: a state this device does not support · orange: the last arc · "
+                        "red: the arc that failed"));
 }
 
 } // namespace migrascope::ui

@@ -87,6 +87,8 @@ void RunDetails::showDevicesAt(double ms) {
                 device.destinationState = arc.from;
             }
             device.lastArc = arc;
+            if (!arc.ok && !device.failedArc)
+                device.failedArc = arc;
         }
         moment.devices.push_back(std::move(device));
     }

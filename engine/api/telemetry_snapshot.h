@@ -227,6 +227,9 @@ struct DeviceSnapshot {
     vfio::DeviceState sourceState = vfio::DeviceState::Running;
     std::optional<vfio::DeviceState> destinationState; // until the destination has the device
     std::optional<DeviceTransition> lastArc;           // the arc taken last, on either side
+    // The first arc refused, on either side: after a failure the last arc is usually the
+    // source's rollback, and the window marks both.
+    std::optional<DeviceTransition> failedArc;
 };
 
 // One point of the throughput plot and of the history's sample table.

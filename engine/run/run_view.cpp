@@ -58,11 +58,17 @@ void mergeDestinationView(TelemetrySnapshot& snapshot, const TelemetrySnapshot& 
         for (const auto& theirs : destination.devices)
             if (theirs.name == device.name)
                 device.destinationState = theirs.destinationState;
-        // The arc taken last, on either side.
+        // The arc taken last, and the first one refused, on either side.
         const auto& transitions = snapshot.transitions;
         for (auto it = transitions.rbegin(); it != transitions.rend(); ++it) {
             if (it->device == device.name) {
                 device.lastArc = *it;
+                break;
+            }
+        }
+        for (const DeviceTransition& arc : transitions) {
+            if (arc.device == device.name && !arc.ok) {
+                device.failedArc = arc;
                 break;
             }
         }
