@@ -516,6 +516,10 @@ private slots:
         QVERIFY(!live->failedArc()->ok && live->failedArc()->side == Side::Destination);
         QVERIFY(live->failedArc()->from == vfio::DeviceState::Resuming &&
                 live->failedArc()->to == vfio::DeviceState::Stop);
+        // The device failed, not a channel: none of them is shown as a failure.
+        for (const ChannelSnapshot& channel : window_->runController()->lastSnapshot().channels)
+            QVERIFY2(!isFailure(channel.termination),
+                     (channel.id + ": " + toString(channel.termination)).c_str());
 
         child<QCheckBox>("legacyVfioResume")->setChecked(true);
         QTest::mouseClick(child<QPushButton>("startButton"), Qt::LeftButton);

@@ -348,8 +348,12 @@ void MigrationDestination::serve(std::list<Incoming>::iterator incoming, std::st
         if (ChannelCounters* counters = telemetry_.findChannel(connection.name());
             counters && counters->termination.load() == Termination::None) {
             // Once the migration failed elsewhere, whatever ends a channel follows from that
-            // failure; before, the connection's own end, else this host's error, ended it.
-            const Termination end = failedElsewhere ? Termination::AfterFailure
+            // failure; a device or the integrity check failing on this channel's thread is no
+            // failure of the channel either. Otherwise the connection's own end, else this
+            // host's error on the channel (a stream it could not read), ended it.
+            const bool notTheChannel = dynamic_cast<const DeviceError*>(&error) ||
+                                       dynamic_cast<const IntegrityError*>(&error);
+            const Termination end = failedElsewhere || notTheChannel ? Termination::AfterFailure
                                     : connection.termination() != Termination::None
                                         ? connection.termination()
                                         : Termination::Local;
