@@ -24,6 +24,7 @@
 #include <QComboBox>
 #include <QDBusConnection>
 #include <QDBusConnectionInterface>
+#include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
 #include <QProcess>
@@ -760,6 +761,35 @@ private slots:
         QCOMPARE(desktop.received.size(), 1);
         server.unregisterService("org.freedesktop.Notifications");
         QDBusConnection::disconnectFromBus("desktop");
+    }
+
+    // For a projector: one shortcut makes the text half as large again and the lines twice as
+    // thick; the same one brings the window back as it was.
+    void presentationModeIsOneShortcutAway() {
+        fillForm(64, 0, 2, 0);
+        QSignalSpy finished(window_->runController(), &RunController::runFinished);
+        QTest::mouseClick(child<QPushButton>("startButton"), Qt::LeftButton);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 60000);
+        auto* status = child<QLabel>("statusValue");
+        const double text = QFontInfo(status->font()).pointSizeF();
+        const double line = window_->throughputPlot()->lineWidth("multifd-0");
+        QVERIFY(line > 0);
+        QHeaderView* rows = child<QTableView>("channelTable")->verticalHeader();
+        const int row = rows->defaultSectionSize();
+        const QSize smallest = window_->minimumSizeHint();
+        QAction* presentation = window_->presentationAction();
+        QCOMPARE(presentation->shortcut(), QKeySequence("Ctrl+Shift+P"));
+        presentation->trigger();
+        QTRY_VERIFY(QFontInfo(status->font()).pointSizeF() >= text * 1.4);
+        QCOMPARE(window_->throughputPlot()->lineWidth("multifd-0"), 2 * line);
+        // Rows grow with their text instead of cutting it in half.
+        QTRY_VERIFY(rows->defaultSectionSize() > row * 1.3);
+        presentation->trigger();
+        QTRY_COMPARE(QFontInfo(status->font()).pointSizeF(), text);
+        QCOMPARE(window_->throughputPlot()->lineWidth("multifd-0"), line);
+        QTRY_COMPARE(rows->defaultSectionSize(), row);
+        // Back as it was: the window fits the small screen it fitted before.
+        QTRY_COMPARE(window_->minimumSizeHint(), smallest);
     }
 
     // The operator's layout survives a restart: the window's size and every splitter.

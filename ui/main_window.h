@@ -47,6 +47,7 @@ public:
     RunController* runController() const { return controller_; }
     RunNotifier* notifier() const { return notifier_; }
     ScenarioPanel* scenarioPanel() const { return scenarioPanel_; }
+    QAction* presentationAction() const { return presentation_; }
     // Rebuilds the Scenarios menu from the shipped files and the trainer's folder.
     void reloadScenarios();
     ThroughputPlot* throughputPlot() const { return plot_; }
@@ -113,7 +114,8 @@ private:
     RunNotifier* notifier_ = nullptr;        // a run's end, for an operator who looked away
     ScenarioPanel* scenarioPanel_ = nullptr; // the scenario being taught (a dock)
     QMenu* scenarioMenu_ = nullptr;
-    QAction* showForm_ = nullptr; // View > Launch form, and the "Form" button by the tabs
+    QAction* presentation_ = nullptr; // View > Presentation mode: big text, thick lines
+    QAction* showForm_ = nullptr;     // View > Launch form, and the "Form" button by the tabs
     RunStatusPanel* statusPanel_ = nullptr;
     ThroughputPlot* plot_ = nullptr;
     QTableView* channelView_ = nullptr;

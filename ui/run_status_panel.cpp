@@ -4,6 +4,7 @@
 #include "ui/glossary.h"
 #include "ui/theme.h"
 
+#include <QEvent>
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -20,10 +21,7 @@ constexpr int kFourColumnsWidth = 900;
 RunStatusPanel::RunStatusPanel(QWidget* parent) : QWidget(parent) {
     status_ = new QLabel(this);
     status_->setObjectName(QStringLiteral("statusValue"));
-    QFont bold = status_->font();
-    bold.setBold(true);
-    bold.setPointSizeF(bold.pointSizeF() * 1.3);
-    status_->setFont(bold);
+    emphasiseStatus();
     status_->setTextInteractionFlags(Qt::TextSelectableByMouse);
     phase_ = new QLabel(this);
     phase_->setObjectName(QStringLiteral("phaseValue"));
@@ -106,6 +104,21 @@ void RunStatusPanel::arrangeFigures(int columns) {
     for (int column = 0; column < columns; ++column)
         figures_->setColumnStretch(column * 2 + 1, 1);
     figureColumns_ = columns;
+}
+
+void RunStatusPanel::emphasiseStatus() {
+    QFont bold = font();
+    bold.setBold(true);
+    bold.setPointSizeF(bold.pointSizeF() * 1.3);
+    status_->setFont(bold);
+}
+
+void RunStatusPanel::changeEvent(QEvent* event) {
+    QWidget::changeEvent(event);
+    // The status word has a font of its own, which a larger application font (presentation
+    // mode) would not reach.
+    if (event->type() == QEvent::FontChange)
+        emphasiseStatus();
 }
 
 void RunStatusPanel::resizeEvent(QResizeEvent* event) {

@@ -30,8 +30,10 @@ public:
 
 protected:
     void resizeEvent(QResizeEvent* event) override;
+    void changeEvent(QEvent* event) override;
 
 private:
+    void emphasiseStatus();
     // Lays the figures out in `columns` caption/value pairs per row.
     void arrangeFigures(int columns);
     QLabel* addFigure(const QString& label, const char* objectName);

@@ -1,5 +1,6 @@
 #include "ui/table_view.h"
 
+#include <QEvent>
 #include <QHeaderView>
 #include <QTableView>
 #include <QTimer>
@@ -10,6 +11,28 @@ namespace migrascope::ui {
 
 namespace {
 constexpr int kRemeasureMs = 500;
+
+// Compact rows, one line of the view's text high, also after the text grows (presentation
+// mode): the header's default size is a number fixed when it is set.
+class RowsFollowTheFont : public QObject {
+public:
+    explicit RowsFollowTheFont(QTableView* view) : QObject(view), view_(view) {
+        view->installEventFilter(this);
+        fit();
+    }
+    bool eventFilter(QObject* watched, QEvent* event) override {
+        if (watched == view_ && event->type() == QEvent::FontChange)
+            fit();
+        return false;
+    }
+
+private:
+    void fit() {
+        view_->verticalHeader()->setDefaultSectionSize(view_->fontMetrics().height() + 8);
+    }
+    QTableView* view_;
+};
+
 // Enough rows for a column's width: the newest entries of a long log say as much as all.
 constexpr int kRowsMeasured = 200;
 } // namespace
@@ -23,7 +46,7 @@ QTableView* makeTableView(QAbstractItemModel* model, const char* objectName, QWi
     view->setEditTriggers(QAbstractItemView::NoEditTriggers);
     view->setWordWrap(false);
     view->verticalHeader()->hide();
-    view->verticalHeader()->setDefaultSectionSize(view->fontMetrics().height() + 8);
+    new RowsFollowTheFont(view);
     view->horizontalHeader()->setHighlightSections(false);
     if (stretchLastColumn) {
         fitColumnsToContents(view);

@@ -66,12 +66,13 @@ QCPGraph* ThroughputPlot::graphFor(const QString& channel) {
     graph->setName(channel);
     graph->setAdaptiveSampling(true);
     if (channel == QLatin1String(kTotalChannel)) {
-        graph->setPen(QPen(palette().color(QPalette::Text), kTotalPenWidth));
+        graph->setPen(QPen(palette().color(QPalette::Text), kTotalPenWidth * lineScale_));
         // Channels overlap the total when only one carries data; keep the total visible.
         graph->setLayer(QLatin1String(kTotalLayer));
     } else {
         const int index = channelGraphs_++;
-        graph->setPen(QPen(theme::channel(index), kChannelPenWidth, theme::channelStyle(index)));
+        graph->setPen(
+            QPen(theme::channel(index), kChannelPenWidth * lineScale_, theme::channelStyle(index)));
     }
     graphs_.insert(channel, graph);
     return graph;
@@ -222,6 +223,33 @@ void ThroughputPlot::changeEvent(QEvent* event) {
     QWidget::changeEvent(event);
     if (event->type() == QEvent::PaletteChange)
         applyPaletteColors();
+    if (event->type() == QEvent::FontChange)
+        applyFonts();
+}
+
+void ThroughputPlot::applyFonts() {
+    for (QCPAxis* axis : {plot_->xAxis, plot_->yAxis}) {
+        axis->setTickLabelFont(font());
+        axis->setLabelFont(font());
+    }
+    plot_->legend->setFont(font());
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void ThroughputPlot::setLineScale(double scale) {
+    lineScale_ = scale;
+    for (auto it = graphs_.cbegin(); it != graphs_.cend(); ++it) {
+        QPen pen = it.value()->pen();
+        pen.setWidthF(
+            (it.key() == QLatin1String(kTotalChannel) ? kTotalPenWidth : kChannelPenWidth) * scale);
+        it.value()->setPen(pen);
+    }
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+double ThroughputPlot::lineWidth(const QString& channel) const {
+    const QCPGraph* graph = graphs_.value(channel);
+    return graph ? graph->pen().widthF() : 0;
 }
 
 void ThroughputPlot::showEvent(QShowEvent* event) {
@@ -247,7 +275,7 @@ void ThroughputPlot::applyPaletteColors() {
     plot_->legend->setBrush(colors.brush(QPalette::Base));
     plot_->legend->setTextColor(text);
     if (QCPGraph* total = graphs_.value(QLatin1String(kTotalChannel)))
-        total->setPen(QPen(text, kTotalPenWidth));
+        total->setPen(QPen(text, kTotalPenWidth * lineScale_));
     plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 

@@ -39,6 +39,10 @@ public:
     // A vertical line at this moment of a recorded run (a replay); negative hides it.
     void setCursor(double seconds);
 
+    // Presentation mode: every line `scale` times as thick, for a projector.
+    void setLineScale(double scale);
+    double lineWidth(const QString& channel) const; // the channel's pen width; 0 without a graph
+
     int graphCount() const;
     // Points held for the channel's graph; -1 when there is no graph for it.
     int pointCount(const QString& channel) const;
@@ -54,6 +58,7 @@ private:
     void showLegendRow(bool show);
     QCPGraph* graphFor(const QString& channel);
     void applyPaletteColors();
+    void applyFonts(); // QCustomPlot's axes and legend keep their own fonts: follow the widget's
     void rescaleAxes();
 
     QCustomPlot* plot_;
@@ -64,6 +69,7 @@ private:
     QCPItemStraightLine* cursor_ = nullptr;
     std::vector<QCPAbstractItem*> phaseItems_;
     QStringList phaseNames_;
+    double lineScale_ = 1;
 };
 
 } // namespace migrascope::ui
