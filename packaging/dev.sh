@@ -22,6 +22,8 @@ packages=(
     dbus-daemon
     # the window's SVG icon; the desktop file's and AppStream metadata's validators
     libqt6svg6 desktop-file-utils appstream
+    # the manual page, generated from --help
+    help2man
 )
 
 install_packages() {

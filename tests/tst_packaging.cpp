@@ -74,6 +74,20 @@ private slots:
         QCOMPARE(image.pixelColor(image.width() / 8, image.height() / 2).name(),
                  QStringLiteral("#2b4a6f"));
     }
+
+    // `man migrascope` documents every mode, the daemon's options among them, and where its
+    // files are.
+    void theManualPageCoversEveryMode() {
+        QFile manual(QStringLiteral(MIGRASCOPE_MANUAL));
+        if (!manual.exists())
+            QSKIP("no manual page: help2man is not installed");
+        QVERIFY(manual.open(QIODevice::ReadOnly));
+        const QString page = QString::fromUtf8(manual.readAll());
+        for (const char* part :
+             {".SH EXAMPLES", ".SH FILES", "\\-\\-incoming", "\\-\\-max\\-incoming", "\\-\\-watch",
+              "\\-\\-headless", "history.sqlite", MIGRASCOPE_VERSION})
+            QVERIFY2(page.contains(QLatin1String(part)), part);
+    }
 };
 
 QTEST_MAIN(TestPackaging)
