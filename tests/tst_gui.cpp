@@ -233,6 +233,11 @@ private slots:
         // Filled in, the figures and the legend still leave the window on a small screen.
         verifyTheWindowFitsA1024By768Screen();
         ThroughputPlot* plot = window_->throughputPlot();
+        // The live plot has the phase bands a recorded run has, in the order they came.
+        const QStringList phases = plot->phaseNames();
+        QVERIFY2(phases.size() >= 3 && phases[0] == "setup" && phases[1] == "bulk copy" &&
+                     phases.last().startsWith("switchover"),
+                 qPrintable(phases.join(", ")));
         QCOMPARE(plot->graphCount(), 4);
         for (const char* channel : {"main", "multifd-0", "multifd-1", "total"}) {
             const int points = plot->pointCount(QLatin1String(channel));

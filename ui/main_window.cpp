@@ -43,6 +43,7 @@
 #include <QTextBrowser>
 #include <QToolButton>
 #include <QVBoxLayout>
+#include <algorithm>
 #include <stdexcept>
 
 namespace migrascope::ui {
@@ -472,6 +473,14 @@ void MainWindow::clearDashboard() {
     devicePanel_->reset();
     statusPanel_->reset();
     postcopyPanel_->reset();
+    liveEvents_.clear();
+    liveEndMs_ = 0;
+}
+
+void MainWindow::showLivePhases() {
+    // The same bands a recorded run's plot has, growing as the run goes: a class sees which
+    // phase each stretch of the lines belongs to while it happens.
+    plot_->setPhases(phasesOf(liveEvents_, liveEndMs_));
 }
 
 void MainWindow::startRun() {
@@ -498,6 +507,16 @@ void MainWindow::showSnapshot(const TelemetrySnapshot& snapshot) {
     postcopyPanel_->showSnapshot(snapshot, postcopyAllowed_);
     devicePanel_->showSnapshot(snapshot);
     channelModel_->updateChannels(snapshot.channels);
+    // How far the run has gone, on the events' clock (since the run started).
+    double reached = liveEndMs_;
+    if (!snapshot.samples.empty())
+        reached = std::max(reached, snapshot.samples.back().timeMs);
+    if (!snapshot.events.empty())
+        reached = std::max(reached, snapshot.events.back().timeMs);
+    if (reached > liveEndMs_) {
+        liveEndMs_ = reached;
+        showLivePhases();
+    }
 }
 
 void MainWindow::appendEvents(const std::vector<Event>& events) {
@@ -507,6 +526,8 @@ void MainWindow::appendEvents(const std::vector<Event>& events) {
     eventModel_->append(events);
     if (following)
         eventView_->scrollToBottom();
+    liveEvents_.insert(liveEvents_.end(), events.begin(), events.end());
+    showLivePhases();
 }
 
 void MainWindow::appendReturnPath(const std::vector<ReturnPathRecord>& records) {

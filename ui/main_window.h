@@ -82,6 +82,7 @@ private:
     void askForRetention();
     void startRun();
     void clearDashboard();
+    void showLivePhases();
     void askWhatToWatch();
     // Fills the launch form from a recorded run's configuration.
     void runAgain(const QString& configuration);
@@ -114,6 +115,8 @@ private:
     RunNotifier* notifier_ = nullptr;        // a run's end, for an operator who looked away
     ScenarioPanel* scenarioPanel_ = nullptr; // the scenario being taught (a dock)
     QMenu* scenarioMenu_ = nullptr;
+    std::vector<Event> liveEvents_;   // the run's events so far, for its phase bands
+    double liveEndMs_ = 0;            // how far the run has gone
     QAction* presentation_ = nullptr; // View > Presentation mode: big text, thick lines
     QAction* showForm_ = nullptr;     // View > Launch form, and the "Form" button by the tabs
     RunStatusPanel* statusPanel_ = nullptr;
