@@ -158,22 +158,13 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent) : QMainWindow(par
     connect(postcopyPanel_, &PostcopyPanel::cutNetworkRequested, this,
             [this] { reportAction(tr("Cut network"), controller_->cutNetwork()); });
     connect(controller_, &RunController::runFinished, this, &MainWindow::finishRun);
-    const auto loadScenario = [this](const MigrationConfig& config, const QString& description) {
-        if (controller_->isRunning()) {
-            statusBar()->showMessage(tr("A migration is in flight; load the scenario once it "
-                                        "has ended"));
-            return false;
-        }
-        form_->setConfig(config);
-        showForm_->setChecked(true);
-        tabs_->setCurrentWidget(dashboard_);
-        statusBar()->showMessage(tr("The form holds the scenario %1").arg(description));
-        return true;
-    };
-    connect(scenarioPanel_, &ScenarioPanel::loadRequested, this, loadScenario);
+    connect(scenarioPanel_, &ScenarioPanel::loadRequested, this,
+            [this](const MigrationConfig& config, const QString& description) {
+                stageInForm(config, tr("The form holds the scenario %1").arg(description));
+            });
     connect(scenarioPanel_, &ScenarioPanel::startRequested, this,
-            [this, loadScenario](const MigrationConfig& config, const QString& description) {
-                if (loadScenario(config, description))
+            [this](const MigrationConfig& config, const QString& description) {
+                if (stageInForm(config, tr("The form holds the scenario %1").arg(description)))
                     startRun();
             });
     connect(controller_, &RunController::watchStarted, this,
@@ -394,20 +385,28 @@ void MainWindow::createMenus() {
     });
 }
 
-void MainWindow::runAgain(const QString& configuration) {
+bool MainWindow::stageInForm(const MigrationConfig& config, const QString& held) {
     if (controller_->isRunning()) {
-        statusBar()->showMessage(tr("A migration is in flight; run again once it has ended"));
-        return;
+        statusBar()->showMessage(tr("A migration is in flight; try again once it has ended"));
+        return false;
     }
+    form_->setConfig(config);
+    showForm_->setChecked(true);
+    tabs_->setCurrentWidget(dashboard_);
+    statusBar()->showMessage(held);
+    return true;
+}
+
+void MainWindow::runAgain(const QString& configuration) {
+    MigrationConfig config;
     try {
-        form_->setConfig(configFromDescription(configuration.toStdString()));
+        config = configFromDescription(configuration.toStdString());
     } catch (const std::exception& error) {
         statusBar()->showMessage(tr("Cannot read that run's configuration: %1")
                                      .arg(QString::fromStdString(error.what())));
         return;
     }
-    tabs_->setCurrentWidget(dashboard_);
-    statusBar()->showMessage(tr("The form holds that run's settings; Start (Ctrl+Return) runs it"));
+    stageInForm(config, tr("The form holds that run's settings; Start (Ctrl+Return) runs it"));
 }
 
 void MainWindow::reloadScenarios() {

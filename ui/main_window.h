@@ -2,6 +2,7 @@
 // the controller, models and widgets together; each of them lives in its own file.
 #pragma once
 
+#include "engine/api/migration_config.h"
 #include "engine/api/qemu_watch.h"
 #include "engine/api/telemetry_snapshot.h"
 
@@ -86,6 +87,9 @@ private:
     void askWhatToWatch();
     // Fills the launch form from a recorded run's configuration.
     void runAgain(const QString& configuration);
+    // Puts `config` in the launch form (shown, on the Live tab) and says `held`; false while a
+    // migration is in flight. Running a recorded run again and loading a scenario both use it.
+    bool stageInForm(const MigrationConfig& config, const QString& held);
     void createMenus();
     void showSnapshot(const TelemetrySnapshot& snapshot);
     void finishRun(MigrationStatus status, qint64 historyId, const QString& historyError);
