@@ -357,8 +357,7 @@ void MigrationDestination::serve(std::list<Incoming>::iterator incoming, std::st
                                     : connection.termination() != Termination::None
                                         ? connection.termination()
                                         : Termination::Local;
-            counters->termination.store(end);
-            counters->state.store(isFailure(end) ? ChannelState::Failed : ChannelState::Closed);
+            counters->markEnded(end);
         }
         ShutReason reason = ShutReason::StreamError;
         if (dynamic_cast<const IntegrityError*>(&error))
@@ -426,8 +425,7 @@ bool MigrationDestination::pauseIfPostcopy(Connection& connection, ReturnPathSen
                                 ? connection.termination()
                                 : Termination::Local;
     if (ChannelCounters* counters = telemetry_.findChannel(connection.name())) {
-        counters->termination.store(end);
-        counters->state.store(isFailure(end) ? ChannelState::Failed : ChannelState::Closed);
+        counters->markEnded(end);
     }
     connection.shutdown();
     postcopy_->detach(returnPath);

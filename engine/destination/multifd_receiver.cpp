@@ -39,8 +39,7 @@ void MigrationDestination::recognised(Connection& connection, ChannelKind kind,
 
 void MigrationDestination::channelEnded(const std::string& channel, Termination termination) {
     if (ChannelCounters* counters = telemetry_.findChannel(channel)) {
-        counters->termination.store(termination);
-        counters->state.store(isFailure(termination) ? ChannelState::Failed : ChannelState::Closed);
+        counters->markEnded(termination);
     }
     if (channel == "main")
         return;

@@ -33,6 +33,12 @@ struct ChannelCounters {
     std::atomic<std::uint64_t> recordLimit{0};            // 0 = the cipher has none
     std::atomic<ChannelState> state{ChannelState::Connecting};
     std::atomic<Termination> termination{Termination::None};
+    // How the channel ended, and the state that goes with it: closed, or failed when the end
+    // is a failure of the channel itself.
+    void markEnded(Termination end) {
+        termination.store(end);
+        state.store(isFailure(end) ? ChannelState::Failed : ChannelState::Closed);
+    }
     // The main channel carries the stream one way and the return path the other.
     std::atomic<bool> bidirectional{false};
 
