@@ -6,6 +6,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 #include <exception>
+#include <filesystem>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
@@ -164,6 +165,7 @@ private slots:
     void refusesNegativeSchemaVersion();
     void finishingWithoutFinalStatusIsRefused();
     void runOfKilledProcessBecomesInterrupted();
+    void anEndThatCannotBeWrittenIsQueuedForTheNextOpen();
     void runOfUnreapedProcessBecomesInterrupted();
     void staleOwnerRecordBecomesInterrupted_data();
     void staleOwnerRecordBecomesInterrupted();
@@ -709,6 +711,62 @@ void TestHistoryStore::runOfKilledProcessBecomesInterrupted() {
     done.status = MigrationStatus::Completed;
     store.finishRun(liveId, done);
     QVERIFY(reopened.run(liveId)->status == RunStatus::Completed);
+}
+
+// Another process held the file's lock when the run ended: the end waits in a file of its own
+// beside the history (while the lock lasts, opening leaves it queued), and the first open after
+// the lock is gone stores it, logs included, as if it had been written at the time.
+void TestHistoryStore::anEndThatCannotBeWrittenIsQueuedForTheNextOpen() {
+    HistoryStore store(path().toStdString());
+    const std::int64_t id = store.beginRun("queued-run", "tls: on", 64ull << 20, 1, true);
+    store.appendEvents(id, {{5.0, EventLevel::Info, Side::Source, "connected"}});
+
+    TelemetrySnapshot final;
+    final.status = MigrationStatus::Failed;
+    final.errorDesc = "channel multifd-0: connection reset by peer";
+    final.integrity = "not verified: migration failed";
+    final.stats.transferred = 4242;
+    ChannelSnapshot channel;
+    channel.id = "multifd-0";
+    channel.kind = ChannelKind::Multifd;
+    channel.state = ChannelState::Failed;
+    channel.bytes = 4000;
+    channel.termination = Termination::Network;
+    final.channels.push_back(channel);
+    const RunLogs unstored{
+        makeSamples(0, 3), {{9.0, EventLevel::Error, Side::Source, final.errorDesc}}, {}, {}};
+
+    sqlite3* raw = nullptr;
+    QCOMPARE(sqlite3_open(path().toUtf8().constData(), &raw), SQLITE_OK);
+    const std::unique_ptr<sqlite3, int (*)(sqlite3*)> locker(raw, &sqlite3_close);
+    QCOMPARE(sqlite3_exec(raw, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+    const std::string problem = store.finishRunOrQueue(id, final, unstored);
+    QVERIFY2(problem.starts_with("the end of the run could not be recorded: "), problem.c_str());
+    const std::string folder = HistoryStore::queuedEndsFolder(path().toStdString());
+    QVERIFY2(problem.find("queued in " + folder + "/") != std::string::npos, problem.c_str());
+    {
+        const HistoryStore whileLocked(path().toStdString());
+        QVERIFY(whileLocked.run(id)->status == RunStatus::Active);
+    }
+    QVERIFY(std::filesystem::is_directory(folder));
+
+    sqlite3_exec(raw, "ROLLBACK", nullptr, nullptr, nullptr);
+    const HistoryStore reopened(path().toStdString());
+    const std::optional<RunRecord> ended = reopened.run(id);
+    QVERIFY(ended);
+    QVERIFY(ended->status == RunStatus::Failed);
+    QCOMPARE(ended->errorDesc, final.errorDesc);
+    QCOMPARE(ended->transferred, std::uint64_t{4242});
+    QVERIFY(!ended->endedAt.empty());
+    QCOMPARE(reopened.events(id).size(), std::size_t{2}); // the one stored before, and the last
+    QCOMPARE(reopened.samples(id).size(), std::size_t{3});
+    QCOMPARE(reopened.channels(id).size(), std::size_t{1});
+    QVERIFY(reopened.channels(id).front().termination == Termination::Network);
+    QVERIFY2(ended->diagnosis.find("connection reset") != std::string::npos,
+             ended->diagnosis.c_str());
+    QVERIFY(!std::filesystem::exists(folder));
+    // Nothing twice: the run is not queued any more.
+    QCOMPARE(HistoryStore(path().toStdString()).events(id).size(), std::size_t{2});
 }
 
 void TestHistoryStore::runOfUnreapedProcessBecomesInterrupted() {

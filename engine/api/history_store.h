@@ -93,9 +93,10 @@ public:
     static std::string defaultPath();
 
     enum class Access {
-        // Opens or creates the file and brings its schema up to kSchemaVersion. Marks
-        // 'interrupted' every active run whose process has ended (crash, kill, reboot); runs of
-        // live processes, including this one, are left alone.
+        // Opens or creates the file and brings its schema up to kSchemaVersion. Stores the
+        // ends of runs queued by queueEnd. Marks 'interrupted' every active run whose process
+        // has ended (crash, kill, reboot); runs of live processes, including this one, are left
+        // alone.
         ReadWrite,
         // For viewers: changes nothing in the file, not even a schema upgrade. Refuses a file
         // that does not exist. A file of an older schema is read from a copy in memory
@@ -129,6 +130,20 @@ public:
     // its migration records it Interrupted.
     void finishRun(std::int64_t runId, const TelemetrySnapshot& final, const RunLogs& unstored = {},
                    std::optional<RunStatus> status = std::nullopt);
+
+    // When finishRun fails (a full disk, another process's lock), the end is written into a
+    // file of its own in queuedEndsFolder(path()), and the next ReadWrite open of this history
+    // stores it, whichever process opens it. Returns that file; throws when it cannot be written.
+    std::string queueEnd(std::int64_t runId, const TelemetrySnapshot& final,
+                         const RunLogs& unstored = {},
+                         std::optional<RunStatus> status = std::nullopt) const;
+    static std::string queuedEndsFolder(const std::string& historyPath); // "<history>.pending"
+    // finishRun, or queueEnd when it fails. Returns "" when the end is stored; otherwise what
+    // went wrong and where the end waits, or that it could not be queued either.
+    std::string finishRunOrQueue(std::int64_t runId, const TelemetrySnapshot& final,
+                                 const RunLogs& unstored = {},
+                                 std::optional<RunStatus> status = std::nullopt);
+    static std::string describeQueued(const std::string& queuedFile);
 
     std::vector<RunRecord> listRuns(int limit = 500) const; // newest first; limit < 0: all
     // The runs one of whose events contains `text` (ASCII letters in any case), newest first.
@@ -179,6 +194,8 @@ private:
 
     void migrate();
     void upgradeACopyInMemory();
+    void absorbQueuedEnds();
+    void absorbQueuedEnd(const std::string& file);
     void markInterruptedRuns();
     void storeDiagnosis(std::int64_t runId);
     RunFacts factsOf(const RunRecord& run) const;

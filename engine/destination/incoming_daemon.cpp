@@ -395,12 +395,10 @@ struct IncomingDaemon::Impl {
         flushEvents(m);
         std::lock_guard lock(historyMutex);
         if (history && m.runId != 0) {
-            try {
-                history->finishRun(m.runId, final, RunLogs{{}, {}, {}, final.transitions});
-            } catch (const std::exception& error) {
-                note(EventLevel::Warning,
-                     std::string("history: cannot record the end of the run: ") + error.what());
-            }
+            const std::string problem =
+                history->finishRunOrQueue(m.runId, final, RunLogs{{}, {}, {}, final.transitions});
+            if (!problem.empty())
+                note(EventLevel::Warning, "history: " + problem);
         }
     }
 

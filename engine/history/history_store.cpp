@@ -676,6 +676,20 @@ void checkAttachedHistory(sqlite3* db, const std::string& path, const std::strin
                                  "upgrade it)");
 }
 
+// Appends the rows of `table` that run `fromId` of schema `from` owns to run `toId` of schema `to`.
+void copyRowsOf(sqlite3* db, const std::string& path, const char* table, const std::string& from,
+                std::int64_t fromId, const std::string& to, std::int64_t toId) {
+    const std::string columns = columnsOf(db, path, to, table, false);
+    const std::string sql = "INSERT INTO " + to + "." + table + " (run_id, " + columns +
+                            ") SELECT ?1, " + columns + " FROM " + from + "." + table +
+                            " WHERE run_id = ?2 ORDER BY rowid";
+    Statement rows(db, path,
+                   std::string("copying the ") + table + " of run " + std::to_string(fromId),
+                   sql.c_str());
+    rows.bindInteger(1, toId).bindInteger(2, fromId);
+    rows.step();
+}
+
 // Copies run `id` of schema `from` into schema `to` of one connection, under a new id there,
 // with every row it owns; the copy's origin is `origin` where the run has none yet. Returns the
 // new id.
@@ -695,17 +709,8 @@ std::int64_t copyRun(sqlite3* db, const std::string& path, const std::string& fr
                        mark.c_str());
     originOf.bindText(1, origin).bindInteger(2, copy);
     originOf.step();
-    for (const char* table : kRunTables) {
-        const std::string columns = columnsOf(db, path, to, table, false);
-        const std::string sql = "INSERT INTO " + to + "." + table + " (run_id, " + columns +
-                                ") SELECT ?1, " + columns + " FROM " + from + "." + table +
-                                " WHERE run_id = ?2 ORDER BY rowid";
-        Statement rows(db, path,
-                       std::string("copying the ") + table + " of run " + std::to_string(id),
-                       sql.c_str());
-        rows.bindInteger(1, copy).bindInteger(2, id);
-        rows.step();
-    }
+    for (const char* table : kRunTables)
+        copyRowsOf(db, path, table, from, id, to, copy);
     return copy;
 }
 
@@ -804,6 +809,7 @@ HistoryStore::HistoryStore(const std::string& path, Access access) : path_(path)
     execute(db_.get(), path_, "PRAGMA synchronous = NORMAL", "setting synchronous mode");
 
     migrate();
+    absorbQueuedEnds();
     markInterruptedRuns();
 }
 
@@ -1078,6 +1084,15 @@ void HistoryStore::appendLogs(std::int64_t runId, const RunLogs& logs) {
     transaction.commit();
 }
 
+namespace {
+// The columns of a run's row that finishRun writes: its end, moved whole by a queued end.
+constexpr const char* kEndColumns =
+    "ended_at, status, error_desc, integrity, transferred, total_time_ms, downtime_ms, mbps, "
+    "postcopy_page_requests, postcopy_latency_median_ms, postcopy_latency_p99_ms, "
+    "postcopy_recoveries, return_path_count, expected_downtime_ms, downtime_limit_ms, "
+    "cpu_throttle_percentage, warnings, ram_total";
+} // namespace
+
 void HistoryStore::finishRun(std::int64_t runId, const TelemetrySnapshot& final,
                              const RunLogs& unstored, std::optional<RunStatus> status) {
     const auto finalStatus = status ? status : finalRunStatus(final.status);
@@ -1154,6 +1169,111 @@ void HistoryStore::finishRun(std::int64_t runId, const TelemetrySnapshot& final,
                 insert.bindNull(parameter++);
         }
         insert.step();
+    }
+    transaction.commit();
+}
+
+std::string HistoryStore::queuedEndsFolder(const std::string& historyPath) {
+    return historyPath + ".pending";
+}
+
+std::string HistoryStore::queueEnd(std::int64_t runId, const TelemetrySnapshot& final,
+                                   const RunLogs& unstored, std::optional<RunStatus> status) const {
+    const std::optional<RunRecord> record = run(runId);
+    if (!record)
+        throw std::runtime_error("history database " + path_ + ": cannot queue the end of run " +
+                                 std::to_string(runId) + ": no such run");
+    const std::filesystem::path folder = queuedEndsFolder(path_);
+    makeDirectories(folder);
+    const std::string file =
+        (folder / ("run-" + std::to_string(runId) + "-" + record->uuid + ".sqlite")).string();
+    std::filesystem::remove(file); // what an earlier attempt may have left half-written
+    {
+        // A history file of its own holding the run's beginning as recorded here and its end.
+        HistoryStore queued(file);
+        const std::int64_t id =
+            queued.beginRun(record->uuid, record->config, record->ramTotal, record->multifdChannels,
+                            record->tls, record->role, record->peer);
+        Statement started(queued.db_.get(), file, "recording when the queued run started",
+                          "UPDATE runs SET started_at = ?1 WHERE id = ?2");
+        started.bindText(1, record->startedAt).bindInteger(2, id);
+        started.step();
+        queued.finishRun(id, final, unstored, status);
+        execute(queued.db_.get(), file, "PRAGMA journal_mode = DELETE", "closing its WAL");
+    }
+    return file;
+}
+
+std::string HistoryStore::describeQueued(const std::string& queuedFile) {
+    return "queued in " + queuedFile + ", to be stored when the history is next opened";
+}
+
+std::string HistoryStore::finishRunOrQueue(std::int64_t runId, const TelemetrySnapshot& final,
+                                           const RunLogs& unstored,
+                                           std::optional<RunStatus> status) {
+    std::string problem;
+    try {
+        finishRun(runId, final, unstored, status);
+        return {};
+    } catch (const std::exception& error) {
+        problem = std::string("the end of the run could not be recorded: ") + error.what();
+    }
+    try {
+        return problem + "; " + describeQueued(queueEnd(runId, final, unstored, status));
+    } catch (const std::exception& error) {
+        return problem + "; it could not be queued either: " + error.what();
+    }
+}
+
+void HistoryStore::absorbQueuedEnds() {
+    const std::filesystem::path folder = queuedEndsFolder(path_);
+    std::error_code error;
+    if (!std::filesystem::is_directory(folder, error))
+        return;
+    std::vector<std::filesystem::path> files;
+    for (const auto& entry : std::filesystem::directory_iterator(folder, error))
+        if (entry.path().extension() == ".sqlite")
+            files.push_back(entry.path());
+    std::sort(files.begin(), files.end());
+    for (const std::filesystem::path& file : files) {
+        // One that cannot be stored now (the lock is still held, the disk still full) stays
+        // queued for the open after this one; opening the history does not fail for it.
+        try {
+            absorbQueuedEnd(file.string());
+            std::filesystem::remove(file);
+        } catch (const std::exception&) {
+            continue;
+        }
+    }
+    std::filesystem::remove(folder, error); // only when empty
+}
+
+void HistoryStore::absorbQueuedEnd(const std::string& file) {
+    Attachment queued(db_.get(), path_, file, "queued");
+    checkAttachedHistory(db_.get(), path_, "queued", file);
+    Transaction transaction(db_.get(), path_, "storing the queued end in " + file);
+    Statement runs(db_.get(), path_, "reading " + file,
+                   "SELECT q.id, m.id FROM queued.runs q JOIN main.runs m ON m.uuid = q.uuid AND "
+                   "m.started_at = q.started_at AND m.role = q.role WHERE m.status IN "
+                   "('active', 'interrupted') AND q.status NOT IN ('active', 'interrupted')");
+    while (runs.step()) {
+        const std::int64_t from = runs.integer(0);
+        const std::int64_t to = runs.integer(1);
+        const std::string sql = std::string("UPDATE main.runs SET (") + kEndColumns +
+                                ") = (SELECT " + kEndColumns +
+                                " FROM queued.runs WHERE id = ?1) WHERE id = ?2";
+        Statement end(db_.get(), path_, "storing the queued end of run " + std::to_string(to),
+                      sql.c_str());
+        end.bindInteger(1, from).bindInteger(2, to);
+        end.step();
+        Statement clear(db_.get(), path_, "replacing the channels of run " + std::to_string(to),
+                        "DELETE FROM main.run_channels WHERE run_id = ?1");
+        clear.bindInteger(1, to);
+        clear.step();
+        for (const char* table : kRunTables)
+            copyRowsOf(db_.get(), path_, table, "queued", from, "main", to);
+        // From every event of the run: the queued file held only those not stored before.
+        storeDiagnosis(to);
     }
     transaction.commit();
 }

@@ -13,6 +13,7 @@
 
 #include <stdexcept>
 #include <tuple>
+#include <utility>
 
 namespace migrascope {
 namespace {
@@ -292,13 +293,16 @@ void MigrationRun::sampleLoop(HistoryStore* history) {
 
 void MigrationRun::recordEnd(HistoryStore& history) {
     // A full disk or another process's lock may pass: the end is written whole or not at all,
-    // and tried again before the run gives up and says so.
-    std::string problem;
-    for (int attempt = 1; attempt <= kHistoryEndAttempts; ++attempt) {
-        const auto final =
-            snapshot(historyEventCursor_, historySampleCursor_, historyReturnPathCursor_);
+    // and tried again before it is queued for the next open of the history.
+    const auto endOfRun = [this] {
+        auto final = snapshot(historyEventCursor_, historySampleCursor_, historyReturnPathCursor_);
         RunLogs unstored = unstoredLogs(final);
         unstored.transitions = final.transitions;
+        return std::pair{std::move(final), std::move(unstored)};
+    };
+    std::string problem;
+    for (int attempt = 1; attempt <= kHistoryEndAttempts; ++attempt) {
+        const auto [final, unstored] = endOfRun();
         try {
             history.finishRun(historyId(), final, unstored);
             advanceHistoryCursors(final);
@@ -311,6 +315,13 @@ void MigrationRun::recordEnd(HistoryStore& history) {
     }
     problem = "the end of the run could not be recorded after " +
               std::to_string(kHistoryEndAttempts) + " attempts: " + problem;
+    try {
+        const auto [final, unstored] = endOfRun();
+        problem +=
+            "; " + HistoryStore::describeQueued(history.queueEnd(historyId(), final, unstored));
+    } catch (const std::exception& error) {
+        problem += std::string("; it could not be queued either: ") + error.what();
+    }
     telemetry_->event(EventLevel::Error, Side::Source, "history: " + problem);
     std::lock_guard lock(mutex_);
     historyError_ = problem;

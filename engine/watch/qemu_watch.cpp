@@ -668,12 +668,11 @@ void QemuWatch::run() {
         current_.errorDesc = endNote;
     }
     if (history) {
-        try {
-            const RunLogs logs = takeLogs();
-            history->finishRun(runId, snapshot(), logs, endedAs);
-        } catch (const std::exception& error) {
+        const std::string problem =
+            history->finishRunOrQueue(runId, snapshot(), takeLogs(), endedAs);
+        if (!problem.empty()) {
             std::lock_guard lock(mutex_);
-            historyError_ = error.what();
+            historyError_ = problem;
         }
     }
     {
