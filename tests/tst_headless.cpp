@@ -196,6 +196,16 @@ private slots:
         QVERIFY2(json["error-desc"].toString().contains("multifd-0"), outcome.out.constData());
         QCOMPARE(json["source-guest"].toString(), QString("running"));
         QVERIFY(json["channels"].toArray()[1].toObject()["tls"].isNull());
+        // The pages sent before the failure are still counted once the channels are gone: the
+        // page counts and the bytes on the channels agree.
+        const auto ram = json["ram"].toObject();
+        std::int64_t channelBytes = 0;
+        for (const auto& channel : json["channels"].toArray())
+            if (channel.toObject()["kind"].toString() == "multifd")
+                channelBytes += channel.toObject()["bytes"].toInteger();
+        QVERIFY2(channelBytes > (1 << 20), outcome.out.constData());
+        QVERIFY2(ram["normal-bytes"].toInteger() > channelBytes / 2, outcome.out.constData());
+        QVERIFY2(ram["normal-bytes"].toInteger() <= channelBytes, outcome.out.constData());
     }
 
     // A support engineer's first look, from a shell: the runs above are listed, filtered and

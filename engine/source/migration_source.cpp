@@ -450,8 +450,10 @@ void MigrationSource::publishStats(std::uint64_t ramRemaining, bool roundEnded) 
     stats.guestRam = config_.guest.ramSize;
     stats.transferred = transferred;
     stats.remaining = remainingBytes;
-    stats.duplicate = mainZeroPages_ + (multifd_ ? multifd_->zeroPages() : 0);
-    stats.normal = mainNormalPages_ + (multifd_ ? multifd_->normalPages() : 0);
+    stats.duplicate =
+        mainZeroPages_ + endedMultifdPages_.zero + (multifd_ ? multifd_->zeroPages() : 0);
+    stats.normal =
+        mainNormalPages_ + endedMultifdPages_.normal + (multifd_ ? multifd_->normalPages() : 0);
     stats.dirtySyncCount = dirtySyncCount_;
     stats.dirtyPagesRate = dirtyPagesRate_;
     stats.mbps = bandwidthBytesPerMs_ * 1000.0 * 8 / 1e6;
@@ -789,6 +791,11 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
             liveMain_ = nullptr;
         }
         closeReturnPath(); // its connection is shut down: it ends now
+        if (multifd_) {
+            // What its channels sent stays counted when the sender goes.
+            endedMultifdPages_.zero += multifd_->zeroPages();
+            endedMultifdPages_.normal += multifd_->normalPages();
+        }
         multifd_.reset();
         stream_.reset();
         main_.reset();

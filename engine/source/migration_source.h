@@ -232,6 +232,10 @@ private:
     std::uint64_t dirtySyncCount_ = 0;
     std::uint64_t mainNormalPages_ = 0;
     std::uint64_t mainZeroPages_ = 0;
+    struct {
+        std::uint64_t zero = 0;
+        std::uint64_t normal = 0;
+    } endedMultifdPages_; // of a multifd sender torn down by a failure or cancel
     double lastSyncMs_ = 0;
     double dirtyPagesRate_ = 0;
     std::uint64_t pagesSinceRate_ = 0; // dirtied since lastSyncMs_, when the rate was taken

@@ -262,8 +262,6 @@ void MultifdSender::send(Worker& worker, Job& job, std::uint64_t& zero, std::uin
             else
                 pieces.push_back({page, kPageSize});
         }
-        zero = packet.zeroPages;
-        normal = packet.normalPages;
     }
     encodePacketHeader(packet, worker.header.data());
     const std::uint64_t bytes = kMultifdHeaderSize + packet.normalPages * kPageSize;
@@ -283,6 +281,9 @@ void MultifdSender::send(Worker& worker, Job& job, std::uint64_t& zero, std::uin
     }
     acquireBandwidth(worker, bytes);
     connection.sendv(pieces.data(), pieces.size());
+    // Counted once sent, as the channel's own counters are: a packet the failure cut is not.
+    zero = packet.zeroPages;
+    normal = packet.normalPages;
     counters.packets.fetch_add(1, std::memory_order_relaxed);
     counters.pages.fetch_add(packet.normalPages, std::memory_order_relaxed);
 }
