@@ -15,8 +15,10 @@ extern "C" void onStopSignal(int) {
 } // namespace
 
 void installStopSignals() {
-    std::signal(SIGINT, onStopSignal);
-    std::signal(SIGTERM, onStopSignal);
+    // Ctrl-C, Ctrl-\, a closed terminal and a service manager all mean "stop": the run is
+    // cancelled and recorded, never killed half-way.
+    for (const int signalNumber : {SIGINT, SIGQUIT, SIGHUP, SIGTERM})
+        std::signal(signalNumber, onStopSignal);
 }
 
 bool stopRequested() {

@@ -6,6 +6,7 @@
 #include "engine/api/migration_config.h"
 #include "engine/api/telemetry_snapshot.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -129,9 +130,9 @@ private:
 
     mutable std::mutex mutex_;
     mutable std::condition_variable changed_;
-    std::unique_ptr<MigrationSource> source_; // guarded by mutex_ for the operator's actions
-    bool cancelRequested_ = false;
-    bool postcopyRequested_ = false; // asked before the source existed
+    std::unique_ptr<MigrationSource> source_;  // guarded by mutex_ for the operator's actions
+    std::atomic<bool> cancelRequested_{false}; // written under mutex_, read also without it
+    bool postcopyRequested_ = false;           // asked before the source existed
     bool finished_ = false;
     bool samplerStop_ = false;
     std::int64_t historyId_ = 0;
