@@ -469,6 +469,67 @@ private slots:
         }
     }
 
+    // A lock another process held as a run started delayed it 5 s in status "none" and then
+    // left the run out of the history. Now the migration starts at once; the run is recorded
+    // from its beginning once the lock goes, or says it is not recorded if the lock never goes.
+    void historyLockedAtTheStartOfARun_data() {
+        QTest::addColumn<bool>("releasedSoon");
+        QTest::newRow("released 2 s after the start") << true;
+        QTest::newRow("held until the process ends") << false;
+    }
+    void historyLockedAtTheStartOfARun() {
+        QFETCH(bool, releasedSoon);
+        QVERIFY(QDir().mkpath(dir_.path() + "/data/migrascope"));
+        { HistoryStore created(historyPath()); }
+        sqlite3* opened = nullptr;
+        QCOMPARE(sqlite3_open(historyPath().c_str(), &opened), SQLITE_OK);
+        const std::unique_ptr<sqlite3, int (*)(sqlite3*)> locker(opened, &sqlite3_close);
+        QCOMPARE(sqlite3_exec(opened, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+
+        QProcess migration;
+        migration.setProcessEnvironment(environment());
+        migration.start(MIGRASCOPE_BINARY,
+                        {"--headless", "--ram-size", "64M", "--dirty-rate", "0", "--max-bandwidth",
+                         "16M", "--no-tls", "--multifd-channels", "1", "--json"});
+        QVERIFY(migration.waitForStarted());
+        QByteArray err;
+        // Migrating while the lock is still held.
+        QTRY_VERIFY_WITH_TIMEOUT((err += migration.readAllStandardError()).contains("bulk copy"),
+                                 30000);
+        if (releasedSoon) {
+            QTest::qWait(2000);
+            sqlite3_exec(opened, "ROLLBACK", nullptr, nullptr, nullptr);
+        }
+        QVERIFY(migration.waitForFinished(60000));
+        sqlite3_exec(opened, "ROLLBACK", nullptr, nullptr, nullptr);
+        err += migration.readAllStandardError();
+        QCOMPARE(migration.exitCode(), 0);
+        const auto json = QJsonDocument::fromJson(migration.readAllStandardOutput()).object();
+        QCOMPARE(json["status"].toString(), QString("completed"));
+        QVERIFY(err.contains("history: not recorded yet"));
+        HistoryStore history(historyPath());
+        if (releasedSoon) {
+            QVERIFY2(!json.contains("history-error"), err.constData());
+            const std::int64_t id = json["history-id"].toInteger();
+            const auto row = history.run(id);
+            QVERIFY(row);
+            QVERIFY(row->status == RunStatus::Completed);
+            // Everything from the beginning: the guest's boot, the lock, and when it went.
+            QStringList texts;
+            for (const Event& event : history.events(id))
+                texts << QString::fromStdString(event.text);
+            const QString all = texts.join('\n');
+            QVERIFY2(all.contains("source guest running"), qPrintable(all));
+            QVERIFY2(all.contains("history: not recorded yet"), qPrintable(all));
+            QVERIFY2(all.contains("history: recorded as run " + QString::number(id)),
+                     qPrintable(all));
+        } else {
+            QVERIFY(json["history-id"].isNull());
+            QVERIFY2(json["history-error"].toString().startsWith("the run is not recorded: "),
+                     qPrintable(json["history-error"].toString()));
+        }
+    }
+
     void killedRunIsMarkedInterruptedAtNextStart() {
         QProcess victim;
         victim.setProcessEnvironment(environment());

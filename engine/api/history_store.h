@@ -3,6 +3,7 @@
 
 #include "engine/api/telemetry_snapshot.h"
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -103,14 +104,18 @@ public:
         // brought up to this version's.
         ReadOnly,
     };
-    // Refuses a schema newer than kSchemaVersion either way.
-    explicit HistoryStore(const std::string& path, Access access = Access::ReadWrite);
+    // Refuses a schema newer than kSchemaVersion either way. `busyTimeout` is how long each
+    // statement waits for another process's lock (setBusyTimeout changes it later).
+    explicit HistoryStore(const std::string& path, Access access = Access::ReadWrite,
+                          std::chrono::milliseconds busyTimeout = kDefaultBusyTimeout);
     ~HistoryStore();
     HistoryStore(const HistoryStore&) = delete;
     HistoryStore& operator=(const HistoryStore&) = delete;
     HistoryStore(HistoryStore&&) noexcept;
     HistoryStore& operator=(HistoryStore&&) noexcept;
 
+    static constexpr std::chrono::milliseconds kDefaultBusyTimeout{5000};
+    void setBusyTimeout(std::chrono::milliseconds timeout);
     const std::string& path() const { return path_; }
     int schemaVersion() const; // PRAGMA user_version
 

@@ -7,6 +7,7 @@
 #include "engine/api/telemetry_snapshot.h"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -108,7 +109,8 @@ public:
 private:
     void coordinate();
     std::unique_ptr<DestinationEndpoint> makeDestination() const;
-    void sampleLoop(HistoryStore* history);
+    bool openHistory(std::chrono::milliseconds busyTimeout);
+    void sampleLoop();
     void flushHistory(HistoryStore& history);
     void advanceHistoryCursors(const TelemetrySnapshot& snap);
     void recordEnd(HistoryStore& history);
@@ -137,6 +139,11 @@ private:
     bool samplerStop_ = false;
     std::int64_t historyId_ = 0;
     std::string historyError_; // why the end of the run is not in the history
+    // Opened by the coordinator, or by the sampler when the coordinator could not (another
+    // process's lock at the start); used by the sampler, then by the coordinator after the
+    // sampler's join.
+    std::unique_ptr<HistoryStore> history_;
+    std::string historyOpenProblem_;
     std::size_t historyEventCursor_ = 0;
     std::size_t historySampleCursor_ = 0;
     std::size_t historyReturnPathCursor_ = 0;

@@ -778,7 +778,9 @@ std::string HistoryStore::defaultPath() {
     return (dir / "history.sqlite").string();
 }
 
-HistoryStore::HistoryStore(const std::string& path, Access access) : path_(path) {
+HistoryStore::HistoryStore(const std::string& path, Access access,
+                           std::chrono::milliseconds busyTimeout)
+    : path_(path) {
     sqlite3* raw = nullptr;
     const int flags = access == Access::ReadOnly ? SQLITE_OPEN_READONLY
                                                  : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
@@ -788,8 +790,7 @@ HistoryStore::HistoryStore(const std::string& path, Access access) : path_(path)
         const std::string reason = raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
         throw std::runtime_error("cannot open history database " + path + ": " + reason);
     }
-    if (sqlite3_busy_timeout(db_.get(), 5000) != SQLITE_OK)
-        throwSqlite(db_.get(), path_, "setting the busy timeout");
+    setBusyTimeout(busyTimeout);
     execute(db_.get(), path_, "PRAGMA foreign_keys = ON", "enabling foreign keys");
 
     // Before anything writes: a newer schema must stay exactly as its writer left it.
@@ -811,6 +812,11 @@ HistoryStore::HistoryStore(const std::string& path, Access access) : path_(path)
     migrate();
     absorbQueuedEnds();
     markInterruptedRuns();
+}
+
+void HistoryStore::setBusyTimeout(std::chrono::milliseconds timeout) {
+    if (sqlite3_busy_timeout(db_.get(), static_cast<int>(timeout.count())) != SQLITE_OK)
+        throwSqlite(db_.get(), path_, "setting the busy timeout");
 }
 
 HistoryStore::~HistoryStore() = default;

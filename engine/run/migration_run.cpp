@@ -18,6 +18,8 @@
 namespace migrascope {
 namespace {
 constexpr double kHistoryFlushMs = 1000;
+// How long opening the history may wait for another process's lock before the run goes on.
+constexpr std::chrono::milliseconds kHistoryOpenWait{250};
 // With SQLite's 5 s busy timeout per attempt: a lock held for up to about 20 s is outlasted.
 constexpr int kHistoryEndAttempts = 3;
 constexpr std::chrono::milliseconds kHistoryEndRetryDelay{1000};
@@ -265,7 +267,32 @@ void MigrationRun::advanceHistoryCursors(const TelemetrySnapshot& snap) {
     historyReturnPathCursor_ = snap.nextReturnPathIndex;
 }
 
-void MigrationRun::sampleLoop(HistoryStore* history) {
+bool MigrationRun::openHistory(std::chrono::milliseconds busyTimeout) {
+    try {
+        auto store = std::make_unique<HistoryStore>(
+            options_.historyPath.empty() ? HistoryStore::defaultPath() : options_.historyPath,
+            HistoryStore::Access::ReadWrite, busyTimeout);
+        std::uint64_t ramTotal = 0;
+        for (const auto& block : Guest::layoutFor(config_.guest.ramSize))
+            ramTotal += block.size;
+        const auto id = store->beginRun(
+            uuidToString(config_.uuid), describe(config_), ramTotal, config_.multifdChannels,
+            config_.tls.enabled, RunRole::Source,
+            config_.remoteDestination()
+                ? config_.destinationHost + ":" + std::to_string(*config_.destinationPort)
+                : std::string());
+        store->setBusyTimeout(HistoryStore::kDefaultBusyTimeout);
+        history_ = std::move(store);
+        std::lock_guard lock(mutex_);
+        historyId_ = id;
+        return true;
+    } catch (const std::exception& error) {
+        historyOpenProblem_ = error.what();
+        return false;
+    }
+}
+
+void MigrationRun::sampleLoop() {
     double lastFlush = telemetry_->elapsedMs();
     double pausedSinceMs = -1;
     std::unique_lock lock(mutex_);
@@ -278,9 +305,14 @@ void MigrationRun::sampleLoop(HistoryStore* history) {
         kernelTcp_->update(*telemetry_);
         if (config_.autoRecover)
             recoverByItself(pausedSinceMs);
-        if (history && telemetry_->elapsedMs() - lastFlush >= kHistoryFlushMs) {
+        if (options_.recordHistory && telemetry_->elapsedMs() - lastFlush >= kHistoryFlushMs) {
+            if (!history_ && openHistory(kHistoryOpenWait))
+                telemetry_->event(EventLevel::Info, Side::Source,
+                                  "history: recorded as run " + std::to_string(historyId()) +
+                                      " from here on, with everything before");
             try {
-                flushHistory(*history);
+                if (history_)
+                    flushHistory(*history_);
             } catch (const std::exception& error) {
                 telemetry_->event(EventLevel::Warning, Side::Source,
                                   std::string("history: ") + error.what());
@@ -350,30 +382,14 @@ std::unique_ptr<DestinationEndpoint> MigrationRun::makeDestination() const {
 void MigrationRun::coordinate() {
     if (config_.uuid == Uuid{})
         config_.uuid = generateUuid();
-    std::unique_ptr<HistoryStore> history;
-    if (options_.recordHistory) {
-        try {
-            history = std::make_unique<HistoryStore>(
-                options_.historyPath.empty() ? HistoryStore::defaultPath() : options_.historyPath);
-            std::uint64_t ramTotal = 0;
-            for (const auto& block : Guest::layoutFor(config_.guest.ramSize))
-                ramTotal += block.size;
-            const auto id = history->beginRun(
-                uuidToString(config_.uuid), describe(config_), ramTotal, config_.multifdChannels,
-                config_.tls.enabled, RunRole::Source,
-                config_.remoteDestination()
-                    ? config_.destinationHost + ":" + std::to_string(*config_.destinationPort)
-                    : std::string());
-            std::lock_guard lock(mutex_);
-            historyId_ = id;
-        } catch (const std::exception& error) {
-            history.reset();
-            telemetry_->event(EventLevel::Warning, Side::Source,
-                              std::string("history is not recorded: ") + error.what());
-        }
-    }
+    // Another process's lock must not hold up the start: the sampler tries again every second
+    // and stores everything from the beginning once it gets the file.
+    if (options_.recordHistory && !openHistory(kHistoryOpenWait))
+        telemetry_->event(EventLevel::Warning, Side::Source,
+                          "history: not recorded yet (" + historyOpenProblem_ +
+                              "); trying again every second");
     kernelTcp_ = std::make_unique<KernelTcpReader>();
-    sampler_ = std::thread([this, h = history.get()] { sampleLoop(h); });
+    sampler_ = std::thread([this] { sampleLoop(); });
 
     try {
         telemetry_->setStatus(MigrationStatus::Setup);
@@ -469,8 +485,14 @@ void MigrationRun::coordinate() {
     telemetry_->sample();
     if (kernelTcp_)
         kernelTcp_->update(*telemetry_);
-    if (history)
-        recordEnd(*history);
+    if (options_.recordHistory && !history_ && !openHistory(HistoryStore::kDefaultBusyTimeout)) {
+        const std::string problem = "the run is not recorded: " + historyOpenProblem_;
+        telemetry_->event(EventLevel::Error, Side::Source, "history: " + problem);
+        std::lock_guard lock(mutex_);
+        historyError_ = problem;
+    }
+    if (history_)
+        recordEnd(*history_);
     std::lock_guard lock(mutex_);
     finished_ = true;
     changed_.notify_all();
