@@ -6,6 +6,8 @@
 #   packaging/dev.sh bench          build and run the throughput benchmarks (not tests)
 #   packaging/dev.sh bench-two-hosts [RATE] [RAM] [DIRTY] [CONTENT]
 #                                   a migration between two network namespaces (root)
+#   packaging/dev.sh soak [--runs N] [--seed S]
+#                                   the randomised fault campaign (storage faults need root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -78,9 +80,14 @@ bench-two-hosts)
     build default
     exec packaging/bench_two_hosts.sh "${@:2}"
     ;;
+soak)
+    install_packages
+    build default
+    exec packaging/soak.py --binary build/app/migrascope "${@:2}"
+    ;;
 *)
     echo "usage: $0 run [migrascope options] | test [default|asan|tsan] | bench |" \
-        "bench-two-hosts [RATE] [RAM] [DIRTY] [CONTENT]" >&2
+        "bench-two-hosts [RATE] [RAM] [DIRTY] [CONTENT] | soak [--runs N] [--seed S]" >&2
     exit 2
     ;;
 esac

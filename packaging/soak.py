@@ -28,11 +28,16 @@ import threading
 import time
 
 FINAL = {"completed", "failed", "cancelled"}
-ARCS = [
-    "RUNNING>STOP", "STOP>STOP_COPY", "STOP_COPY>STOP", "STOP>RESUMING", "RESUMING>STOP",
-    "STOP>RUNNING", "RUNNING>PRE_COPY", "PRE_COPY>PRE_COPY_P2P", "PRE_COPY_P2P>STOP_COPY",
-    "RUNNING>RUNNING_P2P", "RUNNING_P2P>STOP", "STOP>RUNNING_P2P", "RUNNING_P2P>RUNNING",
-]
+# The arcs each emulated device takes, by side; a tenth of the faults pick any arc (the
+# command line must refuse those a device never takes).
+ARCS = {
+    "accel": {"src": ["RUNNING>STOP", "STOP>STOP_COPY", "STOP_COPY>STOP"],
+              "dst": ["STOP>RESUMING", "RESUMING>STOP", "STOP>RUNNING"]},
+    "nic": {"src": ["RUNNING>PRE_COPY", "PRE_COPY>PRE_COPY_P2P", "PRE_COPY_P2P>STOP_COPY",
+                    "STOP_COPY>STOP"],
+            "dst": ["STOP>RESUMING", "RESUMING>STOP", "STOP>RUNNING_P2P", "RUNNING_P2P>RUNNING"]},
+}
+ANY_ARC = sorted({arc for sides in ARCS.values() for arcs in sides.values() for arc in arcs})
 MALFORMED = [
     ["--ram-size", "abc"], ["--ram-size", "0"], ["--ram-size", "-1"], ["--ram-size", "12Q"],
     ["--multifd-channels", "-1"], ["--multifd-channels", "999"], ["--multifd-channels", "x"],
@@ -73,11 +78,13 @@ class Campaign:
 
     # ---- the runs ----
 
-    def config(self):
+    def config(self, needs_device=False, needs_postcopy=False, lasting=False):
         r = self.rng
         ram = r.choice([32, 64, 128, 256])
         channels = r.choice([0, 1, 2, 4])
-        bandwidth = r.choice([0, 0, 64, 256])
+        bandwidth = r.choice([64, 128]) if lasting else r.choice([0, 0, 64, 256])
+        if lasting:
+            ram = max(ram, 128)
         dirty = r.choice([0, 0, 8, 32, 64])
         if bandwidth and dirty > bandwidth // 4:
             dirty = bandwidth // 4
@@ -87,20 +94,23 @@ class Campaign:
         if not tls:
             argv.append("--no-tls")
         devices = []
-        if r.random() < 0.25:
+        postcopy = needs_postcopy or (not needs_device and r.random() < 0.15)
+        # VFIO devices do not migrate in postcopy: the command line refuses the pair.
+        if not postcopy and (needs_device or r.random() < 0.25):
             devices.append(r.choice(["nic", "accel"]))
             argv += ["--device", f"{devices[0]},state-size={r.choice([1, 4, 16])}M"]
-        postcopy = r.random() < 0.15
         if postcopy:
             argv += ["--capability", "postcopy-ram=on", "--postcopy-after", r.choice(["1", "2"])]
         return {"argv": argv, "channels": channels, "tls": tls, "devices": devices,
                 "postcopy": postcopy, "ram": ram}
 
-    def fault(self, cfg):
+    def fault(self):
         r = self.rng
-        names = ["main"] + [f"multifd-{i}" for i in range(cfg["channels"])]
         kind = r.choice(["cut-channel", "corrupt-page", "tls-no-bye", "switchover-ack-after",
                          "vfio-fail", "vfio-corrupt", "cut-main@postcopy"])
+        cfg = self.config(needs_device=kind.startswith("vfio"),
+                          needs_postcopy=kind == "cut-main@postcopy")
+        names = ["main"] + [f"multifd-{i}" for i in range(cfg["channels"])]
         extra = []
         if kind == "cut-channel":
             spec = f"cut-channel={r.choice(names)}@{r.randint(1, cfg['ram'] * 1024)}K"
@@ -112,13 +122,15 @@ class Campaign:
             spec = f"switchover-ack-after={r.randint(1, 4)}"
             extra = ["--capability", "switchover-ack=on"]
         elif kind == "vfio-fail":
-            device = (cfg["devices"] or ["nic"])[0]
-            spec = f"vfio-fail={device}0:{r.choice(ARCS)}@{r.choice(['src', 'dst'])}"
+            device = cfg["devices"][0]
+            side = r.choice(["src", "dst"])
+            arc = r.choice(ANY_ARC if r.random() < 0.1 else ARCS[device][side])
+            spec = f"vfio-fail={device}0:{arc}@{side}"
         elif kind == "vfio-corrupt":
-            spec = f"vfio-corrupt={(cfg['devices'] or ['accel'])[0]}0"
+            spec = f"vfio-corrupt={cfg['devices'][0]}0"
         else:
             spec = f"cut-main@postcopy+{r.choice([0, 4, 16])}M"
-        return kind, ["--inject", spec] + extra
+        return cfg, kind, ["--inject", spec] + extra
 
     def start(self, argv, history=None):
         command = [self.args.binary, "--headless", "--json",
@@ -148,7 +160,7 @@ class Campaign:
             return
         if code == 2:
             self.table[label]["refused"] += 1
-            self.refusals[err.strip().splitlines()[-1][:110] if err.strip() else ""] += 1
+            self.refusals[err.strip().splitlines()[0][:110] if err.strip() else ""] += 1
             if not err.strip():
                 self.violate(label, command, "exit 2 without saying what was wrong")
             return
@@ -172,10 +184,13 @@ class Campaign:
         if status != "completed" and not reached_postcopy and result.get("source-guest") != "running":
             self.violate(label, command,
                          f"{status} before postcopy, source guest {result.get('source-guest')!r}")
-        if "history-id" in result:
-            self.compare_history(label, command, result, history or self.history)
+        self.compare_history(label, command, result, history or self.history)
 
     def compare_history(self, label, command, result, history):
+        if result.get("history-id") is None:
+            if "history-error" not in result:
+                self.violate(label, command, "not recorded, and the JSON does not say so")
+            return
         row = self.row(history, result["history-id"])
         if "history-error" in result:
             self.unrecorded.append((label, result, command, history))
@@ -194,8 +209,7 @@ class Campaign:
             return None
 
     def run_fault(self):
-        cfg = self.config()
-        kind, argv = self.fault(cfg)
+        cfg, kind, argv = self.fault()
         destination = self.daemon_route(cfg)
         process, command, started = self.start(cfg["argv"] + argv + destination)
         code, out, err, took = self.finish(process, started, self.args.bound)
@@ -215,17 +229,17 @@ class Campaign:
             self.check_daemon("no fault", command)
 
     def run_signal(self):
-        cfg = self.config()
+        cfg = self.config(lasting=True)
         number = self.rng.choice([signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT])
         process, command, started = self.start(cfg["argv"])
-        time.sleep(self.rng.uniform(0.1, 4.0))
+        time.sleep(self.rng.uniform(0.1, 3.0))
         if process.poll() is None:
             process.send_signal(number)
         code, out, err, took = self.finish(process, started, self.args.bound)
         self.check(f"signal {signal.Signals(number).name}", cfg, command, code, out, err, took)
 
     def run_kill(self):
-        cfg = self.config()
+        cfg = self.config(lasting=True)
         process, command, started = self.start(cfg["argv"])
         time.sleep(self.rng.uniform(0.2, 3.0))
         process.kill()
