@@ -4,11 +4,13 @@
 // say the same sentence.
 #include "process_support.h"
 
+#include <QFileInfo>
 #include <QImage>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QRegularExpression>
+#include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QtTest>
 #include <csignal>
@@ -190,6 +192,72 @@ private slots:
                                "On the way, during postcopy, an injected fault fired at the "
                                "source: cut-main@postcopy",
                                "Postcopy paused 1 time and recovered."});
+    }
+
+    // The operator paused postcopy (migrate-pause over QMP) and never recovered the
+    // destination; the daemon gave up on the paused migration after its
+    // postcopy-recover-timeout, and the source's later resume was refused. The source's
+    // sentence starts with the operator's pause, so the failure is not read as the network's;
+    // the destination's says what it waited for.
+    void anOperatorsPauseThenAFailureIsToldInThatOrder() {
+        const QString python = QStandardPaths::findExecutable("python3");
+        if (python.isEmpty())
+            QSKIP("needs python3 for the QMP client");
+        const QString daemonHistory = dir_.path() + "/daemon.sqlite";
+        QProcess daemon;
+        daemon.setProcessEnvironment(environment());
+        daemon.start(MIGRASCOPE_BINARY,
+                     {"--incoming", "tcp://127.0.0.1:0", "--no-tls", "--postcopy-recover-timeout",
+                      "1500", "--history", daemonHistory});
+        QVERIFY(daemon.waitForStarted());
+        QByteArray daemonLog;
+        const QRegularExpression listening("listening on port (\\d+)");
+        QTRY_VERIFY_WITH_TIMEOUT(
+            listening.match(QString::fromLocal8Bit(daemonLog += daemon.readAllStandardError()))
+                .hasMatch(),
+            20000);
+        const QString port = listening.match(QString::fromLocal8Bit(daemonLog)).captured(1);
+
+        const QString socket = dir_.path() + "/pause.sock";
+        QProcess source;
+        source.setProcessEnvironment(environment());
+        // Postcopy after the first pass, at a cap the 64 MiB/s workload outruns: postcopy lasts
+        // long enough to be paused. The source tries to resume 3 s after the pause, once the
+        // destination has given up.
+        source.start(MIGRASCOPE_BINARY,
+                     {"--headless", "--no-tls", "--destination", "127.0.0.1:" + port, "--ram-size",
+                      "256M", "--dirty-rate", "64M", "--max-bandwidth", "32M", "--capability",
+                      "postcopy-ram=on", "--postcopy-after", "1", "--recover-delay", "3000",
+                      "--qmp", "unix:" + socket, "--json"});
+        QVERIFY(source.waitForStarted());
+        QTRY_VERIFY_WITH_TIMEOUT(QFileInfo::exists(socket), 20000);
+        QProcess operatorClient;
+        operatorClient.start(python,
+                             {QStringLiteral(MIGRASCOPE_TESTS_DIR) + "/scripts/qmp_client.py",
+                              socket, "--timeout", "60", R"({"execute": "qmp_capabilities"})",
+                              "@MIGRATION:postcopy-active", R"({"execute": "migrate-pause"})",
+                              "@MIGRATION:postcopy-paused"});
+        QVERIFY(operatorClient.waitForFinished(90000));
+        QVERIFY2(operatorClient.exitCode() == 0, operatorClient.readAllStandardError().constData());
+        QVERIFY(source.waitForFinished(90000));
+        ::kill(static_cast<pid_t>(daemon.processId()), SIGTERM);
+        QVERIFY(daemon.waitForFinished(30000));
+
+        const QJsonObject result = QJsonDocument::fromJson(source.readAllStandardOutput()).object();
+        QCOMPARE(result["status"].toString(), QStringLiteral("failed"));
+        checkSentence(result, {"The operator paused postcopy (migrate-pause) at ",
+                               "While postcopy was recovering, "});
+        QVERIFY(!result["diagnosis"].toString().contains("network"));
+
+        const auto shown = test::runProcess(
+            MIGRASCOPE_BINARY, {"history", "list", "--json", "--history", daemonHistory},
+            environment(), 30000);
+        const QJsonArray runs = QJsonDocument::fromJson(shown.out).array();
+        QCOMPARE(runs.size(), 1);
+        const QString destination = runs[0].toObject()["diagnosis"].toString();
+        QVERIFY2(destination.startsWith("While postcopy was paused, the destination failed: its "
+                                        "source did not resume the paused postcopy within 1500 ms"),
+                 qPrintable(destination));
     }
 
     // A support engineer hands a failed run over: a report for the ticket, and the run itself

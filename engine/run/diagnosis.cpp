@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <optional>
 #include <string_view>
 
@@ -136,6 +137,21 @@ std::string guestOutcome(const RunFacts& facts) {
     return {};
 }
 
+// An operator's pause that came before the cause set the stage for it: said first, so that
+// the failure that followed is not read as the pause's own doing, nor the pause as a fault.
+std::string operatorPauseBefore(const RunFacts& facts, double causeMs) {
+    for (const Event& event : facts.events) {
+        if (event.timeMs > causeMs)
+            break;
+        if (event.text.find("paused by the operator") != std::string::npos) {
+            char at[32];
+            std::snprintf(at, sizeof at, "%.1f s", event.timeMs / 1000.0);
+            return std::string("The operator paused postcopy (migrate-pause) at ") + at + ".";
+        }
+    }
+    return {};
+}
+
 std::string join(std::initializer_list<std::string> parts) {
     std::string sentence;
     for (const std::string& part : parts) {
@@ -202,7 +218,8 @@ std::string diagnose(const RunFacts& facts) {
     if (!cause)
         return facts.errorDesc.empty() ? "Failed; no cause was recorded."
                                        : "Failed: " + facts.errorDesc + ".";
-    return join({capitalised(phaseAt(facts.events, cause->timeMs)) + ", " + cause->what + ".",
+    return join({operatorPauseBefore(facts, cause->timeMs),
+                 capitalised(phaseAt(facts.events, cause->timeMs)) + ", " + cause->what + ".",
                  consequenceOf(facts, *cause), guestOutcome(facts)});
 }
 
