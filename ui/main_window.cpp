@@ -226,20 +226,36 @@ void MainWindow::askForRetention() {
 }
 
 void MainWindow::prepareHistory() {
-    // The application's own history file is brought up to this version's schema and runs
-    // whose process died are marked interrupted, once, as the application starts; from then on
-    // the browser only reads it.
-    try {
-        if (QFileInfo::exists(QString::fromStdString(historyPath_))) {
-            HistoryStore prepared(historyPath_);
-            // Years of runs stay small: the retention the operator chose, and old runs'
-            // samples thinned to one a second.
-            prepared.keepBounded(retentionDays());
-        }
-    } catch (const std::exception& error) {
-        statusBar()->showMessage(tr("History cannot be read: %1").arg(error.what()));
+    // The application's own history file is brought up to this version's schema, queued ends
+    // are stored and runs whose process died are marked interrupted, once, as the application
+    // starts; from then on the browser only reads it.
+    if (!QFileInfo::exists(QString::fromStdString(historyPath_))) {
+        historyBrowser_->reload();
         return;
     }
+    statusBar()->showMessage(tr("Bringing the history up to date and keeping it bounded…"));
+    historyUpkeep_ = std::jthread([this, path = historyPath_, days = retentionDays()] {
+        QString problem;
+        try {
+            HistoryStore prepared(path);
+            // Years of runs stay small: the retention the operator chose, and old runs'
+            // samples thinned to one a second.
+            prepared.keepBounded(days);
+        } catch (const std::exception& error) {
+            problem = QString::fromUtf8(error.what());
+        }
+        QMetaObject::invokeMethod(
+            this, [this, problem] { historyPrepared(problem); }, Qt::QueuedConnection);
+    });
+}
+
+void MainWindow::historyPrepared(const QString& problem) {
+    if (!problem.isEmpty()) {
+        statusBar()->showMessage(tr("History cannot be read: %1").arg(problem));
+        return;
+    }
+    if (statusBar()->currentMessage().startsWith(tr("Bringing the history up to date")))
+        statusBar()->clearMessage();
     historyBrowser_->reload();
 }
 

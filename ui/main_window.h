@@ -8,6 +8,7 @@
 
 #include <QMainWindow>
 #include <string>
+#include <thread>
 
 class QAction;
 class QLabel;
@@ -75,6 +76,7 @@ private:
     QWidget* createDashboard();
     QWidget* createHistoryPage();
     void prepareHistory();
+    void historyPrepared(const QString& problem);
     // The window's size and place and its splitters, as the operator left them.
     void restoreLayout();
     void updateFormVisibility();
@@ -133,6 +135,10 @@ private:
     bool watching_ = false; // a QEMU migration is being watched
     QWidget* dashboard_ = nullptr;
     QWidget* historyPage_ = nullptr;
+    // Brings the history file up to this schema and keeps it bounded as the window starts:
+    // on years of runs that takes seconds, which the window must not freeze for. Last, so it
+    // is joined before anything it posts to goes.
+    std::jthread historyUpkeep_;
 };
 
 } // namespace migrascope::ui
