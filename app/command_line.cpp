@@ -157,7 +157,9 @@ CommandLine parseCommandLine(const QStringList& arguments) {
          "qmp:SRC.sock,dst=DST.sock to follow the destination QEMU too. QEMU's figures come "
          "from query-migrate, each connection's bytes from the kernel's socket counters, each "
          "thread's CPU from /proc. Headless; takes --json and --history. Changes nothing in "
-         "QEMU. Ctrl-C stops watching.",
+         "QEMU, unless ,events=on allows it to turn on QEMU's events migration capability "
+         "(before the migration starts) so that its MIGRATION events arrive as they happen. "
+         "Ctrl-C stops watching.",
          "TARGET"},
         {"window", "With --watch: follow the migration in the window instead of headless."},
         {"qmp",

@@ -43,6 +43,10 @@ QJsonObject watchedJson(const WatchReport& report, const WatchOptions& options) 
     watched["query-migrate"] = parsedJson(report.sourceQueryMigrate);
     watched["parameters"] = parsedJson(report.parameters);
     watched["capabilities"] = parsedJson(report.capabilities);
+    QJsonArray changes;
+    for (const std::string& change : report.changes)
+        changes.append(QString::fromStdString(change));
+    watched["changes"] = changes;
     watched["channel-labels"] = QString::fromStdString(report.channelLabels);
     watched["final-counters"] = QString::fromStdString(report.finalCounters);
     watched["thread-names-known"] = report.threadNamesKnown;

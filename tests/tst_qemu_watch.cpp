@@ -269,9 +269,70 @@ private slots:
             QVERIFY(channel.tlsUnseen);
             sum += channel.bytes;
         }
+        // Without ,events=on the watch changed nothing in QEMU.
+        QVERIFY(watch.report().changes.empty());
+        for (const auto& entry :
+             pair.source.control.command("query-migrate-capabilities")["return"].toArray())
+            if (entry.toObject()["capability"] == "events")
+                QVERIFY(!entry.toObject()["state"].toBool());
         // TLS records add their framing on top of what QEMU counts.
         QVERIFY(sum > final.stats.transferred);
         QVERIFY(static_cast<double>(sum) < 1.05 * static_cast<double>(final.stats.transferred));
+    }
+
+    // The one change a watch may make, and only when the operator allows it: QEMU's events
+    // capability, in each QEMU watched, so that MIGRATION events arrive as they happen. A watch
+    // without ,events=on leaves the capability as it was.
+    void theEventsCapabilityIsTurnedOnOnlyWhenAllowed() {
+        QDir().mkpath(workspace_.dir.path() + "/events");
+        QemuPair pair(workspace_.dir.path() + "/events");
+        QVERIFY(pair.start(ramFile_, kRamSize, 2));
+        const auto eventsOn = [](QemuProcess& qemu) {
+            for (const auto& entry :
+                 qemu.control.command("query-migrate-capabilities")["return"].toArray())
+                if (entry.toObject()["capability"] == "events")
+                    return entry.toObject()["state"].toBool();
+            return false;
+        };
+        {
+            const ProcessOutcome refused =
+                runBinary({"--watch", "qmp:" + pair.source.watchSocket() + ",events=maybe",
+                           "--history", workspace_.dir.path() + "/events/h.sqlite"});
+            QCOMPARE(refused.exitCode, 2);
+            QVERIFY2(refused.err.contains("events=on|off"), refused.err.constData());
+        }
+        QProcess watcher;
+        watcher.start(MIGRASCOPE_BINARY,
+                      {"--watch",
+                       "qmp:" + pair.source.watchSocket() +
+                           ",dst=" + pair.destination.watchSocket() + ",events=on",
+                       "--json", "--history",
+                       QString::fromStdString(workspace_.path("history.sqlite"))});
+        QVERIFY(watcher.waitForStarted());
+        watcher.setReadChannel(QProcess::StandardError);
+        QVERIFY(watcher.waitForReadyRead(10000)); // watching
+        QVERIFY(eventsOn(pair.source));
+        QVERIFY(eventsOn(pair.destination));
+        QVERIFY(pair.migrate(64ull << 20));
+        QCOMPARE(pair.waitForEnd()["status"].toString(), QString("completed"));
+        QVERIFY(watcher.waitForFinished(30000));
+        QCOMPARE(watcher.exitCode(), 0);
+        const QJsonObject result =
+            QJsonDocument::fromJson(watcher.readAllStandardOutput()).object();
+        const QJsonArray changes = result["watched"].toObject()["changes"].toArray();
+        QCOMPARE(changes.size(), 2);
+        QCOMPARE(changes[0].toString(), QString("events capability turned on in the source QEMU"));
+        QCOMPARE(changes[1].toString(),
+                 QString("events capability turned on in the destination QEMU"));
+        // QEMU's own events, from both sides, are in the run's log as they happened.
+        HistoryStore history(workspace_.path("history.sqlite"), HistoryStore::Access::ReadOnly);
+        std::set<std::pair<Side, std::string>> seen;
+        for (const Event& event : history.events(result["history-id"].toInteger()))
+            if (event.text.rfind("QMP event MIGRATION: ", 0) == 0)
+                seen.insert({event.side, event.text.substr(21)});
+        QVERIFY(seen.count({Side::Source, "completed"}));
+        QVERIFY(seen.count({Side::Destination, "completed"}));
+        QVERIFY(seen.count({Side::Source, "active"}));
     }
 
     void whatIsNotAUsableQmpSocketIsRefusedBeforeWatching_data() {

@@ -453,6 +453,7 @@ void MainWindow::askWhatToWatch() {
         this, tr("Watch a QEMU migration"),
         tr("QEMU's QMP socket, and optionally the destination's:\n"
            "qmp:SRC.sock or qmp:SRC.sock,dst=DST.sock\n"
+           "(add ,events=on to let Migrascope turn on QEMU's events capability)\n"
            "(a QMP socket serves one client: give QEMU a monitor of its own for Migrascope)"),
         QLineEdit::Normal, QStringLiteral("qmp:"), &ok);
     if (!ok)

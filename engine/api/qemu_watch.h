@@ -28,10 +28,14 @@ struct WatchOptions {
     std::chrono::milliseconds qmpTimeout{5000}; // for the greeting and each command
     std::string historyPath;                    // empty = HistoryStore::defaultPath()
     bool recordHistory = true;
+    // The operator allows the one change a watch may make: turning on QEMU's `events`
+    // migration capability, so that MIGRATION and MIGRATION_PASS arrive as they happen
+    // instead of being inferred from polls. Off: nothing in QEMU changes.
+    bool turnOnEvents = false;
 };
 
-// "qmp:SRC.sock" or "qmp:SRC.sock,dst=DST.sock" (the command line's --watch, the window's
-// dialog); throws std::invalid_argument saying what is wrong.
+// "qmp:SRC.sock[,dst=DST.sock][,events=on]" (the command line's --watch, the window's dialog);
+// throws std::invalid_argument saying what is wrong.
 WatchOptions parseWatchTarget(std::string_view text);
 
 // A QEMU thread that works for the migration, and the CPU it used.
@@ -53,7 +57,10 @@ struct WatchReport {
     std::string sourceQueryMigrate;
     std::string destinationQueryMigrate;
     std::string parameters;
-    std::string capabilities; // {"multifd": true, ...}
+    std::string capabilities; // {"multifd": true, ...}, as the migration began
+    // What the watch changed in QEMU, as the operator allowed ("events capability turned on
+    // in the source QEMU"), or why it could not; empty when it changed nothing.
+    std::vector<std::string> changes;
     // QEMU names its threads only with -name ...,debug-threads=on; without, every thread is
     // the process's name and the busiest threads are listed instead.
     bool threadNamesKnown = false;
@@ -95,6 +102,7 @@ public:
 
 private:
     void run();
+    void turnOnEvents();
 
     WatchOptions options_;
     std::unique_ptr<Watcher> watcher_; // used by the watcher thread only, once started

@@ -80,22 +80,30 @@ struct ThreadSample {
 
 WatchOptions parseWatchTarget(std::string_view text) {
     constexpr std::string_view kScheme = "qmp:";
+    constexpr const char* kForm = "qmp:SRC.sock[,dst=DST.sock][,events=on]";
     if (text.substr(0, kScheme.size()) != kScheme)
-        throw std::invalid_argument("'" + std::string(text) +
-                                    "' does not start with qmp: (qmp:SRC.sock[,dst=DST.sock])");
+        throw std::invalid_argument("'" + std::string(text) + "' does not start with qmp: (" +
+                                    kForm + ")");
     WatchOptions options;
     std::string_view rest = text.substr(kScheme.size());
-    const auto comma = rest.find(',');
+    auto comma = rest.find(',');
     options.sourceQmp = std::string(rest.substr(0, comma));
     if (options.sourceQmp.empty())
         throw std::invalid_argument("no source QMP socket after qmp:");
-    if (comma != std::string_view::npos) {
-        const std::string_view option = rest.substr(comma + 1);
+    while (comma != std::string_view::npos) {
+        rest = rest.substr(comma + 1);
+        comma = rest.find(',');
+        const std::string_view option = rest.substr(0, comma);
         constexpr std::string_view kDestination = "dst=";
-        if (option.substr(0, kDestination.size()) != kDestination ||
-            option.size() == kDestination.size())
-            throw std::invalid_argument("'" + std::string(option) + "' is not dst=DST.sock");
-        options.destinationQmp = std::string(option.substr(kDestination.size()));
+        if (option.substr(0, kDestination.size()) == kDestination &&
+            option.size() > kDestination.size())
+            options.destinationQmp = std::string(option.substr(kDestination.size()));
+        else if (option == "events=on" || option == "events=off")
+            options.turnOnEvents = option == "events=on";
+        else
+            throw std::invalid_argument("'" + std::string(option) +
+                                        "' is neither dst=DST.sock nor events=on|off (" + kForm +
+                                        ")");
     }
     return options;
 }
@@ -141,6 +149,8 @@ QemuWatch::QemuWatch(WatchOptions options)
     w.parameters = w.source->execute("query-migrate-parameters", {}, options_.qmpTimeout);
     w.capabilities = capabilitiesObject(
         w.source->execute("query-migrate-capabilities", {}, options_.qmpTimeout));
+    if (options_.turnOnEvents)
+        turnOnEvents();
     w.multifd = w.capabilities.value("multifd", false);
     w.multifdChannels = w.multifd ? w.parameters.value("multifd-channels", 2u) : 0u;
     w.tls = !w.parameters.value("tls-creds", std::string()).empty();
@@ -163,9 +173,40 @@ QemuWatch::QemuWatch(WatchOptions options)
     report_.finalCounters = w.destroyed ? "the kernel's report as it destroyed each socket"
                                         : "the last poll before each connection closed (" +
                                               w.destroyedUnavailable + ")";
+    for (const std::string& change : report_.changes)
+        current_.events.push_back({w.nowMs(), EventLevel::Info, Side::Source, "watch: " + change});
     current_.phase = "waiting for QEMU to start a migration";
     current_.integrity = "not checked: QEMU sends no digest of the guest";
     current_.stats.downtimeLimitMs = w.parameters.value("downtime-limit", 0u);
+}
+
+void QemuWatch::turnOnEvents() {
+    // QEMU refuses a capability change while a migration runs; the watch then polls, and says
+    // why. Each QEMU is asked on its own: the destination reports its own MIGRATION events.
+    Watcher& w = *watcher_;
+    const nlohmann::json on = {
+        {"capabilities", nlohmann::json::array({{{"capability", "events"}, {"state", true}}})}};
+    const auto ask = [&](watch::QmpClient& qemu, const char* which, bool alreadyOn) {
+        if (alreadyOn) {
+            report_.changes.push_back(std::string("events capability already on in the ") + which +
+                                      " QEMU");
+            return;
+        }
+        try {
+            qemu.execute("migrate-set-capabilities", on, options_.qmpTimeout);
+            report_.changes.push_back(std::string("events capability turned on in the ") + which +
+                                      " QEMU");
+        } catch (const watch::QmpError& error) {
+            report_.changes.push_back(std::string("events capability not turned on in the ") +
+                                      which + " QEMU: " + error.what());
+        }
+    };
+    ask(*w.source, "source", w.capabilities.value("events", false));
+    if (w.destination) {
+        const nlohmann::json theirs = capabilitiesObject(
+            w.destination->execute("query-migrate-capabilities", {}, options_.qmpTimeout));
+        ask(*w.destination, "destination", theirs.value("events", false));
+    }
 }
 
 QemuWatch::~QemuWatch() {
