@@ -59,6 +59,15 @@ std::string describeDowntime(const switchover::DowntimeEstimate& downtime, std::
             milliseconds(downtime.totalMs()) + " expected downtime; limit " +
             std::to_string(downtimeLimitMs) + " ms (switching at " +
             milliseconds(switchover::switchAtMs(downtimeLimitMs)) + " expected)";
+    // More rounds cannot shrink the devices' state: without this the operator would watch
+    // dirty syncs go by with nothing telling them it can never switch.
+    const double floorMs = downtime.deviceMs + downtime.roundTripMs;
+    if (floorMs > switchover::switchAtMs(downtimeLimitMs))
+        text += "; the devices' state alone needs " + milliseconds(floorMs) +
+                ", so it cannot switch over: raise downtime-limit to at least " +
+                std::to_string(
+                    static_cast<std::uint64_t>(std::ceil(floorMs / switchover::kLimitShare)) + 1) +
+                " ms or max-bandwidth";
     return text;
 }
 
