@@ -79,6 +79,11 @@ QJsonObject jsonResult(const TelemetrySnapshot& snapshot, std::int64_t historyId
     ram["normal-bytes"] = static_cast<qint64>(stats.normal * kPageSize);
     ram["page-size"] = static_cast<qint64>(kPageSize);
     ram["mbps"] = stats.mbps;
+    for (const auto& [name, bytes] : {std::pair{"precopy-bytes", stats.precopyBytes},
+                                      std::pair{"downtime-bytes", stats.downtimeBytes},
+                                      std::pair{"postcopy-bytes", stats.postcopyBytes}})
+        if (bytes)
+            ram[name] = static_cast<qint64>(*bytes);
     ram["dirty-sync-count"] = static_cast<qint64>(stats.dirtySyncCount);
     ram["dirty-pages-rate"] = std::llround(stats.dirtyPagesRate);
     result["ram"] = ram;

@@ -122,9 +122,14 @@ public:
     QString watchSocket() const { return dir_ + "/" + name_ + "-watch.sock"; }
     qint64 pid() const { return process_.processId(); }
 
-    // ramFile: the guest's RAM (share=off: QEMU reads it, never writes it back).
+    // ramFile: the guest's RAM (share=off: QEMU reads it, never writes it back). Empty:
+    // anonymous RAM, which a postcopy destination needs (userfaultfd does not take a private
+    // file mapping).
     bool start(const QString& ramFile, std::uint64_t ramSize, const QStringList& extra = {}) {
         const QString size = QString::number(ramSize >> 20) + "M";
+        const QString backend = ramFile.isEmpty() ? "memory-backend-ram,id=ram0,size=" + size
+                                                  : "memory-backend-file,id=ram0,size=" + size +
+                                                        ",mem-path=" + ramFile + ",share=off";
         QStringList arguments = {"-nodefaults",
                                  "-display",
                                  "none",
@@ -135,8 +140,7 @@ public:
                                  "-m",
                                  size,
                                  "-object",
-                                 "memory-backend-file,id=ram0,size=" + size +
-                                     ",mem-path=" + ramFile + ",share=off",
+                                 backend,
                                  "-name",
                                  name_ + ",debug-threads=on",
                                  "-qmp",
@@ -177,8 +181,10 @@ private:
 struct QemuPair {
     QemuPair(const QString& dir) : source(dir, "source"), destination(dir, "destination") {}
 
+    // postcopy: the postcopy-ram capability on both sides, and a destination with anonymous
+    // RAM; channels 0 migrates without multifd.
     bool start(const QString& ramFile, std::uint64_t ramSize, int channels,
-               const QString& tlsCreds = {}) {
+               const QString& tlsCreds = {}, bool postcopy = false) {
         QStringList sourceExtra = {"-S"};
         QStringList destinationExtra = {"-incoming", "defer"};
         if (!tlsCreds.isEmpty()) {
@@ -187,17 +193,24 @@ struct QemuPair {
                 {"-object", "tls-creds-x509,id=tls0,endpoint=server,dir=" + tlsCreds};
         }
         if (!source.start(ramFile, ramSize, sourceExtra) ||
-            !destination.start(ramFile, ramSize, destinationExtra))
+            !destination.start(postcopy ? QString() : ramFile, ramSize, destinationExtra))
             return false;
-        const QJsonObject capabilities{
-            {"capabilities", QJsonArray{QJsonObject{{"capability", "multifd"}, {"state", true}}}}};
-        QJsonObject parameters{{"multifd-channels", channels}};
+        QJsonArray enabled;
+        if (channels > 0)
+            enabled.append(QJsonObject{{"capability", "multifd"}, {"state", true}});
+        if (postcopy)
+            enabled.append(QJsonObject{{"capability", "postcopy-ram"}, {"state", true}});
+        const QJsonObject capabilities{{"capabilities", enabled}};
+        QJsonObject parameters;
+        if (channels > 0)
+            parameters["multifd-channels"] = channels;
         if (!tlsCreds.isEmpty())
             parameters["tls-creds"] = "tls0";
         for (QemuProcess* qemu : {&source, &destination})
             if (!qemu->control.command("migrate-set-capabilities", capabilities)
                      .contains("return") ||
-                !qemu->control.command("migrate-set-parameters", parameters).contains("return"))
+                (!parameters.isEmpty() &&
+                 !qemu->control.command("migrate-set-parameters", parameters).contains("return")))
                 return false;
         port = freeTcpPort();
         return destination.control

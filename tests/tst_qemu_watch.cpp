@@ -335,6 +335,44 @@ private slots:
         QVERIFY(seen.count({Side::Source, "active"}));
     }
 
+    // A postcopy migration: QEMU's postcopy figures become the run's (page requests, and its
+    // split of what was sent by phase), as QEMU reports them.
+    void aPostcopyMigrationIsSeenWithQemusPostcopyFigures() {
+        QDir().mkpath(workspace_.dir.path() + "/postcopy");
+        QemuPair pair(workspace_.dir.path() + "/postcopy");
+        QVERIFY(pair.start(ramFile_, kRamSize, 0, {}, true));
+        QemuWatch watch(watchOptions(pair));
+        watch.start();
+        // Slow enough that most of the RAM is still to send when postcopy starts.
+        QVERIFY(pair.migrate(32ull << 20));
+        QTRY_VERIFY_WITH_TIMEOUT(watch.snapshot().stats.transferred > (8 << 20), 30000);
+        QVERIFY(pair.source.control.command("migrate-start-postcopy").contains("return"));
+        QVERIFY(
+            pair.source.control.command("migrate-set-parameters", {{"max-bandwidth", 1ll << 30}})
+                .contains("return"));
+        const QJsonObject qemu = pair.waitForEnd();
+        QCOMPARE(qemu["status"].toString(), QString("completed"));
+        QVERIFY(watch.waitFor(std::chrono::seconds(15)));
+        const auto final = watch.snapshot();
+        verifyFiguresMatchQemu(final, qemu);
+        const QJsonObject ram = qemu["ram"].toObject();
+        QVERIFY(final.stats.postcopyBytes && final.stats.precopyBytes && final.stats.downtimeBytes);
+        QCOMPARE(*final.stats.postcopyBytes,
+                 static_cast<std::uint64_t>(ram["postcopy-bytes"].toInteger()));
+        QCOMPARE(*final.stats.precopyBytes,
+                 static_cast<std::uint64_t>(ram["precopy-bytes"].toInteger()));
+        QCOMPARE(*final.stats.downtimeBytes,
+                 static_cast<std::uint64_t>(ram["downtime-bytes"].toInteger()));
+        QVERIFY(*final.stats.postcopyBytes > kRamSize / 2); // most of it went after the switch
+        QCOMPARE(final.postcopy.pageRequests,
+                 static_cast<std::uint64_t>(ram["postcopy-requests"].toInteger()));
+        bool sawPostcopy = false;
+        for (const auto& event : final.events)
+            sawPostcopy = sawPostcopy || event.text == "QEMU status postcopy-active";
+        QVERIFY(sawPostcopy);
+        QCOMPARE(final.postcopy.pauses, 0u);
+    }
+
     void whatIsNotAUsableQmpSocketIsRefusedBeforeWatching_data() {
         QTest::addColumn<QByteArray>("greeting");
         QTest::addColumn<bool>("close");

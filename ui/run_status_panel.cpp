@@ -229,6 +229,20 @@ void RunStatusPanel::showSnapshot(const TelemetrySnapshot& snapshot) {
                "pass their sum.")
                 .arg(transferred, ram, video));
     }
+    if (stats.precopyBytes && stats.downtimeBytes && stats.postcopyBytes) {
+        // A watched QEMU says how much went in each phase: a second line under the total.
+        const auto bytes = [](std::uint64_t value) {
+            return bytesText(static_cast<double>(value));
+        };
+        transferred_->setText(transferred_->text() + "\n" +
+                              tr("precopy %1 · downtime %2 · postcopy %3")
+                                  .arg(bytes(*stats.precopyBytes), bytes(*stats.downtimeBytes),
+                                       bytes(*stats.postcopyBytes)));
+        transferred_->setToolTip(transferred_->toolTip() +
+                                 tr(" QEMU's precopy-bytes, downtime-bytes and postcopy-bytes: "
+                                    "what it sent before the guest stopped, while it was "
+                                    "stopped, and after the destination's guest started."));
+    }
     // One unit per quantity on screen: rates are bytes per second, as the plot and the
     // channel table show them; QEMU's mbps (megabits) stays in the JSON.
     throughput_->setText(rateText(stats.mbps * 1e6 / 8));

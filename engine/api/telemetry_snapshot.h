@@ -150,6 +150,11 @@ struct MigrationStats {
     double downtimeMs = 0; // measured, once known
     double setupTimeMs = 0;
     double totalTimeMs = 0;
+    // QEMU's split of `transferred` by phase (ram.precopy-bytes, downtime-bytes,
+    // postcopy-bytes, since QEMU 7.0), where the migration reports it: a watched QEMU.
+    std::optional<std::uint64_t> precopyBytes;
+    std::optional<std::uint64_t> downtimeBytes;
+    std::optional<std::uint64_t> postcopyBytes;
 };
 
 // The return path's message types, with QEMU's numbers (enum mig_rp_message_type).

@@ -314,6 +314,11 @@ public:
                   "watching QEMU " + report_.qemuVersion + ", pid " +
                       std::to_string(report_.sourcePid) + ": migration " + statusText);
         }
+        // A postcopy outage and its recovery, as QEMU's status goes through them.
+        const bool paused = statusText == "postcopy-paused" && w_.lastStatusText != statusText;
+        const bool recovered =
+            statusText == "postcopy-active" &&
+            (w_.lastStatusText == "postcopy-recover" || w_.lastStatusText == "postcopy-paused");
         if (statusText != w_.lastStatusText) {
             const bool failed = status == MigrationStatus::Failed;
             event(failed ? EventLevel::Error : EventLevel::Info, Side::Source,
@@ -339,6 +344,8 @@ public:
 
         std::lock_guard lock(mutex_);
         current_.status = status;
+        current_.postcopy.pauses += paused ? 1 : 0;
+        current_.postcopy.recoveries += recovered ? 1 : 0;
         updateStats(migrate);
         current_.phase = phaseOf(statusText, current_.stats.dirtySyncCount);
         if (status == MigrationStatus::Failed)
@@ -407,6 +414,17 @@ private:
         stats.setupTimeMs = migrate.value("setup-time", stats.setupTimeMs);
         stats.totalTimeMs = migrate.value("total-time", stats.totalTimeMs);
         stats.cpuThrottlePercentage = migrate.value("cpu-throttle-percentage", 0u);
+        const auto optional = [&ram](const char* name) -> std::optional<std::uint64_t> {
+            if (const auto found = ram.find(name); found != ram.end() && found->is_number())
+                return found->get<std::uint64_t>();
+            return std::nullopt;
+        };
+        stats.precopyBytes = optional("precopy-bytes");
+        stats.downtimeBytes = optional("downtime-bytes");
+        stats.postcopyBytes = optional("postcopy-bytes");
+        // QEMU counts the pages the destination faulted on and asked for; the latency of each
+        // is not visible from outside.
+        current_.postcopy.pageRequests = ram.value("postcopy-requests", std::uint64_t{0});
         if (current_.status == MigrationStatus::Completed)
             current_.progress = 1;
         else if (stats.total > 0 && current_.status == MigrationStatus::Active)
