@@ -98,7 +98,10 @@ class Campaign:
         # VFIO devices do not migrate in postcopy: the command line refuses the pair.
         if not postcopy and (needs_device or r.random() < 0.25):
             devices.append(r.choice(["nic", "accel"]))
-            argv += ["--device", f"{devices[0]},state-size={r.choice([1, 4, 16])}M"]
+            # State that takes longer than 80 % of the 300 ms limit at the cap can never switch
+            # over (the run says so and waits for the operator): not a fault of this campaign.
+            sizes = [m for m in (1, 4, 16) if not bandwidth or m / bandwidth < 0.15]
+            argv += ["--device", f"{devices[0]},state-size={r.choice(sizes)}M"]
         if postcopy:
             argv += ["--capability", "postcopy-ram=on", "--postcopy-after", r.choice(["1", "2"])]
         return {"argv": argv, "channels": channels, "tls": tls, "devices": devices,
