@@ -164,8 +164,9 @@ CommandLine parseCommandLine(const QStringList& arguments) {
         {"window", "With --watch: follow the migration in the window instead of headless."},
         {"qmp",
          "With --headless: answer QEMU's machine protocol on a Unix socket (unix:PATH): "
-         "query-migrate, query-migrate-parameters, query-migrate-capabilities, "
-         "migrate-set-parameters (max-bandwidth, downtime-limit), migrate_cancel, "
+         "query-migrate, query-migrate-parameters, query-migrate-capabilities, query-status, "
+         "query-migrationthreads, migrate-set-parameters (max-bandwidth, downtime-limit), "
+         "migrate_cancel, "
          "migrate-start-postcopy, migrate-pause, migrate-recover, migrate with resume; "
          "MIGRATION and MIGRATION_PASS events. With --incoming: query-migrate (each incoming "
          "migration), migrate_cancel, migrate-recover; MIGRATION events.",

@@ -6,6 +6,7 @@
 #include "app/signals.h"
 #include "engine/api/diagnosis.h"
 #include "engine/api/migration_run.h"
+#include "engine/api/migration_threads.h"
 
 #include <QCoreApplication>
 #include <QElapsedTimer>
@@ -102,6 +103,25 @@ void addRunCommands(QmpServer& qmp, MigrationRun& run) {
          [&run](const QJsonObject&) { return migrationParameters(run); }},
         {"query-migrate-capabilities",
          [&run](const QJsonObject&) { return migrationCapabilities(run); }},
+        {"query-status",
+         [&run](const QJsonObject&) -> QJsonValue {
+             // The source guest's run state, in QEMU's words.
+             const GuestState guest = run.snapshot(kNone, kNone, kNone).sourceGuest;
+             const char* status = guest == GuestState::Running       ? "running"
+                                  : guest == GuestState::Postmigrate ? "postmigrate"
+                                                                     : "paused";
+             return QJsonObject{{"running", guest == GuestState::Running},
+                                {"status", status},
+                                {"singlestep", false}};
+         }},
+        {"query-migrationthreads",
+         [](const QJsonObject&) -> QJsonValue {
+             QJsonArray threads;
+             for (const MigrationThreadInfo& thread : migrationThreads())
+                 threads.append(QJsonObject{{"name", QString::fromStdString(thread.name)},
+                                            {"thread-id", static_cast<qint64>(thread.threadId)}});
+             return threads;
+         }},
         {"migrate-set-parameters",
          [&run](const QJsonObject& arguments) { return setParameters(run, arguments); }},
         {"migrate_cancel", [&run](const QJsonObject&) { return accepted(run.cancel()); }},

@@ -50,6 +50,7 @@ QJsonObject watchedJson(const WatchReport& report, const WatchOptions& options) 
     watched["channel-labels"] = QString::fromStdString(report.channelLabels);
     watched["final-counters"] = QString::fromStdString(report.finalCounters);
     watched["thread-names-known"] = report.threadNamesKnown;
+    watched["thread-names-from"] = QString::fromStdString(report.threadNamesFrom);
     QJsonArray threads;
     for (const auto& thread : report.threads) {
         QJsonObject entry;

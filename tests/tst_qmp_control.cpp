@@ -1,6 +1,7 @@
 // A headless run steered and watched through its QMP socket (--qmp unix:PATH) by the clients an
 // operator of QEMU already has: socat, and a plain Python script speaking the protocol as
 // QEMU's own test scripts do.
+#include "engine/api/qemu_watch.h"
 #include "test_support.h"
 
 #include <QFileInfo>
@@ -8,8 +9,10 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QRegularExpression>
 #include <QStandardPaths>
 #include <QtTest>
+#include <set>
 
 namespace {
 
@@ -166,6 +169,58 @@ private slots:
         QVERIFY2(show.readAllStandardOutput().contains(
                      "migrate-set-parameters: max-bandwidth 16.0 MiB/s -> unlimited"),
                  "the change is not in the run's history");
+    }
+
+    // QEMU 8.0 added query-migrationthreads; Debian 12's QEMU (7.2) has none, and a headless
+    // Migrascope run answers it for its own threads. A watch of such a run, migrating to a
+    // daemon in another process, names the run's sender threads from the command, and
+    // their thread ids are the source process's own.
+    void aWatchNamesTheThreadsQueryMigrationthreadsLists() {
+        QProcess daemon;
+        daemon.start(MIGRASCOPE_BINARY, {"--incoming", "tcp://127.0.0.1:0", "--no-tls", "--history",
+                                         QString::fromStdString(workspace_.path("daemon.sqlite"))});
+        QVERIFY(daemon.waitForStarted());
+        QByteArray daemonLog;
+        const QRegularExpression listening("listening on port (\\d+)");
+        QTRY_VERIFY_WITH_TIMEOUT(
+            listening.match(QString::fromLocal8Bit(daemonLog += daemon.readAllStandardError()))
+                .hasMatch(),
+            20000);
+        const QString port = listening.match(QString::fromLocal8Bit(daemonLog)).captured(1);
+        const QString socket = socketPath("threads.sock");
+        QProcess run;
+        run.start(MIGRASCOPE_BINARY,
+                  {"--headless", "--no-tls", "--destination", "127.0.0.1:" + port, "--ram-size",
+                   "256M", "--dirty-rate", "0", "--max-bandwidth", "32M", "--multifd-channels", "2",
+                   "--json", "--history", QString::fromStdString(workspace_.path("history.sqlite")),
+                   "--qmp", "unix:" + socket});
+        QVERIFY(run.waitForStarted());
+        QTRY_VERIFY_WITH_TIMEOUT(QFileInfo::exists(socket), 20000);
+
+        migrascope::WatchOptions options;
+        options.sourceQmp = socket.toStdString();
+        options.recordHistory = false;
+        migrascope::QemuWatch watch(options);
+        watch.start();
+        const auto listed = [&watch] {
+            std::set<std::string> names;
+            for (const auto& thread : watch.report().threads)
+                if (QFileInfo::exists(
+                        QString("/proc/%1/task/%2").arg(watch.report().sourcePid).arg(thread.tid)))
+                    names.insert(thread.name);
+            return names;
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(listed().count("multifdsend_1") == 1, 20000);
+        const auto report = watch.report();
+        QCOMPARE(report.threadNamesFrom, std::string("query-migrationthreads"));
+        QCOMPARE(report.sourcePid, static_cast<pid_t>(run.processId()));
+        QVERIFY(listed().count("multifdsend_0") == 1);
+        QVERIFY(listed().count("live_migration") == 1);
+        watch.stop();
+        QVERIFY(run.waitForFinished(60000));
+        QCOMPARE(resultOf(run)["status"].toString(), QString("completed"));
+        daemon.terminate();
+        QVERIFY(daemon.waitForFinished(30000));
     }
 
     void aBadQmpAddressIsRefusedBeforeAnythingStarts_data() {

@@ -64,6 +64,10 @@ struct WatchReport {
     // QEMU names its threads only with -name ...,debug-threads=on; without, every thread is
     // the process's name and the busiest threads are listed instead.
     bool threadNamesKnown = false;
+    // Where the names come from: "query-migrationthreads" (QEMU 8.0 and later, and
+    // Migrascope's own runs), "debug-threads" (/proc, with -name ...,debug-threads=on), or
+    // "" (not known).
+    std::string threadNamesFrom;
     std::vector<WatchedThread> threads;
     // The connections' labels (main, multifd-N) follow their order of appearance and the
     // multifd-channels parameter: QEMU does not say which socket is which.

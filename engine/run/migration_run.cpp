@@ -2,6 +2,7 @@
 
 #include "engine/api/history_store.h"
 #include "engine/api/incoming_daemon.h"
+#include "engine/common/migration_threads.h"
 #include "engine/destination/in_process_destination.h"
 #include "engine/destination/remote_destination.h"
 #include "engine/devices/device_migration.h"
@@ -380,6 +381,7 @@ std::unique_ptr<DestinationEndpoint> MigrationRun::makeDestination() const {
 }
 
 void MigrationRun::coordinate() {
+    const MigrationThreadName name("live_migration");
     if (config_.uuid == Uuid{})
         config_.uuid = generateUuid();
     // Another process's lock must not hold up the start: the sampler tries again every second

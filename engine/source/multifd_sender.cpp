@@ -1,6 +1,7 @@
 #include "engine/source/multifd_sender.h"
 
 #include "engine/common/migration_error.h"
+#include "engine/common/migration_threads.h"
 #include "engine/wire/multifd_wire.h"
 
 #include <algorithm>
@@ -18,8 +19,11 @@ MultifdSender::MultifdSender(std::vector<Channel> channels, RateLimiter& limiter
         workers_.push_back(std::move(worker));
     }
     current_.offsets.reserve(kMultifdPagesPerPacket);
-    for (auto& worker : workers_)
-        worker->thread = std::thread([this, w = worker.get()] { run(*w); });
+    for (std::size_t i = 0; i < workers_.size(); ++i)
+        workers_[i]->thread = std::thread([this, i, w = workers_[i].get()] {
+            const MigrationThreadName name("multifdsend_" + std::to_string(i));
+            run(*w);
+        });
 }
 
 MultifdSender::~MultifdSender() {

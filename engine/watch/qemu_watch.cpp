@@ -129,6 +129,10 @@ struct QemuWatch::Watcher {
     std::map<std::uint64_t, TcpSocket> destroyedSockets;
     bool kernelWarned = false;
     ThreadSample threadSample;
+    // query-migrationthreads' answer: the source's migration threads by thread id. QEMU before
+    // 8.0 has no such command; then the names come from /proc.
+    std::map<pid_t, std::string> migrationThreads;
+    bool migrationThreadsMissing = false;
     double lastFlushMs = 0;
     std::size_t historyEventCursor = 0;
     std::size_t historySampleCursor = 0;
@@ -550,6 +554,7 @@ private:
         if (now - w_.threadSample.timeMs < kThreadCpuWindowMs &&
             !w_.threadSample.cpuSeconds.empty())
             return;
+        askForMigrationThreads();
         std::vector<WatchedThread> threads;
         ThreadSample sample{now, {}};
         bool named = false;
@@ -564,8 +569,12 @@ private:
                     before != w_.threadSample.cpuSeconds.end() && now > w_.threadSample.timeMs)
                     percent =
                         (thread.cpuSeconds - before->second) * 1e5 / (now - w_.threadSample.timeMs);
-                named = named || isMigrationThreadName(thread.name);
-                threads.push_back({thread.tid, thread.name, side, percent, thread.cpuSeconds});
+                std::string name = thread.name;
+                if (const auto listed = w_.migrationThreads.find(thread.tid);
+                    side == Side::Source && listed != w_.migrationThreads.end())
+                    name = listed->second;
+                named = named || isMigrationThreadName(name);
+                threads.push_back({thread.tid, name, side, percent, thread.cpuSeconds});
             }
         }
         w_.threadSample = std::move(sample);
@@ -578,7 +587,33 @@ private:
             threads.resize(6);
         std::lock_guard lock(mutex_);
         report_.threadNamesKnown = named;
+        report_.threadNamesFrom = !named                        ? ""
+                                  : w_.migrationThreads.empty() ? "debug-threads"
+                                                                : "query-migrationthreads";
         report_.threads = std::move(threads);
+    }
+
+    // The source's own list of its migration threads, where its QEMU has the command.
+    void askForMigrationThreads() {
+        if (w_.migrationThreadsMissing || !w_.migrationSeen)
+            return;
+        try {
+            const nlohmann::json list = w_.source->execute("query-migrationthreads");
+            std::map<pid_t, std::string> threads;
+            for (const auto& thread : list)
+                threads[thread.value("thread-id", 0)] = thread.value("name", std::string("?"));
+            // Threads that ended keep their last name: a finished migration lists none.
+            for (auto& [tid, name] : threads)
+                w_.migrationThreads[tid] = std::move(name);
+        } catch (const watch::QmpCommandError& error) {
+            if (error.errorClass() != "CommandNotFound")
+                return; // asked again at the next thread sample
+            w_.migrationThreadsMissing = true;
+            event(EventLevel::Info, Side::Source,
+                  "QEMU " + report_.qemuVersion +
+                      " has no query-migrationthreads (QEMU 8.0 added it): the threads' names "
+                      "come from /proc (-name ...,debug-threads=on)");
+        }
     }
 
     // Under the mutex.
