@@ -142,7 +142,7 @@ void Connection::setCounters(ChannelCounters* counters) {
 }
 
 void Connection::recordKernelView(std::chrono::milliseconds bound) {
-    if (!counters_ || !fd_.valid())
+    if (!counters_ || !fd_.valid() || kernelViewKept_.load())
         return;
     const auto deadline = std::chrono::steady_clock::now() + bound;
     for (;;) {
@@ -715,6 +715,18 @@ void Connection::shutdown(Termination why) {
     Termination unset = Termination::None;
     shutdownReason_.compare_exchange_strong(unset, why);
     shutDown_.store(true);
+    if (why == Termination::Network) {
+        // A failed network sends no FIN: the peer learns of it by a reset (or a timeout), and
+        // must classify it as the network's failure, not as a close without close_notify.
+        // Disconnecting a TCP socket (connect to AF_UNSPEC) sends the RST at once, and wakes
+        // this side's blocked reads with ECONNRESET. It also clears the socket's counters:
+        // the kernel's last view is kept first.
+        recordKernelView(std::chrono::milliseconds(0));
+        kernelViewKept_.store(true);
+        sockaddr unspecified{};
+        unspecified.sa_family = AF_UNSPEC;
+        ::connect(fd_.get(), &unspecified, sizeof unspecified);
+    }
     ::shutdown(fd_.get(), SHUT_RDWR);
 }
 

@@ -152,6 +152,7 @@ private:
     gnutls_session_t session_ = nullptr;
     ChannelCounters* counters_ = nullptr;
     std::atomic<bool> shutDown_{false};
+    std::atomic<bool> kernelViewKept_{false}; // the last tcp_info before a network cut
     std::atomic<Termination> shutdownReason_{Termination::None}; // the first shutdown's
     std::vector<std::uint8_t> staging_; // one TLS record's worth, for records spanning pieces
     std::vector<std::uint8_t> unread_;  // put back by unread(), read before the stream
