@@ -6,6 +6,7 @@
 #include "engine/api/migration_run.h"
 #include "test_support.h"
 
+#include <QElapsedTimer>
 #include <QtTest>
 
 using namespace migrascope;
@@ -258,6 +259,61 @@ private slots:
         } else {
             QVERIFY2(mainBytes > kState, std::to_string(mainBytes).c_str());
         }
+    }
+
+    // A trainer's "stop at each phase": the migration holds at every phase boundary until
+    // Continue. Held in precopy, nothing is sent and the guest runs on; held inside the
+    // downtime, the guest stays stopped and the hold is not counted in the downtime.
+    void steppingHoldsAtEachPhaseUntilContinue() {
+        MigrationConfig config = withDevices({"accel,state-size=4M"});
+        // Capped so that the bulk copy leaves more dirty than fits: a dirty sync to hold at.
+        config.maxBandwidth = 64ull << 20;
+        config.guest.dirtyRate = 16ull << 20;
+        config.downtimeLimitMs = 300;
+        MigrationRun run(config, RunOptions{"", false});
+        QVERIFY(!run.continueFromHold().empty()); // nothing is held yet
+        QVERIFY(run.setStepping(true).empty());   // before the start, as a trainer would
+        run.start();
+        std::vector<std::string> held;
+        double deviceHoldMs = 0;
+        while (!run.finished()) {
+            QTRY_VERIFY_WITH_TIMEOUT(!run.snapshot().heldAt.empty() || run.finished(), 30000);
+            const auto snap = run.snapshot();
+            if (snap.heldAt.empty())
+                break;
+            held.push_back(snap.heldAt);
+            if (snap.heldAt == "bulk copy" || snap.heldAt == "switchover") {
+                QVERIFY2(snap.sourceGuest == GuestState::Running, snap.heldAt.c_str());
+                QTest::qWait(300);
+                QCOMPARE(run.snapshot().stats.transferred, snap.stats.transferred);
+            }
+            if (snap.heldAt == "device stop-copy") {
+                QVERIFY(snap.sourceGuest == GuestState::Paused);
+                QElapsedTimer holding;
+                holding.start();
+                QTest::qWait(800);
+                deviceHoldMs = static_cast<double>(holding.elapsed());
+            }
+            QVERIFY(run.continueFromHold().empty());
+            QTRY_VERIFY_WITH_TIMEOUT(run.snapshot().heldAt != snap.heldAt || run.finished(), 10000);
+        }
+        QVERIFY(run.waitFor(std::chrono::seconds(30)));
+        const auto final = run.snapshot();
+        QVERIFY2(final.status == MigrationStatus::Completed, final.errorDesc.c_str());
+        std::string sequence;
+        for (const auto& phase : held)
+            sequence += phase + "; ";
+        // In order: bulk copy, the dirty syncs, switchover, then inside the downtime.
+        QVERIFY2(held.size() >= 5 && held.front() == "bulk copy" &&
+                     held[held.size() - 3] == "switchover" &&
+                     held[held.size() - 2] == "device stop-copy" && held.back() == "verification",
+                 sequence.c_str());
+        QVERIFY2(std::find(held.begin(), held.end(), "dirty sync 2") != held.end(),
+                 sequence.c_str());
+        QVERIFY(deviceHoldMs >= 800);
+        QVERIFY2(final.stats.downtimeMs < deviceHoldMs,
+                 std::to_string(final.stats.downtimeMs).c_str());
+        QVERIFY(test::hasEvent(final, "ms held by stepping, not counted"));
     }
 
     void stateThatCannotFitTheLimitKeepsPrecopyGoingAndSaysWhatWouldFit() {

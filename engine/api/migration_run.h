@@ -82,6 +82,12 @@ public:
     // same address) is where the destination's migrate-recover listens: a remote one only.
     std::string resume(const std::string& uri = {});
     std::string cutNetwork(); // a trainer's fault: the main channel's network fails
+    // A trainer's stepping: while on (it may be set before the run starts), the migration
+    // holds at each phase boundary (bulk copy, each dirty sync, switchover, device stop-copy,
+    // verification, postcopy start) until continueFromHold(); the snapshot's heldAt names
+    // the phase. "" when accepted, or why not.
+    std::string setStepping(bool on);
+    std::string continueFromHold();
     // migrate-set-parameters: takes effect at once, is logged as an event (so in history),
     // and is what liveParameters() and the snapshot's statistics report from then on.
     std::string setParameters(const LiveParameterChange& change);
@@ -135,6 +141,7 @@ private:
     std::unique_ptr<MigrationSource> source_;  // guarded by mutex_ for the operator's actions
     std::atomic<bool> cancelRequested_{false}; // written under mutex_, read also without it
     bool postcopyRequested_ = false;           // asked before the source existed
+    bool stepping_ = false;                    // under mutex_, handed to the source
     bool finished_ = false;
     bool samplerStop_ = false;
     std::int64_t historyId_ = 0;

@@ -263,6 +263,9 @@ struct TelemetrySnapshot {
     std::vector<std::string> warnings;
     // At the last dirty sync: what is left, the downtime switching would cause, the limit.
     std::string convergence;
+    // Stepping through the phases (a trainer's "stop at each phase"): the phase the migration
+    // is held at, waiting for Continue; empty when it is not held.
+    std::string heldAt;
     GuestState sourceGuest = GuestState::Running;
     MigrationStats stats;
     double progress = 0; // 0..1, never decreases during a run

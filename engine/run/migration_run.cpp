@@ -180,6 +180,20 @@ std::string MigrationRun::cutNetwork() {
                                  : kNotRunning;
 }
 
+std::string MigrationRun::setStepping(bool on) {
+    std::lock_guard lock(mutex_);
+    if (finished_)
+        return kNotRunning;
+    stepping_ = on;
+    return source_ ? source_->setStepping(on) : std::string();
+}
+
+std::string MigrationRun::continueFromHold() {
+    std::lock_guard lock(mutex_);
+    return source_ && !finished_ ? source_->continueFromHold()
+                                 : "the migration is not held at a phase";
+}
+
 std::string MigrationRun::recover() {
     std::lock_guard lock(mutex_);
     return destination_ && !finished_ ? destination_->recover() : kNotRunning;
@@ -434,6 +448,8 @@ void MigrationRun::coordinate() {
             source_->setDevices(sourceDevices_.get());
             if (postcopyRequested_)
                 source_->startPostcopy();
+            if (stepping_)
+                source_->setStepping(true);
             if (cancelRequested_)
                 source_->cancel();
         }

@@ -551,7 +551,15 @@ void MigrationSource::complete(std::vector<PageBitmap>& dirty) {
     switchoverEstimateMs_ = telemetry_.stats().expectedDowntimeMs;
     step("stopping the guest");
     StreamWriter& out = *stream_;
+    // A trainer's holds inside the downtime keep the guest stopped; they are not downtime.
+    double heldMs = 0;
+    const auto hold = [&](const char* phase) {
+        const double held = holdAt(phase);
+        heldMs += held;
+        stepStart += held;
+    };
     if (devices_ && !devices_->empty()) {
+        hold("device stop-copy");
         telemetry_.setPhase("switchover: devices quiesce and save their state (STOP_COPY)");
         devices_->switchover(out, multifd_.get());
         step("device state");
@@ -566,6 +574,7 @@ void MigrationSource::complete(std::vector<PageBitmap>& dirty) {
     finishMultifd();
     step("closing the multifd channels");
 
+    hold("verification");
     // Every page's last copy was hashed as it was sent: this only combines the hashes.
     sendIntegritySectionAndEof(guest_.digestOf(sentHashes_));
     telemetry_.setPhase("switchover: waiting for the destination's verdict");
@@ -573,9 +582,12 @@ void MigrationSource::complete(std::vector<PageBitmap>& dirty) {
     // compared its RAM digest with ours.
     waitForShut();
     step("the destination's verdict");
-    downtimeMs_ = telemetry_.elapsedMs() - stoppedAt;
+    downtimeMs_ = telemetry_.elapsedMs() - stoppedAt - heldMs;
     telemetry_.event(EventLevel::Info, Side::Source,
-                     "downtime " + std::to_string(std::llround(downtimeMs_)) + " ms: " + steps);
+                     "downtime " + std::to_string(std::llround(downtimeMs_)) + " ms: " + steps +
+                         (heldMs > 0 ? " (and " + std::to_string(std::llround(heldMs)) +
+                                           " ms held by stepping, not counted)"
+                                     : ""));
     if (const std::uint64_t limitMs = downtimeLimitMs_.load();
         limitMs > 0 && downtimeMs_ > static_cast<double>(limitMs))
         telemetry_.warning(Side::Source, "downtime " + std::to_string(std::llround(downtimeMs_)) +
@@ -683,12 +695,19 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
         sentHashes_ = emptyPageHashes(guest_.blocks());
         bool postcopy = false;
         bool announcedAckWait = false;
+        bool heldForSwitchover = false;
+        holdAt("bulk copy");
+        throwIfCancelled();
         telemetry_.event(EventLevel::Info, Side::Source,
                          "bulk copy: every page of guest RAM is sent once (dirty sync " +
                              std::to_string(dirtySyncCount_) + ")");
         for (;;) {
             // One count under one name everywhere: QEMU's dirty-sync-count, which the header,
             // the JSON and the log's "dirty sync N" lines show too.
+            if (dirtySyncCount_ > 1) {
+                holdAt("dirty sync " + std::to_string(dirtySyncCount_));
+                throwIfCancelled();
+            }
             telemetry_.setPhase(dirtySyncCount_ <= 1
                                     ? "bulk copy"
                                     : "dirty sync " + std::to_string(dirtySyncCount_));
@@ -732,6 +751,13 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
             if (!assessment.converged && ramRemaining == 0)
                 backOff(); // nothing new to send: what does not fit is the devices' state
             if (assessment.converged) {
+                // Held before the last check: what the running guest dirtied meanwhile is
+                // counted before the guest stops, and may send precopy round again.
+                if (!heldForSwitchover) {
+                    holdAt("switchover");
+                    heldForSwitchover = true;
+                    throwIfCancelled();
+                }
                 if (!stillFitsOnceCaughtUp(dirty, roundPing))
                     continue;
                 if (!config_.capabilities.switchoverAck || switchoverAcked())
@@ -747,6 +773,8 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
         }
         throwIfCancelled();
         if (postcopy) {
+            holdAt("postcopy start");
+            throwIfCancelled();
             switchToPostcopy(dirty);
             runPostcopy();
         } else {

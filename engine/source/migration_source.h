@@ -61,6 +61,13 @@ public:
     void setMaxBandwidth(std::uint64_t bytesPerSecond) { limiter_.setRate(bytesPerSecond); }
     void setDowntimeLimit(std::uint64_t milliseconds) { downtimeLimitMs_.store(milliseconds); }
 
+    // Stepping through the phases, for a class (any thread): while on, the migration thread
+    // holds at each phase boundary until continueFromHold(). Holds where the guest runs keep
+    // it running; a hold inside the downtime keeps the guest stopped and is not counted in
+    // the downtime. Each returns "" when accepted, or why not.
+    std::string setStepping(bool on);
+    std::string continueFromHold();
+
     // Set before run(): the guest's VFIO devices, migrated with its RAM (nullptr = none).
     void setDevices(SourceDevices* devices) { devices_ = devices; }
     // Set before run(); called on the migration thread after each step of a pause.
@@ -103,6 +110,10 @@ private:
     bool switchoverAcked();
     void waitForSwitchoverAck(std::chrono::milliseconds timeout);
     std::vector<RamBlockLayout> ramLayout() const;
+
+    // Holds at `phase` while stepping is on, until Continue, stepping off or a cancel;
+    // returns how long it held (ms).
+    double holdAt(const std::string& phase);
 
     // Postcopy.
     bool postcopyWanted() const;
@@ -204,6 +215,10 @@ private:
     bool switchedToPostcopy_ = false;   // migration thread only
     bool destinationCompleted_ = false; // migration thread only: SHUT 0 came on a resume
     bool finishing_ = false;            // guarded by controlMutex_: EOF is on its way
+    // Phase stepping, under controlMutex_ (notified on controlChanged_).
+    bool stepping_ = false;
+    bool holdReleased_ = false;
+    std::string heldAt_;
     std::function<void(PauseStep)> pauseStepHook_;
     std::vector<PageBitmap> toSend_; // postcopy: pages the destination lacks
     std::uint64_t postcopyStartBytes_ = 0;

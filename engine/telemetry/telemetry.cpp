@@ -289,6 +289,11 @@ void Telemetry::setConvergence(std::string convergence) {
     convergence_ = std::move(convergence);
 }
 
+void Telemetry::setHeldAt(std::string phase) {
+    std::lock_guard lock(mutex_);
+    heldAt_ = std::move(phase);
+}
+
 void Telemetry::setIntegrity(std::string integrity) {
     std::lock_guard lock(mutex_);
     integrity_ = std::move(integrity);
@@ -519,6 +524,7 @@ TelemetrySnapshot Telemetry::snapshot(std::size_t eventCursor, std::size_t sampl
     snap.integrity = integrity_;
     snap.warnings = warnings_;
     snap.convergence = convergence_;
+    snap.heldAt = heldAt_;
     snap.stats = stats_;
     snap.progress = snap.status == MigrationStatus::Completed ? 1.0 : progress_;
     for (const auto& counters : channels_) {

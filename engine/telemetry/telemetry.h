@@ -98,6 +98,7 @@ public:
     void setIntegrity(std::string integrity);
     // Why precopy goes on (or that it converged): the downtime estimate against the limit.
     void setConvergence(std::string convergence);
+    void setHeldAt(std::string phase); // "" once released
     void setSourceGuest(GuestState state) { sourceGuest_.store(state); }
     void updateStats(const MigrationStats& stats);
     MigrationStats stats() const;
@@ -155,6 +156,7 @@ private:
     std::string error_;
     std::string integrity_ = "pending";
     std::string convergence_;
+    std::string heldAt_;
     MigrationStats stats_;
     double progress_ = 0;
     std::vector<Event> events_;
