@@ -312,6 +312,34 @@ private slots:
         QCOMPARE(newestHistoryStatus(), QStringLiteral("cancelled"));
     }
 
+    // A trainer steps through the phases with the keyboard: F9 turns stepping on before the
+    // start, the phase line says where the run is held and how to go on, F8 goes on, and
+    // turning stepping off lets the run finish by itself.
+    void aTrainerStepsThroughThePhases() {
+        fillForm(64, 0, 2, 0);
+        auto* stepping = window_->findChild<QAction*>("steppingAction");
+        auto* goOn = window_->findChild<QAction*>("continueAction");
+        QVERIFY(stepping && goOn);
+        stepping->trigger();
+        QVERIFY(stepping->isChecked());
+        QSignalSpy finished(window_->runController(), &RunController::runFinished);
+        QTest::mouseClick(child<QPushButton>("startButton"), Qt::LeftButton);
+        const auto phaseShown = [this] { return child<QLabel>("phaseValue")->text(); };
+        QTRY_COMPARE_WITH_TIMEOUT(
+            phaseShown(), QStringLiteral("held at bulk copy: Continue (F8) goes on"), 60000);
+        QCOMPARE(shownStatus(), QStringLiteral("active"));
+        goOn->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(
+            phaseShown() == QStringLiteral("held at switchover: Continue (F8) goes on") ||
+                phaseShown().startsWith("held at dirty sync"),
+            60000);
+        stepping->trigger(); // off: the rest runs by itself
+        QVERIFY(!stepping->isChecked());
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 60000);
+        QCOMPARE(shownStatus(), QStringLiteral("completed"));
+        QVERIFY(!window_->runController()->stepping());
+    }
+
     // QEMU lets an operator change max-bandwidth and downtime-limit mid-migration: the form
     // keeps those two editable while our run is in flight (and nothing else), Apply sends
     // them, the log says what changed, and the run, freed from its 8 MiB/s cap, completes.

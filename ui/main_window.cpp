@@ -334,6 +334,29 @@ void MainWindow::createMenus() {
                          [this] { reportAction(tr("Recover"), controller_->recover()); });
     migration->addAction(tr("Res&ume (migrate resume=true)"), this, [this] { requestResume(); });
     migration->addSeparator();
+    // For a class: the phases one at a time, each held until the trainer goes on.
+    QAction* stepping = migration->addAction(tr("Stop at each p&hase"));
+    stepping->setObjectName(QStringLiteral("steppingAction"));
+    stepping->setCheckable(true);
+    stepping->setShortcut(QKeySequence(Qt::Key_F9));
+    stepping->setStatusTip(tr("Hold the migration at each phase boundary (bulk copy, each dirty "
+                              "sync, switchover, device stop-copy, verification, postcopy "
+                              "start) until Continue"));
+    connect(stepping, &QAction::toggled, this, [this, stepping](bool on) {
+        const QString refusal = controller_->setStepping(on);
+        if (!refusal.isEmpty()) {
+            const QSignalBlocker keep(stepping);
+            stepping->setChecked(!on);
+        }
+        reportAction(on ? tr("Stop at each phase") : tr("Stepping off"), refusal);
+    });
+    QAction* continueAction =
+        migration->addAction(tr("C&ontinue from the held phase"), this, [this] {
+            reportAction(tr("Continue"), controller_->continueFromHold());
+        });
+    continueAction->setObjectName(QStringLiteral("continueAction"));
+    continueAction->setShortcut(QKeySequence(Qt::Key_F8));
+    migration->addSeparator();
     QAction* watch =
         migration->addAction(tr("&Watch a QEMU migration…"), this, &MainWindow::askWhatToWatch);
     watch->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_W));

@@ -73,6 +73,8 @@ bool RunController::start(MigrationConfig config) {
     run_ = std::make_unique<MigrationRun>(std::move(config), options);
     forgetLastRun();
     emit runStarted(run_->config());
+    if (stepping_)
+        run_->setStepping(true);
     run_->start();
     pollTimer_.start();
     return true;
@@ -131,6 +133,19 @@ QString RunController::cutNetwork() {
     if (isWatching())
         return refusalOrEmpty(kWatched);
     return refusalOrEmpty(run_ ? run_->cutNetwork() : kNoRun);
+}
+
+QString RunController::setStepping(bool on) {
+    if (isWatching())
+        return refusalOrEmpty(kWatched);
+    stepping_ = on;
+    return run_ ? refusalOrEmpty(run_->setStepping(on)) : QString();
+}
+
+QString RunController::continueFromHold() {
+    if (isWatching())
+        return refusalOrEmpty(kWatched);
+    return refusalOrEmpty(run_ ? run_->continueFromHold() : kNoRun);
 }
 
 void RunController::poll() {

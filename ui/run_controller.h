@@ -44,6 +44,11 @@ public:
     QString recover();
     QString resume();
     QString cutNetwork();
+    // A trainer's stepping: on, every run (this one, and the next ones started while it stays
+    // on) holds at each phase until continueFromHold().
+    QString setStepping(bool on);
+    QString continueFromHold();
+    bool stepping() const { return stepping_; }
     // migrate-set-parameters on our own run: "" when applied, or why not.
     QString setParameters(const LiveParameterChange& change);
 
@@ -74,6 +79,7 @@ signals:
                      const QString& historyError);
 
 private:
+    bool stepping_ = false;
     void poll();
     void adoptWatch();
     void forgetLastRun(); // cursors and last results, before a run or watch begins

@@ -161,7 +161,10 @@ void RunStatusPanel::showSnapshot(const TelemetrySnapshot& snapshot) {
     // A finished run keeps the phase it ended in: the status word already says "completed",
     // but "failed" is more useful with where it failed.
     const QString phase = QString::fromStdString(snapshot.phase);
-    if (!isFinal(snapshot.status))
+    if (!snapshot.heldAt.empty() && !isFinal(snapshot.status))
+        phase_->setText(
+            tr("held at %1: Continue (F8) goes on").arg(QString::fromStdString(snapshot.heldAt)));
+    else if (!isFinal(snapshot.status))
         phase_->setText(phase);
     else if (phase.isEmpty() || phase == statusText(snapshot.status))
         phase_->clear();
