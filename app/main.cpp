@@ -6,6 +6,7 @@
 #include "app/watch.h"
 #include "ui/launch_form.h"
 #include "ui/main_window.h"
+#include "ui/translations.h"
 
 #include <QApplication>
 #include <QCoreApplication>
@@ -72,6 +73,9 @@ int main(int argc, char** argv) {
     if (line.mode == migrascope::app::CommandLine::Mode::Watch && !line.watchInWindow)
         return migrascope::app::runWatch(line);
 
+    // The window speaks the user's language where a catalogue has it; the command line and its
+    // JSON stay in the words scripts rely on.
+    migrascope::ui::installTranslations(*QCoreApplication::instance());
     migrascope::ui::MainWindow window(migrascope::ui::WindowOptions{line.historyPath});
     window.launchForm()->setConfig(line.config);
     window.show();

@@ -1,12 +1,20 @@
 // What a desktop and a software centre read from the package: the desktop file and the
 // AppStream metadata pass their own validators, name the same application and the icon the
 // package installs, and the icon the window shows renders.
+#include "ui/main_window.h"
+#include "ui/translations.h"
+
+#include <QCheckBox>
 #include <QDomDocument>
 #include <QFile>
 #include <QIcon>
+#include <QMenuBar>
 #include <QProcess>
+#include <QPushButton>
 #include <QSettings>
 #include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QTranslator>
 #include <QtTest>
 
 namespace {
@@ -73,6 +81,51 @@ private slots:
         // Drawn, not blank: the two hosts' colour is there.
         QCOMPARE(image.pixelColor(image.width() / 8, image.height() / 2).name(),
                  QStringLiteral("#2b4a6f"));
+    }
+
+    // A German desktop gets the window in German where the catalogue has it; QEMU's words
+    // (capabilities, commands) stay as QEMU spells them; a language without a catalogue
+    // leaves the window in English.
+    void theWindowSpeaksTheUsersLanguage() {
+        QTemporaryDir dir;
+        // The window creates its default PKI and settings under the user's directories.
+        qputenv("XDG_CONFIG_HOME", dir.filePath("config").toUtf8());
+        qputenv("XDG_DATA_HOME", dir.filePath("data").toUtf8());
+        QVERIFY(migrascope::ui::installTranslations(*QCoreApplication::instance(),
+                                                    QLocale(QLocale::German, QLocale::Germany)));
+        {
+            migrascope::ui::MainWindow window(
+                migrascope::ui::WindowOptions{dir.filePath("history.sqlite").toStdString()});
+            QStringList menus;
+            for (QAction* menu : window.menuBar()->actions())
+                menus << menu->text();
+            QVERIFY2(menus.contains("&Verlauf") && menus.contains("&Hilfe"),
+                     qPrintable(menus.join(", ")));
+            const auto* start = window.findChild<QPushButton*>("startButton");
+            QVERIFY(start);
+            QCOMPARE(start->text(), QStringLiteral("Migration starten"));
+            const auto* postcopy = window.findChild<QCheckBox*>("postcopyRam");
+            QVERIFY(postcopy);
+            QCOMPARE(postcopy->text(), QStringLiteral("postcopy-ram"));
+            const auto* cancelAction = [&window] {
+                for (QAction* action : window.findChildren<QAction*>())
+                    if (action->text().contains("migrate_cancel"))
+                        return action;
+                return static_cast<QAction*>(nullptr);
+            }();
+            QVERIFY(cancelAction);
+            QCOMPARE(cancelAction->text(), QStringLiteral("&Abbrechen (migrate_cancel)"));
+        }
+        for (auto* translator : QCoreApplication::instance()->findChildren<QTranslator*>()) {
+            QCoreApplication::removeTranslator(translator);
+            delete translator;
+        }
+        QVERIFY(!migrascope::ui::installTranslations(*QCoreApplication::instance(),
+                                                     QLocale(QLocale::Swahili)));
+        migrascope::ui::MainWindow english(
+            migrascope::ui::WindowOptions{dir.filePath("history.sqlite").toStdString()});
+        QCOMPARE(english.findChild<QPushButton*>("startButton")->text(),
+                 QStringLiteral("Start migration"));
     }
 
     // `man migrascope` documents every mode, the daemon's options among them, and where its

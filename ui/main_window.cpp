@@ -233,7 +233,8 @@ void MainWindow::prepareHistory() {
         historyBrowser_->reload();
         return;
     }
-    statusBar()->showMessage(tr("Bringing the history up to date and keeping it bounded…"));
+    upkeepMessage_ = tr("Bringing the history up to date and keeping it bounded…");
+    statusBar()->showMessage(upkeepMessage_);
     historyUpkeep_ = std::jthread([this, path = historyPath_, days = retentionDays()] {
         QString problem;
         try {
@@ -254,7 +255,7 @@ void MainWindow::historyPrepared(const QString& problem) {
         statusBar()->showMessage(tr("History cannot be read: %1").arg(problem));
         return;
     }
-    if (statusBar()->currentMessage().startsWith(tr("Bringing the history up to date")))
+    if (statusBar()->currentMessage() == upkeepMessage_)
         statusBar()->clearMessage();
     historyBrowser_->reload();
 }

@@ -138,6 +138,7 @@ private:
     // Brings the history file up to this schema and keeps it bounded as the window starts:
     // on years of runs that takes seconds, which the window must not freeze for. Last, so it
     // is joined before anything it posts to goes.
+    QString upkeepMessage_; // shown while it runs, cleared when it is done
     std::jthread historyUpkeep_;
 };
 

@@ -1,0 +1,17 @@
+// The window's language: the catalogue for the user's locale (translations/migrascope_<lang>.ts,
+// compiled into :/i18n), and Qt's own for its dialogs where the system has it. Strings not yet
+// translated, and QEMU's vocabulary (statuses, parameters, capabilities, commands), stay as
+// they are.
+#pragma once
+
+#include <QLocale>
+
+class QCoreApplication;
+
+namespace migrascope::ui {
+
+// Installs the translators for `locale` into `app` (they live as long as it does); returns
+// whether Migrascope has a catalogue for that language.
+bool installTranslations(QCoreApplication& app, const QLocale& locale = QLocale());
+
+} // namespace migrascope::ui
