@@ -298,8 +298,15 @@ bool MigrationRun::openHistory(std::chrono::milliseconds busyTimeout) {
                 : std::string());
         store->setBusyTimeout(HistoryStore::kDefaultBusyTimeout);
         history_ = std::move(store);
-        std::lock_guard lock(mutex_);
-        historyId_ = id;
+        {
+            std::lock_guard lock(mutex_);
+            historyId_ = id;
+        }
+        // A later attempt (the sampler's, or the end's) says the lock went.
+        if (!historyOpenProblem_.empty())
+            telemetry_->event(EventLevel::Info, Side::Source,
+                              "history: recorded as run " + std::to_string(id) +
+                                  " from here on, with everything before");
         return true;
     } catch (const std::exception& error) {
         historyOpenProblem_ = error.what();
@@ -321,10 +328,8 @@ void MigrationRun::sampleLoop() {
         if (config_.autoRecover)
             recoverByItself(pausedSinceMs);
         if (options_.recordHistory && telemetry_->elapsedMs() - lastFlush >= kHistoryFlushMs) {
-            if (!history_ && openHistory(kHistoryOpenWait))
-                telemetry_->event(EventLevel::Info, Side::Source,
-                                  "history: recorded as run " + std::to_string(historyId()) +
-                                      " from here on, with everything before");
+            if (!history_)
+                openHistory(kHistoryOpenWait);
             try {
                 if (history_)
                     flushHistory(*history_);
