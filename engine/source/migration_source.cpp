@@ -314,7 +314,7 @@ void MigrationSource::checkMainChannelFault() {
             telemetry_.event(EventLevel::Warning, Side::Source,
                              "fault injected: " + fault.text + " (channel main cut after " +
                                  std::to_string(mainCounters_->bytes.load()) + " bytes)");
-            main_->shutdown(Termination::Network);
+            main_->failNetwork();
         }
 }
 

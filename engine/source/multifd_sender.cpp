@@ -213,7 +213,7 @@ void MultifdSender::acquireBandwidth(Worker& worker, std::uint64_t bytes) {
         telemetry_.event(EventLevel::Warning, Side::Source,
                          "fault injected: " + cut->text + " (channel " + connection.name() +
                              " cut after " + std::to_string(counters.bytes.load()) + " bytes)");
-        connection.shutdown(Termination::Network);
+        connection.failNetwork();
     }
 }
 

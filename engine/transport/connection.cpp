@@ -716,22 +716,24 @@ void Connection::shutdown(Termination why) {
     Termination unset = Termination::None;
     shutdownReason_.compare_exchange_strong(unset, why);
     shutDown_.store(true);
-    if (why == Termination::Network) {
-        // A failed network sends no FIN: the peer learns of it by a reset (or a timeout), and
-        // must classify it as the network's failure, not as a close without close_notify.
-        // Disconnecting a TCP socket (connect to AF_UNSPEC) sends the RST at once, and wakes
-        // this side's blocked reads with ECONNRESET. It also clears the socket's counters:
-        // the kernel's last view is kept first.
-        recordKernelView(std::chrono::milliseconds(0));
-        kernelViewKept_.store(true);
-        sockaddr unspecified{};
-        unspecified.sa_family = AF_UNSPEC;
-        // The system call itself: ThreadSanitizer's connect() models a descriptor being
-        // created, and would call the other threads' reads of this socket a race with it. A
-        // disconnect creates nothing, and the kernel orders it with those reads.
-        ::syscall(SYS_connect, fd_.get(), &unspecified, sizeof unspecified);
-    }
     ::shutdown(fd_.get(), SHUT_RDWR);
+}
+
+void Connection::failNetwork() {
+    // A failed network sends no FIN: the peer learns of it by a reset (or a timeout), and
+    // classifies it as the network's failure, not as a close without close_notify.
+    // Disconnecting a TCP socket (connect to AF_UNSPEC) sends the RST at once, and wakes this
+    // side's blocked reads with ECONNRESET. It also clears the socket's counters: the
+    // kernel's last view is kept first.
+    recordKernelView(std::chrono::milliseconds(0));
+    kernelViewKept_.store(true);
+    sockaddr unspecified{};
+    unspecified.sa_family = AF_UNSPEC;
+    // The system call itself: ThreadSanitizer's connect() models a descriptor being created,
+    // and would call the other threads' reads of this socket a race with it. A disconnect
+    // creates nothing, and the kernel orders it with those reads.
+    ::syscall(SYS_connect, fd_.get(), &unspecified, sizeof unspecified);
+    shutdown(Termination::Network);
 }
 
 } // namespace migrascope

@@ -128,6 +128,9 @@ public:
     // Unblocks any thread inside this connection; later I/O fails. Safe from any thread.
     // `why` is how the receive side's end is classified (Local: this host stopped it).
     void shutdown(Termination why = Termination::Local);
+    // An injected network failure: the peer gets a reset (RST), not an orderly FIN, as from a
+    // network that failed; bytes still in flight are lost, as they would be.
+    void failNetwork();
     bool wasShutDown() const { return shutDown_.load(); }
 
 private:
