@@ -2,8 +2,10 @@
 #pragma once
 
 #include <QByteArray>
+#include <QDeadlineTimer>
 #include <QProcess>
 #include <QProcessEnvironment>
+#include <QRegularExpression>
 #include <QStringList>
 
 namespace migrascope::test {
@@ -36,6 +38,25 @@ inline ProcessOutcome runProcess(const QString& program, const QStringList& argu
     }
     return {process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1,
             process.readAllStandardOutput(), process.readAllStandardError()};
+}
+
+// Starts a destination daemon (`migrascope --incoming tcp://127.0.0.1:0 ...`) on a port the
+// kernel picks and returns that port as the daemon announces it; "" when it did not within
+// 20 s.
+inline QString startDaemonOnAnyPort(QProcess& daemon, const QString& program,
+                                    const QStringList& arguments) {
+    daemon.start(program, QStringList{"--incoming", "tcp://127.0.0.1:0"} + arguments);
+    if (!daemon.waitForStarted())
+        return {};
+    const QRegularExpression listening("listening on port (\\d+)");
+    QByteArray log;
+    for (QDeadlineTimer deadline(20000); !deadline.hasExpired();) {
+        daemon.waitForReadyRead(100);
+        log += daemon.readAllStandardError();
+        if (const auto match = listening.match(QString::fromLocal8Bit(log)); match.hasMatch())
+            return match.captured(1);
+    }
+    return {};
 }
 
 } // namespace migrascope::test

@@ -206,17 +206,10 @@ private slots:
         const QString daemonHistory = dir_.path() + "/daemon.sqlite";
         QProcess daemon;
         daemon.setProcessEnvironment(environment());
-        daemon.start(MIGRASCOPE_BINARY,
-                     {"--incoming", "tcp://127.0.0.1:0", "--no-tls", "--postcopy-recover-timeout",
-                      "1500", "--history", daemonHistory});
-        QVERIFY(daemon.waitForStarted());
-        QByteArray daemonLog;
-        const QRegularExpression listening("listening on port (\\d+)");
-        QTRY_VERIFY_WITH_TIMEOUT(
-            listening.match(QString::fromLocal8Bit(daemonLog += daemon.readAllStandardError()))
-                .hasMatch(),
-            20000);
-        const QString port = listening.match(QString::fromLocal8Bit(daemonLog)).captured(1);
+        const QString port = test::startDaemonOnAnyPort(
+            daemon, MIGRASCOPE_BINARY,
+            {"--no-tls", "--postcopy-recover-timeout", "1500", "--history", daemonHistory});
+        QVERIFY(!port.isEmpty());
 
         const QString socket = dir_.path() + "/pause.sock";
         QProcess source;

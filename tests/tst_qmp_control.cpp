@@ -2,6 +2,7 @@
 // operator of QEMU already has: socat, and a plain Python script speaking the protocol as
 // QEMU's own test scripts do.
 #include "engine/api/qemu_watch.h"
+#include "process_support.h"
 #include "test_support.h"
 
 #include <QFileInfo>
@@ -177,16 +178,10 @@ private slots:
     // their thread ids are the source process's own.
     void aWatchNamesTheThreadsQueryMigrationthreadsLists() {
         QProcess daemon;
-        daemon.start(MIGRASCOPE_BINARY, {"--incoming", "tcp://127.0.0.1:0", "--no-tls", "--history",
-                                         QString::fromStdString(workspace_.path("daemon.sqlite"))});
-        QVERIFY(daemon.waitForStarted());
-        QByteArray daemonLog;
-        const QRegularExpression listening("listening on port (\\d+)");
-        QTRY_VERIFY_WITH_TIMEOUT(
-            listening.match(QString::fromLocal8Bit(daemonLog += daemon.readAllStandardError()))
-                .hasMatch(),
-            20000);
-        const QString port = listening.match(QString::fromLocal8Bit(daemonLog)).captured(1);
+        const QString port = migrascope::test::startDaemonOnAnyPort(
+            daemon, MIGRASCOPE_BINARY,
+            {"--no-tls", "--history", QString::fromStdString(workspace_.path("daemon.sqlite"))});
+        QVERIFY(!port.isEmpty());
         const QString socket = socketPath("threads.sock");
         QProcess run;
         run.start(MIGRASCOPE_BINARY,
