@@ -40,6 +40,11 @@ double MigrationSource::holdAt(const std::string& phase) {
     heldAt_ = phase;
     holdReleased_ = false;
     telemetry_.setHeldAt(phase);
+    // Nothing is sent while held: the current rate (QEMU's mbps while migrating) is 0 until
+    // the next round publishes its own, not the last window's figure.
+    MigrationStats whileHeld = telemetry_.stats();
+    whileHeld.mbps = 0;
+    telemetry_.updateStats(whileHeld);
     telemetry_.event(EventLevel::Info, Side::Source,
                      "held at " + phase + " (stepping): Continue goes on" +
                          (guest_.running() ? "; the guest keeps running"
