@@ -51,6 +51,32 @@ private:
         return 0;
     }
 
+    // 64 MiB, idle, capped at 16 MiB/s: a run of about four seconds, long enough to hold the
+    // history's lock across its start or its end.
+    void startFourSecondMigration(QProcess& migration) const {
+        migration.setProcessEnvironment(environment());
+        migration.start(MIGRASCOPE_BINARY,
+                        {"--headless", "--ram-size", "64M", "--dirty-rate", "0", "--max-bandwidth",
+                         "16M", "--no-tls", "--multifd-channels", "1", "--json"});
+    }
+
+    // Another process's write lock on the history (BEGIN EXCLUSIVE on a connection of its
+    // own); closing the connection rolls back, so a failed check leaves the file free for the
+    // next case. Null when the lock could not be taken.
+    using HistoryLock = std::unique_ptr<sqlite3, int (*)(sqlite3*)>;
+    HistoryLock lockHistory() const {
+        sqlite3* opened = nullptr;
+        HistoryLock lock(sqlite3_open(historyPath().c_str(), &opened) == SQLITE_OK ? opened
+                                                                                   : nullptr,
+                         &sqlite3_close);
+        if (!lock && opened)
+            sqlite3_close(opened);
+        if (lock &&
+            sqlite3_exec(lock.get(), "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr) != SQLITE_OK)
+            lock.reset();
+        return lock;
+    }
+
     // A destination that never answers: a listener whose queue is full drops further SYNs,
     // as a black-holed host does. Returns its port; `fds` keeps it and its fillers open.
     static quint16 unansweringDestination(std::vector<int>& fds) {
@@ -414,19 +440,14 @@ private slots:
     void historyLockedAtTheEndOfARun() {
         QFETCH(bool, releasedSoon);
         QProcess migration;
-        migration.setProcessEnvironment(environment());
-        migration.start(MIGRASCOPE_BINARY,
-                        {"--headless", "--ram-size", "64M", "--dirty-rate", "0", "--max-bandwidth",
-                         "16M", "--no-tls", "--multifd-channels", "1", "--json"});
+        startFourSecondMigration(migration);
         QVERIFY(migration.waitForStarted());
         const std::int64_t id = waitForActiveRun();
         QVERIFY(id > 0);
 
-        sqlite3* opened = nullptr;
-        QCOMPARE(sqlite3_open(historyPath().c_str(), &opened), SQLITE_OK);
-        // Closing rolls back, so a failed check leaves the file free for the next case.
-        const std::unique_ptr<sqlite3, int (*)(sqlite3*)> locker(opened, &sqlite3_close);
-        QCOMPARE(sqlite3_exec(opened, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+        const HistoryLock locker = lockHistory();
+        sqlite3* opened = locker.get();
+        QVERIFY(opened);
         QByteArray err;
         const QRegularExpression completedLine("(^|\\n)completed ");
         QTRY_VERIFY_WITH_TIMEOUT(
@@ -481,16 +502,12 @@ private slots:
         QFETCH(bool, releasedSoon);
         QVERIFY(QDir().mkpath(dir_.path() + "/data/migrascope"));
         { HistoryStore created(historyPath()); }
-        sqlite3* opened = nullptr;
-        QCOMPARE(sqlite3_open(historyPath().c_str(), &opened), SQLITE_OK);
-        const std::unique_ptr<sqlite3, int (*)(sqlite3*)> locker(opened, &sqlite3_close);
-        QCOMPARE(sqlite3_exec(opened, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+        const HistoryLock locker = lockHistory();
+        sqlite3* opened = locker.get();
+        QVERIFY(opened);
 
         QProcess migration;
-        migration.setProcessEnvironment(environment());
-        migration.start(MIGRASCOPE_BINARY,
-                        {"--headless", "--ram-size", "64M", "--dirty-rate", "0", "--max-bandwidth",
-                         "16M", "--no-tls", "--multifd-channels", "1", "--json"});
+        startFourSecondMigration(migration);
         QVERIFY(migration.waitForStarted());
         QByteArray err;
         // Migrating while the lock is still held.

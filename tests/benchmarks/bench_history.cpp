@@ -106,11 +106,10 @@ int main(int argc, char** argv) {
             QApplication::processEvents(QEventLoop::AllEvents, 10);
         const double upkept = static_cast<double>(clock.nsecsElapsed()) / 1e6;
         // The reload that followed, as the next tick sees it.
-        for (QElapsedTimer settle; !settle.isValid() || settle.elapsed() < 100;) {
-            if (!settle.isValid())
-                settle.start();
+        QElapsedTimer settle;
+        settle.start();
+        while (settle.elapsed() < 100)
             QApplication::processEvents(QEventLoop::AllEvents, 10);
-        }
         std::printf("window's first start: constructed in %.0f ms; history up to date and thinned "
                     "after %.0f ms; longest GUI-thread stall meanwhile %.0f ms\n",
                     constructed, upkept, longestStallMs);
