@@ -61,7 +61,7 @@
     </message>
     <message>
         <source>%1 (expected %2, limit %3)</source>
-        <translation type="unfinished"></translation>
+        <translation type="unfinished">%1 (erwartet %2, Grenze %3)</translation>
     </message>
     <message>
         <source>Summary</source>
@@ -133,7 +133,7 @@
     </message>
     <message>
         <source>none</source>
-        <translation type="unfinished"></translation>
+        <translation type="unfinished">keine</translation>
     </message>
     <message>
         <source>Channels as they ended</source>
@@ -169,7 +169,7 @@
     </message>
     <message>
         <source>Return path</source>
-        <translation type="unfinished"></translation>
+        <translation type="unfinished">Rückkanal</translation>
     </message>
     <message>
         <source>the history has no run %1</source>
@@ -383,7 +383,7 @@
     </message>
     <message>
         <source>none</source>
-        <translation type="unfinished"></translation>
+        <translation type="unfinished">keine</translation>
     </message>
     <message>
         <source>no limit</source>
@@ -995,7 +995,7 @@ Recorded cause: %2</source>
     </message>
     <message>
         <source>Devices</source>
-        <translation type="unfinished"></translation>
+        <translation type="unfinished">Geräte</translation>
     </message>
     <message>
         <source>Postcopy</source>
@@ -1394,10 +1394,6 @@ Directory in tls-creds-x509 layout: ca-cert.pem, server-cert.pem, server-key.pem
         <translation>Verlauf wird aktualisiert und begrenzt…</translation>
     </message>
     <message>
-        <source>Bringing the history up to date</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <source>Events</source>
         <translation>Ereignisse</translation>
     </message>
@@ -1633,7 +1629,7 @@ qmp:SRC.sock or qmp:SRC.sock,dst=DST.sock
     <name>migrascope::ui::PostcopyPanel</name>
     <message>
         <source>Switch to postcopy</source>
-        <translation type="unfinished"></translation>
+        <translation type="unfinished">Zu Postcopy wechseln</translation>
     </message>
     <message>
         <source>migrate-start-postcopy: the destination guest starts now; pages it lacks are requested from the source</source>
@@ -1641,7 +1637,7 @@ qmp:SRC.sock or qmp:SRC.sock,dst=DST.sock
     </message>
     <message>
         <source>Pause</source>
-        <translation type="unfinished"></translation>
+        <translation type="unfinished">Pausieren</translation>
     </message>
     <message>
         <source>migrate-pause: break the connection; both sides pause</source>
@@ -1649,7 +1645,7 @@ qmp:SRC.sock or qmp:SRC.sock,dst=DST.sock
     </message>
     <message>
         <source>Recover</source>
-        <translation type="unfinished"></translation>
+        <translation type="unfinished">Wiederherstellen</translation>
     </message>
     <message>
         <source>migrate-recover: the destination accepts the source&apos;s resume</source>
@@ -1657,7 +1653,7 @@ qmp:SRC.sock or qmp:SRC.sock,dst=DST.sock
     </message>
     <message>
         <source>Resume</source>
-        <translation type="unfinished"></translation>
+        <translation type="unfinished">Fortsetzen</translation>
     </message>
     <message>
         <source>migrate resume=true: the source reconnects, asks for the received-pages bitmaps and resends what is missing</source>
@@ -1665,7 +1661,7 @@ qmp:SRC.sock or qmp:SRC.sock,dst=DST.sock
     </message>
     <message>
         <source>Cut network</source>
-        <translation type="unfinished"></translation>
+        <translation type="unfinished">Netz trennen</translation>
     </message>
     <message>
         <source>Trainer&apos;s fault: the network under the main channel fails</source>
@@ -1685,7 +1681,7 @@ qmp:SRC.sock or qmp:SRC.sock,dst=DST.sock
     </message>
     <message>
         <source>Destination: %1</source>
-        <translation type="unfinished"></translation>
+        <translation type="unfinished">Ziel: %1</translation>
     </message>
     <message>
         <source>Page requests: none</source>
@@ -1817,7 +1813,7 @@ qmp:SRC.sock or qmp:SRC.sock,dst=DST.sock
     </message>
     <message>
         <source>Events</source>
-        <translation type="unfinished"></translation>
+        <translation type="unfinished">Ereignisse</translation>
     </message>
     <message>
         <source>Throughput</source>
@@ -1829,11 +1825,11 @@ qmp:SRC.sock or qmp:SRC.sock,dst=DST.sock
     </message>
     <message>
         <source>Return path</source>
-        <translation type="unfinished"></translation>
+        <translation type="unfinished">Rückkanal</translation>
     </message>
     <message>
         <source>Devices</source>
-        <translation type="unfinished"></translation>
+        <translation type="unfinished">Geräte</translation>
     </message>
     <message>
         <source>Configuration</source>
@@ -1865,7 +1861,7 @@ qmp:SRC.sock or qmp:SRC.sock,dst=DST.sock
     </message>
     <message>
         <source>Pause</source>
-        <translation type="unfinished"></translation>
+        <translation type="unfinished">Pausieren</translation>
     </message>
     <message>
         <source>%1 of %2</source>
