@@ -5,1001 +5,1005 @@
     <name>QObject</name>
     <message>
         <source>Diagnosis</source>
-        <translation type="unfinished"></translation>
+        <translation>Diagnose</translation>
     </message>
     <message>
         <source>Run</source>
-        <translation type="unfinished"></translation>
+        <translation>Lauf</translation>
     </message>
     <message>
         <source>Result</source>
-        <translation type="unfinished"></translation>
+        <translation>Ergebnis</translation>
     </message>
     <message>
         <source>Role</source>
-        <translation type="unfinished"></translation>
+        <translation>Rolle</translation>
     </message>
     <message>
         <source>Peer</source>
-        <translation type="unfinished"></translation>
+        <translation>Gegenstelle</translation>
     </message>
     <message>
         <source>Imported from</source>
-        <translation type="unfinished"></translation>
+        <translation>Importiert aus</translation>
     </message>
     <message>
         <source>Started (UTC)</source>
-        <translation type="unfinished"></translation>
+        <translation>Gestartet (UTC)</translation>
     </message>
     <message>
         <source>Ended (UTC)</source>
-        <translation type="unfinished"></translation>
+        <translation>Beendet (UTC)</translation>
     </message>
     <message>
         <source>Recorded cause</source>
-        <translation type="unfinished"></translation>
+        <translation>Aufgezeichnete Ursache</translation>
     </message>
     <message>
         <source>Warning</source>
-        <translation type="unfinished"></translation>
+        <translation>Warnung</translation>
     </message>
     <message>
         <source>Integrity</source>
-        <translation type="unfinished"></translation>
+        <translation>Integrität</translation>
     </message>
     <message>
         <source>Transferred</source>
-        <translation type="unfinished"></translation>
+        <translation>Übertragen</translation>
     </message>
     <message>
         <source>Total time</source>
-        <translation type="unfinished"></translation>
+        <translation>Gesamtzeit</translation>
     </message>
     <message>
         <source>Downtime</source>
-        <translation type="unfinished"></translation>
+        <translation>Downtime</translation>
     </message>
     <message>
         <source>%1 (expected %2, limit %3)</source>
-        <translation type="unfinished">%1 (erwartet %2, Grenze %3)</translation>
+        <translation>%1 (erwartet %2, Grenze %3)</translation>
     </message>
     <message>
         <source>Summary</source>
-        <translation type="unfinished"></translation>
+        <translation>Zusammenfassung</translation>
     </message>
     <message>
         <source>Throughput per channel</source>
-        <translation type="unfinished"></translation>
+        <translation>Durchsatz je Kanal</translation>
     </message>
     <message>
         <source>throughput per channel over the run</source>
-        <translation type="unfinished"></translation>
+        <translation>Durchsatz je Kanal während des Laufs</translation>
     </message>
     <message>
         <source>Configuration</source>
-        <translation type="unfinished"></translation>
+        <translation>Konfiguration</translation>
     </message>
     <message>
         <source>Time (s)</source>
-        <translation type="unfinished"></translation>
+        <translation>Zeit (s)</translation>
     </message>
     <message>
         <source>Side</source>
-        <translation type="unfinished"></translation>
+        <translation>Seite</translation>
     </message>
     <message>
         <source>Level</source>
-        <translation type="unfinished"></translation>
+        <translation>Stufe</translation>
     </message>
     <message>
         <source>Message</source>
-        <translation type="unfinished"></translation>
+        <translation>Meldung</translation>
     </message>
     <message>
         <source>Timeline</source>
-        <translation type="unfinished"></translation>
+        <translation>Zeitleiste</translation>
     </message>
     <message>
         <source>Channel</source>
-        <translation type="unfinished"></translation>
+        <translation>Kanal</translation>
     </message>
     <message>
         <source>State</source>
-        <translation type="unfinished"></translation>
+        <translation>Zustand</translation>
     </message>
     <message>
         <source>Ended</source>
-        <translation type="unfinished"></translation>
+        <translation>Ende</translation>
     </message>
     <message>
         <source>Sent</source>
-        <translation type="unfinished"></translation>
+        <translation>Gesendet</translation>
     </message>
     <message>
         <source>Received</source>
-        <translation type="unfinished"></translation>
+        <translation>Empfangen</translation>
     </message>
     <message>
         <source>Acked (kernel)</source>
-        <translation type="unfinished"></translation>
+        <translation>Bestätigt (Kernel)</translation>
     </message>
     <message>
         <source>TLS</source>
-        <translation type="unfinished"></translation>
+        <translation>TLS</translation>
     </message>
     <message>
         <source>not read</source>
-        <translation type="unfinished"></translation>
+        <translation>nicht gelesen</translation>
     </message>
     <message>
         <source>none</source>
-        <translation type="unfinished">keine</translation>
+        <translation>keine</translation>
     </message>
     <message>
         <source>Channels as they ended</source>
-        <translation type="unfinished"></translation>
+        <translation>Kanäle bei ihrem Ende</translation>
     </message>
     <message>
         <source>&lt;p&gt;No devices.&lt;/p&gt;</source>
-        <translation type="unfinished"></translation>
+        <translation>&lt;p&gt;Keine Geräte.&lt;/p&gt;</translation>
     </message>
     <message>
         <source>Device</source>
-        <translation type="unfinished"></translation>
+        <translation>Gerät</translation>
     </message>
     <message>
         <source>Arc</source>
-        <translation type="unfinished"></translation>
+        <translation>Übergang</translation>
     </message>
     <message>
         <source>ok</source>
-        <translation type="unfinished"></translation>
+        <translation>ok</translation>
     </message>
     <message>
         <source>failed: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>fehlgeschlagen: %1</translation>
     </message>
     <message>
         <source>Device transitions</source>
-        <translation type="unfinished"></translation>
+        <translation>Geräteübergänge</translation>
     </message>
     <message>
         <source>Connection</source>
-        <translation type="unfinished"></translation>
+        <translation>Verbindung</translation>
     </message>
     <message>
         <source>Return path</source>
-        <translation type="unfinished">Rückkanal</translation>
+        <translation>Rückkanal</translation>
     </message>
     <message>
         <source>the history has no run %1</source>
-        <translation type="unfinished"></translation>
+        <translation>der Verlauf enthält keinen Lauf %1</translation>
     </message>
     <message>
         <source>%1 was not written</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 wurde nicht geschrieben</translation>
     </message>
     <message>
         <source>cannot write %1: %2</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 kann nicht geschrieben werden: %2</translation>
     </message>
     <message>
         <source>What to watch</source>
-        <translation type="unfinished"></translation>
+        <translation>Worauf zu achten ist</translation>
     </message>
     <message>
         <source>How each variant ends</source>
-        <translation type="unfinished"></translation>
+        <translation>Wie jede Variante endet</translation>
     </message>
 </context>
 <context>
     <name>migrascope::ui</name>
     <message>
         <source>No migration has started yet.</source>
-        <translation type="unfinished"></translation>
+        <translation>Es wurde noch keine Migration gestartet.</translation>
     </message>
     <message>
         <source>The migration is connecting its channels and agreeing on its settings; nothing of the guest has been sent yet.</source>
-        <translation type="unfinished"></translation>
+        <translation>Die Migration verbindet ihre Kanäle und handelt ihre Einstellungen aus; vom Gast wurde noch nichts gesendet.</translation>
     </message>
     <message>
         <source>Precopy: the guest keeps running while its memory is copied, round after round, until what is left fits the downtime limit.</source>
-        <translation type="unfinished"></translation>
+        <translation>Precopy: Der Gast läuft weiter, während sein Speicher Runde um Runde kopiert wird, bis der Rest in die Downtime-Grenze passt.</translation>
     </message>
     <message>
         <source>Switchover: the guest is stopped and the devices&apos; final state is being saved and sent.</source>
-        <translation type="unfinished"></translation>
+        <translation>Umschalten: Der Gast ist angehalten, der Endzustand der Geräte wird gespeichert und gesendet.</translation>
     </message>
     <message>
         <source>Postcopy: the guest already runs at the destination, which fetches the pages it still lacks from the source when it touches them. From here on the guest exists only at the destination.</source>
-        <translation type="unfinished"></translation>
+        <translation>Postcopy: Der Gast läuft bereits am Ziel, das noch fehlende Seiten bei der Quelle abruft, sobald der Gast auf sie zugreift. Ab hier existiert der Gast nur noch am Ziel.</translation>
     </message>
     <message>
         <source>Postcopy stopped by a failure or by the operator: neither side has the whole guest, so nothing is given up; it waits for a recovery over a new connection.</source>
-        <translation type="unfinished"></translation>
+        <translation>Postcopy durch einen Fehler oder den Bediener angehalten: Keine Seite hat den ganzen Gast, daher wird nichts aufgegeben; es wartet auf eine Wiederherstellung über eine neue Verbindung.</translation>
     </message>
     <message>
         <source>The source is reconnecting to the destination to resume a paused postcopy.</source>
-        <translation type="unfinished"></translation>
+        <translation>Die Quelle verbindet sich erneut mit dem Ziel, um ein pausiertes Postcopy fortzusetzen.</translation>
     </message>
     <message>
         <source>Resuming postcopy: the two sides compare which pages the destination has, then the source sends the rest.</source>
-        <translation type="unfinished"></translation>
+        <translation>Postcopy wird fortgesetzt: Quelle und Ziel gleichen ab, welche Seiten das Ziel hat, dann sendet die Quelle den Rest.</translation>
     </message>
     <message>
         <source>The guest runs at the destination; the migration is over.</source>
-        <translation type="unfinished"></translation>
+        <translation>Der Gast läuft am Ziel; die Migration ist beendet.</translation>
     </message>
     <message>
         <source>It completed, but something deserves a look: a setting let a failure through, a fault never fired, or the downtime passed its limit. The warnings say which.</source>
-        <translation type="unfinished"></translation>
+        <translation>Abgeschlossen, aber etwas verdient einen Blick: Eine Einstellung ließ einen Fehler durch, ein eingespeister Fehler trat nie ein, oder die Downtime überschritt ihre Grenze. Die Warnungen sagen, was davon.</translation>
     </message>
     <message>
         <source>The migration did not complete. Before postcopy the source guest keeps running, as if nothing had happened; the cause names the first thing that went wrong.</source>
-        <translation type="unfinished"></translation>
+        <translation>Die Migration wurde nicht abgeschlossen. Vor Postcopy läuft der Quellgast weiter, als wäre nichts geschehen; die Ursache nennt das Erste, was schiefging.</translation>
     </message>
     <message>
         <source>The operator cancelled; the channels are closing.</source>
-        <translation type="unfinished"></translation>
+        <translation>Der Bediener hat abgebrochen; die Kanäle werden geschlossen.</translation>
     </message>
     <message>
         <source>The operator cancelled it; the source guest keeps running.</source>
-        <translation type="unfinished"></translation>
+        <translation>Der Bediener hat sie abgebrochen; der Quellgast läuft weiter.</translation>
     </message>
     <message>
         <source>The guest&apos;s vCPUs run.</source>
-        <translation type="unfinished"></translation>
+        <translation>Die vCPUs des Gasts laufen.</translation>
     </message>
     <message>
         <source>The guest is stopped, e.g. for the switchover.</source>
-        <translation type="unfinished"></translation>
+        <translation>Der Gast ist angehalten, z. B. für das Umschalten.</translation>
     </message>
     <message>
         <source>The source guest after a completed migration: stopped for good, because the guest now runs at the destination.</source>
-        <translation type="unfinished"></translation>
+        <translation>Der Quellgast nach abgeschlossener Migration: endgültig angehalten, da der Gast nun am Ziel läuft.</translation>
     </message>
     <message>
         <source>The destination&apos;s verdict on the return path: success, its guest runs.</source>
-        <translation type="unfinished"></translation>
+        <translation>Das Urteil des Ziels über den Rückkanal: Erfolg, sein Gast läuft.</translation>
     </message>
     <message>
         <source>The destination could not load the stream.</source>
-        <translation type="unfinished"></translation>
+        <translation>Das Ziel konnte den Strom nicht laden.</translation>
     </message>
     <message>
         <source>The destination&apos;s copy of RAM or device state differs from the source&apos;s (the integrity check).</source>
-        <translation type="unfinished"></translation>
+        <translation>Die Kopie von RAM oder Gerätezustand am Ziel weicht von der Quelle ab (die Integritätsprüfung).</translation>
     </message>
     <message>
         <source>A channel broke at the destination, or ended without close_notify.</source>
-        <translation type="unfinished"></translation>
+        <translation>Ein Kanal brach am Ziel ab oder endete ohne close_notify.</translation>
     </message>
     <message>
         <source>A device at the destination refused a state change or its saved state.</source>
-        <translation type="unfinished"></translation>
+        <translation>Ein Gerät am Ziel lehnte einen Zustandswechsel oder seinen gespeicherten Zustand ab.</translation>
     </message>
     <message>
         <source>A destination daemon turned the migration away before receiving it.</source>
-        <translation type="unfinished"></translation>
+        <translation>Ein Ziel-Daemon wies die Migration ab, bevor er sie empfing.</translation>
     </message>
     <message>
         <source>The destination&apos;s operator cancelled it.</source>
-        <translation type="unfinished"></translation>
+        <translation>Der Bediener am Ziel hat sie abgebrochen.</translation>
     </message>
     <message>
         <source>The main channel&apos;s way back: the destination tells the source its verdict (SHUT), answers pings, acknowledges the switchover and, in postcopy, asks for pages.</source>
-        <translation type="unfinished"></translation>
+        <translation>Der Rückweg des Hauptkanals: Das Ziel teilt der Quelle sein Urteil mit (SHUT), beantwortet Pings, bestätigt das Umschalten und fordert in Postcopy Seiten an.</translation>
     </message>
     <message>
         <source>Several connections carrying memory pages in parallel, beside the main channel that carries the stream&apos;s commands.</source>
-        <translation type="unfinished"></translation>
+        <translation>Mehrere Verbindungen, die Speicherseiten parallel übertragen, neben dem Hauptkanal, der die Befehle des Stroms überträgt.</translation>
     </message>
     <message>
         <source>Reading which pages the guest wrote since the last round (QEMU&apos;s dirty-sync-count counts them).</source>
-        <translation type="unfinished"></translation>
+        <translation>Auslesen, welche Seiten der Gast seit der letzten Runde beschrieben hat (QEMUs dirty-sync-count zählt diese Abgleiche).</translation>
     </message>
     <message>
         <source>How long the guest is stopped at the switchover, from the source stopping it to the destination&apos;s verdict.</source>
-        <translation type="unfinished"></translation>
+        <translation>Wie lange der Gast beim Umschalten angehalten ist, vom Anhalten durch die Quelle bis zum Urteil des Ziels.</translation>
     </message>
     <message>
         <source>TLS&apos;s alert that ends a session in order. Without it, the receiver cannot tell an orderly end from a connection cut short.</source>
-        <translation type="unfinished"></translation>
+        <translation>Der TLS-Alert, der eine Sitzung ordnungsgemäß beendet. Ohne ihn kann der Empfänger ein geordnetes Ende nicht von einer abgerissenen Verbindung unterscheiden.</translation>
     </message>
     <message>
         <source>TLS 1.3 replacing its traffic keys after many records, so that no key protects too much data.</source>
-        <translation type="unfinished"></translation>
+        <translation>TLS 1.3 ersetzt seine Verkehrsschlüssel nach vielen Records, damit kein Schlüssel zu viele Daten schützt.</translation>
     </message>
     <message>
         <source>A QEMU capability: slow the guest&apos;s vCPUs step by step until it writes memory slower than the link sends it.</source>
-        <translation type="unfinished"></translation>
+        <translation>Eine QEMU-Capability: die vCPUs des Gasts schrittweise bremsen, bis er Speicher langsamer beschreibt, als die Leitung ihn sendet.</translation>
     </message>
     <message>
         <source>A QEMU capability: the source switches over only after the destination says it is ready (its devices have loaded their precopy data).</source>
-        <translation type="unfinished"></translation>
+        <translation>Eine QEMU-Capability: Die Quelle schaltet erst um, wenn das Ziel meldet, dass es bereit ist (seine Geräte haben ihre Precopy-Daten geladen).</translation>
     </message>
     <message>
         <source>The device works normally.</source>
-        <translation type="unfinished"></translation>
+        <translation>Das Gerät arbeitet normal.</translation>
     </message>
     <message>
         <source>The device is stopped: it neither changes its state nor talks to others.</source>
-        <translation type="unfinished"></translation>
+        <translation>Das Gerät ist angehalten: Es ändert weder seinen Zustand, noch kommuniziert es mit anderen.</translation>
     </message>
     <message>
         <source>Stopped, with its final state being read out for migration.</source>
-        <translation type="unfinished"></translation>
+        <translation>Angehalten; sein Endzustand wird für die Migration ausgelesen.</translation>
     </message>
     <message>
         <source>At the destination: the device&apos;s saved state is being written into it. The driver checks that state when the device leaves RESUMING.</source>
-        <translation type="unfinished"></translation>
+        <translation>Am Ziel: Der gespeicherte Zustand wird in das Gerät geschrieben. Der Treiber prüft diesen Zustand, wenn das Gerät RESUMING verlässt.</translation>
     </message>
     <message>
         <source>Running, while part of its state is already read out ahead of the switchover (like RAM&apos;s precopy).</source>
-        <translation type="unfinished"></translation>
+        <translation>Läuft, während ein Teil seines Zustands schon vor dem Umschalten ausgelesen wird (wie Precopy beim RAM).</translation>
     </message>
     <message>
         <source>Running, but not starting new transfers to other devices (peer to peer), so that several devices can stop consistently.</source>
-        <translation type="unfinished"></translation>
+        <translation>Läuft, startet aber keine neuen Transfers zu anderen Geräten (Peer-to-Peer), damit mehrere Geräte konsistent anhalten können.</translation>
     </message>
     <message>
         <source>PRE_COPY without new peer-to-peer transfers.</source>
-        <translation type="unfinished"></translation>
+        <translation>PRE_COPY ohne neue Peer-to-Peer-Transfers.</translation>
     </message>
     <message>
         <source>The device failed a state change; only a reset brings it back.</source>
-        <translation type="unfinished"></translation>
+        <translation>Ein Zustandswechsel des Geräts ist fehlgeschlagen; nur ein Reset stellt es wieder her.</translation>
     </message>
     <message>
         <source>%1/s</source>
-        <translation type="unfinished"></translation>
+        <translation>%1/s</translation>
     </message>
     <message>
         <source>%1 ms</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 ms</translation>
     </message>
     <message>
         <source>%1 s</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 s</translation>
     </message>
     <message>
         <source>%1 min %2 s</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 min %2 s</translation>
     </message>
     <message>
         <source>completed with warnings</source>
-        <translation type="unfinished"></translation>
+        <translation>completed with warnings</translation>
     </message>
     <message>
         <source>Warnings: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Warnungen: %1</translation>
     </message>
 </context>
 <context>
     <name>migrascope::ui::ChannelTableModel</name>
     <message>
         <source>not visible from outside</source>
-        <translation type="unfinished"></translation>
+        <translation>von außen nicht sichtbar</translation>
     </message>
     <message>
         <source>none</source>
-        <translation type="unfinished">keine</translation>
+        <translation>keine</translation>
     </message>
     <message>
         <source>no limit</source>
-        <translation type="unfinished"></translation>
+        <translation>keine Grenze</translation>
     </message>
     <message>
         <source>not visible</source>
-        <translation type="unfinished"></translation>
+        <translation>nicht sichtbar</translation>
     </message>
     <message>
         <source>both ways</source>
-        <translation type="unfinished"></translation>
+        <translation>beide Richtungen</translation>
     </message>
     <message>
         <source>one way</source>
-        <translation type="unfinished"></translation>
+        <translation>eine Richtung</translation>
     </message>
     <message>
         <source>Label inferred from the order QEMU opened its connections: QEMU does not say which socket is which</source>
-        <translation type="unfinished"></translation>
+        <translation>Bezeichnung aus der Reihenfolge abgeleitet, in der QEMU seine Verbindungen öffnete: QEMU sagt nicht, welcher Socket welcher ist</translation>
     </message>
     <message>
         <source>Bytes the destination acknowledged on this connection, as the source host&apos;s kernel counts them (tcp_info bytes_acked, TLS framing included)</source>
-        <translation type="unfinished"></translation>
+        <translation>Vom Ziel auf dieser Verbindung bestätigte Bytes, wie der Kernel des Quellhosts sie zählt (tcp_info bytes_acked, einschließlich TLS-Framing)</translation>
     </message>
     <message>
         <source>Bytes the destination host&apos;s kernel received on this connection (tcp_info bytes_received); 0 when the destination QEMU is not watched</source>
-        <translation type="unfinished"></translation>
+        <translation>Vom Kernel des Zielhosts auf dieser Verbindung empfangene Bytes (tcp_info bytes_received); 0, wenn das Ziel-QEMU nicht beobachtet wird</translation>
     </message>
     <message>
         <source>Seen from outside QEMU: TLS records, key updates and how a session ended are not visible</source>
-        <translation type="unfinished"></translation>
+        <translation>Von außerhalb von QEMU gesehen: TLS-Records, Schlüsselwechsel und das Ende einer Sitzung sind nicht sichtbar</translation>
     </message>
     <message>
         <source>Bytes the peer acknowledged on this channel&apos;s socket, as the kernel counts them (tcp_info bytes_acked): TLS records and handshake included, so a little above Sent with TLS</source>
-        <translation type="unfinished"></translation>
+        <translation>Von der Gegenstelle auf dem Socket dieses Kanals bestätigte Bytes, wie der Kernel sie zählt (tcp_info bytes_acked): einschließlich TLS-Records und Handshake, mit TLS also etwas über „Gesendet“</translation>
     </message>
     <message>
         <source>The kernel&apos;s smoothed round-trip time for the socket (tcp_info rtt)</source>
-        <translation type="unfinished"></translation>
+        <translation>Die geglättete Round-Trip-Zeit des Kernels für den Socket (tcp_info rtt)</translation>
     </message>
     <message>
         <source>Segments the kernel retransmitted on the socket (tcp_info total_retrans)</source>
-        <translation type="unfinished"></translation>
+        <translation>Vom Kernel auf dem Socket erneut gesendete Segmente (tcp_info total_retrans)</translation>
     </message>
     <message>
         <source>Bytes the source sent on the channel (before TLS)</source>
-        <translation type="unfinished"></translation>
+        <translation>Von der Quelle auf dem Kanal gesendete Bytes (vor TLS)</translation>
     </message>
     <message>
         <source>Bytes the destination received on the channel, as it counted them (a destination on another host reports them); equal to Sent once the channel has delivered everything</source>
-        <translation type="unfinished"></translation>
+        <translation>Vom Ziel auf dem Kanal empfangene Bytes, nach seiner eigenen Zählung (ein Ziel auf einem anderen Host meldet sie); gleich „Gesendet“, sobald der Kanal alles zugestellt hat</translation>
     </message>
     <message>
         <source>TLS records this end sent on the channel</source>
-        <translation type="unfinished"></translation>
+        <translation>TLS-Records, die diese Seite auf dem Kanal gesendet hat</translation>
     </message>
     <message>
         <source>TLS records this end received on the channel</source>
-        <translation type="unfinished"></translation>
+        <translation>TLS-Records, die diese Seite auf dem Kanal empfangen hat</translation>
     </message>
     <message>
         <source>TLS 1.3 KeyUpdates sent / received</source>
-        <translation type="unfinished"></translation>
+        <translation>TLS-1.3-KeyUpdates gesendet / empfangen</translation>
     </message>
     <message>
         <source>Records sent under the current key, as a share of the cipher&apos;s limit (2^24 for AES-GCM; GnuTLS re-keys there)</source>
-        <translation type="unfinished"></translation>
+        <translation>Unter dem aktuellen Schlüssel gesendete Records, als Anteil an der Grenze des Ciphers (2^24 bei AES-GCM; GnuTLS wechselt dort den Schlüssel)</translation>
     </message>
     <message>
         <source>How the TLS session ended: clean (close_notify), premature (closed without it), error</source>
-        <translation type="unfinished"></translation>
+        <translation>Wie die TLS-Sitzung endete: clean (close_notify), premature (ohne close_notify geschlossen), error</translation>
     </message>
     <message>
         <source>How a session read and written by two threads at once is kept safe</source>
-        <translation type="unfinished"></translation>
+        <translation>Wie eine Sitzung geschützt wird, die zwei Threads zugleich lesen und schreiben</translation>
     </message>
     <message>
         <source>Channel</source>
-        <translation type="unfinished"></translation>
+        <translation>Kanal</translation>
     </message>
     <message>
         <source>Kind</source>
-        <translation type="unfinished"></translation>
+        <translation>Art</translation>
     </message>
     <message>
         <source>State</source>
-        <translation type="unfinished"></translation>
+        <translation>Zustand</translation>
     </message>
     <message>
         <source>Sent</source>
-        <translation type="unfinished"></translation>
+        <translation>Gesendet</translation>
     </message>
     <message>
         <source>Received</source>
-        <translation type="unfinished"></translation>
+        <translation>Empfangen</translation>
     </message>
     <message>
         <source>Rate</source>
-        <translation type="unfinished"></translation>
+        <translation>Rate</translation>
     </message>
     <message>
         <source>Acked (kernel)</source>
-        <translation type="unfinished"></translation>
+        <translation>Bestätigt (Kernel)</translation>
     </message>
     <message>
         <source>RTT</source>
-        <translation type="unfinished"></translation>
+        <translation>RTT</translation>
     </message>
     <message>
         <source>Retrans.</source>
-        <translation type="unfinished"></translation>
+        <translation>Wiederh.</translation>
     </message>
     <message>
         <source>TLS</source>
-        <translation type="unfinished"></translation>
+        <translation>TLS</translation>
     </message>
     <message>
         <source>Cipher</source>
-        <translation type="unfinished"></translation>
+        <translation>Cipher</translation>
     </message>
     <message>
         <source>Rec. out</source>
-        <translation type="unfinished"></translation>
+        <translation>Rec. aus</translation>
     </message>
     <message>
         <source>Rec. in</source>
-        <translation type="unfinished"></translation>
+        <translation>Rec. ein</translation>
     </message>
     <message>
         <source>KeyUpd out/in</source>
-        <translation type="unfinished"></translation>
+        <translation>KeyUpd aus/ein</translation>
     </message>
     <message>
         <source>Key use</source>
-        <translation type="unfinished"></translation>
+        <translation>Schlüsselnutzung</translation>
     </message>
     <message>
         <source>End</source>
-        <translation type="unfinished"></translation>
+        <translation>Ende</translation>
     </message>
     <message>
         <source>Direction</source>
-        <translation type="unfinished"></translation>
+        <translation>Richtung</translation>
     </message>
     <message>
         <source>Protection</source>
-        <translation type="unfinished"></translation>
+        <translation>Schutz</translation>
     </message>
 </context>
 <context>
     <name>migrascope::ui::DevicePanel</name>
     <message>
         <source>No VFIO devices in this run (add them under Devices in the form).</source>
-        <translation type="unfinished"></translation>
+        <translation>Keine VFIO-Geräte in diesem Lauf (im Formular unter „Geräte“ hinzufügen).</translation>
     </message>
     <message>
         <source>%1 (%2, %3 MiB of state)</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 (%2, %3 MiB Zustand)</translation>
     </message>
 </context>
 <context>
     <name>migrascope::ui::DeviceStateDiagram</name>
     <message>
         <source>failed at dst</source>
-        <translation type="unfinished"></translation>
+        <translation>Fehler: Ziel</translation>
     </message>
     <message>
         <source>failed at src</source>
-        <translation type="unfinished"></translation>
+        <translation>Fehler: Quelle</translation>
     </message>
     <message>
         <source>src </source>
-        <translation type="unfinished"></translation>
+        <translation>Quelle </translation>
     </message>
     <message>
         <source>dst</source>
-        <translation type="unfinished"></translation>
+        <translation>Ziel</translation>
     </message>
     <message>
         <source>dashed: a state this device does not support · orange: the last arc · red: the arc that failed</source>
-        <translation type="unfinished"></translation>
+        <translation>gestrichelt: vom Gerät nicht unterstützter Zustand · orange: letzter Übergang · rot: fehlgeschlagener Übergang</translation>
     </message>
 </context>
 <context>
     <name>migrascope::ui::DeviceTransitionModel</name>
     <message>
         <source>Time (s)</source>
-        <translation type="unfinished"></translation>
+        <translation>Zeit (s)</translation>
     </message>
     <message>
         <source>Side</source>
-        <translation type="unfinished"></translation>
+        <translation>Seite</translation>
     </message>
     <message>
         <source>Device</source>
-        <translation type="unfinished"></translation>
+        <translation>Gerät</translation>
     </message>
     <message>
         <source>From</source>
-        <translation type="unfinished"></translation>
+        <translation>Von</translation>
     </message>
     <message>
         <source>To</source>
-        <translation type="unfinished"></translation>
+        <translation>Nach</translation>
     </message>
     <message>
         <source>Result</source>
-        <translation type="unfinished"></translation>
+        <translation>Ergebnis</translation>
     </message>
     <message>
         <source>Error</source>
-        <translation type="unfinished"></translation>
+        <translation>Fehler</translation>
     </message>
     <message>
         <source>ok</source>
-        <translation type="unfinished"></translation>
+        <translation>ok</translation>
     </message>
     <message>
         <source>failed</source>
-        <translation type="unfinished"></translation>
+        <translation>fehlgeschlagen</translation>
     </message>
 </context>
 <context>
     <name>migrascope::ui::EventLogModel</name>
     <message>
         <source>Time (s)</source>
-        <translation type="unfinished"></translation>
+        <translation>Zeit (s)</translation>
     </message>
     <message>
         <source>Side</source>
-        <translation type="unfinished"></translation>
+        <translation>Seite</translation>
     </message>
     <message>
         <source>Level</source>
-        <translation type="unfinished"></translation>
+        <translation>Stufe</translation>
     </message>
     <message>
         <source>Message</source>
-        <translation type="unfinished"></translation>
+        <translation>Meldung</translation>
     </message>
 </context>
 <context>
     <name>migrascope::ui::HistoryBrowser</name>
     <message>
         <source>any</source>
-        <translation type="unfinished"></translation>
+        <translation>beliebig</translation>
     </message>
     <message>
         <source>Search causes, warnings, events, configuration, UUIDs…</source>
-        <translation type="unfinished"></translation>
+        <translation>Ursachen, Warnungen, Ereignisse, Konfiguration, UUIDs durchsuchen…</translation>
     </message>
     <message>
         <source>All results</source>
-        <translation type="unfinished"></translation>
+        <translation>Alle Ergebnisse</translation>
     </message>
     <message>
         <source>Failed, interrupted or with warnings</source>
-        <translation type="unfinished"></translation>
+        <translation>Fehlgeschlagen, unterbrochen oder mit Warnungen</translation>
     </message>
     <message>
         <source>failed</source>
-        <translation type="unfinished"></translation>
+        <translation>failed</translation>
     </message>
     <message>
         <source>interrupted</source>
-        <translation type="unfinished"></translation>
+        <translation>interrupted</translation>
     </message>
     <message>
         <source>cancelled</source>
-        <translation type="unfinished"></translation>
+        <translation>cancelled</translation>
     </message>
     <message>
         <source>completed with warnings</source>
-        <translation type="unfinished"></translation>
+        <translation>completed with warnings</translation>
     </message>
     <message>
         <source>completed (no warnings)</source>
-        <translation type="unfinished"></translation>
+        <translation>completed (ohne Warnungen)</translation>
     </message>
     <message>
         <source>active</source>
-        <translation type="unfinished"></translation>
+        <translation>active</translation>
     </message>
     <message>
         <source>Any role</source>
-        <translation type="unfinished"></translation>
+        <translation>Jede Rolle</translation>
     </message>
     <message>
         <source>From </source>
-        <translation type="unfinished"></translation>
+        <translation>Von </translation>
     </message>
     <message>
         <source>To </source>
-        <translation type="unfinished"></translation>
+        <translation>Bis </translation>
     </message>
     <message>
         <source>TLS: any</source>
-        <translation type="unfinished"></translation>
+        <translation>TLS: beliebig</translation>
     </message>
     <message>
         <source>TLS: on</source>
-        <translation type="unfinished"></translation>
+        <translation>TLS: an</translation>
     </message>
     <message>
         <source>TLS: off</source>
-        <translation type="unfinished"></translation>
+        <translation>TLS: aus</translation>
     </message>
     <message>
         <source>Faults: any</source>
-        <translation type="unfinished"></translation>
+        <translation>Fehler: beliebig</translation>
     </message>
     <message>
         <source>with faults</source>
-        <translation type="unfinished"></translation>
+        <translation>mit Fehlern</translation>
     </message>
     <message>
         <source>without faults</source>
-        <translation type="unfinished"></translation>
+        <translation>ohne Fehler</translation>
     </message>
     <message>
         <source>Devices: any</source>
-        <translation type="unfinished"></translation>
+        <translation>Geräte: beliebig</translation>
     </message>
     <message>
         <source>with devices</source>
-        <translation type="unfinished"></translation>
+        <translation>mit Geräten</translation>
     </message>
     <message>
         <source>without devices</source>
-        <translation type="unfinished"></translation>
+        <translation>ohne Geräte</translation>
     </message>
     <message>
         <source>Postcopy: any</source>
-        <translation type="unfinished"></translation>
+        <translation>Postcopy: beliebig</translation>
     </message>
     <message>
         <source>postcopy allowed</source>
-        <translation type="unfinished"></translation>
+        <translation>Postcopy erlaubt</translation>
     </message>
     <message>
         <source>precopy only</source>
-        <translation type="unfinished"></translation>
+        <translation>nur Precopy</translation>
     </message>
     <message>
         <source>Show all</source>
-        <translation type="unfinished"></translation>
+        <translation>Alle zeigen</translation>
     </message>
     <message>
         <source>not created yet</source>
-        <translation type="unfinished"></translation>
+        <translation>noch nicht angelegt</translation>
     </message>
     <message>
         <source>%1 of %2 runs shown · history file %3</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 von %2 Läufen angezeigt · Verlaufsdatei %3</translation>
     </message>
     <message>
         <source>Open</source>
-        <translation type="unfinished"></translation>
+        <translation>Öffnen</translation>
     </message>
     <message>
         <source>Copy diagnosis</source>
-        <translation type="unfinished"></translation>
+        <translation>Diagnose kopieren</translation>
     </message>
     <message>
         <source>Diagnosis copied</source>
-        <translation type="unfinished"></translation>
+        <translation>Diagnose kopiert</translation>
     </message>
     <message>
         <source>Copy summary for a ticket</source>
-        <translation type="unfinished"></translation>
+        <translation>Zusammenfassung für ein Ticket kopieren</translation>
     </message>
     <message>
         <source>Migrascope run %1 (%2), started %3: %4</source>
-        <translation type="unfinished"></translation>
+        <translation>Migrascope-Lauf %1 (%2), gestartet %3: %4</translation>
     </message>
     <message>
         <source>
 Diagnosis: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>
+Diagnose: %1</translation>
     </message>
     <message>
         <source>
 Recorded cause: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>
+Aufgezeichnete Ursache: %1</translation>
     </message>
     <message>
         <source>Summary of run %1 copied</source>
-        <translation type="unfinished"></translation>
+        <translation>Zusammenfassung von Lauf %1 kopiert</translation>
     </message>
     <message>
         <source>Run again with these settings</source>
-        <translation type="unfinished"></translation>
+        <translation>Mit diesen Einstellungen erneut ausführen</translation>
     </message>
     <message>
         <source>Compare the two selected runs</source>
-        <translation type="unfinished"></translation>
+        <translation>Die zwei ausgewählten Läufe vergleichen</translation>
     </message>
     <message>
         <source>Export selected runs…</source>
-        <translation type="unfinished"></translation>
+        <translation>Ausgewählte Läufe exportieren…</translation>
     </message>
     <message>
         <source>Save report…</source>
-        <translation type="unfinished"></translation>
+        <translation>Bericht speichern…</translation>
     </message>
     <message>
         <source>Delete selected runs…</source>
-        <translation type="unfinished"></translation>
+        <translation>Ausgewählte Läufe löschen…</translation>
     </message>
     <message>
         <source>Show all runs</source>
-        <translation type="unfinished"></translation>
+        <translation>Alle Läufe zeigen</translation>
     </message>
     <message>
         <source>Export failed: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Export fehlgeschlagen: %1</translation>
     </message>
     <message numerus="yes">
         <source>Exported %n run(s) to %1</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n Lauf nach %1 exportiert</numerusform>
+            <numerusform>%n Läufe nach %1 exportiert</numerusform>
         </translation>
     </message>
     <message>
         <source>Report of run %1 saved to %2</source>
-        <translation type="unfinished"></translation>
+        <translation>Bericht von Lauf %1 unter %2 gespeichert</translation>
     </message>
     <message>
         <source>Report not saved: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Bericht nicht gespeichert: %1</translation>
     </message>
     <message>
         <source>Import failed: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Import fehlgeschlagen: %1</translation>
     </message>
     <message numerus="yes">
         <source>Imported %n run(s) from %1</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n Lauf aus %1 importiert</numerusform>
+            <numerusform>%n Läufe aus %1 importiert</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <source>; %n were already here</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>; %n war bereits vorhanden</numerusform>
+            <numerusform>; %n waren bereits vorhanden</numerusform>
         </translation>
     </message>
     <message>
         <source>Delete failed: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Löschen fehlgeschlagen: %1</translation>
     </message>
     <message numerus="yes">
         <source>Deleted %n run(s)</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n Lauf gelöscht</numerusform>
+            <numerusform>%n Läufe gelöscht</numerusform>
         </translation>
     </message>
     <message>
         <source>Deleted %1 of %2 runs; a run still active is kept</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 von %2 Läufen gelöscht; ein noch aktiver Lauf bleibt erhalten</translation>
     </message>
     <message>
         <source>Select the runs to export first</source>
-        <translation type="unfinished"></translation>
+        <translation>Zuerst die zu exportierenden Läufe auswählen</translation>
     </message>
     <message numerus="yes">
         <source>Export %n run(s)</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n Lauf exportieren</numerusform>
+            <numerusform>%n Läufe exportieren</numerusform>
         </translation>
     </message>
     <message>
         <source>Migrascope history (*.sqlite)</source>
-        <translation type="unfinished"></translation>
+        <translation>Migrascope-Verlauf (*.sqlite)</translation>
     </message>
     <message>
         <source>Select a run first</source>
-        <translation type="unfinished"></translation>
+        <translation>Zuerst einen Lauf auswählen</translation>
     </message>
     <message>
         <source>Save the report of run %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Bericht von Lauf %1 speichern</translation>
     </message>
     <message>
         <source>Web page (*.html);;PDF (*.pdf)</source>
-        <translation type="unfinished"></translation>
+        <translation>Webseite (*.html);;PDF (*.pdf)</translation>
     </message>
     <message>
         <source>Import runs</source>
-        <translation type="unfinished"></translation>
+        <translation>Läufe importieren</translation>
     </message>
     <message>
         <source>Migrascope history (*.sqlite);;All files (*)</source>
-        <translation type="unfinished"></translation>
+        <translation>Migrascope-Verlauf (*.sqlite);;Alle Dateien (*)</translation>
     </message>
     <message>
         <source>Delete runs</source>
-        <translation type="unfinished"></translation>
+        <translation>Läufe löschen</translation>
     </message>
     <message numerus="yes">
         <source>Delete %n run(s) and everything recorded of them from the history? This cannot be undone; export them first to keep a copy.</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n Lauf und alles dazu Aufgezeichnete aus dem Verlauf löschen? Das lässt sich nicht rückgängig machen; für eine Kopie vorher exportieren.</numerusform>
+            <numerusform>%n Läufe und alles dazu Aufgezeichnete aus dem Verlauf löschen? Das lässt sich nicht rückgängig machen; für eine Kopie vorher exportieren.</numerusform>
         </translation>
     </message>
     <message>
         <source>Select two runs to compare (Ctrl+click the second)</source>
-        <translation type="unfinished"></translation>
+        <translation>Zwei Läufe zum Vergleich auswählen (den zweiten mit Strg+Klick)</translation>
     </message>
 </context>
 <context>
     <name>migrascope::ui::HistoryModel</name>
     <message>
         <source>completed with warnings</source>
-        <translation type="unfinished"></translation>
+        <translation>completed with warnings</translation>
     </message>
     <message>
         <source>%1, imported from %2</source>
-        <translation type="unfinished"></translation>
+        <translation>%1, importiert aus %2</translation>
     </message>
     <message>
         <source>main only</source>
-        <translation type="unfinished"></translation>
+        <translation>nur Hauptkanal</translation>
     </message>
     <message>
         <source>main + %1 multifd</source>
-        <translation type="unfinished"></translation>
+        <translation>Hauptkanal + %1 multifd</translation>
     </message>
     <message>
         <source>yes</source>
-        <translation type="unfinished"></translation>
+        <translation>ja</translation>
     </message>
     <message>
         <source>no</source>
-        <translation type="unfinished"></translation>
+        <translation>nein</translation>
     </message>
     <message>
         <source>allowed, not used</source>
-        <translation type="unfinished"></translation>
+        <translation>erlaubt, nicht genutzt</translation>
     </message>
     <message>
         <source>%1 requests, p99 %2 ms, %3 recoveries</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 Anforderungen, p99 %2 ms, %3 Wiederherstellungen</translation>
     </message>
     <message>
         <source>%1
 
 Recorded cause: %2</source>
-        <translation type="unfinished"></translation>
+        <translation>%1
+
+Aufgezeichnete Ursache: %2</translation>
     </message>
     <message>
         <source>Run</source>
-        <translation type="unfinished"></translation>
+        <translation>Lauf</translation>
     </message>
     <message>
         <source>Started</source>
-        <translation type="unfinished"></translation>
+        <translation>Gestartet</translation>
     </message>
     <message>
         <source>Result</source>
-        <translation type="unfinished"></translation>
+        <translation>Ergebnis</translation>
     </message>
     <message>
         <source>Diagnosis</source>
-        <translation type="unfinished"></translation>
+        <translation>Diagnose</translation>
     </message>
     <message>
         <source>Role</source>
-        <translation type="unfinished"></translation>
+        <translation>Rolle</translation>
     </message>
     <message>
         <source>RAM</source>
-        <translation type="unfinished"></translation>
+        <translation>RAM</translation>
     </message>
     <message>
         <source>Channels</source>
-        <translation type="unfinished"></translation>
+        <translation>Kanäle</translation>
     </message>
     <message>
         <source>TLS</source>
-        <translation type="unfinished"></translation>
+        <translation>TLS</translation>
     </message>
     <message>
         <source>Transferred</source>
-        <translation type="unfinished"></translation>
+        <translation>Übertragen</translation>
     </message>
     <message>
         <source>Total time</source>
-        <translation type="unfinished"></translation>
+        <translation>Gesamtzeit</translation>
     </message>
     <message>
         <source>Downtime</source>
-        <translation type="unfinished"></translation>
+        <translation>Downtime</translation>
     </message>
     <message>
         <source>Integrity</source>
-        <translation type="unfinished"></translation>
+        <translation>Integrität</translation>
     </message>
     <message>
         <source>Faults injected</source>
-        <translation type="unfinished"></translation>
+        <translation>Eingespeiste Fehler</translation>
     </message>
     <message>
         <source>Devices</source>
-        <translation type="unfinished">Geräte</translation>
+        <translation>Geräte</translation>
     </message>
     <message>
         <source>Postcopy</source>
-        <translation type="unfinished"></translation>
+        <translation>Postcopy</translation>
     </message>
 </context>
 <context>
@@ -1010,7 +1014,7 @@ Recorded cause: %2</source>
     </message>
     <message>
         <source> MiB</source>
-        <translation type="unfinished"></translation>
+        <translation> MiB</translation>
     </message>
     <message>
         <source>Guest RAM to migrate</source>
@@ -1018,7 +1022,7 @@ Recorded cause: %2</source>
     </message>
     <message>
         <source> MiB/s</source>
-        <translation type="unfinished"></translation>
+        <translation> MiB/s</translation>
     </message>
     <message>
         <source>idle guest</source>
@@ -1050,7 +1054,7 @@ Recorded cause: %2</source>
     </message>
     <message>
         <source> ms</source>
-        <translation type="unfinished"></translation>
+        <translation> ms</translation>
     </message>
     <message>
         <source>downtime-limit: longest pause of the guest at switchover</source>
@@ -1070,7 +1074,7 @@ Recorded cause: %2</source>
     </message>
     <message>
         <source>Empty: migrate to a destination inside this process. HOST:PORT ([ADDRESS]:PORT for IPv6): migrate to a destination daemon started there with migrascope --incoming.</source>
-        <translation type="unfinished"></translation>
+        <translation>Leer: zu einem Ziel in diesem Prozess migrieren. HOST:PORT ([ADRESSE]:PORT bei IPv6): zu einem Ziel-Daemon migrieren, der dort mit migrascope --incoming gestartet wurde.</translation>
     </message>
     <message>
         <source>Destination:</source>
@@ -1094,11 +1098,11 @@ Recorded cause: %2</source>
     </message>
     <message>
         <source>migrate-set-parameters: the downtime limit and max bandwidth above take effect at once in the migration in flight, and the change is logged</source>
-        <translation type="unfinished"></translation>
+        <translation>migrate-set-parameters: Downtime-Grenze und max. Bandbreite oben wirken sofort auf die laufende Migration; die Änderung wird protokolliert</translation>
     </message>
     <message>
         <source>TLS</source>
-        <translation type="unfinished"></translation>
+        <translation>TLS</translation>
     </message>
     <message>
         <source>Encrypt every channel with TLS</source>
@@ -1108,7 +1112,9 @@ Recorded cause: %2</source>
         <source>%1
 
 Directory in tls-creds-x509 layout: ca-cert.pem, server-cert.pem, server-key.pem, client-cert.pem, client-key.pem</source>
-        <translation type="unfinished"></translation>
+        <translation>%1
+
+Verzeichnis im Layout von tls-creds-x509: ca-cert.pem, server-cert.pem, server-key.pem, client-cert.pem, client-key.pem</translation>
     </message>
     <message>
         <source>Browse…</source>
@@ -1128,7 +1134,7 @@ Directory in tls-creds-x509 layout: ca-cert.pem, server-cert.pem, server-key.pem
     </message>
     <message>
         <source>tls-rekey-interval: force a TLS 1.3 KeyUpdate every N records (at most one every %1 ms); for demonstrations</source>
-        <translation type="unfinished"></translation>
+        <translation>tls-rekey-interval: alle N Records ein TLS-1.3-KeyUpdate erzwingen (höchstens eines alle %1 ms); für Vorführungen</translation>
     </message>
     <message>
         <source>Fail a channel that ends without close_notify</source>
@@ -1136,7 +1142,7 @@ Directory in tls-creds-x509 layout: ca-cert.pem, server-cert.pem, server-key.pem
     </message>
     <message>
         <source>multifd-clean-tls-termination: off tolerates sources older than QEMU 9.1, which never sent close_notify</source>
-        <translation type="unfinished"></translation>
+        <translation>multifd-clean-tls-termination: off duldet Quellen älter als QEMU 9.1, die nie close_notify sendeten</translation>
     </message>
     <message>
         <source>Act as a legacy source (no close_notify)</source>
@@ -1144,7 +1150,7 @@ Directory in tls-creds-x509 layout: ca-cert.pem, server-cert.pem, server-key.pem
     </message>
     <message>
         <source>Fault tls-no-bye: the multifd channels close without ending their TLS sessions, as sources before QEMU 9.1 did</source>
-        <translation type="unfinished"></translation>
+        <translation>Fehler tls-no-bye: Die multifd-Kanäle schließen, ohne ihre TLS-Sitzungen zu beenden, wie Quellen vor QEMU 9.1</translation>
     </message>
     <message>
         <source>Credentials:</source>
@@ -1188,7 +1194,7 @@ Directory in tls-creds-x509 layout: ca-cert.pem, server-cert.pem, server-key.pem
     </message>
     <message>
         <source>QEMU&apos;s old VFIO resume: the destination goes straight to RUNNING and ignores a failure there, so the guest starts with a device that failed to load</source>
-        <translation type="unfinished"></translation>
+        <translation>QEMUs altes VFIO-Fortsetzen: Das Ziel geht direkt nach RUNNING und ignoriert dort einen Fehler, sodass der Gast mit einem Gerät startet, das nicht geladen werden konnte</translation>
     </message>
     <message>
         <source>NICs:</source>
@@ -1208,27 +1214,27 @@ Directory in tls-creds-x509 layout: ca-cert.pem, server-cert.pem, server-key.pem
     </message>
     <message>
         <source>postcopy-ram</source>
-        <translation type="unfinished"></translation>
+        <translation>postcopy-ram</translation>
     </message>
     <message>
         <source>Allow switching to postcopy: the destination guest starts before every page is there and asks for the ones it lacks</source>
-        <translation type="unfinished"></translation>
+        <translation>Wechsel zu Postcopy erlauben: Der Zielgast startet, bevor alle Seiten da sind, und fordert die fehlenden an</translation>
     </message>
     <message>
         <source>switchover-ack</source>
-        <translation type="unfinished"></translation>
+        <translation>switchover-ack</translation>
     </message>
     <message>
         <source>The source switches over only after the destination has sent SWITCHOVER_ACK</source>
-        <translation type="unfinished"></translation>
+        <translation>Die Quelle schaltet erst um, nachdem das Ziel SWITCHOVER_ACK gesendet hat</translation>
     </message>
     <message>
         <source>auto-converge</source>
-        <translation type="unfinished"></translation>
+        <translation>auto-converge</translation>
     </message>
     <message>
         <source>Throttle the guest&apos;s vCPUs step by step (cpu-throttle-initial 20 %, then +10 %) while it dirties memory faster than the link sends it</source>
-        <translation type="unfinished"></translation>
+        <translation>Die vCPUs des Gasts schrittweise drosseln (cpu-throttle-initial 20 %, dann +10 %), solange er Speicher schneller beschreibt, als die Leitung ihn sendet</translation>
     </message>
     <message>
         <source>by hand</source>
@@ -1236,7 +1242,7 @@ Directory in tls-creds-x509 layout: ca-cert.pem, server-cert.pem, server-key.pem
     </message>
     <message>
         <source>Switch to postcopy by itself after this long in precopy; &quot;by hand&quot; waits for the Switch to postcopy button</source>
-        <translation type="unfinished"></translation>
+        <translation>Nach so langer Zeit in Precopy selbst zu Postcopy wechseln; „von Hand“ wartet auf die Schaltfläche „Zu Postcopy wechseln“</translation>
     </message>
     <message>
         <source>Recover a paused postcopy by itself</source>
@@ -1244,7 +1250,7 @@ Directory in tls-creds-x509 layout: ca-cert.pem, server-cert.pem, server-key.pem
     </message>
     <message>
         <source>After a network failure: migrate-recover, then migrate resume, once the delay below has passed</source>
-        <translation type="unfinished"></translation>
+        <translation>Nach einem Netzausfall: migrate-recover, dann migrate resume, sobald die Wartezeit unten verstrichen ist</translation>
     </message>
     <message>
         <source>Postcopy after:</source>
@@ -1260,7 +1266,7 @@ Directory in tls-creds-x509 layout: ca-cert.pem, server-cert.pem, server-key.pem
     </message>
     <message>
         <source>e.g. vfio-fail=accel0:RESUMING&gt;STOP@dst</source>
-        <translation type="unfinished"></translation>
+        <translation>z. B. vfio-fail=accel0:RESUMING&gt;STOP@dst</translation>
     </message>
     <message>
         <source>Faults to inject, separated by spaces, as --inject spells them:</source>
@@ -1299,7 +1305,7 @@ Directory in tls-creds-x509 layout: ca-cert.pem, server-cert.pem, server-key.pem
     <name>migrascope::ui::MainWindow</name>
     <message>
         <source>Migrascope</source>
-        <translation type="unfinished"></translation>
+        <translation>Migrascope</translation>
     </message>
     <message>
         <source>Launch &amp;form</source>
@@ -1379,7 +1385,7 @@ Directory in tls-creds-x509 layout: ca-cert.pem, server-cert.pem, server-key.pem
     </message>
     <message>
         <source>Delete finished runs started more than this many days ago (0 keeps every run). Runs older than a week keep one throughput sample a second.</source>
-        <translation type="unfinished"></translation>
+        <translation>Beendete Läufe löschen, die vor mehr als so vielen Tagen gestartet wurden (0 behält jeden Lauf). Läufe, die älter als eine Woche sind, behalten einen Durchsatz-Messwert pro Sekunde.</translation>
     </message>
     <message>
         <source>Keeping runs for %1 days: deleted %2 runs, thinned %3 samples</source>
@@ -1439,7 +1445,7 @@ Directory in tls-creds-x509 layout: ca-cert.pem, server-cert.pem, server-key.pem
     </message>
     <message>
         <source>Hold the migration at each phase boundary (bulk copy, each dirty sync, switchover, device stop-copy, verification, postcopy start) until Continue</source>
-        <translation type="unfinished"></translation>
+        <translation>Die Migration an jeder Phasengrenze anhalten (bulk copy, jeder dirty sync, switchover, device stop-copy, verification, postcopy start), bis „Weiter“</translation>
     </message>
     <message>
         <source>Stop at each phase</source>
@@ -1463,7 +1469,7 @@ Directory in tls-creds-x509 layout: ca-cert.pem, server-cert.pem, server-key.pem
     </message>
     <message>
         <source>Follow a real QEMU migration over QMP, with each connection&apos;s throughput from the kernel</source>
-        <translation type="unfinished"></translation>
+        <translation>Eine echte QEMU-Migration über QMP verfolgen, mit dem Durchsatz jeder Verbindung laut Kernel</translation>
     </message>
     <message>
         <source>&amp;View</source>
@@ -1531,7 +1537,7 @@ Directory in tls-creds-x509 layout: ca-cert.pem, server-cert.pem, server-key.pem
     </message>
     <message>
         <source>&lt;p&gt;&lt;b&gt;Migrascope&lt;/b&gt; %1&lt;/p&gt;&lt;p&gt;Live migration over multifd TLS channels, shown as it happens; and real QEMU migrations, watched from outside.&lt;/p&gt;&lt;p&gt;Licence: GPL-3.0-or-later (QCustomPlot is GPL).&lt;/p&gt;</source>
-        <translation type="unfinished"></translation>
+        <translation>&lt;p&gt;&lt;b&gt;Migrascope&lt;/b&gt; %1&lt;/p&gt;&lt;p&gt;Live-Migration über multifd-TLS-Kanäle, dargestellt, während sie geschieht; dazu echte QEMU-Migrationen, von außen beobachtet.&lt;/p&gt;&lt;p&gt;Lizenz: GPL-3.0-or-later (QCustomPlot steht unter der GPL).&lt;/p&gt;</translation>
     </message>
     <message>
         <source>A migration is in flight; try again once it has ended</source>
@@ -1539,11 +1545,11 @@ Directory in tls-creds-x509 layout: ca-cert.pem, server-cert.pem, server-key.pem
     </message>
     <message>
         <source>Cannot read that run&apos;s configuration: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Konfiguration dieses Laufs nicht lesbar: %1</translation>
     </message>
     <message>
         <source>The form holds that run&apos;s settings; Start (Ctrl+Return) runs it</source>
-        <translation type="unfinished"></translation>
+        <translation>Das Formular enthält die Einstellungen dieses Laufs; Starten (Strg+Eingabe) führt ihn aus</translation>
     </message>
     <message>
         <source>Your own scenarios: %1</source>
@@ -1570,7 +1576,10 @@ Directory in tls-creds-x509 layout: ca-cert.pem, server-cert.pem, server-key.pem
 qmp:SRC.sock or qmp:SRC.sock,dst=DST.sock
 (add ,events=on to let Migrascope turn on QEMU&apos;s events capability)
 (a QMP socket serves one client: give QEMU a monitor of its own for Migrascope)</source>
-        <translation type="unfinished"></translation>
+        <translation>QMP-Socket von QEMU, optional auch der des Ziels:
+qmp:SRC.sock oder qmp:SRC.sock,dst=DST.sock
+(,events=on anhängen, damit Migrascope QEMUs Capability events einschaltet)
+(ein QMP-Socket bedient nur einen Client: QEMU einen eigenen Monitor für Migrascope geben)</translation>
     </message>
     <message>
         <source>Connecting to %1…</source>
@@ -1606,7 +1615,7 @@ qmp:SRC.sock or qmp:SRC.sock,dst=DST.sock
     </message>
     <message>
         <source>Migration %1; run %2&apos;s end is NOT in the history (it shows as active): %3</source>
-        <translation type="unfinished"></translation>
+        <translation>Migration %1; das Ende von Lauf %2 steht NICHT im Verlauf (er erscheint als active): %3</translation>
     </message>
     <message>
         <source>Migration %1; recorded as run %2</source>
@@ -1629,276 +1638,277 @@ qmp:SRC.sock or qmp:SRC.sock,dst=DST.sock
     <name>migrascope::ui::PostcopyPanel</name>
     <message>
         <source>Switch to postcopy</source>
-        <translation type="unfinished">Zu Postcopy wechseln</translation>
+        <translation>Zu Postcopy wechseln</translation>
     </message>
     <message>
         <source>migrate-start-postcopy: the destination guest starts now; pages it lacks are requested from the source</source>
-        <translation type="unfinished"></translation>
+        <translation>migrate-start-postcopy: Der Zielgast startet jetzt; fehlende Seiten werden bei der Quelle angefordert</translation>
     </message>
     <message>
         <source>Pause</source>
-        <translation type="unfinished">Pausieren</translation>
+        <translation>Pausieren</translation>
     </message>
     <message>
         <source>migrate-pause: break the connection; both sides pause</source>
-        <translation type="unfinished"></translation>
+        <translation>migrate-pause: die Verbindung trennen; beide Seiten pausieren</translation>
     </message>
     <message>
         <source>Recover</source>
-        <translation type="unfinished">Wiederherstellen</translation>
+        <translation>Wiederherstellen</translation>
     </message>
     <message>
         <source>migrate-recover: the destination accepts the source&apos;s resume</source>
-        <translation type="unfinished"></translation>
+        <translation>migrate-recover: Das Ziel nimmt das Fortsetzen der Quelle an</translation>
     </message>
     <message>
         <source>Resume</source>
-        <translation type="unfinished">Fortsetzen</translation>
+        <translation>Fortsetzen</translation>
     </message>
     <message>
         <source>migrate resume=true: the source reconnects, asks for the received-pages bitmaps and resends what is missing</source>
-        <translation type="unfinished"></translation>
+        <translation>migrate resume=true: Die Quelle verbindet sich neu, fordert die Bitmaps der empfangenen Seiten an und sendet Fehlendes erneut</translation>
     </message>
     <message>
         <source>Cut network</source>
-        <translation type="unfinished">Netz trennen</translation>
+        <translation>Netz trennen</translation>
     </message>
     <message>
         <source>Trainer&apos;s fault: the network under the main channel fails</source>
-        <translation type="unfinished"></translation>
+        <translation>Schulungsfehler: Das Netz unter dem Hauptkanal fällt aus</translation>
     </message>
     <message>
         <source>Destination: —</source>
-        <translation type="unfinished"></translation>
+        <translation>Ziel: —</translation>
     </message>
     <message>
         <source>Page requests: —</source>
-        <translation type="unfinished"></translation>
+        <translation>Seitenanforderungen: —</translation>
     </message>
     <message>
         <source>Recoveries: —</source>
-        <translation type="unfinished"></translation>
+        <translation>Wiederherstellungen: —</translation>
     </message>
     <message>
         <source>Destination: %1</source>
-        <translation type="unfinished">Ziel: %1</translation>
+        <translation>Ziel: %1</translation>
     </message>
     <message>
         <source>Page requests: none</source>
-        <translation type="unfinished"></translation>
+        <translation>Seitenanforderungen: keine</translation>
     </message>
     <message>
         <source>Page requests: %1 · latency median %2 ms · p99 %3 ms</source>
-        <translation type="unfinished"></translation>
+        <translation>Seitenanforderungen: %1 · Latenz Median %2 ms · p99 %3 ms</translation>
     </message>
     <message>
         <source>Recoveries: none</source>
-        <translation type="unfinished"></translation>
+        <translation>Wiederherstellungen: keine</translation>
     </message>
     <message>
         <source>Pauses %1 · recoveries %2 · last took %3</source>
-        <translation type="unfinished"></translation>
+        <translation>Pausen %1 · Wiederherstellungen %2 · letzte dauerte %3</translation>
     </message>
     <message>
         <source>—</source>
-        <translation type="unfinished"></translation>
+        <translation>—</translation>
     </message>
 </context>
 <context>
     <name>migrascope::ui::ReturnPathModel</name>
     <message>
         <source>Time (s)</source>
-        <translation type="unfinished"></translation>
+        <translation>Zeit (s)</translation>
     </message>
     <message>
         <source>Connection</source>
-        <translation type="unfinished"></translation>
+        <translation>Verbindung</translation>
     </message>
     <message>
         <source>Type</source>
-        <translation type="unfinished"></translation>
+        <translation>Typ</translation>
     </message>
     <message>
         <source>Message</source>
-        <translation type="unfinished"></translation>
+        <translation>Meldung</translation>
     </message>
 </context>
 <context>
     <name>migrascope::ui::RunComparison</name>
     <message>
         <source>Compare runs %1 and %2</source>
-        <translation type="unfinished"></translation>
+        <translation>Läufe %1 und %2 vergleichen</translation>
     </message>
     <message>
         <source>Run %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Lauf %1</translation>
     </message>
     <message>
         <source>Figure</source>
-        <translation type="unfinished"></translation>
+        <translation>Kennzahl</translation>
     </message>
     <message>
         <source>Difference (%1 − %2)</source>
-        <translation type="unfinished"></translation>
+        <translation>Differenz (%1 − %2)</translation>
     </message>
     <message>
         <source>Parameter</source>
-        <translation type="unfinished"></translation>
+        <translation>Parameter</translation>
     </message>
     <message>
         <source>Result</source>
-        <translation type="unfinished"></translation>
+        <translation>Ergebnis</translation>
     </message>
     <message>
         <source>Diagnosis</source>
-        <translation type="unfinished"></translation>
+        <translation>Diagnose</translation>
     </message>
     <message>
         <source>Started</source>
-        <translation type="unfinished"></translation>
+        <translation>Gestartet</translation>
     </message>
     <message>
         <source>Total time</source>
-        <translation type="unfinished"></translation>
+        <translation>Gesamtzeit</translation>
     </message>
     <message>
         <source>Downtime</source>
-        <translation type="unfinished"></translation>
+        <translation>Downtime</translation>
     </message>
     <message>
         <source>Expected downtime</source>
-        <translation type="unfinished"></translation>
+        <translation>Erwartete Downtime</translation>
     </message>
     <message>
         <source>– (not completed)</source>
-        <translation type="unfinished"></translation>
+        <translation>– (nicht abgeschlossen)</translation>
     </message>
     <message>
         <source>Transferred</source>
-        <translation type="unfinished"></translation>
+        <translation>Übertragen</translation>
     </message>
     <message>
         <source>Average throughput</source>
-        <translation type="unfinished"></translation>
+        <translation>Mittlerer Durchsatz</translation>
     </message>
     <message>
         <source>Integrity</source>
-        <translation type="unfinished"></translation>
+        <translation>Integrität</translation>
     </message>
     <message>
         <source>(not set)</source>
-        <translation type="unfinished"></translation>
+        <translation>(nicht gesetzt)</translation>
     </message>
     <message>
         <source>Cannot compare: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Vergleich nicht möglich: %1</translation>
     </message>
 </context>
 <context>
     <name>migrascope::ui::RunController</name>
     <message>
         <source>Watching QEMU %1, pid %2: connection labels %3; TLS sessions are not visible from outside</source>
-        <translation type="unfinished"></translation>
+        <translation>Beobachte QEMU %1, PID %2: Verbindungsbezeichnungen %3; TLS-Sitzungen sind von außen nicht sichtbar</translation>
     </message>
     <message>
         <source>still connecting to QEMU&apos;s QMP socket</source>
-        <translation type="unfinished"></translation>
+        <translation>verbinde noch mit dem QMP-Socket von QEMU</translation>
     </message>
 </context>
 <context>
     <name>migrascope::ui::RunDetails</name>
     <message>
         <source>Select a run to read what happened.</source>
-        <translation type="unfinished"></translation>
+        <translation>Einen Lauf auswählen, um zu lesen, was geschah.</translation>
     </message>
     <message>
         <source>Events</source>
-        <translation type="unfinished">Ereignisse</translation>
+        <translation>Ereignisse</translation>
     </message>
     <message>
         <source>Throughput</source>
-        <translation type="unfinished"></translation>
+        <translation>Durchsatz</translation>
     </message>
     <message>
         <source>Channels</source>
-        <translation type="unfinished"></translation>
+        <translation>Kanäle</translation>
     </message>
     <message>
         <source>Return path</source>
-        <translation type="unfinished">Rückkanal</translation>
+        <translation>Rückkanal</translation>
     </message>
     <message>
         <source>Devices</source>
-        <translation type="unfinished">Geräte</translation>
+        <translation>Geräte</translation>
     </message>
     <message>
         <source>Configuration</source>
-        <translation type="unfinished"></translation>
+        <translation>Konfiguration</translation>
     </message>
     <message>
         <source>Play</source>
-        <translation type="unfinished"></translation>
+        <translation>Abspielen</translation>
     </message>
     <message>
         <source>1×</source>
-        <translation type="unfinished"></translation>
+        <translation>1×</translation>
     </message>
     <message>
         <source>10×</source>
-        <translation type="unfinished"></translation>
+        <translation>10×</translation>
     </message>
     <message>
         <source>⅒×</source>
-        <translation type="unfinished"></translation>
+        <translation>⅒×</translation>
     </message>
     <message>
         <source>Replay: move to any moment of the run</source>
-        <translation type="unfinished"></translation>
+        <translation>Wiedergabe: zu jedem Zeitpunkt des Laufs springen</translation>
     </message>
     <message>
         <source>Jump to the first failure</source>
-        <translation type="unfinished"></translation>
+        <translation>Zum ersten Fehler springen</translation>
     </message>
     <message>
         <source>Pause</source>
-        <translation type="unfinished">Pausieren</translation>
+        <translation>Pausieren</translation>
     </message>
     <message>
         <source>%1 of %2</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 von %2</translation>
     </message>
     <message>
         <source>Run %1 is not in the history.</source>
-        <translation type="unfinished"></translation>
+        <translation>Lauf %1 ist nicht im Verlauf.</translation>
     </message>
     <message>
         <source>Run %1 · %2 · started %3 · %4 · %5 sent in %6</source>
-        <translation type="unfinished"></translation>
+        <translation>Lauf %1 · %2 · gestartet %3 · %4 · %5 gesendet in %6</translation>
     </message>
     <message>
         <source> · imported from %1</source>
-        <translation type="unfinished"></translation>
+        <translation> · importiert aus %1</translation>
     </message>
     <message>
         <source> · downtime %1 (expected %2, limit %3)</source>
-        <translation type="unfinished"></translation>
+        <translation> · Downtime %1 (erwartet %2, Grenze %3)</translation>
     </message>
     <message>
         <source> · integrity %1</source>
-        <translation type="unfinished"></translation>
+        <translation> · Integrität %1</translation>
     </message>
     <message>
         <source>
 Recorded cause: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>
+Aufgezeichnete Ursache: %1</translation>
     </message>
     <message>
         <source>end, %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Ende, %1</translation>
     </message>
     <message>
         <source>Run %1 cannot be read: %2</source>
-        <translation type="unfinished"></translation>
+        <translation>Lauf %1 nicht lesbar: %2</translation>
     </message>
 </context>
 <context>
@@ -1913,7 +1923,7 @@ Recorded cause: %1</source>
     </message>
     <message>
         <source>QEMU&apos;s dirty-sync-count: how many times the dirty bitmap was synchronised; the phase &quot;dirty sync N&quot; and the log use the same count</source>
-        <translation type="unfinished"></translation>
+        <translation>QEMUs dirty-sync-count: wie oft die Dirty-Bitmap abgeglichen wurde; die Phase „dirty sync N“ und das Protokoll verwenden dieselbe Zählung</translation>
     </message>
     <message>
         <source>Dirty pages rate:</source>
@@ -1937,7 +1947,7 @@ Recorded cause: %1</source>
     </message>
     <message>
         <source>QEMU&apos;s mbps (megabits per second: over the last window while migrating, the average after completion), in bytes per second</source>
-        <translation type="unfinished"></translation>
+        <translation>QEMUs mbps (Megabit pro Sekunde: während der Migration über das letzte Fenster, nach Abschluss der Mittelwert), in Bytes pro Sekunde</translation>
     </message>
     <message>
         <source>Downtime:</source>
@@ -1965,7 +1975,7 @@ Recorded cause: %1</source>
     </message>
     <message>
         <source>–</source>
-        <translation type="unfinished"></translation>
+        <translation>–</translation>
     </message>
     <message>
         <source>Nothing remains to send: the migration ended.</source>
@@ -1981,7 +1991,7 @@ Recorded cause: %1</source>
     </message>
     <message>
         <source>%1 sent; the guest has %2 of RAM. Pages the guest dirties again are sent again, so what is sent can pass it.</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 gesendet; der Gast hat %2 RAM. Seiten, die der Gast erneut beschreibt, werden erneut gesendet; das Gesendete kann den RAM daher übersteigen.</translation>
     </message>
     <message>
         <source>%1 (RAM %2 + %3 video)</source>
@@ -1989,7 +1999,7 @@ Recorded cause: %1</source>
     </message>
     <message>
         <source>%1 sent; the guest has %2 of RAM as configured, and QEMU also migrates %3 of video RAM. Pages the guest dirties again are sent again, so what is sent can pass their sum.</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 gesendet; der Gast hat laut Konfiguration %2 RAM, und QEMU migriert zusätzlich %3 Video-RAM. Seiten, die der Gast erneut beschreibt, werden erneut gesendet; das Gesendete kann die Summe daher übersteigen.</translation>
     </message>
     <message>
         <source>precopy %1 · downtime %2 · postcopy %3</source>
@@ -1997,7 +2007,7 @@ Recorded cause: %1</source>
     </message>
     <message>
         <source> QEMU&apos;s precopy-bytes, downtime-bytes and postcopy-bytes: what it sent before the guest stopped, while it was stopped, and after the destination&apos;s guest started.</source>
-        <translation type="unfinished"></translation>
+        <translation> QEMUs precopy-bytes, downtime-bytes und postcopy-bytes: was es vor dem Anhalten des Gasts, während des Anhaltens und nach dem Start des Zielgasts gesendet hat.</translation>
     </message>
     <message>
         <source>%1 (expected %2, limit %3)</source>
@@ -2016,42 +2026,42 @@ Recorded cause: %1</source>
     <name>migrascope::ui::ScenarioPanel</name>
     <message>
         <source>Scenario</source>
-        <translation type="unfinished"></translation>
+        <translation>Szenario</translation>
     </message>
     <message>
         <source>Load into the form</source>
-        <translation type="unfinished"></translation>
+        <translation>In das Formular laden</translation>
     </message>
     <message>
         <source>Put the chosen variant&apos;s settings in the launch form, to adjust them before starting</source>
-        <translation type="unfinished"></translation>
+        <translation>Die Einstellungen der gewählten Variante ins Startformular übernehmen, um sie vor dem Start anzupassen</translation>
     </message>
     <message>
         <source>Start</source>
-        <translation type="unfinished"></translation>
+        <translation>Starten</translation>
     </message>
     <message>
         <source>Put the chosen variant&apos;s settings in the launch form and start</source>
-        <translation type="unfinished"></translation>
+        <translation>Die Einstellungen der gewählten Variante ins Startformular übernehmen und starten</translation>
     </message>
     <message>
         <source>Scenario: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Szenario: %1</translation>
     </message>
     <message>
         <source>Ends: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>Endet: %1</translation>
     </message>
 </context>
 <context>
     <name>migrascope::ui::ThroughputPlot</name>
     <message>
         <source>Time since start (s)</source>
-        <translation type="unfinished"></translation>
+        <translation>Zeit seit Start (s)</translation>
     </message>
     <message>
         <source>Throughput (MiB/s)</source>
-        <translation type="unfinished"></translation>
+        <translation>Durchsatz (MiB/s)</translation>
     </message>
 </context>
 </TS>
