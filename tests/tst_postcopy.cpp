@@ -47,8 +47,19 @@ private:
 
     static void waitForStatus(MigrationRun& run, MigrationStatus source,
                               MigrationStatus destination) {
-        QTRY_VERIFY_WITH_TIMEOUT(
-            run.telemetry().status() == source && run.destinationStatus() == destination, 60000);
+        QTRY_VERIFY2_WITH_TIMEOUT(run.telemetry().status() == source &&
+                                      run.destinationStatus() == destination,
+                                  lastEvents(run).c_str(), 60000);
+    }
+
+    // What both sides said last, to tell which one did not get there.
+    static std::string lastEvents(MigrationRun& run) {
+        const auto events = run.snapshot().events;
+        std::string text = std::string("source ") + toString(run.telemetry().status()) +
+                           ", destination " + toString(run.destinationStatus()) + "; last events:";
+        for (std::size_t i = events.size() > 12 ? events.size() - 12 : 0; i < events.size(); ++i)
+            text += "\n  " + std::string(toString(events[i].side)) + ": " + events[i].text;
+        return text;
     }
 
     // migrate-recover on the destination, then migrate resume, once both sides are paused.

@@ -62,8 +62,12 @@ std::string MigrationSource::interrupt(const std::string& reason, Termination ho
     if (accepted)
         accepted();
     std::lock_guard connectionsLock(connectionsMutex_);
-    if (liveMain_)
-        liveMain_->shutdown(how);
+    if (liveMain_) {
+        if (how == Termination::Network)
+            liveMain_->failNetwork();
+        else
+            liveMain_->shutdown(how);
+    }
     return {};
 }
 
@@ -195,7 +199,7 @@ void MigrationSource::maybeCutNetworkForFault() {
         }
         telemetry_.event(EventLevel::Warning, Side::Source,
                          "fault injected: " + fault.text + " (the main channel's network fails)");
-        main_->shutdown(Termination::Network);
+        main_->failNetwork();
     }
 }
 

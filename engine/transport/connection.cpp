@@ -496,8 +496,11 @@ std::string Connection::tlsCipher() const {
 
 std::string Connection::pendingAlert() {
     // After a failed send the peer may have told us why before closing; read it if it is there.
+    // Not where another thread reads: this read would take application data from its stream
+    // (a network cut in postcopy left the destination's loader reading mid-page), and that
+    // reader sees the alert itself.
     pollfd poller{fd_.get(), POLLIN, 0};
-    if (!session_ || ::poll(&poller, 1, 50) <= 0)
+    if (!session_ || readElsewhere_.load() || ::poll(&poller, 1, 50) <= 0)
         return {};
     std::uint8_t scratch[256];
     // One attempt, not sessionCall(): with nothing complete to read it must not wait.

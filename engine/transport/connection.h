@@ -132,6 +132,10 @@ public:
     // network that failed; bytes still in flight are lost, as they would be.
     void failNetwork();
     bool wasShutDown() const { return shutDown_.load(); }
+    // Another thread reads this connection while this one sends (the main channel with its
+    // return path). A failed send then leaves any alert to that reader: GnuTLS allows one
+    // reader at a time, and what a second one read would be lost to the stream.
+    void markReadElsewhere() { readElsewhere_.store(true); }
 
 private:
     static ssize_t push(gnutls_transport_ptr_t self, const giovec_t* pieces, int count);
@@ -156,6 +160,7 @@ private:
     ChannelCounters* counters_ = nullptr;
     std::atomic<bool> shutDown_{false};
     std::atomic<bool> kernelViewKept_{false}; // the last tcp_info before a network cut
+    std::atomic<bool> readElsewhere_{false};
     std::atomic<Termination> shutdownReason_{Termination::None}; // the first shutdown's
     std::vector<std::uint8_t> staging_; // one TLS record's worth, for records spanning pieces
     std::vector<std::uint8_t> unread_;  // put back by unread(), read before the stream

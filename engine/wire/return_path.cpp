@@ -200,7 +200,9 @@ std::string ReturnPathMessage::describe() const {
 }
 
 ReturnPathReader::ReturnPathReader(Connection& connection, std::vector<RamBlockLayout> blocks)
-    : in_(connection), blocks_(std::move(blocks)) {}
+    : in_(connection), blocks_(std::move(blocks)) {
+    connection.markReadElsewhere(); // the source's sending thread must leave reading to us
+}
 
 const RamBlockLayout& ReturnPathReader::findBlock(const std::string& name,
                                                   const char* message) const {

@@ -89,7 +89,9 @@ private:
 // whole, under one lock.
 class ReturnPathSender {
 public:
-    explicit ReturnPathSender(Connection& connection) : connection_(connection) {}
+    explicit ReturnPathSender(Connection& connection) : connection_(connection) {
+        connection_.markReadElsewhere(); // the main channel's loader reads it
+    }
 
     // The source asked for it (MIG_CMD_OPEN_RETURN_PATH): until then nothing may go back.
     void markOpen() { open_.store(true); }
