@@ -75,7 +75,8 @@ int main(int argc, char** argv) {
 
     // The window speaks the user's language where a catalogue has it; the command line and its
     // JSON stay in the words scripts rely on.
-    migrascope::ui::installTranslations(*QCoreApplication::instance());
+    migrascope::ui::installTranslations(*QCoreApplication::instance(),
+                                        migrascope::ui::windowLocale());
     migrascope::ui::MainWindow window(migrascope::ui::WindowOptions{line.historyPath});
     window.launchForm()->setConfig(line.config);
     window.show();

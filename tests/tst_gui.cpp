@@ -238,6 +238,14 @@ private slots:
         QVERIFY2(phases.size() >= 3 && phases[0] == "setup" && phases[1] == "bulk copy" &&
                      phases.last().startsWith("switchover"),
                  qPrintable(phases.join(", ")));
+        // Their names never write over each other, however short a phase was.
+        plot->plot()->replot();
+        const auto labels = plot->shownPhaseLabels();
+        QVERIFY(!labels.isEmpty());
+        for (int a = 0; a < labels.size(); ++a)
+            for (int b = a + 1; b < labels.size(); ++b)
+                QVERIFY2(!labels[a].second.intersects(labels[b].second),
+                         qPrintable(labels[a].first + " over " + labels[b].first));
         QCOMPARE(plot->graphCount(), 4);
         for (const char* channel : {"main", "multifd-0", "multifd-1", "total"}) {
             const int points = plot->pointCount(QLatin1String(channel));

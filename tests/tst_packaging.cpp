@@ -1,6 +1,7 @@
 // What a desktop and a software centre read from the package: the desktop file and the
 // AppStream metadata pass their own validators, name the same application and the icon the
 // package installs, and the icon the window shows renders.
+#include "ui/glossary.h"
 #include "ui/main_window.h"
 #include "ui/translations.h"
 
@@ -8,6 +9,7 @@
 #include <QDomDocument>
 #include <QFile>
 #include <QIcon>
+#include <QMenu>
 #include <QMenuBar>
 #include <QProcess>
 #include <QPushButton>
@@ -115,6 +117,10 @@ private slots:
             }();
             QVERIFY(cancelAction);
             QCOMPARE(cancelAction->text(), QStringLiteral("&Abbrechen (migrate_cancel)"));
+            // The glossary's plain words too: a status keeps QEMU's name, its meaning is German.
+            const QString paused = migrascope::ui::explain(QStringLiteral("postcopy-paused"));
+            QVERIFY2(paused.startsWith(QStringLiteral("Postcopy")) && paused.contains("Verbindung"),
+                     qPrintable(paused));
         }
         for (auto* translator : QCoreApplication::instance()->findChildren<QTranslator*>()) {
             QCoreApplication::removeTranslator(translator);
@@ -126,6 +132,24 @@ private slots:
             migrascope::ui::WindowOptions{dir.filePath("history.sqlite").toStdString()});
         QCOMPARE(english.findChild<QPushButton*>("startButton")->text(),
                  QStringLiteral("Start migration"));
+        QVERIFY(migrascope::ui::explain(QStringLiteral("postcopy-paused")).contains("connection"));
+
+        // View > Language: the choice is kept for the next start, each language in its own words.
+        auto* languages = english.findChild<QMenu*>(QStringLiteral("languageMenu"));
+        QVERIFY(languages);
+        QStringList names;
+        for (QAction* action : languages->actions())
+            names << action->text();
+        QVERIFY2(names.contains("Deutsch") && names.contains("English"),
+                 qPrintable(names.join(", ")));
+        for (QAction* action : languages->actions())
+            if (action->text() == QLatin1String("Deutsch"))
+                action->trigger();
+        QCOMPARE(migrascope::ui::chosenLanguage(), QStringLiteral("de"));
+        QCOMPARE(migrascope::ui::windowLocale().language(), QLocale::German);
+        languages->actions().first()->trigger(); // the system's language again
+        QCOMPARE(migrascope::ui::chosenLanguage(), QString());
+        QCOMPARE(migrascope::ui::windowLocale(), QLocale());
     }
 
     // `man migrascope` documents every mode, the daemon's options among them, and where its

@@ -1633,6 +1633,18 @@ qmp:SRC.sock oder qmp:SRC.sock,dst=DST.sock
         <source>Cancelling the migration in flight…</source>
         <translation>Laufende Migration wird abgebrochen…</translation>
     </message>
+    <message>
+        <source>&amp;Language</source>
+        <translation>&amp;Sprache</translation>
+    </message>
+    <message>
+        <source>Language: %1, from the next start of Migrascope</source>
+        <translation>Sprache: %1, ab dem nächsten Start von Migrascope</translation>
+    </message>
+    <message>
+        <source>System language (%1)</source>
+        <translation>Systemsprache (%1)</translation>
+    </message>
 </context>
 <context>
     <name>migrascope::ui::PostcopyPanel</name>

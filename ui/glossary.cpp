@@ -6,8 +6,10 @@ namespace migrascope::ui {
 
 namespace {
 
+// lupdate files this free function's tr() calls under the enclosing namespace: the catalogue
+// knows them by that context, so it is the one to look them up by.
 QString tr(const char* text) {
-    return QCoreApplication::translate("Glossary", text);
+    return QCoreApplication::translate("migrascope::ui", text);
 }
 
 QList<GlossaryEntry> build() {
@@ -92,13 +94,14 @@ QList<GlossaryEntry> build() {
 
 } // namespace
 
-const QList<GlossaryEntry>& glossary() {
-    static const QList<GlossaryEntry> entries = build();
-    return entries;
+QList<GlossaryEntry> glossary() {
+    // Built at each call, in the language loaded now: a window started in another language
+    // in the same process must not read the first one's words.
+    return build();
 }
 
 QString explain(const QString& term) {
-    for (const GlossaryEntry& entry : glossary())
+    for (const GlossaryEntry& entry : build())
         if (entry.term == term)
             return entry.meaning;
     return {};

@@ -12,7 +12,7 @@ struct GlossaryEntry {
     QString meaning; // plain words
 };
 
-const QList<GlossaryEntry>& glossary();
+QList<GlossaryEntry> glossary();
 // The meaning of `term` (exact, case-sensitive, as shown), or empty.
 QString explain(const QString& term);
 // The whole glossary as HTML, for the Help menu's window.

@@ -21,7 +21,9 @@
 #include "ui/settings.h"
 #include "ui/table_view.h"
 #include "ui/throughput_plot.h"
+#include "ui/translations.h"
 
+#include <QActionGroup>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QCoreApplication>
@@ -378,6 +380,7 @@ void MainWindow::createMenus() {
         QApplication::setFont(font);
         plot_->setLineScale(on ? 2.0 : 1.0);
     });
+    addLanguageMenu(view);
     scenarioMenu_ = menuBar()->addMenu(tr("&Scenarios"));
     reloadScenarios();
     QMenu* history = menuBar()->addMenu(tr("&History"));
@@ -447,6 +450,36 @@ void MainWindow::runAgain(const QString& configuration) {
         return;
     }
     stageInForm(config, tr("The form holds that run's settings; Start (Ctrl+Return) runs it"));
+}
+
+void MainWindow::addLanguageMenu(QMenu* view) {
+    // Each language named in its own words, so a user who cannot read the current one still
+    // finds theirs. Qt builds its widgets' texts once: the choice applies at the next start.
+    QMenu* languages = view->addMenu(tr("&Language"));
+    languages->setObjectName(QStringLiteral("languageMenu"));
+    auto* group = new QActionGroup(languages);
+    const QString chosen = chosenLanguage();
+    auto add = [&](const QString& language, const QString& name) {
+        QAction* action = languages->addAction(name);
+        action->setCheckable(true);
+        action->setChecked(language == chosen);
+        action->setData(language);
+        group->addAction(action);
+        connect(action, &QAction::triggered, this, [this, language, name] {
+            chooseLanguage(language);
+            statusBar()->showMessage(
+                tr("Language: %1, from the next start of Migrascope").arg(name));
+        });
+    };
+    add(QString(), tr("System language (%1)").arg(QLocale().nativeLanguageName()));
+    for (const QString& language : windowLanguages()) {
+        // QLocale("en") is American English; the window's own words are plain English.
+        QString name = language == QLatin1String("en") ? QStringLiteral("English")
+                                                       : QLocale(language).nativeLanguageName();
+        if (!name.isEmpty())
+            name[0] = name[0].toUpper();
+        add(language, name);
+    }
 }
 
 void MainWindow::reloadScenarios() {

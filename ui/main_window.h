@@ -93,6 +93,7 @@ private:
     // migration is in flight. Running a recorded run again and loading a scenario both use it.
     bool stageInForm(const MigrationConfig& config, const QString& held);
     void createMenus();
+    void addLanguageMenu(QMenu* view);
     void showSnapshot(const TelemetrySnapshot& snapshot);
     void finishRun(MigrationStatus status, qint64 historyId, const QString& historyError);
     void appendEvents(const std::vector<Event>& events);

@@ -20,6 +20,9 @@ constexpr const char* kTotalLayer = "total";
 constexpr int kLegendColumns = 9;
 // Room one legend entry ("multifd-10" and its line) takes, to decide how many fit in a row.
 constexpr int kLegendEntryWidth = 150;
+// Phase names take up to this many rows at the top of the plot before one is left out.
+constexpr int kPhaseLabelRows = 3;
+constexpr int kPhaseLabelGap = 6; // pixels between two names on one row
 
 } // namespace
 
@@ -54,6 +57,7 @@ ThroughputPlot::ThroughputPlot(QWidget* parent)
     plot_->axisRect()->setRangeDrag(Qt::Horizontal);
     setMinimumHeight(180);
     applyPaletteColors();
+    connect(plot_, &QCustomPlot::afterLayout, this, &ThroughputPlot::layoutPhaseLabels);
 }
 
 ThroughputPlot::~ThroughputPlot() = default;
@@ -123,6 +127,7 @@ void ThroughputPlot::setPhases(const std::vector<PhaseSpan>& phases) {
     for (QCPAbstractItem* item : phaseItems_)
         plot_->removeItem(item);
     phaseItems_.clear();
+    phaseLabels_.clear();
     phaseNames_.clear();
     int index = 0;
     for (const PhaseSpan& phase : phases) {
@@ -145,9 +150,48 @@ void ThroughputPlot::setPhases(const std::vector<PhaseSpan>& phases) {
         name->setClipToAxisRect(true);
         phaseItems_.push_back(band);
         phaseItems_.push_back(name);
+        phaseLabels_.push_back({name, (phase.startMs + phase.endMs) / 2000});
         phaseNames_ << name->text();
     }
     plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void ThroughputPlot::layoutPhaseLabels() {
+    // Short phases (a dirty sync of 40 ms) lie side by side: each name takes the first row
+    // where it clears the names already placed, and one that clears none is not drawn, rather
+    // than written over another.
+    QCPAxisRect* rect = plot_->axisRect();
+    if (phaseLabels_.empty() || rect->height() <= 0)
+        return;
+    std::array<double, kPhaseLabelRows> rowEnds;
+    rowEnds.fill(-1e9);
+    for (const PhaseLabel& label : phaseLabels_) {
+        const QFontMetrics metrics(label.text->font());
+        const double width = metrics.horizontalAdvance(label.text->text()) + kPhaseLabelGap;
+        // Inside the axes even when its band touches an edge ("setup" at 0 s).
+        const double centre =
+            std::clamp(plot_->xAxis->coordToPixel(label.centreSeconds), rect->left() + width / 2,
+                       std::max(rect->left() + width / 2, rect->right() - width / 2));
+        const double left = centre - width / 2;
+        int row = 0;
+        while (row < kPhaseLabelRows && left < rowEnds[static_cast<std::size_t>(row)])
+            ++row;
+        label.text->setVisible(row < kPhaseLabelRows);
+        if (row == kPhaseLabelRows)
+            continue;
+        rowEnds[static_cast<std::size_t>(row)] = left + width;
+        const double top = 2 + row * (metrics.height() + 1);
+        label.text->position->setCoords(plot_->xAxis->pixelToCoord(centre), top / rect->height());
+    }
+}
+
+QList<QPair<QString, QRectF>> ThroughputPlot::shownPhaseLabels() const {
+    QList<QPair<QString, QRectF>> shown;
+    for (const PhaseLabel& label : phaseLabels_)
+        if (label.text->visible())
+            shown.append({label.text->text(), QRectF(label.text->topLeft->pixelPosition(),
+                                                     label.text->bottomRight->pixelPosition())});
+    return shown;
 }
 
 void ThroughputPlot::setCursor(double seconds) {

@@ -5,6 +5,9 @@
 #include "engine/api/telemetry_snapshot.h"
 
 #include <QHash>
+#include <QList>
+#include <QPair>
+#include <QRectF>
 #include <QString>
 #include <QWidget>
 #include <vector>
@@ -13,6 +16,7 @@ class QCustomPlot;
 class QCPGraph;
 class QCPItemStraightLine;
 class QCPAbstractItem;
+class QCPItemText;
 
 namespace migrascope::ui {
 
@@ -36,6 +40,9 @@ public:
     // Bands under the lines, one per phase of a recorded run, named at their top.
     void setPhases(const std::vector<PhaseSpan>& phases);
     QStringList phaseNames() const { return phaseNames_; }
+    // The phase names drawn now, each with its rectangle in the plot's pixels: a name that
+    // fits nowhere beside its neighbours is left out (its band stays, and its colour).
+    QList<QPair<QString, QRectF>> shownPhaseLabels() const;
     // A vertical line at this moment of a recorded run (a replay); negative hides it.
     void setCursor(double seconds);
 
@@ -60,6 +67,7 @@ private:
     void applyPaletteColors();
     void applyFonts(); // QCustomPlot's axes and legend keep their own fonts: follow the widget's
     void rescaleAxes();
+    void layoutPhaseLabels(); // after each layout, when the axis has its pixels
 
     QCustomPlot* plot_;
     QHash<QString, QCPGraph*> graphs_;
@@ -68,6 +76,11 @@ private:
     double minimumSpanSeconds_;
     QCPItemStraightLine* cursor_ = nullptr;
     std::vector<QCPAbstractItem*> phaseItems_;
+    struct PhaseLabel {
+        QCPItemText* text;
+        double centreSeconds;
+    };
+    std::vector<PhaseLabel> phaseLabels_;
     QStringList phaseNames_;
     double lineScale_ = 1;
 };

@@ -1,6 +1,9 @@
 #include "ui/translations.h"
 
+#include "ui/settings.h"
+
 #include <QCoreApplication>
+#include <QDir>
 #include <QLibraryInfo>
 #include <QTranslator>
 
@@ -21,6 +24,29 @@ bool installTranslations(QCoreApplication& app, const QLocale& locale) {
     }
     QCoreApplication::installTranslator(own);
     return true;
+}
+
+QStringList windowLanguages() {
+    QStringList languages{QStringLiteral("en")};
+    const QStringList catalogues =
+        QDir(QStringLiteral(":/i18n")).entryList({QStringLiteral("migrascope_*.qm")});
+    for (const QString& catalogue : catalogues)
+        languages << catalogue.mid(11, catalogue.size() - 11 - 3); // migrascope_<lang>.qm
+    return languages;
+}
+
+QString chosenLanguage() {
+    const QString language = windowSettings().value(QStringLiteral("window/language")).toString();
+    return windowLanguages().contains(language) ? language : QString();
+}
+
+void chooseLanguage(const QString& language) {
+    windowSettings().setValue(QStringLiteral("window/language"), language);
+}
+
+QLocale windowLocale() {
+    const QString language = chosenLanguage();
+    return language.isEmpty() ? QLocale() : QLocale(language);
 }
 
 } // namespace migrascope::ui
