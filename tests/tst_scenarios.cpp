@@ -16,6 +16,7 @@
 #include <QFile>
 #include <QLabel>
 #include <QMenuBar>
+#include <QPlainTextEdit>
 #include <QPushButton>
 #include <QRadioButton>
 #include <QTextBrowser>
@@ -160,12 +161,89 @@ private slots:
         const QString shown = panel->findChild<QTextBrowser*>("scenarioText")->toPlainText();
         QVERIFY2(shown.contains("RESUMING -> STOP") && shown.contains("What to watch"),
                  qPrintable(shown));
+        // Beside the dashboard, it still leaves the window on the screen (offscreen's is
+        // 800 px wide), whichever scenario it explains: the form makes way if it must.
+        const int widthBefore = window.frameGeometry().width();
+        for (QAction* menu : window.menuBar()->actions())
+            if (menu->menu() && menu->text() == "&Scenarios")
+                for (QAction* candidate : menu->menu()->actions()) {
+                    if (candidate->isSeparator())
+                        break; // the scenarios come first
+                    candidate->trigger();
+                    const auto widest = [&window] {
+                        QString said = QStringLiteral("%1 px wide on a %2 px screen;")
+                                           .arg(window.minimumSizeHint().width())
+                                           .arg(window.screen()->availableGeometry().width());
+                        for (const QWidget* widget : window.findChildren<QWidget*>())
+                            if (widget->isVisibleTo(&window) &&
+                                widget->minimumSizeHint().width() > 300)
+                                said += QStringLiteral(" %1/%2(%3)")
+                                            .arg(widget->metaObject()->className(),
+                                                 widget->objectName())
+                                            .arg(widget->minimumSizeHint().width());
+                        return said;
+                    };
+                    QTRY_VERIFY2(window.minimumSizeHint().width() <=
+                                     window.screen()->availableGeometry().width(),
+                                 qPrintable(candidate->text() + ": " + widest()));
+                    QCoreApplication::processEvents(); // the layouts' requests
+                    // Nor does it widen the window past the screen (offscreen's 800 px screen
+                    // is narrower than the window with its form, which is made for 1024 px).
+                    QVERIFY2(
+                        window.frameGeometry().width() <=
+                            std::max(widthBefore, window.screen()->availableGeometry().width()),
+                        qPrintable(candidate->text() + ": the window is now " +
+                                   QString::number(window.frameGeometry().width()) +
+                                   " px wide, it was " + QString::number(widthBefore)));
+                }
+        entry->trigger();
         for (int variant = 0; variant < panel->scenario().variants.size(); ++variant) {
             panel->findChild<QRadioButton*>(QString("scenarioVariant%1").arg(variant))->click();
             QTest::mouseClick(panel->findChild<QPushButton*>("scenarioLoad"), Qt::LeftButton);
             QCOMPARE(stagedSettings(window.launchForm()->config()),
                      stagedSettings(panel->scenario().config(variant)));
         }
+    }
+
+    // What would break a migration's session is shown beside the scenario, in a process of its
+    // own: the trainer presses a button and reads what happened, the window unharmed.
+    void aDemonstrationRunsInItsOwnProcessBesideTheScenario() {
+        const ScenarioLibrary library = loadScenarios({QStringLiteral(":/scenarios")});
+        const auto keyUpdate = std::find_if(
+            library.scenarios.begin(), library.scenarios.end(),
+            [](const Scenario& scenario) { return scenario.title.contains("key update"); });
+        QVERIFY(keyUpdate != library.scenarios.end());
+        QCOMPARE(keyUpdate->demonstrations.size(), 2);
+        ScenarioPanel panel;
+        panel.show(*keyUpdate);
+        QVERIFY(panel.findChild<QWidget*>("scenarioDemonstrations")->isVisible());
+        auto* withLock = panel.findChild<QPushButton*>("demonstration1");
+        QVERIFY(withLock);
+        QCOMPARE(withLock->text(), QStringLiteral("With the session lock"));
+        QSignalSpy finished(&panel, &ScenarioPanel::demonstrationFinished);
+        QTest::mouseClick(withLock, Qt::LeftButton);
+        QVERIFY(panel.demonstrationRunning());
+        QVERIFY(!withLock->isEnabled()); // one at a time
+        QVERIFY(finished.wait((ScenarioPanel::kDemonstrationBoundSeconds + 10) * 1000));
+        QCOMPARE(finished.at(0).at(0).toString(),
+                 QStringLiteral("It ended without a failure (exit 0)."));
+        const QString output =
+            panel.findChild<QPlainTextEdit*>("demonstrationOutput")->toPlainText();
+        QVERIFY2(output.contains("protection: session lock") && output.contains("0 failures"),
+                 qPrintable(output));
+        QVERIFY(withLock->isEnabled());
+
+        // A scenario file may name only the programs shipped for this.
+        QTemporaryDir own;
+        QFile file(own.filePath("rogue.json"));
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(R"({"title": "Rogue", "summary": "x", "explanation": ["x"],
+                       "variants": [{"label": "a", "expect": "completed"}],
+                       "demonstrations": [{"label": "Wipe", "program": "rm", "arguments": ["-rf", "/"]}]})");
+        file.close();
+        const ScenarioLibrary rogue = loadScenarios({own.path()});
+        QVERIFY(rogue.scenarios.isEmpty());
+        QVERIFY2(rogue.problems.value(0).contains("'rm'"), qPrintable(rogue.problems.join('\n')));
     }
 
     // Every status, guest state, SHUT verdict and VFIO device state the window can show is

@@ -191,6 +191,10 @@
         <source>How each variant ends</source>
         <translation>Wie jede Variante endet</translation>
     </message>
+    <message>
+        <source>Demonstrations, each in a process of its own</source>
+        <translation>Vorführungen, jede in einem eigenen Prozess</translation>
+    </message>
 </context>
 <context>
     <name>migrascope::ui</name>
@@ -1645,6 +1649,10 @@ qmp:SRC.sock oder qmp:SRC.sock,dst=DST.sock
         <source>System language (%1)</source>
         <translation>Systemsprache (%1)</translation>
     </message>
+    <message>
+        <source>The launch form makes room for the scenario on this screen; Show form brings it back</source>
+        <translation>Das Startformular macht auf diesem Bildschirm dem Szenario Platz; „Formular einblenden“ holt es zurück</translation>
+    </message>
 </context>
 <context>
     <name>migrascope::ui::PostcopyPanel</name>
@@ -2063,6 +2071,50 @@ Aufgezeichnete Ursache: %1</translation>
     <message>
         <source>Ends: %1</source>
         <translation>Endet: %1</translation>
+    </message>
+    <message>
+        <source>Demonstrations (each in its own process)</source>
+        <translation>Vorführungen (jede in eigenem Prozess)</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>Anhalten</translation>
+    </message>
+    <message>
+        <source>Runs %1 %2 in a process of its own; it never touches a migration</source>
+        <translation>Führt %1 %2 in einem eigenen Prozess aus; keine Migration wird berührt</translation>
+    </message>
+    <message>
+        <source>%1 is not installed here: it comes with the package, in /usr/libexec/migrascope.</source>
+        <translation>%1 ist hier nicht installiert: Es gehört zum Paket, in /usr/libexec/migrascope.</translation>
+    </message>
+    <message>
+        <source>It could not start: %1</source>
+        <translation>Start nicht möglich: %1</translation>
+    </message>
+    <message>
+        <source>Stopped.</source>
+        <translation>Angehalten.</translation>
+    </message>
+    <message>
+        <source>Stopped after %1 s without ending.</source>
+        <translation>Nach %1 s ohne Ende angehalten.</translation>
+    </message>
+    <message>
+        <source>It crashed: what it demonstrates broke the process it ran in.</source>
+        <translation>Abgestürzt: Was es vorführt, hat seinen eigenen Prozess zerstört.</translation>
+    </message>
+    <message>
+        <source>It ended without a failure (exit 0).</source>
+        <translation>Ohne Fehler beendet (exit 0).</translation>
+    </message>
+    <message>
+        <source>It ended with failures (exit %1): its output below says which.</source>
+        <translation>Mit Fehlern beendet (exit %1): Die Ausgabe unten nennt sie.</translation>
+    </message>
+    <message>
+        <source>Running %1…</source>
+        <translation>%1 läuft…</translation>
     </message>
 </context>
 <context>

@@ -486,8 +486,10 @@ void MainWindow::reloadScenarios() {
     scenarioMenu_->clear();
     const ScenarioLibrary library = loadScenarios();
     for (const Scenario& scenario : library.scenarios) {
-        QAction* entry = scenarioMenu_->addAction(
-            scenario.title, this, [this, scenario] { scenarioPanel_->show(scenario); });
+        QAction* entry = scenarioMenu_->addAction(scenario.title, this, [this, scenario] {
+            makeRoomForScenario(); // before the dock asks for its width
+            scenarioPanel_->show(scenario);
+        });
         entry->setStatusTip(scenario.summary);
     }
     scenarioMenu_->addSeparator();
@@ -498,6 +500,23 @@ void MainWindow::reloadScenarios() {
     if (!library.problems.isEmpty())
         statusBar()->showMessage(
             tr("Scenario files not used: %1").arg(library.problems.join("; ")));
+}
+
+void MainWindow::makeRoomForScenario() {
+    // On a small screen the form, the dashboard and a readable scenario do not fit side by
+    // side. The scenario's own buttons stage and start it, so the form makes way; Show form
+    // brings it back.
+    constexpr int kReadableScenarioWidth = 320;
+    const QScreen* shownOn = screen();
+    if (!shownOn)
+        return;
+    const QRect available = shownOn->availableGeometry();
+    if (showForm_->isChecked() &&
+        centralWidget()->minimumSizeHint().width() + kReadableScenarioWidth > available.width()) {
+        showForm_->setChecked(false);
+        statusBar()->showMessage(tr("The launch form makes room for the scenario on this screen; "
+                                    "Show form brings it back"));
+    }
 }
 
 void MainWindow::askWhatToWatch() {

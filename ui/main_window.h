@@ -94,6 +94,7 @@ private:
     bool stageInForm(const MigrationConfig& config, const QString& held);
     void createMenus();
     void addLanguageMenu(QMenu* view);
+    void makeRoomForScenario();
     void showSnapshot(const TelemetrySnapshot& snapshot);
     void finishRun(MigrationStatus status, qint64 historyId, const QString& historyError);
     void appendEvents(const std::vector<Event>& events);

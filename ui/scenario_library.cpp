@@ -1,7 +1,9 @@
 #include "ui/scenario_library.h"
 
+#include <QCoreApplication>
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -15,6 +17,9 @@ namespace {
 const QStringList kOutcomes = {QStringLiteral("completed"),
                                QStringLiteral("completed with warnings"), QStringLiteral("failed"),
                                QStringLiteral("keeps iterating")};
+// The demonstration programs the package ships (tests/demos).
+const QStringList kDemonstrationPrograms = {QStringLiteral("demo_tls_unprotected"),
+                                            QStringLiteral("demo_rp_reuse")};
 
 QStringList strings(const QJsonValue& value, const QString& what) {
     if (value.isUndefined())
@@ -67,6 +72,18 @@ Scenario parse(const QString& file) {
     }
     if (scenario.variants.isEmpty())
         throw std::invalid_argument("no variants: give at least one, with its label and expect");
+    for (const QJsonValue& value : object.value("demonstrations").toArray()) {
+        const QJsonObject demonstration = value.toObject();
+        ScenarioDemonstration parsed{
+            text(demonstration, "label"), text(demonstration, "program"),
+            strings(demonstration.value("arguments"), "a demonstration's arguments")};
+        // Only the programs shipped for this: a scenario file must not start anything else.
+        if (!kDemonstrationPrograms.contains(parsed.program))
+            throw std::invalid_argument("demonstration '" + parsed.label.toStdString() +
+                                        "' runs '" + parsed.program.toStdString() + "'; known: " +
+                                        kDemonstrationPrograms.join(", ").toStdString());
+        scenario.demonstrations << parsed;
+    }
     for (int index = 0; index < scenario.variants.size(); ++index)
         scenario.config(index); // a setting it cannot read is said now, not when a class waits
     return scenario;
@@ -94,7 +111,26 @@ QString Scenario::html() const {
     for (const ScenarioVariant& variant : variants)
         page += QStringLiteral("<li>%1: <i>%2</i></li>")
                     .arg(variant.label.toHtmlEscaped(), variant.expect.toHtmlEscaped());
-    return page + QStringLiteral("</ul>");
+    page += QStringLiteral("</ul>");
+    if (!demonstrations.isEmpty()) {
+        page += QStringLiteral("<p><b>%1</b></p><ul>")
+                    .arg(QObject::tr("Demonstrations, each in a process of its own"));
+        for (const ScenarioDemonstration& demonstration : demonstrations)
+            page += QStringLiteral("<li>%1</li>").arg(demonstration.label.toHtmlEscaped());
+        page += QStringLiteral("</ul>");
+    }
+    return page;
+}
+
+QString demonstrationProgram(const QString& program) {
+    const QDir binary(QCoreApplication::applicationDirPath());
+    for (const QString& directory :
+         {QStringLiteral("../libexec/migrascope"), QStringLiteral("../tests/demos")}) {
+        const QFileInfo candidate(binary.filePath(directory + QLatin1Char('/') + program));
+        if (candidate.isFile() && candidate.isExecutable())
+            return candidate.canonicalFilePath();
+    }
+    return {};
 }
 
 QString userScenarioDirectory() {

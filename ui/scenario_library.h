@@ -22,6 +22,15 @@ struct ScenarioVariant {
     QString expect;
 };
 
+// A behaviour too dangerous for a migration (it breaks the session or the process it runs in),
+// shown by one of the demonstration programs in its own process: QEMU's old code paths, on
+// purpose, beside the fixed ones.
+struct ScenarioDemonstration {
+    QString label;         // "Without the session lock (QEMU before its fix)"
+    QString program;       // a file name in demonstrationDirectory(): "demo_tls_unprotected"
+    QStringList arguments; // ["5"]
+};
+
 struct Scenario {
     QString file; // where it was read from
     QString title;
@@ -29,7 +38,8 @@ struct Scenario {
     QStringList explanation; // paragraphs
     QStringList watch;       // what to watch, one point each
     QStringList settings;
-    QList<ScenarioVariant> variants; // at least one
+    QList<ScenarioVariant> variants;             // at least one
+    QList<ScenarioDemonstration> demonstrations; // may be none
 
     // The configuration of variant `index`: the scenario's settings, then the variant's.
     // Throws std::invalid_argument naming the line it cannot read.
@@ -45,6 +55,9 @@ struct ScenarioLibrary {
 
 // The directory a trainer's own scenarios go in.
 QString userScenarioDirectory();
+// Where the demonstration programs are: installed beside the binary's libexec
+// (/usr/libexec/migrascope), else in the build tree (tests/demos); empty when neither has it.
+QString demonstrationProgram(const QString& program);
 // Reads every *.json of `directories` in order (default: the shipped ones, then the trainer's).
 ScenarioLibrary loadScenarios(QStringList directories = {});
 

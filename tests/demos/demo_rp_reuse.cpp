@@ -143,6 +143,7 @@ void newDesign() {
 } // namespace
 
 int main() {
+    std::setvbuf(stdout, nullptr, _IOLBF, 0); // the window shows each line as it comes
     oldDesign();
     newDesign();
 }

@@ -14,6 +14,7 @@
 using namespace migrascope;
 
 int main(int argc, char** argv) {
+    std::setvbuf(stdout, nullptr, _IOLBF, 0); // the window shows each line as it comes
     const auto pki = std::filesystem::temp_directory_path() / "migrascope-demo-pki";
     generatePki(pki.string());
     test::StressOptions options;
