@@ -297,6 +297,46 @@ private slots:
         QVERIFY(static_cast<double>(snap.stats.transferred) / seconds <= cap * 1.03);
     }
 
+    // A trainer's slow motion: the same migration, slower. The link's cap, the guest's workload
+    // and the downtime limit scale together; the wall clock sees the slowed link, and back at
+    // normal speed the run completes, verified, with each change in its log.
+    void slowMotionSlowsTheMigrationItself() {
+        MigrationConfig config = plainConfig(64ull << 20, 8ull << 20, 32ull << 20, 2);
+        MigrationRun run(config, RunOptions{"", false});
+        QVERIFY(!run.setSlowMotion(3).empty()); // 1/2, 1/5 and 1/10 only
+        QCOMPARE(run.setSlowMotion(5), std::string());
+        run.start();
+        QTRY_VERIFY_WITH_TIMEOUT(run.snapshot().stats.transferred > (1u << 20), 20000);
+        const auto before = run.snapshot();
+        const auto from = std::chrono::steady_clock::now();
+        QTest::qWait(1500);
+        const auto after = run.snapshot();
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - from).count();
+        QCOMPARE(after.slowMotion, 5u);
+        QCOMPARE(after.stats.downtimeLimitMs, std::uint64_t{1500}); // 300 ms x 5
+        QVERIFY2(after.status == MigrationStatus::Active, after.errorDesc.c_str());
+        // 32 MiB/s / 5 = 6.4 MiB/s; normal speed would move 48 MiB in this time.
+        const double moved =
+            static_cast<double>(after.stats.transferred - before.stats.transferred);
+        const double slowedCap = (32.0 / 5) * (1 << 20);
+        QVERIFY2(moved <= slowedCap * seconds * 1.3 + (1 << 20),
+                 qPrintable(QString("%1 MiB in %2 s").arg(moved / (1 << 20)).arg(seconds)));
+        QCOMPARE(run.setSlowMotion(1), std::string());
+        QVERIFY2(run.waitFor(std::chrono::seconds(60)), "the migration did not end");
+        const auto end = run.snapshot();
+        QVERIFY2(end.status == MigrationStatus::Completed, end.errorDesc.c_str());
+        QCOMPARE(end.integrity, std::string("verified"));
+        QCOMPARE(end.stats.downtimeLimitMs, std::uint64_t{300});
+        bool slowed = false;
+        bool normal = false;
+        for (const auto& event : end.events) {
+            slowed |= event.text.starts_with("slow motion 1/5");
+            normal |= event.text.starts_with("slow motion off");
+        }
+        QVERIFY(slowed && normal);
+    }
+
     // A guest dirtying 256 MiB/s behind a 128 MiB/s cap: precopy never converges on its own;
     // auto-converge throttles the vCPUs step by step until it does.
     void autoConvergeThrottlesAGuestThatOutrunsTheLink() {

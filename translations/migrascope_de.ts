@@ -1653,6 +1653,26 @@ qmp:SRC.sock oder qmp:SRC.sock,dst=DST.sock
         <source>The launch form makes room for the scenario on this screen; Show form brings it back</source>
         <translation>Das Startformular macht auf diesem Bildschirm dem Szenario Platz; „Formular einblenden“ holt es zurück</translation>
     </message>
+    <message>
+        <source>Slow &amp;motion</source>
+        <translation>&amp;Zeitlupe</translation>
+    </message>
+    <message>
+        <source>Normal speed</source>
+        <translation>Normale Geschwindigkeit</translation>
+    </message>
+    <message>
+        <source>1/%1 speed</source>
+        <translation>1/%1 Geschwindigkeit</translation>
+    </message>
+    <message>
+        <source>Slow motion</source>
+        <translation>Zeitlupe</translation>
+    </message>
+    <message>
+        <source>The link, the guest&apos;s workload and the downtime limit slowed together: the same rounds, several times as long</source>
+        <translation>Verbindung, Last des Gasts und Downtime-Grenze gemeinsam verlangsamt: dieselben Runden, um ein Vielfaches länger</translation>
+    </message>
 </context>
 <context>
     <name>migrascope::ui::PostcopyPanel</name>
@@ -2040,6 +2060,10 @@ Aufgezeichnete Ursache: %1</translation>
     <message>
         <source>%1, CPU throttled %2 %</source>
         <translation>%1, CPU gedrosselt %2 %</translation>
+    </message>
+    <message>
+        <source>%1 (slow motion 1/%2)</source>
+        <translation>%1 (Zeitlupe 1/%2)</translation>
     </message>
 </context>
 <context>

@@ -359,6 +359,28 @@ void MainWindow::createMenus() {
         });
     continueAction->setObjectName(QStringLiteral("continueAction"));
     continueAction->setShortcut(QKeySequence(Qt::Key_F8));
+    // For a class: the same migration, slower. Link, workload and downtime limit scale
+    // together, so it goes through the same rounds; the figures shown are the slowed ones.
+    QMenu* speed = migration->addMenu(tr("Slow &motion"));
+    speed->setObjectName(QStringLiteral("slowMotionMenu"));
+    auto* speeds = new QActionGroup(speed);
+    for (const unsigned divisor : {1u, 2u, 5u, 10u}) {
+        QAction* choice =
+            speed->addAction(divisor == 1 ? tr("Normal speed") : tr("1/%1 speed").arg(divisor));
+        choice->setObjectName(QStringLiteral("slowMotion%1").arg(divisor));
+        choice->setCheckable(true);
+        choice->setChecked(divisor == 1);
+        speeds->addAction(choice);
+        connect(choice, &QAction::triggered, this, [this, divisor] {
+            const unsigned before = controller_->slowMotion();
+            const QString refusal = controller_->setSlowMotion(divisor);
+            if (!refusal.isEmpty())
+                findChild<QAction*>(QStringLiteral("slowMotion%1").arg(before))->setChecked(true);
+            reportAction(tr("Slow motion"), refusal);
+        });
+    }
+    speed->setToolTip(tr("The link, the guest's workload and the downtime limit slowed together: "
+                         "the same rounds, several times as long"));
     migration->addSeparator();
     QAction* watch =
         migration->addAction(tr("&Watch a QEMU migration…"), this, &MainWindow::askWhatToWatch);

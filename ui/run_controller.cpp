@@ -75,6 +75,7 @@ bool RunController::start(MigrationConfig config) {
     emit runStarted(run_->config());
     if (stepping_)
         run_->setStepping(true);
+    run_->setSlowMotion(slowMotion_);
     run_->start();
     pollTimer_.start();
     return true;
@@ -140,6 +141,15 @@ QString RunController::setStepping(bool on) {
         return refusalOrEmpty(kWatched);
     stepping_ = on;
     return run_ ? refusalOrEmpty(run_->setStepping(on)) : QString();
+}
+
+QString RunController::setSlowMotion(unsigned divisor) {
+    if (isWatching())
+        return refusalOrEmpty(kWatched);
+    const QString refusal = run_ ? refusalOrEmpty(run_->setSlowMotion(divisor)) : QString();
+    if (refusal.isEmpty())
+        slowMotion_ = divisor;
+    return refusal;
 }
 
 QString RunController::continueFromHold() {

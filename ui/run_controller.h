@@ -49,6 +49,9 @@ public:
     QString setStepping(bool on);
     QString continueFromHold();
     bool stepping() const { return stepping_; }
+    // A trainer's slow motion, 1/divisor (1 = normal speed): this run and the next ones.
+    QString setSlowMotion(unsigned divisor);
+    unsigned slowMotion() const { return slowMotion_; }
     // migrate-set-parameters on our own run: "" when applied, or why not.
     QString setParameters(const LiveParameterChange& change);
 
@@ -80,6 +83,7 @@ signals:
 
 private:
     bool stepping_ = false;
+    unsigned slowMotion_ = 1;
     void poll();
     void adoptWatch();
     void forgetLastRun(); // cursors and last results, before a run or watch begins

@@ -164,6 +164,8 @@ void RunStatusPanel::showSnapshot(const TelemetrySnapshot& snapshot) {
     if (!snapshot.heldAt.empty() && !isFinal(snapshot.status))
         phase_->setText(
             tr("held at %1: Continue (F8) goes on").arg(QString::fromStdString(snapshot.heldAt)));
+    else if (!isFinal(snapshot.status) && snapshot.slowMotion > 1)
+        phase_->setText(tr("%1 (slow motion 1/%2)").arg(phase).arg(snapshot.slowMotion));
     else if (!isFinal(snapshot.status))
         phase_->setText(phase);
     else if (phase.isEmpty() || phase == statusText(snapshot.status))

@@ -88,6 +88,12 @@ public:
     // the phase. "" when accepted, or why not.
     std::string setStepping(bool on);
     std::string continueFromHold();
+    // A trainer's slow motion, 1/`divisor` (2, 5 or 10; 1 is normal speed): the link
+    // (max-bandwidth, or the rate the link reached while unlimited), the guest's workload and
+    // the downtime limit scaled together, so the migration takes that many times as long
+    // through the same rounds. What the screen shows is the slowed migration as it is; the
+    // snapshot's slowMotion says by how much. May be set before the run starts.
+    std::string setSlowMotion(unsigned divisor);
     // migrate-set-parameters: takes effect at once, is logged as an event (so in history),
     // and is what liveParameters() and the snapshot's statistics report from then on.
     std::string setParameters(const LiveParameterChange& change);
@@ -142,6 +148,10 @@ private:
     std::atomic<bool> cancelRequested_{false}; // written under mutex_, read also without it
     bool postcopyRequested_ = false;           // asked before the source existed
     bool stepping_ = false;                    // under mutex_, handed to the source
+    unsigned slowMotion_ = 1;                  // under mutex_
+    std::uint64_t slowMotionLinkRate_ = 0;     // B/s an unlimited link ran at; under mutex_
+    void applyLiveParameters();                // under mutex_: to the source and its guest
+    void measureLinkForSlowMotion();           // the sampler's, once data flows
     bool finished_ = false;
     bool samplerStop_ = false;
     std::int64_t historyId_ = 0;

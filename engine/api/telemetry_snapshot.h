@@ -266,6 +266,8 @@ struct TelemetrySnapshot {
     // Stepping through the phases (a trainer's "stop at each phase"): the phase the migration
     // is held at, waiting for Continue; empty when it is not held.
     std::string heldAt;
+    // A trainer's slow motion: link, workload and downtime limit at 1/slowMotion (1: normal).
+    unsigned slowMotion = 1;
     GuestState sourceGuest = GuestState::Running;
     MigrationStats stats;
     double progress = 0; // 0..1, never decreases during a run

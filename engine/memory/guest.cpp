@@ -188,7 +188,8 @@ void Guest::runWorkload() {
     while (!stopRequested_) {
         lock.unlock();
         const auto now = Clock::now();
-        const double running = (100.0 - std::min(99u, throttle())) / 100;
+        const double running =
+            (100.0 - std::min(99u, throttle())) / 100 / slowdown_.load(std::memory_order_relaxed);
         budget +=
             std::chrono::duration<double>(now - sliceStart).count() * pagesPerSecond * running;
         sliceStart = now;

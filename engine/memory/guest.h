@@ -96,6 +96,10 @@ public:
     // dirties that much less. Any thread, any time; 0 lifts it.
     void setThrottle(unsigned percent) { throttle_.store(percent, std::memory_order_relaxed); }
     unsigned throttle() const { return throttle_.load(std::memory_order_relaxed); }
+    // A trainer's slow motion: the workload dirties 1/`divisor` of its rate. Any thread.
+    void setSlowdown(unsigned divisor) {
+        slowdown_.store(std::max(1u, divisor), std::memory_order_relaxed);
+    }
 
     // Starts the vCPUs (the workload thread). Idempotent.
     void start();
@@ -126,6 +130,7 @@ private:
     bool stopRequested_ = false;
     std::atomic<bool> stopping_{false}; // stopRequested_, for the workload's inner loop
     std::atomic<unsigned> throttle_{0};
+    std::atomic<unsigned> slowdown_{1};
     std::atomic<std::uint64_t> pagesWritten_{0};
     std::uint64_t generation_ = 1;
 };

@@ -106,7 +106,8 @@ bool MigrationSource::postcopyWanted() const {
     // dirtySyncCount_ counts the bulk pass too: iteration N ends at sync N + 1.
     if (start.afterIterations > 0 && dirtySyncCount_ >= start.afterIterations + 1)
         return true;
-    return start.afterMs > 0 && telemetry_.elapsedMs() - activeStartMs_ >= start.afterMs;
+    return start.afterMs > 0 &&
+           telemetry_.elapsedMs() - activeStartMs_ >= start.afterMs * slowMotion_.load();
 }
 
 std::uint64_t MigrationSource::pagesToSend() const {

@@ -149,17 +149,14 @@ std::string MigrationRun::setParameters(const LiveParameterChange& change) {
             said +=
                 "max-bandwidth " + rate(live_.maxBandwidth) + " -> " + rate(*change.maxBandwidth);
             live_.maxBandwidth = *change.maxBandwidth;
-            if (source_)
-                source_->setMaxBandwidth(live_.maxBandwidth);
         }
         if (change.downtimeLimitMs && *change.downtimeLimitMs != live_.downtimeLimitMs) {
             said += std::string(said.empty() ? "" : ", ") + "downtime-limit " +
                     std::to_string(live_.downtimeLimitMs) + " -> " +
                     std::to_string(*change.downtimeLimitMs) + " ms";
             live_.downtimeLimitMs = *change.downtimeLimitMs;
-            if (source_)
-                source_->setDowntimeLimit(live_.downtimeLimitMs);
         }
+        applyLiveParameters();
     }
     telemetry_->event(EventLevel::Info, Side::Source,
                       "migrate-set-parameters: " + (said.empty() ? "nothing changed" : said));
@@ -186,6 +183,61 @@ std::string MigrationRun::setStepping(bool on) {
         return kNotRunning;
     stepping_ = on;
     return source_ ? source_->setStepping(on) : std::string();
+}
+
+std::string MigrationRun::setSlowMotion(unsigned divisor) {
+    if (divisor != 1 && divisor != 2 && divisor != 5 && divisor != 10)
+        return "slow motion is 1/2, 1/5 or 1/10 (1 for normal speed), not 1/" +
+               std::to_string(divisor);
+    std::string said;
+    {
+        std::lock_guard lock(mutex_);
+        if (finished_)
+            return kNotRunning;
+        if (divisor == slowMotion_)
+            return {};
+        slowMotion_ = divisor;
+        if (divisor == 1)
+            slowMotionLinkRate_ = 0; // measured again at the next slow motion
+        applyLiveParameters();
+        said = divisor == 1
+                   ? std::string("slow motion off: normal speed")
+                   : "slow motion 1/" + std::to_string(divisor) +
+                         ": max-bandwidth, the guest's workload and downtime-limit (" +
+                         std::to_string(live_.downtimeLimitMs * divisor) + " ms) scaled by it";
+    }
+    telemetry_->setSlowMotion(divisor);
+    telemetry_->event(EventLevel::Info, Side::Source, said);
+    return {};
+}
+
+void MigrationRun::applyLiveParameters() {
+    if (!source_)
+        return;
+    // An unlimited link is slowed from the rate it reached; until it has one, it runs free.
+    const std::uint64_t link = live_.maxBandwidth != 0 ? live_.maxBandwidth : slowMotionLinkRate_;
+    source_->setMaxBandwidth(slowMotion_ == 1 || link == 0 ? live_.maxBandwidth
+                                                           : link / slowMotion_);
+    source_->setDowntimeLimit(live_.downtimeLimitMs * slowMotion_);
+    source_->setSlowMotion(slowMotion_);
+    if (sourceGuest_)
+        sourceGuest_->setSlowdown(slowMotion_);
+}
+
+void MigrationRun::measureLinkForSlowMotion() {
+    const double mbps = telemetry_->stats().mbps;
+    std::string said;
+    {
+        std::lock_guard lock(mutex_);
+        if (slowMotion_ == 1 || live_.maxBandwidth != 0 || slowMotionLinkRate_ != 0 || mbps <= 0)
+            return;
+        slowMotionLinkRate_ = static_cast<std::uint64_t>(mbps * 1e6 / 8);
+        applyLiveParameters();
+        said = "slow motion 1/" + std::to_string(slowMotion_) + ": the unlimited link ran at " +
+               formatBytes(static_cast<double>(slowMotionLinkRate_)) + "/s; max-bandwidth " +
+               formatBytes(static_cast<double>(slowMotionLinkRate_ / slowMotion_)) + "/s from now";
+    }
+    telemetry_->event(EventLevel::Info, Side::Source, said);
 }
 
 std::string MigrationRun::continueFromHold() {
@@ -325,6 +377,7 @@ void MigrationRun::sampleLoop() {
         lock.unlock();
         telemetry_->sample();
         kernelTcp_->update(*telemetry_);
+        measureLinkForSlowMotion();
         if (config_.autoRecover)
             recoverByItself(pausedSinceMs);
         if (options_.recordHistory && telemetry_->elapsedMs() - lastFlush >= kHistoryFlushMs) {
@@ -447,8 +500,7 @@ void MigrationRun::coordinate() {
             std::lock_guard lock(mutex_);
             source_ = std::make_unique<MigrationSource>(config_, *sourceGuest_, *telemetry_);
             // Changed before the source existed (during the boot and the destination's setup).
-            source_->setMaxBandwidth(live_.maxBandwidth);
-            source_->setDowntimeLimit(live_.downtimeLimitMs);
+            applyLiveParameters();
             source_->setPauseStepHook(options_.pauseStepHook);
             source_->setDevices(sourceDevices_.get());
             if (postcopyRequested_)

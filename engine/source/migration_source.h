@@ -60,6 +60,8 @@ public:
     // next bytes sent, the limit to the next switchover decision.
     void setMaxBandwidth(std::uint64_t bytesPerSecond) { limiter_.setRate(bytesPerSecond); }
     void setDowntimeLimit(std::uint64_t milliseconds) { downtimeLimitMs_.store(milliseconds); }
+    // A trainer's slow motion: time-based settings (postcopy after N ms) stretch with it.
+    void setSlowMotion(unsigned divisor) { slowMotion_.store(divisor); }
 
     // Stepping through the phases, for a class (any thread): while on, the migration thread
     // holds at each phase boundary until continueFromHold(). Holds where the guest runs keep
@@ -184,6 +186,7 @@ private:
     Telemetry& telemetry_;
     RateLimiter limiter_;
     std::atomic<std::uint64_t> downtimeLimitMs_; // config_'s, until migrate-set-parameters
+    std::atomic<unsigned> slowMotion_{1};
     std::unique_ptr<TlsCredentials> credentials_;
 
     std::atomic<bool> cancelRequested_{false};

@@ -294,6 +294,11 @@ void Telemetry::setHeldAt(std::string phase) {
     heldAt_ = std::move(phase);
 }
 
+void Telemetry::setSlowMotion(unsigned divisor) {
+    std::lock_guard lock(mutex_);
+    slowMotion_ = divisor;
+}
+
 void Telemetry::setIntegrity(std::string integrity) {
     std::lock_guard lock(mutex_);
     integrity_ = std::move(integrity);
@@ -525,6 +530,7 @@ TelemetrySnapshot Telemetry::snapshot(std::size_t eventCursor, std::size_t sampl
     snap.warnings = warnings_;
     snap.convergence = convergence_;
     snap.heldAt = heldAt_;
+    snap.slowMotion = slowMotion_;
     snap.stats = stats_;
     snap.progress = snap.status == MigrationStatus::Completed ? 1.0 : progress_;
     for (const auto& counters : channels_) {

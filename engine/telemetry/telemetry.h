@@ -99,6 +99,7 @@ public:
     // Why precopy goes on (or that it converged): the downtime estimate against the limit.
     void setConvergence(std::string convergence);
     void setHeldAt(std::string phase); // "" once released
+    void setSlowMotion(unsigned divisor);
     void setSourceGuest(GuestState state) { sourceGuest_.store(state); }
     void updateStats(const MigrationStats& stats);
     MigrationStats stats() const;
@@ -157,6 +158,7 @@ private:
     std::string integrity_ = "pending";
     std::string convergence_;
     std::string heldAt_;
+    unsigned slowMotion_ = 1;
     MigrationStats stats_;
     double progress_ = 0;
     std::vector<Event> events_;
