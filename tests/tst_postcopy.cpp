@@ -108,6 +108,51 @@ private slots:
         QCOMPARE(destination->countCorruptPages(), std::uint64_t{0});
     }
 
+    // A trainer steps through a postcopy outage: held as postcopy starts, and again once the
+    // new connection is up and the destination has said what it lacks; the run still verifies.
+    void steppingHoldsAtPostcopyStartAndRecovery() {
+        MigrationRun run(postcopyConfig(12ull << 20), RunOptions{historyPath()});
+        QCOMPARE(run.setStepping(true), std::string());
+        run.start();
+        std::vector<std::string> held;
+        bool cut = false;
+        bool resumed = false;
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+        while (!run.finished() && std::chrono::steady_clock::now() < deadline) {
+            const auto snap = run.snapshot();
+            if (!snap.heldAt.empty()) {
+                held.push_back(snap.heldAt);
+                // After the recovery's hold the rest runs by itself.
+                QCOMPARE(snap.heldAt == "postcopy recovery" ? run.setStepping(false)
+                                                            : run.continueFromHold(),
+                         std::string());
+                QTRY_VERIFY_WITH_TIMEOUT(run.snapshot().heldAt != snap.heldAt || run.finished(),
+                                         10000);
+                continue;
+            }
+            const MigrationStatus source = snap.status;
+            const MigrationStatus destination = run.destinationStatus();
+            if (!cut && source == MigrationStatus::PostcopyActive &&
+                destination == MigrationStatus::PostcopyActive)
+                cut = run.cutNetwork().empty();
+            if (!resumed && source == MigrationStatus::PostcopyPaused &&
+                destination == MigrationStatus::PostcopyPaused) {
+                QCOMPARE(run.recover(), std::string());
+                QCOMPARE(run.resume(), std::string());
+                resumed = true;
+            }
+            QTest::qWait(20);
+        }
+        endVerified(run);
+        std::string sequence;
+        for (const auto& phase : held)
+            sequence += phase + "; ";
+        const auto start = std::find(held.begin(), held.end(), "postcopy start");
+        QVERIFY2(start != held.end() &&
+                     std::find(start, held.end(), "postcopy recovery") != held.end(),
+                 sequence.c_str());
+    }
+
     void twentyNetworkCutsInPostcopyRecoverAndMemoryMatches() {
         const std::size_t threadsBefore = countEntries("/proc/self/task");
         const std::size_t descriptorsBefore = countEntries("/proc/self/fd");

@@ -1448,8 +1448,8 @@ Verzeichnis im Layout von tls-creds-x509: ca-cert.pem, server-cert.pem, server-k
         <translation>An jeder P&amp;hase anhalten</translation>
     </message>
     <message>
-        <source>Hold the migration at each phase boundary (bulk copy, each dirty sync, switchover, device stop-copy, verification, postcopy start) until Continue</source>
-        <translation>Die Migration an jeder Phasengrenze anhalten (bulk copy, jeder dirty sync, switchover, device stop-copy, verification, postcopy start), bis „Weiter“</translation>
+        <source>Hold the migration at each phase boundary (setup, bulk copy, each dirty sync, switchover, device stop-copy, verification, postcopy start, postcopy recovery) until Continue</source>
+        <translation>Die Migration an jeder Phasengrenze anhalten (setup, bulk copy, jeder dirty sync, switchover, device stop-copy, verification, postcopy start, postcopy recovery), bis „Weiter“</translation>
     </message>
     <message>
         <source>Stop at each phase</source>

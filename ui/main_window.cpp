@@ -342,9 +342,9 @@ void MainWindow::createMenus() {
     stepping->setObjectName(QStringLiteral("steppingAction"));
     stepping->setCheckable(true);
     stepping->setShortcut(QKeySequence(Qt::Key_F9));
-    stepping->setStatusTip(tr("Hold the migration at each phase boundary (bulk copy, each dirty "
-                              "sync, switchover, device stop-copy, verification, postcopy "
-                              "start) until Continue"));
+    stepping->setStatusTip(tr("Hold the migration at each phase boundary (setup, bulk copy, each "
+                              "dirty sync, switchover, device stop-copy, verification, postcopy "
+                              "start, postcopy recovery) until Continue"));
     connect(stepping, &QAction::toggled, this, [this, stepping](bool on) {
         const QString refusal = controller_->setStepping(on);
         if (!refusal.isEmpty()) {

@@ -83,8 +83,9 @@ public:
     std::string resume(const std::string& uri = {});
     std::string cutNetwork(); // a trainer's fault: the main channel's network fails
     // A trainer's stepping: while on (it may be set before the run starts), the migration
-    // holds at each phase boundary (bulk copy, each dirty sync, switchover, device stop-copy,
-    // verification, postcopy start) until continueFromHold(); the snapshot's heldAt names
+    // holds at each phase boundary (setup, bulk copy, each dirty sync, switchover, device
+    // stop-copy, verification, postcopy start, postcopy recovery) until continueFromHold();
+    // the snapshot's heldAt names
     // the phase. "" when accepted, or why not.
     std::string setStepping(bool on);
     std::string continueFromHold();

@@ -422,6 +422,10 @@ void MigrationSource::pauseUntilResumed(std::string reason) {
         try {
             const std::uint64_t before = pagesToSend();
             resumeHandshake();
+            // A trainer's hold: the new connection is up and the destination said what it
+            // lacks; its guest waits for those pages until Continue.
+            holdAt("postcopy recovery");
+            throwIfCancelled();
             const std::uint64_t missing = pagesToSend();
             telemetry_.postcopyRecovered(telemetry_.elapsedMs() - pausedAt, missing);
             telemetry_.event(

@@ -673,11 +673,14 @@ MigrationStatus MigrationSource::run(std::uint16_t destinationPort) {
             throw MigrationError("VFIO devices cannot migrate with postcopy-ram (QEMU's VFIO "
                                  "save_prepare refuses it too): remove the devices or the "
                                  "capability");
+        // A trainer's first hold: nothing connected yet. QEMU's setup-time leaves it out.
+        const double heldInSetup = holdAt("setup");
+        throwIfCancelled();
         telemetry_.setPhase("setup: connecting channels");
         connectChannels(destinationPort);
         openReturnPath();
         sendSetup();
-        setupTimeMs_ = telemetry_.elapsedMs() - startMs_;
+        setupTimeMs_ = telemetry_.elapsedMs() - startMs_ - heldInSetup;
         throwIfCancelled();
         {
             std::lock_guard lock(controlMutex_);
