@@ -333,6 +333,10 @@ private slots:
         QSignalSpy finished(window_->runController(), &RunController::runFinished);
         QTest::mouseClick(child<QPushButton>("startButton"), Qt::LeftButton);
         const auto phaseShown = [this] { return child<QLabel>("phaseValue")->text(); };
+        QTRY_COMPARE_WITH_TIMEOUT(phaseShown(),
+                                  QStringLiteral("held at setup: Continue (F8) goes on"), 60000);
+        QCOMPARE(shownStatus(), QStringLiteral("setup"));
+        goOn->trigger();
         QTRY_COMPARE_WITH_TIMEOUT(
             phaseShown(), QStringLiteral("held at bulk copy: Continue (F8) goes on"), 60000);
         QCOMPARE(shownStatus(), QStringLiteral("active"));
