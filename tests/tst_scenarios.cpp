@@ -202,6 +202,15 @@ private slots:
             QTest::mouseClick(panel->findChild<QPushButton*>("scenarioLoad"), Qt::LeftButton);
             QCOMPARE(stagedSettings(window.launchForm()->config()),
                      stagedSettings(panel->scenario().config(variant)));
+            // The form comes back beside the scenario; the window is no wider than the two
+            // need, or than it was (Qt would rather widen it than narrow the scenario).
+            QVERIFY(window.launchForm()->isVisibleTo(&window));
+            QTRY_VERIFY2(window.frameGeometry().width() <=
+                             std::max({widthBefore, window.screen()->availableGeometry().width(),
+                                       window.minimumSizeHint().width()}),
+                         qPrintable(QStringLiteral("%1 px wide; it needs %2")
+                                        .arg(window.frameGeometry().width())
+                                        .arg(window.minimumSizeHint().width())));
         }
     }
 

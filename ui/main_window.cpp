@@ -34,6 +34,7 @@
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QResizeEvent>
 #include <QScreen>
 #include <QScrollArea>
 #include <QScrollBar>
@@ -164,11 +165,13 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent) : QMainWindow(par
             [this](const MigrationConfig& config, const QString& description) {
                 stageInForm(config, tr("The form holds the scenario %1").arg(description));
             });
-    connect(scenarioPanel_, &ScenarioPanel::startRequested, this,
-            [this](const MigrationConfig& config, const QString& description) {
-                if (stageInForm(config, tr("The form holds the scenario %1").arg(description)))
-                    startRun();
-            });
+    connect(
+        scenarioPanel_, &ScenarioPanel::startRequested, this,
+        [this](const MigrationConfig& config, const QString& description) {
+            // Started from the panel, the form stays as it is: the scenario says what runs.
+            if (stageInForm(config, tr("The form holds the scenario %1").arg(description), false))
+                startRun();
+        });
     connect(controller_, &RunController::watchStarted, this,
             [this](const QString& description) { statusBar()->showMessage(description); });
     connect(controller_, &RunController::watchRefused, this, [this](const QString& reason) {
@@ -450,13 +453,14 @@ void MainWindow::createMenus() {
     });
 }
 
-bool MainWindow::stageInForm(const MigrationConfig& config, const QString& held) {
+bool MainWindow::stageInForm(const MigrationConfig& config, const QString& held, bool showForm) {
     if (controller_->isRunning()) {
         statusBar()->showMessage(tr("A migration is in flight; try again once it has ended"));
         return false;
     }
     form_->setConfig(config);
-    showForm_->setChecked(true);
+    if (showForm)
+        showForm_->setChecked(true);
     tabs_->setCurrentWidget(dashboard_);
     statusBar()->showMessage(held);
     return true;
@@ -696,6 +700,29 @@ void MainWindow::updateFormVisibility() {
     // its columns, and a watched QEMU migration is launched elsewhere.
     formScroll_->setVisible(tabs_->currentWidget() != historyPage_ && !watching_ &&
                             showForm_->isChecked());
+}
+
+void MainWindow::resizeEvent(QResizeEvent* event) {
+    QMainWindow::resizeEvent(event);
+    // Qt widens the window for the form rather than narrow the scenario beside it, and the
+    // window system reports the new size only later: this is where it shows.
+    if (scenarioPanel_->isVisible())
+        QMetaObject::invokeMethod(this, &MainWindow::keepOnScreen, Qt::QueuedConnection);
+}
+
+void MainWindow::keepOnScreen() {
+    const QScreen* shownOn = screen();
+    if (!shownOn || isMaximized() || isFullScreen())
+        return;
+    const int over = frameGeometry().right() - shownOn->availableGeometry().right();
+    if (over <= 0)
+        return;
+    if (scenarioPanel_->isVisible() && !scenarioPanel_->isFloating())
+        resizeDocks(
+            {scenarioPanel_},
+            {std::max(scenarioPanel_->minimumSizeHint().width(), scenarioPanel_->width() - over)},
+            Qt::Horizontal);
+    resize(width() - over, height());
 }
 
 void MainWindow::finishRun(MigrationStatus status, qint64 historyId, const QString& historyError) {

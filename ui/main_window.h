@@ -70,6 +70,7 @@ public:
 
 protected:
     void closeEvent(QCloseEvent* event) override;
+    void resizeEvent(QResizeEvent* event) override;
     void showEvent(QShowEvent* event) override;
 
 private:
@@ -91,10 +92,12 @@ private:
     void runAgain(const QString& configuration);
     // Puts `config` in the launch form (shown, on the Live tab) and says `held`; false while a
     // migration is in flight. Running a recorded run again and loading a scenario both use it.
-    bool stageInForm(const MigrationConfig& config, const QString& held);
+    // Puts `config` in the form, and shows the form unless told not to.
+    bool stageInForm(const MigrationConfig& config, const QString& held, bool showForm = true);
     void createMenus();
     void addLanguageMenu(QMenu* view);
     void makeRoomForScenario();
+    void keepOnScreen(); // back inside the screen when Qt widened the window for a widget
     void showSnapshot(const TelemetrySnapshot& snapshot);
     void finishRun(MigrationStatus status, qint64 historyId, const QString& historyError);
     void appendEvents(const std::vector<Event>& events);
