@@ -367,7 +367,7 @@ void MainWindow::createMenus() {
     QMenu* speed = migration->addMenu(tr("Slow &motion"));
     speed->setObjectName(QStringLiteral("slowMotionMenu"));
     auto* speeds = new QActionGroup(speed);
-    for (const unsigned divisor : {1u, 2u, 5u, 10u}) {
+    for (const unsigned divisor : kSlowMotionDivisors) {
         QAction* choice =
             speed->addAction(divisor == 1 ? tr("Normal speed") : tr("1/%1 speed").arg(divisor));
         choice->setObjectName(QStringLiteral("slowMotion%1").arg(divisor));
@@ -489,7 +489,6 @@ void MainWindow::addLanguageMenu(QMenu* view) {
         QAction* action = languages->addAction(name);
         action->setCheckable(true);
         action->setChecked(language == chosen);
-        action->setData(language);
         group->addAction(action);
         connect(action, &QAction::triggered, this, [this, language, name] {
             chooseLanguage(language);

@@ -55,6 +55,8 @@ struct LiveParameterChange {
     std::optional<std::uint64_t> maxBandwidth;
     std::optional<std::uint64_t> downtimeLimitMs;
 };
+// A trainer's slow motion: 1/N of normal speed, N one of these (1 is normal speed).
+inline constexpr unsigned kSlowMotionDivisors[] = {1, 2, 5, 10};
 // Why a change cannot be made ("" when it can): the bounds QEMU and the command line apply.
 std::string checkLiveParameters(const LiveParameterChange& change);
 

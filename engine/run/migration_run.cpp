@@ -12,6 +12,8 @@
 #include "engine/telemetry/kernel_tcp_reader.h"
 #include "engine/telemetry/telemetry.h"
 
+#include <algorithm>
+#include <iterator>
 #include <stdexcept>
 #include <tuple>
 #include <utility>
@@ -186,7 +188,8 @@ std::string MigrationRun::setStepping(bool on) {
 }
 
 std::string MigrationRun::setSlowMotion(unsigned divisor) {
-    if (divisor != 1 && divisor != 2 && divisor != 5 && divisor != 10)
+    if (std::find(std::begin(kSlowMotionDivisors), std::end(kSlowMotionDivisors), divisor) ==
+        std::end(kSlowMotionDivisors))
         return "slow motion is 1/2, 1/5 or 1/10 (1 for normal speed), not 1/" +
                std::to_string(divisor);
     std::string said;
@@ -225,18 +228,28 @@ void MigrationRun::applyLiveParameters() {
 }
 
 void MigrationRun::measureLinkForSlowMotion() {
+    std::unique_lock lock(mutex_);
+    const auto waiting = [this] {
+        return slowMotion_ != 1 && live_.maxBandwidth == 0 && slowMotionLinkRate_ == 0;
+    };
+    // Only while an unlimited link waits for its rate, not on every sample; the statistics
+    // are read outside our lock, as everywhere else.
+    if (!waiting())
+        return;
+    lock.unlock();
     const double mbps = telemetry_->stats().mbps;
-    std::string said;
-    {
-        std::lock_guard lock(mutex_);
-        if (slowMotion_ == 1 || live_.maxBandwidth != 0 || slowMotionLinkRate_ != 0 || mbps <= 0)
-            return;
-        slowMotionLinkRate_ = static_cast<std::uint64_t>(mbps * 1e6 / 8);
-        applyLiveParameters();
-        said = "slow motion 1/" + std::to_string(slowMotion_) + ": the unlimited link ran at " +
-               formatBytes(static_cast<double>(slowMotionLinkRate_)) + "/s; max-bandwidth " +
-               formatBytes(static_cast<double>(slowMotionLinkRate_ / slowMotion_)) + "/s from now";
-    }
+    if (mbps <= 0)
+        return;
+    lock.lock();
+    if (!waiting())
+        return;
+    slowMotionLinkRate_ = static_cast<std::uint64_t>(mbps * 1e6 / 8);
+    applyLiveParameters();
+    const std::string said =
+        "slow motion 1/" + std::to_string(slowMotion_) + ": the unlimited link ran at " +
+        formatBytes(static_cast<double>(slowMotionLinkRate_)) + "/s; max-bandwidth " +
+        formatBytes(static_cast<double>(slowMotionLinkRate_ / slowMotion_)) + "/s from now";
+    lock.unlock();
     telemetry_->event(EventLevel::Info, Side::Source, said);
 }
 
