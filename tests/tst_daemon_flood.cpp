@@ -227,11 +227,16 @@ private:
         return said.contains("\"return\"") && !said.contains("\"error\"");
     }
 
-    // The operator's migrate-pause on the source; the daemon pauses too.
+    // The operator's migrate-pause on the source; the daemon pauses too, and knows it for the
+    // operator's pause (the TLS session said so), not for a failure of the connection.
     void pauseThroughQmp(const QString& sourceSocket) {
         const QByteArray said = qmp(sourceSocket, {R"({"execute": "migrate-pause"})"});
         QVERIFY2(accepted(said), said.constData());
         QTRY_VERIFY_WITH_TIMEOUT(daemonLog().contains("postcopy-paused"), 20000);
+        QTRY_VERIFY2_WITH_TIMEOUT(
+            daemonLog().contains(
+                "postcopy-paused: the source paused the migration (migrate-pause)"),
+            daemonLog().constData(), 5000);
     }
 
     void expectResumedAndVerified(QProcess& source, const QString& history) {

@@ -435,7 +435,7 @@ bool MigrationDestination::pauseIfPostcopy(Connection& connection, ReturnPathSen
         session_.recoverArmed = false;
     }
     changed_.notify_all();
-    const std::string why = told == Termination::Paused
+    const std::string why = end == Termination::Paused
                                 ? "the source paused the migration (migrate-pause)"
                             : told == Termination::Network
                                 ? "the network under the main channel failed (a trainer's fault "

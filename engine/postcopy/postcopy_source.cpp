@@ -65,6 +65,8 @@ std::string MigrationSource::interrupt(const std::string& reason, Termination ho
     if (liveMain_) {
         if (how == Termination::Network)
             liveMain_->failNetwork();
+        else if (how == Termination::Paused)
+            liveMain_->shutdownForPause(); // a remote destination learns it was a pause
         else
             liveMain_->shutdown(how);
     }

@@ -226,8 +226,9 @@ template <typename Operation> ssize_t Connection::sessionCall(Operation&& operat
             continue;
         if (rc != GNUTLS_E_AGAIN)
             return rc;
+        // Bounded, so that a writer stuck on a full socket sees a pause's deadline pass.
         pollfd poller{fd_.get(), static_cast<short>(wantsWrite ? POLLOUT : POLLIN), 0};
-        while (::poll(&poller, 1, -1) < 0 && errno == EINTR) {
+        while (::poll(&poller, 1, 250) < 0 && errno == EINTR) {
         }
     }
 }
@@ -516,9 +517,38 @@ std::string Connection::pendingAlert() {
     return {};
 }
 
+namespace {
+// sendRecord's own answers from inside the session lock, beyond GnuTLS's error codes.
+constexpr ssize_t kWriterSaysPause = -1'000'001;
+constexpr ssize_t kWriterStopped = -1'000'002;
+} // namespace
+
 void Connection::sendRecord(const std::uint8_t* data, std::size_t length) {
     while (length > 0) {
-        const ssize_t rc = sessionCall([&] { return gnutls_record_send(session_, data, length); });
+        const ssize_t rc = sessionCall([&]() -> ssize_t {
+            if (pauseGoodbye_ == PauseGoodbye::Requested && !recordHalfSent_) {
+                pauseGoodbye_ = PauseGoodbye::Taken;
+                return kWriterSaysPause;
+            }
+            if (pauseGoodbye_ == PauseGoodbye::Taken && !recordHalfSent_)
+                return kWriterStopped;
+            if (pauseGoodbye_ == PauseGoodbye::Requested &&
+                std::chrono::steady_clock::now() >= pauseGoodbyeDeadline_) {
+                // The half-sent record did not get out in time: the pause goes unsaid.
+                pauseGoodbye_ = PauseGoodbye::Taken;
+                shutdown(Termination::Paused);
+            }
+            const ssize_t sent = gnutls_record_send(session_, data, length);
+            recordHalfSent_ = sent == GNUTLS_E_AGAIN;
+            return sent;
+        });
+        if (rc == kWriterSaysPause) {
+            sayPaused(std::chrono::steady_clock::now() + std::chrono::milliseconds(500));
+            shutdown(Termination::Paused);
+            throw ConnectionError("channel " + name_ + ": paused by the operator (migrate-pause)");
+        }
+        if (rc == kWriterStopped)
+            throw ConnectionError("channel " + name_ + ": paused by the operator (migrate-pause)");
         if (rc < 0) {
             const std::string alert = pendingAlert();
             if (!alert.empty())
@@ -643,6 +673,12 @@ std::size_t Connection::recvSome(void* data, std::size_t length) {
                 termination_ = Termination::Clean; // the peer's close_notify, whatever we did
                 return 0;
             }
+            if ((rc == GNUTLS_E_FATAL_ALERT_RECEIVED || rc == GNUTLS_E_WARNING_ALERT_RECEIVED) &&
+                gnutls_alert_get(session_) == GNUTLS_A_USER_CANCELED && !shutDown_.load()) {
+                termination_ = Termination::Paused; // the peer's shutdownForPause()
+                throw ConnectionError("channel " + name_ +
+                                      ": the peer paused the migration (TLS user_canceled)");
+            }
             if (rc == GNUTLS_E_PREMATURE_TERMINATION && !shutDown_.load()) {
                 termination_ = Termination::Premature;
                 throw PrematureTermination("channel " + name_ +
@@ -720,6 +756,44 @@ void Connection::shutdown(Termination why) {
     shutdownReason_.compare_exchange_strong(unset, why);
     shutDown_.store(true);
     ::shutdown(fd_.get(), SHUT_RDWR);
+}
+
+void Connection::shutdownForPause() {
+    if (session_ && protection_ == TlsProtection::SessionLock) {
+        bool writerSaysIt = false;
+        {
+            std::lock_guard lock(sessionMutex_);
+            if (pauseGoodbye_ != PauseGoodbye::None)
+                return;
+            writerSaysIt = recordHalfSent_;
+            pauseGoodbye_ = writerSaysIt ? PauseGoodbye::Requested : PauseGoodbye::Taken;
+            pauseGoodbyeDeadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+        }
+        if (writerSaysIt)
+            return;
+        sayPaused(std::chrono::steady_clock::now() + std::chrono::milliseconds(300));
+    }
+    shutdown(Termination::Paused);
+}
+
+bool Connection::sayPaused(std::chrono::steady_clock::time_point deadline) {
+    // TLS 1.3 makes user_canceled a closure alert: the peer stops reading there, with
+    // everything before it delivered.
+    for (;;) {
+        int rc = 0;
+        {
+            std::lock_guard lock(sessionMutex_);
+            rc = gnutls_alert_send(session_, GNUTLS_AL_WARNING, GNUTLS_A_USER_CANCELED);
+        }
+        if (rc == 0)
+            return true;
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if ((rc != GNUTLS_E_AGAIN && rc != GNUTLS_E_INTERRUPTED) || left.count() <= 0)
+            return false;
+        pollfd poller{fd_.get(), POLLOUT, 0};
+        ::poll(&poller, 1, static_cast<int>(std::min<std::int64_t>(left.count(), 50)));
+    }
 }
 
 void Connection::failNetwork() {

@@ -131,6 +131,12 @@ public:
     // An injected network failure: the peer gets a reset (RST), not an orderly FIN, as from a
     // network that failed; bytes still in flight are lost, as they would be.
     void failNetwork();
+    // The operator's pause (migrate-pause), said in the session before the socket goes: a TLS
+    // user_canceled alert, so that the peer tells it from a failure. Said at once when no
+    // record is half-sent; otherwise the sending thread says it as soon as its record is
+    // whole, and gives up after a second (the peer then sees an end without close_notify).
+    // Without TLS or without the session lock there is nothing to say it in.
+    void shutdownForPause();
     bool wasShutDown() const { return shutDown_.load(); }
     // Another thread reads this connection while this one sends (the main channel with its
     // return path). A failed send then leaves any alert to that reader: GnuTLS allows one
@@ -151,6 +157,7 @@ private:
     [[noreturn]] void fail(const std::string& what, int gnutlsError) const;
     [[noreturn]] void failErrno(const std::string& what, int error) const;
     void sendRecord(const std::uint8_t* data, std::size_t length);
+    bool sayPaused(std::chrono::steady_clock::time_point deadline);
     std::size_t counted(std::size_t received); // adds to the channel's bytes received
     std::string pendingAlert();
 
@@ -178,6 +185,13 @@ private:
     TlsProtection protection_ = TlsProtection::None;
     std::chrono::milliseconds handshakeTimeout_{20000};
     std::mutex sessionMutex_; // with SessionLock: held around every GnuTLS call, never in poll()
+    // The pause said to the peer (shutdownForPause); under the session lock. Requested: the
+    // writer says it once its half-sent record is whole. Taken: one thread is saying it, and
+    // no record follows.
+    enum class PauseGoodbye { None, Requested, Taken };
+    PauseGoodbye pauseGoodbye_ = PauseGoodbye::None;
+    bool recordHalfSent_ = false; // GnuTLS holds part of a record (it said EAGAIN)
+    std::chrono::steady_clock::time_point pauseGoodbyeDeadline_{};
     // Touched by the writer and, through the key-update hook, by whichever thread GnuTLS
     // sends a KeyUpdate from.
     std::atomic<std::uint64_t> recordsUnderKey_{0};
