@@ -24,9 +24,11 @@
 #include <QComboBox>
 #include <QDBusConnection>
 #include <QDBusConnectionInterface>
+#include <QElapsedTimer>
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
+#include <QPaintEvent>
 #include <QProcess>
 #include <QProgressBar>
 #include <QPushButton>
@@ -36,6 +38,7 @@
 #include <QSpinBox>
 #include <QSplitter>
 #include <QStatusBar>
+#include <QTabWidget>
 #include <QTableView>
 #include <QTableWidget>
 #include <QTemporaryDir>
@@ -741,6 +744,67 @@ private slots:
             looks.insert(pen.color().name() + QString::number(pen.style()));
         }
         QCOMPARE(looks.size(), 17);
+    }
+
+    // A live run's samples come ten times a second, as half-second averages: the plot redraws
+    // at most twice a second (the window's thread is the dashboard's cost), and still draws
+    // the last samples once they stop coming.
+    void liveSamplesRedrawThePlotAtMostTwiceASecond() {
+        ThroughputPlot plot;
+        plot.setRefreshInterval(500);
+        plot.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&plot));
+        QTest::qWait(600);
+        QSignalSpy replots(plot.plot(), &QCustomPlot::afterReplot);
+        QElapsedTimer clock;
+        clock.start();
+        int beforeLastSample = 0;
+        for (int batch = 0; batch < 20; ++batch) {
+            if (batch > 0)
+                QTest::qWait(50);
+            beforeLastSample = static_cast<int>(replots.count());
+            plot.appendSamples({{100.0 * (batch + 1), "main", 1e6 * (batch + 1), 1}});
+        }
+        const double fed = static_cast<double>(clock.elapsed()) / 1000;
+        QVERIFY2(beforeLastSample <= 1 + static_cast<int>(fed * 2),
+                 qPrintable(QStringLiteral("%1 replots in %2 s").arg(beforeLastSample).arg(fed)));
+        // The last samples are drawn without more coming.
+        QTRY_VERIFY_WITH_TIMEOUT(replots.count() > beforeLastSample, 1000);
+        QTest::qWait(600);
+        const int settled = static_cast<int>(replots.count());
+        QTest::qWait(600);
+        QCOMPARE(replots.count(), settled); // no redraws without new data
+    }
+
+    // The live figures change four times a second; only the dashboard under them is painted
+    // again, not the tab frame and the window behind it (which cost the window's thread more
+    // than the figures themselves).
+    void aChangingFigureRepaintsOnlyTheDashboard() {
+        auto* tabs = window_->findChild<QTabWidget*>();
+        auto* figure = child<QLabel>("mbpsValue");
+        QVERIFY(tabs && figure);
+        tabs->setCurrentIndex(0);
+        QWidget* page = tabs->currentWidget();
+        QTest::qWait(300);
+        struct PaintWatcher : QObject {
+            QRegion painted;
+            bool eventFilter(QObject*, QEvent* event) override {
+                if (event->type() == QEvent::Paint)
+                    painted += static_cast<QPaintEvent*>(event)->region();
+                return false;
+            }
+        } watcher;
+        tabs->installEventFilter(&watcher);
+        for (int change = 0; change < 8; ++change) {
+            figure->setText(QStringLiteral("%1 MiB/s").arg(100 + change * 37));
+            QTest::qWait(30);
+        }
+        tabs->removeEventFilter(&watcher);
+        QTRY_VERIFY(figure->isVisible());
+        const QRect pageInTabs(page->mapTo(tabs, QPoint(0, 0)), page->size());
+        QVERIFY2(!watcher.painted.intersects(pageInTabs),
+                 qPrintable(QStringLiteral("the tab widget painted %1 px under the dashboard")
+                                .arg((watcher.painted & pageInTabs).boundingRect().width())));
     }
 
     // On a small screen the form folds away with the button by the tabs, giving the

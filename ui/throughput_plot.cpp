@@ -3,6 +3,7 @@
 #include "ui/theme.h"
 
 #include <QEvent>
+#include <QTimer>
 #include <QVBoxLayout>
 #include <algorithm>
 #include <array>
@@ -27,7 +28,10 @@ constexpr int kPhaseLabelGap = 6; // pixels between two names on one row
 } // namespace
 
 ThroughputPlot::ThroughputPlot(QWidget* parent)
-    : QWidget(parent), plot_(new QCustomPlot(this)), minimumSpanSeconds_(kMinimumSpanSeconds) {
+    : QWidget(parent), plot_(new QCustomPlot(this)), minimumSpanSeconds_(kMinimumSpanSeconds),
+      refreshTimer_(new QTimer(this)) {
+    refreshTimer_->setSingleShot(true);
+    connect(refreshTimer_, &QTimer::timeout, this, &ThroughputPlot::replotNow);
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(plot_);
@@ -92,9 +96,23 @@ void ThroughputPlot::appendSamples(const std::vector<ChannelSample>& samples) {
         latestSeconds_ = std::max(latestSeconds_, seconds);
     }
     rescaleAxes();
+    replotForNewData();
+}
+
+void ThroughputPlot::replotForNewData() {
     // A hidden tab still costs a replot; showEvent catches up when it becomes visible.
-    if (isVisible())
-        plot_->replot(QCustomPlot::rpQueuedReplot);
+    if (!isVisible() || refreshTimer_->isActive())
+        return;
+    const qint64 since = sinceReplot_.isValid() ? sinceReplot_.elapsed() : refreshIntervalMs_;
+    if (since >= refreshIntervalMs_)
+        replotNow();
+    else
+        refreshTimer_->start(static_cast<int>(refreshIntervalMs_ - since));
+}
+
+void ThroughputPlot::replotNow() {
+    sinceReplot_.start();
+    plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
 void ThroughputPlot::rescaleAxes() {
@@ -123,7 +141,30 @@ void ThroughputPlot::setMinimumSpan(double seconds) {
     plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
+bool ThroughputPlot::onlyLastPhaseGrew(const std::vector<PhaseSpan>& phases) const {
+    if (phases.empty() || phases.size() != phases_.size())
+        return false;
+    for (std::size_t i = 0; i < phases.size(); ++i) {
+        const bool last = i + 1 == phases.size();
+        if (phases[i].name != phases_[i].name || phases[i].startMs != phases_[i].startMs ||
+            (!last && phases[i].endMs != phases_[i].endMs))
+            return false;
+    }
+    return true;
+}
+
 void ThroughputPlot::setPhases(const std::vector<PhaseSpan>& phases) {
+    if (onlyLastPhaseGrew(phases)) {
+        // Four times a second during a live run: move one edge instead of rebuilding items.
+        const PhaseSpan& last = phases.back();
+        auto* band = static_cast<QCPItemRect*>(phaseItems_[phaseItems_.size() - 2]);
+        band->bottomRight->setCoords(last.endMs / 1000, 1);
+        phaseLabels_.back().centreSeconds = (last.startMs + last.endMs) / 2000;
+        phases_ = phases;
+        replotForNewData();
+        return;
+    }
+    phases_ = phases;
     for (QCPAbstractItem* item : phaseItems_)
         plot_->removeItem(item);
     phaseItems_.clear();
@@ -153,7 +194,7 @@ void ThroughputPlot::setPhases(const std::vector<PhaseSpan>& phases) {
         phaseLabels_.push_back({name, (phase.startMs + phase.endMs) / 2000});
         phaseNames_ << name->text();
     }
-    plot_->replot(QCustomPlot::rpQueuedReplot);
+    replotForNewData();
 }
 
 void ThroughputPlot::layoutPhaseLabels() {

@@ -4,6 +4,7 @@
 #include "engine/api/diagnosis.h"
 #include "engine/api/telemetry_snapshot.h"
 
+#include <QElapsedTimer>
 #include <QHash>
 #include <QList>
 #include <QPair>
@@ -17,6 +18,7 @@ class QCPGraph;
 class QCPItemStraightLine;
 class QCPAbstractItem;
 class QCPItemText;
+class QTimer;
 
 namespace migrascope::ui {
 
@@ -46,6 +48,11 @@ public:
     // A vertical line at this moment of a recorded run (a replay); negative hides it.
     void setCursor(double seconds);
 
+    // Data and phases redraw the plot at most once per `milliseconds` (0: at each change). A
+    // live run's rates are averages over half a second, so redrawing more often than that
+    // costs the window's thread without showing anything new.
+    void setRefreshInterval(int milliseconds) { refreshIntervalMs_ = milliseconds; }
+
     // Presentation mode: every line `scale` times as thick, for a projector.
     void setLineScale(double scale);
     double lineWidth(const QString& channel) const; // the channel's pen width; 0 without a graph
@@ -68,6 +75,10 @@ private:
     void applyFonts(); // QCustomPlot's axes and legend keep their own fonts: follow the widget's
     void rescaleAxes();
     void layoutPhaseLabels(); // after each layout, when the axis has its pixels
+    void replotForNewData();  // coalesced by the refresh interval
+    void replotNow();
+    // The same phases, only the last one longer (a live run between two events).
+    bool onlyLastPhaseGrew(const std::vector<PhaseSpan>& phases) const;
 
     QCustomPlot* plot_;
     QHash<QString, QCPGraph*> graphs_;
@@ -82,7 +93,11 @@ private:
     };
     std::vector<PhaseLabel> phaseLabels_;
     QStringList phaseNames_;
+    std::vector<PhaseSpan> phases_;
     double lineScale_ = 1;
+    int refreshIntervalMs_ = 0;
+    QTimer* refreshTimer_;
+    QElapsedTimer sinceReplot_;
 };
 
 } // namespace migrascope::ui
