@@ -106,6 +106,7 @@ void MigrationDestination::receiveMultifd(Connection& connection, const std::uin
 
     std::vector<std::uint8_t> header(kMultifdHeaderSize);
     std::vector<std::uint8_t> deviceState; // this channel's device-state packets, in turn
+    std::vector<iovec> pieces;             // where a packet's pages go
     for (;;) {
         std::size_t got = 0;
         try {
@@ -160,8 +161,17 @@ void MigrationDestination::receiveMultifd(Connection& connection, const std::uin
                 throw MigrationError("channel " + connection.name() + ": page offset " +
                                      std::to_string(offset) + " is outside RAM block '" +
                                      block->name() + "'");
-        for (std::uint32_t i = 0; i < packet.normalPages; ++i)
-            connection.recvExact(block->data() + packet.offsets[i], kPageSize);
+        // Straight into the guest's pages, neighbours as one piece.
+        pieces.clear();
+        for (std::uint32_t i = 0; i < packet.normalPages; ++i) {
+            std::uint8_t* page = block->data() + packet.offsets[i];
+            if (!pieces.empty() &&
+                static_cast<std::uint8_t*>(pieces.back().iov_base) + pieces.back().iov_len == page)
+                pieces.back().iov_len += kPageSize;
+            else
+                pieces.push_back(iovec{page, kPageSize});
+        }
+        connection.recvExactv(pieces.data(), pieces.size());
         for (std::size_t i = 0; i < packet.offsets.size(); ++i) {
             const std::uint64_t page = packet.offsets[i] / kPageSize;
             AtomicPageBitmap& received = received_[index];

@@ -3,29 +3,28 @@
 #include "engine/telemetry/telemetry.h"
 #include "engine/transport/socket_diag.h"
 
-#include <map>
-
 namespace migrascope {
+
+KernelTcpReader::KernelTcpReader() = default;
+KernelTcpReader::~KernelTcpReader() = default;
 
 void KernelTcpReader::update(Telemetry& telemetry) {
     if (failed_)
         return;
-    std::map<std::uint64_t, TcpKernelView> live;
     try {
-        for (const auto& socket : dumpTcpSockets())
-            if (socket.info)
-                live[socket.cookie] = *socket.info;
+        if (!lookup_)
+            lookup_ = std::make_unique<TcpInfoLookup>();
+        for (ChannelCounters* counters : telemetry.channels()) {
+            TcpSocketId id;
+            if (!counters->socket(id.cookie, id.local, id.remote))
+                continue;
+            if (const auto view = lookup_->find(id))
+                counters->setKernelView(*view, id.cookie, ChannelCounters::KernelViewKind::Sampled);
+        }
     } catch (const std::exception& error) {
         failed_ = true;
         telemetry.event(EventLevel::Warning, Side::Source,
                         std::string("the kernel's TCP counters cannot be read: ") + error.what());
-        return;
-    }
-    for (ChannelCounters* counters : telemetry.channels()) {
-        const std::uint64_t cookie = counters->socketCookie.load();
-        if (const auto found = live.find(cookie); found != live.end())
-            counters->setKernelView(found->second, cookie,
-                                    ChannelCounters::KernelViewKind::Sampled);
     }
 }
 

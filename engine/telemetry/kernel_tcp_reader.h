@@ -1,22 +1,30 @@
 // The kernel's view of each channel's TCP connection (tcp_info: bytes acked, RTT,
 // retransmits), read beside our own counters so that a reader can check them against an
 // independent measure. While a channel is open the sampler finds its socket by SO_COOKIE
-// through the kernel's socket diagnostics; as the source ends a channel, the connection reads
-// its last tcp_info itself (Connection::recordKernelView), once the peer acknowledged all.
-// One thread at a time uses an instance.
+// through the kernel's socket diagnostics (an exact lookup by its addresses and cookie); as the
+// source ends a channel, the connection reads its last tcp_info itself
+// (Connection::recordKernelView), once the peer acknowledged all. One thread at a time uses an
+// instance.
 #pragma once
+
+#include <memory>
 
 namespace migrascope {
 
 class Telemetry;
 
+class TcpInfoLookup;
+
 class KernelTcpReader {
 public:
+    KernelTcpReader();
+    ~KernelTcpReader();
     // Reads the kernel's counters of every open channel of `telemetry` whose socket is known.
     void update(Telemetry& telemetry);
 
 private:
-    bool failed_ = false; // the kernel refused a dump once: do not ask every sample
+    std::unique_ptr<TcpInfoLookup> lookup_; // one netlink socket for the run
+    bool failed_ = false;                   // the kernel refused once: do not ask every sample
 };
 
 } // namespace migrascope

@@ -206,6 +206,26 @@ void ChannelCounters::setKernelView(const TcpKernelView& view, std::uint64_t coo
     kernelView_ = view;
 }
 
+void ChannelCounters::setSocket(std::uint64_t cookie, const sockaddr_storage& local,
+                                const sockaddr_storage& remote) {
+    std::lock_guard lock(kernelMutex_);
+    addressedCookie_ = cookie;
+    localAddress_ = local;
+    remoteAddress_ = remote;
+    socketCookie.store(cookie);
+}
+
+bool ChannelCounters::socket(std::uint64_t& cookie, sockaddr_storage& local,
+                             sockaddr_storage& remote) const {
+    std::lock_guard lock(kernelMutex_);
+    if (addressedCookie_ == 0)
+        return false;
+    cookie = addressedCookie_;
+    local = localAddress_;
+    remote = remoteAddress_;
+    return true;
+}
+
 std::optional<TcpKernelView> ChannelCounters::kernelView() const {
     std::lock_guard lock(kernelMutex_);
     return kernelView_;

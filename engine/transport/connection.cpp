@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 #include <stdexcept>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <thread>
 #include <unistd.h>
 
@@ -136,10 +138,16 @@ Connection::Connection(UniqueFd fd, std::string name)
 
 void Connection::setCounters(ChannelCounters* counters) {
     counters_ = counters;
-    std::uint64_t cookie = 0;
-    socklen_t length = sizeof(cookie);
-    if (counters_ && ::getsockopt(fd_.get(), SOL_SOCKET, SO_COOKIE, &cookie, &length) == 0)
-        counters_->socketCookie.store(cookie);
+    if (!counters_)
+        return;
+    if (const auto id = tcpSocketIdOf(fd_.get())) {
+        counters_->setSocket(id->cookie, id->local, id->remote);
+    } else {
+        std::uint64_t cookie = 0;
+        socklen_t length = sizeof(cookie);
+        if (::getsockopt(fd_.get(), SOL_SOCKET, SO_COOKIE, &cookie, &length) == 0)
+            counters_->socketCookie.store(cookie);
+    }
 }
 
 void Connection::recordKernelView(std::chrono::milliseconds bound) {
@@ -742,6 +750,42 @@ void Connection::recvExact(void* data, std::size_t length) {
         }
         bytes += got;
         length -= got;
+    }
+}
+
+void Connection::recvExactv(iovec* pieces, std::size_t count) {
+    if (session_ || !unread_.empty()) {
+        for (std::size_t i = 0; i < count; ++i)
+            recvExact(pieces[i].iov_base, pieces[i].iov_len);
+        return;
+    }
+    std::size_t first = 0;
+    while (first < count && pieces[first].iov_len == 0)
+        ++first;
+    while (first < count) {
+        const int batch = static_cast<int>(std::min<std::size_t>(count - first, IOV_MAX));
+        const ssize_t rc = ::readv(fd_.get(), pieces + first, batch);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc < 0) {
+            termination_ = classifyFailure(0, errno);
+            failErrno("receive failed", errno);
+        }
+        if (rc == 0) {
+            if (shutDown_.load())
+                throw ConnectionError("channel " + name_ + ": connection shut down");
+            termination_ = Termination::Premature; // an orderly end, but mid-message
+            throw ConnectionError("channel " + name_ + ": connection closed by the peer");
+        }
+        std::size_t left = counted(static_cast<std::size_t>(rc));
+        while (first < count && left >= pieces[first].iov_len) {
+            left -= pieces[first].iov_len;
+            ++first;
+        }
+        if (left > 0) {
+            pieces[first].iov_base = static_cast<std::uint8_t*>(pieces[first].iov_base) + left;
+            pieces[first].iov_len -= left;
+        }
     }
 }
 

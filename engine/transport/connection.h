@@ -110,6 +110,10 @@ public:
     void sendv(const iovec* pieces, std::size_t count);
     // Throws MigrationError at end of stream or on error.
     void recvExact(void* data, std::size_t length);
+    // Fills every piece in turn, as recvExact does each; `pieces` is used up. Without TLS one
+    // readv() takes as many pieces as have arrived (a multifd packet's pages in one system
+    // call instead of 128); under TLS GnuTLS decrypts record by record in any case.
+    void recvExactv(iovec* pieces, std::size_t count);
     // Returns 0 at a clean end of stream (TCP FIN, or TLS close_notify).
     std::size_t recvSome(void* data, std::size_t length);
 

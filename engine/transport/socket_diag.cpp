@@ -127,6 +127,81 @@ std::vector<TcpSocket> dumpTcpSockets() {
     return sockets;
 }
 
+std::optional<TcpSocketId> tcpSocketIdOf(int fd) {
+    TcpSocketId id;
+    socklen_t length = sizeof(id.cookie);
+    if (::getsockopt(fd, SOL_SOCKET, SO_COOKIE, &id.cookie, &length) != 0)
+        return std::nullopt;
+    length = sizeof(id.local);
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&id.local), &length) != 0)
+        return std::nullopt;
+    length = sizeof(id.remote);
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&id.remote), &length) != 0)
+        return std::nullopt;
+    return id;
+}
+
+TcpInfoLookup::TcpInfoLookup() : socket_(openDiagSocket(0).release()) {}
+
+TcpInfoLookup::~TcpInfoLookup() {
+    mnl_socket_close(socket_);
+}
+
+std::optional<TcpKernelView> TcpInfoLookup::find(const TcpSocketId& id) {
+    const int family = id.local.ss_family;
+    if (family != AF_INET && family != AF_INET6)
+        return std::nullopt;
+    alignas(nlmsghdr) char buffer[kBufferSize];
+    nlmsghdr* header = mnl_nlmsg_put_header(buffer);
+    header->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    header->nlmsg_flags = NLM_F_REQUEST; // one socket, found by its addresses: no dump
+    header->nlmsg_seq = ++sequence_;
+    auto* request = static_cast<inet_diag_req_v2*>(
+        mnl_nlmsg_put_extra_header(header, sizeof(inet_diag_req_v2)));
+    request->sdiag_family = static_cast<std::uint8_t>(family);
+    request->sdiag_protocol = IPPROTO_TCP;
+    request->idiag_ext = 1u << (INET_DIAG_INFO - 1);
+    request->idiag_states = ~0u;
+    if (family == AF_INET) {
+        const auto& local = reinterpret_cast<const sockaddr_in&>(id.local);
+        const auto& remote = reinterpret_cast<const sockaddr_in&>(id.remote);
+        request->id.idiag_sport = local.sin_port;
+        request->id.idiag_dport = remote.sin_port;
+        std::memcpy(request->id.idiag_src, &local.sin_addr, sizeof(local.sin_addr));
+        std::memcpy(request->id.idiag_dst, &remote.sin_addr, sizeof(remote.sin_addr));
+    } else {
+        const auto& local = reinterpret_cast<const sockaddr_in6&>(id.local);
+        const auto& remote = reinterpret_cast<const sockaddr_in6&>(id.remote);
+        request->id.idiag_sport = local.sin6_port;
+        request->id.idiag_dport = remote.sin6_port;
+        std::memcpy(request->id.idiag_src, &local.sin6_addr, sizeof(local.sin6_addr));
+        std::memcpy(request->id.idiag_dst, &remote.sin6_addr, sizeof(remote.sin6_addr));
+    }
+    // The kernel answers only for the socket with this cookie: addresses reused by a later
+    // connection are not taken for this one.
+    request->id.idiag_cookie[0] = static_cast<std::uint32_t>(id.cookie);
+    request->id.idiag_cookie[1] = static_cast<std::uint32_t>(id.cookie >> 32);
+    if (mnl_socket_sendto(socket_, header, header->nlmsg_len) < 0)
+        throw std::runtime_error(std::string("cannot ask the kernel for a TCP socket: ") +
+                                 std::strerror(errno));
+    const ssize_t got = mnl_socket_recvfrom(socket_, buffer, sizeof(buffer));
+    if (got < 0)
+        throw std::runtime_error(std::string("reading the kernel's TCP socket: ") +
+                                 std::strerror(errno));
+    std::vector<TcpSocket> found;
+    const int result = mnl_cb_run(buffer, static_cast<std::size_t>(got), sequence_,
+                                  mnl_socket_get_portid(socket_), readSocket, &found);
+    if (result == MNL_CB_ERROR) {
+        if (errno == ENOENT || errno == ESTALE)
+            return std::nullopt; // closed meanwhile, or its addresses belong to another now
+        throw std::runtime_error(std::string("the kernel refused to look up a TCP socket: ") +
+                                 std::strerror(errno));
+    }
+    if (found.empty() || found.front().cookie != id.cookie)
+        return std::nullopt;
+    return found.front().info;
+}
+
 std::optional<TcpKernelView> readTcpInfo(int fd, std::uint32_t* unacked) {
     tcp_info info{};
     socklen_t length = sizeof(info);

@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <vector>
 
@@ -28,6 +29,34 @@ struct TcpSocket {
 // Every TCP socket of this network namespace (IPv4 and IPv6) with its tcp_info; throws
 // std::runtime_error when the kernel refuses the request.
 std::vector<TcpSocket> dumpTcpSockets();
+
+// The addresses that name one TCP connection to the kernel, with its SO_COOKIE.
+struct TcpSocketId {
+    std::uint64_t cookie = 0;
+    sockaddr_storage local{};
+    sockaddr_storage remote{};
+};
+// The same connection's own end, from a socket this process holds.
+std::optional<TcpSocketId> tcpSocketIdOf(int fd);
+
+// tcp_info of given connections through the socket diagnostics, one exact lookup each: the
+// kernel finds each in its hash table, where a dump walks every bucket of it (2.5 ms for the
+// 262,144 buckets of this machine, ten times a second). Safe where the socket may be closing
+// meanwhile: a connection gone (or another with its addresses) is simply not found.
+class TcpInfoLookup {
+public:
+    TcpInfoLookup();
+    ~TcpInfoLookup();
+    TcpInfoLookup(const TcpInfoLookup&) = delete;
+    TcpInfoLookup& operator=(const TcpInfoLookup&) = delete;
+
+    // Empty when the connection is gone; throws std::runtime_error when the kernel refuses.
+    std::optional<TcpKernelView> find(const TcpSocketId& id);
+
+private:
+    mnl_socket* socket_ = nullptr;
+    unsigned sequence_ = 0;
+};
 
 // tcp_info of a socket this process holds (TCP_INFO); `unacked`, when given, receives the
 // segments sent and not yet acknowledged. Empty when the kernel refuses.
