@@ -148,6 +148,8 @@ void MigrationSource::switchToPostcopy(std::vector<PageBitmap>& dirty) {
     out.putCommand(StreamCommand::PostcopyRun);
     out.flush();
     downtimeMs_ = telemetry_.elapsedMs() - stoppedAt;
+    if (multifd_)
+        multifd_->recordFinalKernelViews(); // the destination guest runs: no longer downtime
     postcopyStartBytes_ = mainCounters_->bytes.load();
     const std::uint64_t left = pagesToSend();
     telemetry_.setPhase("postcopy");

@@ -598,6 +598,8 @@ void MigrationSource::complete(std::vector<PageBitmap>& dirty) {
         devices_->completed(); // after the verdict, as QEMU's save_cleanup: not in downtime
     main_->endSession();
     main_->recordKernelView(kFinalAckWait);
+    if (multifd_)
+        multifd_->recordFinalKernelViews();
     mainCounters_->state.store(ChannelState::Closed);
     publishStats(0);
 }

@@ -132,10 +132,13 @@ void MultifdSender::finish(bool legacyClose) {
             worker->channel.connection->closeWithoutBye();
         else
             worker->channel.connection->endSession();
-        // After the verdict the destination has read everything: the acks are immediate.
-        worker->channel.connection->recordKernelView(kFinalAckWait);
         worker->channel.counters->state.store(ChannelState::Closed);
     }
+}
+
+void MultifdSender::recordFinalKernelViews() {
+    for (auto& worker : workers_)
+        worker->channel.connection->recordKernelView(kFinalAckWait);
 }
 
 std::uint64_t MultifdSender::zeroPages() const {

@@ -52,6 +52,9 @@ public:
     // After a successful migration: joins the send threads, then ends every channel's TLS
     // session (close_notify), or with `legacyClose` closes without it as old sources did.
     void finish(bool legacyClose);
+    // The kernel's last count of each channel's socket, once the peer acknowledged every byte
+    // (bounded by kFinalAckWait): after the downtime, where waiting for acks costs nothing.
+    void recordFinalKernelViews();
 
     // Any thread: unblocks every channel (cancel, failure elsewhere).
     void shutdownAll();
