@@ -148,8 +148,6 @@ void MigrationSource::switchToPostcopy(std::vector<PageBitmap>& dirty) {
     out.putCommand(StreamCommand::PostcopyRun);
     out.flush();
     downtimeMs_ = telemetry_.elapsedMs() - stoppedAt;
-    if (multifd_)
-        multifd_->recordFinalKernelViews(); // the destination guest runs: no longer downtime
     postcopyStartBytes_ = mainCounters_->bytes.load();
     const std::uint64_t left = pagesToSend();
     telemetry_.setPhase("postcopy");
@@ -312,6 +310,9 @@ void MigrationSource::finishPostcopy() {
 }
 
 void MigrationSource::endMainSessionAfterVerdict() {
+    // The multifd channels ended at the switch to postcopy; their acks are long in.
+    if (multifd_)
+        multifd_->recordFinalKernelViews();
     // The destination has verified everything and said so: a broken connection now cannot
     // undo that, so it is only noted.
     try {
