@@ -15,11 +15,12 @@ void KernelTcpReader::update(Telemetry& telemetry) {
         if (!lookup_)
             lookup_ = std::make_unique<TcpInfoLookup>();
         for (ChannelCounters* counters : telemetry.channels()) {
-            TcpSocketId id;
-            if (!counters->socket(id.cookie, id.local, id.remote))
+            const auto id = counters->socket();
+            if (!id)
                 continue;
-            if (const auto view = lookup_->find(id))
-                counters->setKernelView(*view, id.cookie, ChannelCounters::KernelViewKind::Sampled);
+            if (const auto view = lookup_->find(*id))
+                counters->setKernelView(*view, id->cookie,
+                                        ChannelCounters::KernelViewKind::Sampled);
         }
     } catch (const std::exception& error) {
         failed_ = true;

@@ -1,10 +1,9 @@
 // The kernel's view of each channel's TCP connection (tcp_info: bytes acked, RTT,
 // retransmits), read beside our own counters so that a reader can check them against an
-// independent measure. While a channel is open the sampler finds its socket by SO_COOKIE
-// through the kernel's socket diagnostics (an exact lookup by its addresses and cookie); as the
-// source ends a channel, the connection reads its last tcp_info itself
-// (Connection::recordKernelView), once the peer acknowledged all. One thread at a time uses an
-// instance.
+// independent measure. While a channel is open the sampler asks the kernel's socket
+// diagnostics for its socket, one exact lookup by its addresses and SO_COOKIE; once the
+// migration is over (or has failed) the source reads each socket's last tcp_info itself
+// (Connection::recordKernelView). One thread at a time uses an instance.
 #pragma once
 
 #include <memory>

@@ -206,24 +206,15 @@ void ChannelCounters::setKernelView(const TcpKernelView& view, std::uint64_t coo
     kernelView_ = view;
 }
 
-void ChannelCounters::setSocket(std::uint64_t cookie, const sockaddr_storage& local,
-                                const sockaddr_storage& remote) {
+void ChannelCounters::setSocket(const TcpSocketId& current) {
     std::lock_guard lock(kernelMutex_);
-    addressedCookie_ = cookie;
-    localAddress_ = local;
-    remoteAddress_ = remote;
-    socketCookie.store(cookie);
+    socket_ = current;
+    socketCookie.store(current.cookie);
 }
 
-bool ChannelCounters::socket(std::uint64_t& cookie, sockaddr_storage& local,
-                             sockaddr_storage& remote) const {
+std::optional<TcpSocketId> ChannelCounters::socket() const {
     std::lock_guard lock(kernelMutex_);
-    if (addressedCookie_ == 0)
-        return false;
-    cookie = addressedCookie_;
-    local = localAddress_;
-    remote = remoteAddress_;
-    return true;
+    return socket_;
 }
 
 std::optional<TcpKernelView> ChannelCounters::kernelView() const {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "engine/api/telemetry_snapshot.h"
+#include "engine/transport/socket_diag.h"
 
 #include <atomic>
 #include <chrono>
@@ -13,7 +14,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <sys/socket.h>
 #include <vector>
 
 namespace migrascope {
@@ -52,12 +52,10 @@ struct ChannelCounters {
     // channel at once and can finish after the connection recorded its final counters: a
     // sampled view never replaces the final one of the same socket.
     std::atomic<std::uint64_t> socketCookie{0};
-    // The socket's cookie with the addresses the kernel finds it by, set together (a
-    // resumed postcopy brings a new socket).
-    void setSocket(std::uint64_t cookie, const sockaddr_storage& local,
-                   const sockaddr_storage& remote);
-    // False before a socket was set.
-    bool socket(std::uint64_t& cookie, sockaddr_storage& local, sockaddr_storage& remote) const;
+    // The channel's current socket (a resumed postcopy brings a new one): sets socketCookie
+    // and the addresses the sampler finds it by, together.
+    void setSocket(const TcpSocketId& current);
+    std::optional<TcpSocketId> socket() const; // empty before a socket was set
     enum class KernelViewKind { Sampled, Final };
     void setKernelView(const TcpKernelView& view, std::uint64_t cookie, KernelViewKind viewKind);
     std::optional<TcpKernelView> kernelView() const;
@@ -66,9 +64,7 @@ private:
     mutable std::mutex kernelMutex_;
     std::optional<TcpKernelView> kernelView_;
     std::uint64_t finalViewCookie_ = 0; // the socket whose final counters kernelView_ holds
-    std::uint64_t addressedCookie_ = 0; // the socket the addresses below are of
-    sockaddr_storage localAddress_{};
-    sockaddr_storage remoteAddress_{};
+    std::optional<TcpSocketId> socket_;
     mutable std::mutex tlsMutex_;
     std::string tlsVersion_;
     std::string tlsCipher_;

@@ -140,14 +140,8 @@ void Connection::setCounters(ChannelCounters* counters) {
     counters_ = counters;
     if (!counters_)
         return;
-    if (const auto id = tcpSocketIdOf(fd_.get())) {
-        counters_->setSocket(id->cookie, id->local, id->remote);
-    } else {
-        std::uint64_t cookie = 0;
-        socklen_t length = sizeof(cookie);
-        if (::getsockopt(fd_.get(), SOL_SOCKET, SO_COOKIE, &cookie, &length) == 0)
-            counters_->socketCookie.store(cookie);
-    }
+    if (const auto id = tcpSocketIdOf(fd_.get()))
+        counters_->setSocket(*id);
 }
 
 void Connection::recordKernelView(std::chrono::milliseconds bound) {
@@ -741,16 +735,19 @@ void Connection::recvExact(void* data, std::size_t length) {
     auto* bytes = static_cast<std::uint8_t*>(data);
     while (length > 0) {
         const std::size_t got = recvSome(bytes, length);
-        if (got == 0) {
-            if (shutDown_.load())
-                throw ConnectionError("channel " + name_ + ": connection shut down");
-            if (!session_)
-                termination_ = Termination::Premature; // an orderly end, but mid-message
-            throw ConnectionError("channel " + name_ + ": connection closed by the peer");
-        }
+        if (got == 0)
+            failEndedMidMessage();
         bytes += got;
         length -= got;
     }
+}
+
+void Connection::failEndedMidMessage() {
+    if (shutDown_.load())
+        throw ConnectionError("channel " + name_ + ": connection shut down");
+    if (!session_)
+        termination_ = Termination::Premature; // an orderly end, but mid-message
+    throw ConnectionError("channel " + name_ + ": connection closed by the peer");
 }
 
 void Connection::recvExactv(iovec* pieces, std::size_t count) {
@@ -772,10 +769,8 @@ void Connection::recvExactv(iovec* pieces, std::size_t count) {
             failErrno("receive failed", errno);
         }
         if (rc == 0) {
-            if (shutDown_.load())
-                throw ConnectionError("channel " + name_ + ": connection shut down");
-            termination_ = Termination::Premature; // an orderly end, but mid-message
-            throw ConnectionError("channel " + name_ + ": connection closed by the peer");
+            termination_ = endOfStream(); // as recvSome() says it
+            failEndedMidMessage();
         }
         std::size_t left = counted(static_cast<std::size_t>(rc));
         while (first < count && left >= pieces[first].iov_len) {

@@ -160,6 +160,8 @@ private:
     void handshake(const std::string& role);
     [[noreturn]] void fail(const std::string& what, int gnutlsError) const;
     [[noreturn]] void failErrno(const std::string& what, int error) const;
+    // The stream ended where a message still had bytes to come (recvExact, recvExactv).
+    [[noreturn]] void failEndedMidMessage();
     void sendRecord(const std::uint8_t* data, std::size_t length);
     bool sayPaused(std::chrono::steady_clock::time_point deadline);
     std::size_t counted(std::size_t received); // adds to the channel's bytes received

@@ -69,6 +69,19 @@ int readSocket(const nlmsghdr* header, void* data) {
     return MNL_CB_OK;
 }
 
+// An IPv4 or IPv6 address and port, as inet_diag names a socket's end.
+void putEndpoint(const sockaddr_storage& from, __be16& port, __be32* address) {
+    if (from.ss_family == AF_INET) {
+        const auto& in = reinterpret_cast<const sockaddr_in&>(from);
+        port = in.sin_port;
+        std::memcpy(address, &in.sin_addr, sizeof(in.sin_addr));
+    } else {
+        const auto& in6 = reinterpret_cast<const sockaddr_in6&>(from);
+        port = in6.sin6_port;
+        std::memcpy(address, &in6.sin6_addr, sizeof(in6.sin6_addr));
+    }
+}
+
 struct MnlCloser {
     void operator()(mnl_socket* socket) const { mnl_socket_close(socket); }
 };
@@ -134,10 +147,10 @@ std::optional<TcpSocketId> tcpSocketIdOf(int fd) {
         return std::nullopt;
     length = sizeof(id.local);
     if (::getsockname(fd, reinterpret_cast<sockaddr*>(&id.local), &length) != 0)
-        return std::nullopt;
+        id.local.ss_family = AF_UNSPEC;
     length = sizeof(id.remote);
     if (::getpeername(fd, reinterpret_cast<sockaddr*>(&id.remote), &length) != 0)
-        return std::nullopt;
+        id.remote.ss_family = AF_UNSPEC;
     return id;
 }
 
@@ -149,7 +162,7 @@ TcpInfoLookup::~TcpInfoLookup() {
 
 std::optional<TcpKernelView> TcpInfoLookup::find(const TcpSocketId& id) {
     const int family = id.local.ss_family;
-    if (family != AF_INET && family != AF_INET6)
+    if ((family != AF_INET && family != AF_INET6) || id.remote.ss_family != family)
         return std::nullopt;
     alignas(nlmsghdr) char buffer[kBufferSize];
     nlmsghdr* header = mnl_nlmsg_put_header(buffer);
@@ -162,21 +175,8 @@ std::optional<TcpKernelView> TcpInfoLookup::find(const TcpSocketId& id) {
     request->sdiag_protocol = IPPROTO_TCP;
     request->idiag_ext = 1u << (INET_DIAG_INFO - 1);
     request->idiag_states = ~0u;
-    if (family == AF_INET) {
-        const auto& local = reinterpret_cast<const sockaddr_in&>(id.local);
-        const auto& remote = reinterpret_cast<const sockaddr_in&>(id.remote);
-        request->id.idiag_sport = local.sin_port;
-        request->id.idiag_dport = remote.sin_port;
-        std::memcpy(request->id.idiag_src, &local.sin_addr, sizeof(local.sin_addr));
-        std::memcpy(request->id.idiag_dst, &remote.sin_addr, sizeof(remote.sin_addr));
-    } else {
-        const auto& local = reinterpret_cast<const sockaddr_in6&>(id.local);
-        const auto& remote = reinterpret_cast<const sockaddr_in6&>(id.remote);
-        request->id.idiag_sport = local.sin6_port;
-        request->id.idiag_dport = remote.sin6_port;
-        std::memcpy(request->id.idiag_src, &local.sin6_addr, sizeof(local.sin6_addr));
-        std::memcpy(request->id.idiag_dst, &remote.sin6_addr, sizeof(remote.sin6_addr));
-    }
+    putEndpoint(id.local, request->id.idiag_sport, request->id.idiag_src);
+    putEndpoint(id.remote, request->id.idiag_dport, request->id.idiag_dst);
     // The kernel answers only for the socket with this cookie: addresses reused by a later
     // connection are not taken for this one.
     request->id.idiag_cookie[0] = static_cast<std::uint32_t>(id.cookie);

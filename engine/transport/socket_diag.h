@@ -36,7 +36,8 @@ struct TcpSocketId {
     sockaddr_storage local{};
     sockaddr_storage remote{};
 };
-// The same connection's own end, from a socket this process holds.
+// The same connection's own end, from a socket this process holds: empty without a cookie;
+// an address the socket cannot give stays AF_UNSPEC, and such an id is never found.
 std::optional<TcpSocketId> tcpSocketIdOf(int fd);
 
 // tcp_info of given connections through the socket diagnostics, one exact lookup each: the
