@@ -156,20 +156,17 @@ bool ThroughputPlot::onlyLastPhaseGrew(const std::vector<PhaseSpan>& phases) con
 void ThroughputPlot::setPhases(const std::vector<PhaseSpan>& phases) {
     if (onlyLastPhaseGrew(phases)) {
         // Four times a second during a live run: move one edge instead of rebuilding items.
-        const PhaseSpan& last = phases.back();
-        auto* band = static_cast<QCPItemRect*>(phaseItems_[phaseItems_.size() - 2]);
-        band->bottomRight->setCoords(last.endMs / 1000, 1);
-        phaseLabels_.back().centreSeconds = (last.startMs + last.endMs) / 2000;
+        phaseItems_.back().band->bottomRight->setCoords(phases.back().endMs / 1000, 1);
         phases_ = phases;
         replotForNewData();
         return;
     }
     phases_ = phases;
-    for (QCPAbstractItem* item : phaseItems_)
-        plot_->removeItem(item);
+    for (const PhaseItems& items : phaseItems_) {
+        plot_->removeItem(items.band);
+        plot_->removeItem(items.name);
+    }
     phaseItems_.clear();
-    phaseLabels_.clear();
-    phaseNames_.clear();
     int index = 0;
     for (const PhaseSpan& phase : phases) {
         // x in seconds, y from the axis rectangle's top (0) to its bottom (1).
@@ -189,10 +186,7 @@ void ThroughputPlot::setPhases(const std::vector<PhaseSpan>& phases) {
         name->setText(QString::fromStdString(phase.name));
         name->setColor(palette().color(QPalette::WindowText));
         name->setClipToAxisRect(true);
-        phaseItems_.push_back(band);
-        phaseItems_.push_back(name);
-        phaseLabels_.push_back({name, (phase.startMs + phase.endMs) / 2000});
-        phaseNames_ << name->text();
+        phaseItems_.push_back({band, name});
     }
     replotForNewData();
 }
@@ -202,36 +196,45 @@ void ThroughputPlot::layoutPhaseLabels() {
     // where it clears the names already placed, and one that clears none is not drawn, rather
     // than written over another.
     QCPAxisRect* rect = plot_->axisRect();
-    if (phaseLabels_.empty() || rect->height() <= 0)
+    if (phaseItems_.empty() || rect->height() <= 0)
         return;
     std::array<double, kPhaseLabelRows> rowEnds;
     rowEnds.fill(-1e9);
-    for (const PhaseLabel& label : phaseLabels_) {
-        const QFontMetrics metrics(label.text->font());
-        const double width = metrics.horizontalAdvance(label.text->text()) + kPhaseLabelGap;
+    for (std::size_t i = 0; i < phaseItems_.size(); ++i) {
+        QCPItemText* label = phaseItems_[i].name;
+        const double centreSeconds = (phases_[i].startMs + phases_[i].endMs) / 2000;
+        const QFontMetrics metrics(label->font());
+        const double width = metrics.horizontalAdvance(label->text()) + kPhaseLabelGap;
         // Inside the axes even when its band touches an edge ("setup" at 0 s).
         const double centre =
-            std::clamp(plot_->xAxis->coordToPixel(label.centreSeconds), rect->left() + width / 2,
+            std::clamp(plot_->xAxis->coordToPixel(centreSeconds), rect->left() + width / 2,
                        std::max(rect->left() + width / 2, rect->right() - width / 2));
         const double left = centre - width / 2;
         int row = 0;
         while (row < kPhaseLabelRows && left < rowEnds[static_cast<std::size_t>(row)])
             ++row;
-        label.text->setVisible(row < kPhaseLabelRows);
+        label->setVisible(row < kPhaseLabelRows);
         if (row == kPhaseLabelRows)
             continue;
         rowEnds[static_cast<std::size_t>(row)] = left + width;
         const double top = 2 + row * (metrics.height() + 1);
-        label.text->position->setCoords(plot_->xAxis->pixelToCoord(centre), top / rect->height());
+        label->position->setCoords(plot_->xAxis->pixelToCoord(centre), top / rect->height());
     }
+}
+
+QStringList ThroughputPlot::phaseNames() const {
+    QStringList names;
+    for (const PhaseSpan& phase : phases_)
+        names << QString::fromStdString(phase.name);
+    return names;
 }
 
 QList<QPair<QString, QRectF>> ThroughputPlot::shownPhaseLabels() const {
     QList<QPair<QString, QRectF>> shown;
-    for (const PhaseLabel& label : phaseLabels_)
-        if (label.text->visible())
-            shown.append({label.text->text(), QRectF(label.text->topLeft->pixelPosition(),
-                                                     label.text->bottomRight->pixelPosition())});
+    for (const PhaseItems& items : phaseItems_)
+        if (items.name->visible())
+            shown.append({items.name->text(), QRectF(items.name->topLeft->pixelPosition(),
+                                                     items.name->bottomRight->pixelPosition())});
     return shown;
 }
 

@@ -16,7 +16,7 @@
 class QCustomPlot;
 class QCPGraph;
 class QCPItemStraightLine;
-class QCPAbstractItem;
+class QCPItemRect;
 class QCPItemText;
 class QTimer;
 
@@ -41,7 +41,7 @@ public:
     void setMinimumSpan(double seconds);
     // Bands under the lines, one per phase of a recorded run, named at their top.
     void setPhases(const std::vector<PhaseSpan>& phases);
-    QStringList phaseNames() const { return phaseNames_; }
+    QStringList phaseNames() const;
     // The phase names drawn now, each with its rectangle in the plot's pixels: a name that
     // fits nowhere beside its neighbours is left out (its band stays, and its colour).
     QList<QPair<QString, QRectF>> shownPhaseLabels() const;
@@ -86,14 +86,13 @@ private:
     double latestSeconds_ = 0;
     double minimumSpanSeconds_;
     QCPItemStraightLine* cursor_ = nullptr;
-    std::vector<QCPAbstractItem*> phaseItems_;
-    struct PhaseLabel {
-        QCPItemText* text;
-        double centreSeconds;
+    // What is drawn for each of phases_, in the same order.
+    struct PhaseItems {
+        QCPItemRect* band;
+        QCPItemText* name;
     };
-    std::vector<PhaseLabel> phaseLabels_;
-    QStringList phaseNames_;
     std::vector<PhaseSpan> phases_;
+    std::vector<PhaseItems> phaseItems_;
     double lineScale_ = 1;
     int refreshIntervalMs_ = 0;
     QTimer* refreshTimer_;
