@@ -35,8 +35,9 @@ void MultifdSender::stopThreads() {
     {
         std::lock_guard lock(mutex_);
         quit_ = true;
+        for (auto& worker : workers_)
+            worker->wake.notify_one();
     }
-    changed_.notify_all();
     for (auto& worker : workers_)
         if (worker->thread.joinable())
             worker->thread.join();
@@ -50,7 +51,7 @@ void MultifdSender::shutdownAll() {
         worker->channel.connection->shutdown();
     }
     std::lock_guard lock(mutex_);
-    changed_.notify_all();
+    slotFreed_.notify_all();
 }
 
 void MultifdSender::throwIfFailed() {
@@ -91,18 +92,20 @@ void MultifdSender::dispatch(Job& job) {
     std::unique_lock lock(mutex_);
     for (;;) {
         throwIfFailed();
-        for (std::size_t tried = 0; tried < workers_.size(); ++tried) {
-            Worker& worker = *workers_[nextWorker_];
-            nextWorker_ = (nextWorker_ + 1) % workers_.size();
-            if (!worker.pending) {
-                std::swap(worker.job, job);
+        // An idle channel first, then one still sending, round robin in both.
+        for (const bool wantIdle : {true, false})
+            for (std::size_t tried = 0; tried < workers_.size(); ++tried) {
+                Worker& worker = *workers_[(nextWorker_ + tried) % workers_.size()];
+                if (worker.hasQueued || (wantIdle && worker.busy))
+                    continue;
+                nextWorker_ = (nextWorker_ + tried + 1) % workers_.size();
+                std::swap(worker.queued, job);
                 job.clear();
-                worker.pending = true;
-                changed_.notify_all();
+                worker.hasQueued = true;
+                worker.wake.notify_one();
                 return;
             }
-        }
-        changed_.wait(lock);
+        slotFreed_.wait(lock);
     }
 }
 
@@ -110,15 +113,15 @@ void MultifdSender::syncAll() {
     flush();
     std::unique_lock lock(mutex_);
     for (auto& worker : workers_) {
-        changed_.wait(lock, [&] { return !worker->pending || !error_.empty(); });
+        slotFreed_.wait(lock, [&] { return worker->idle() || !error_.empty(); });
         throwIfFailed();
-        worker->job.clear();
-        worker->job.sync = true;
-        worker->pending = true;
+        worker->queued.clear();
+        worker->queued.sync = true;
+        worker->hasQueued = true;
+        worker->wake.notify_one();
     }
-    changed_.notify_all();
     for (auto& worker : workers_) {
-        changed_.wait(lock, [&] { return !worker->pending || !error_.empty(); });
+        slotFreed_.wait(lock, [&] { return worker->idle() || !error_.empty(); });
         throwIfFailed();
     }
 }
@@ -160,10 +163,14 @@ std::uint64_t MultifdSender::normalPages() const {
 void MultifdSender::run(Worker& worker) {
     std::unique_lock lock(mutex_);
     for (;;) {
-        changed_.wait(lock, [&] { return worker.pending || quit_; });
-        // Work still pending at quit belongs to a migration that is being torn down.
+        worker.wake.wait(lock, [&] { return worker.hasQueued || quit_; });
+        // Work still queued at quit belongs to a migration that is being torn down.
         if (quit_)
             return;
+        std::swap(worker.job, worker.queued);
+        worker.hasQueued = false;
+        worker.busy = true;
+        slotFreed_.notify_one();
         lock.unlock();
         std::uint64_t zero = 0;
         std::uint64_t normal = 0;
@@ -179,15 +186,15 @@ void MultifdSender::run(Worker& worker) {
         lock.lock();
         worker.zeroPages += zero;
         worker.normalPages += normal;
-        worker.pending = false;
+        worker.busy = false;
         if (!failure.empty()) {
             worker.channel.counters->state.store(ChannelState::Failed);
             if (error_.empty())
                 error_ = failure;
-            changed_.notify_all();
+            slotFreed_.notify_one();
             return;
         }
-        changed_.notify_all();
+        slotFreed_.notify_one();
     }
 }
 

@@ -1,6 +1,6 @@
 // Source side of multifd: N send threads, each owning one connection. The migration thread
-// fills a packet's worth of page offsets and hands it to the next idle channel; buffers are
-// swapped, never copied (QEMU's multifd_send()).
+// fills a packet's worth of page offsets and hands it to the next channel with a free slot;
+// buffers are swapped, never copied (QEMU's multifd_send()).
 #pragma once
 
 #include "engine/api/migration_config.h"
@@ -73,11 +73,18 @@ private:
         std::vector<std::uint8_t> deviceState;
         void clear();
     };
+    // Two slots per channel: the send thread takes its next job the moment it finishes one,
+    // without waiting for the migration thread to be scheduled (on few cores, that wait left
+    // the channels idle between packets). Guarded by mutex_.
     struct Worker {
         Channel channel;
         std::thread thread;
-        Job job;
-        bool pending = false;
+        Job job;                      // the packet being sent: the send thread's while busy
+        Job queued;                   // the next packet, handed over by the migration thread
+        bool busy = false;            // sending `job`
+        bool hasQueued = false;       // `queued` holds a packet
+        std::condition_variable wake; // the send thread waits here for a packet, or quit_
+        bool idle() const { return !busy && !hasQueued; }
         std::vector<std::uint8_t> header;
         std::vector<std::uint8_t> corrupted; // the page a corrupt-page fault sends instead
         std::uint64_t zeroPages = 0;         // guarded by mutex_
@@ -103,7 +110,9 @@ private:
     std::atomic<std::uint64_t> packetNumber_{0};
 
     mutable std::mutex mutex_;
-    std::condition_variable changed_;
+    // The migration thread waits here for a free slot, an idle channel, or a failure. It is
+    // the only waiter: each wake-up goes to the one thread that needs it, not to every thread.
+    std::condition_variable slotFreed_;
     bool quit_ = false;
     std::string error_;
 };

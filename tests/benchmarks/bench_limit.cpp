@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -74,6 +75,19 @@ private:
 };
 
 std::vector<double> spareTouchRates; // GiB/s of each spare's first touch
+
+// With perf record --control=fifo:PATH -D -1 and MIGRASCOPE_PERF_CONTROL=PATH, perf samples the
+// migrations' transfers only, not the guest's boot nor the limit.
+void perfControl(const char* command) {
+    static std::FILE* const fifo = [] {
+        const char* path = std::getenv("MIGRASCOPE_PERF_CONTROL");
+        return path ? std::fopen(path, "w") : nullptr;
+    }();
+    if (fifo) {
+        std::fputs(command, fifo);
+        std::fflush(fifo);
+    }
+}
 
 // One run of the limit: adds its GiB/s and CPU seconds per GiB to `summary`.
 void streamOnce(const RamBlock& source, const std::optional<std::string>& pki,
@@ -140,7 +154,9 @@ bool migrateOnce(const MigrationConfig& config, bench::Summary& summary) {
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
     spare.release();
     const double cpuBefore = bench::cpuSeconds();
+    perfControl("enable\n");
     migration.wait();
+    perfControl("disable\n");
     const auto snap = migration.snapshot();
     if (snap.status != MigrationStatus::Completed) {
         std::printf("migration %s: %s\n", toString(snap.status), snap.errorDesc.c_str());
@@ -155,7 +171,9 @@ bool migrateOnce(const MigrationConfig& config, bench::Summary& summary) {
 
 } // namespace
 
-int main() {
+int main(int argc, char** argv) {
+    // "plain" or "tls" measures one of the two, e.g. under perf.
+    const std::string only = argc > 1 ? argv[1] : "";
     const auto pki = (std::filesystem::temp_directory_path() / "migrascope-bench-pki").string();
     generatePki(pki);
     MigrationConfig config;
@@ -172,6 +190,8 @@ int main() {
     std::printf("%-6s %16s %16s %7s %14s %14s\n", "", "limit GiB/s", "migration GiB/s", "ratio",
                 "limit CPU s/GiB", "migr. CPU s/GiB");
     for (const bool tls : {false, true}) {
+        if (!only.empty() && only != (tls ? "tls" : "plain"))
+            continue;
         config.tls.enabled = tls;
         bench::Summary limit;
         bench::Summary migration;
