@@ -349,7 +349,9 @@ switchover::DowntimeEstimate MigrationSource::estimateDowntime(std::uint64_t ram
     double roundTripMs = 0;
     {
         std::lock_guard lock(controlMutex_);
-        if (returnPathState_.firstPongAtMs >= 0 && pingSentAtMs_ >= 0)
+        if (idleRoundTripMs_ >= 0)
+            roundTripMs = idleRoundTripMs_;
+        else if (returnPathState_.firstPongAtMs >= 0 && pingSentAtMs_ >= 0)
             roundTripMs = returnPathState_.firstPongAtMs - pingSentAtMs_;
     }
     return switchover::estimate(ramRemaining, deviceRemaining_, linkBytesPerMs_,
@@ -385,6 +387,7 @@ bool MigrationSource::stillFitsOnceCaughtUp(std::vector<PageBitmap>& dirty,
                              " ms: not switching over yet");
         return false;
     }
+    measureIdleRoundTrip();
     const std::uint64_t ramNow = harvest(dirty);
     publishStats(ramNow, true);
     const Assessment now = assessSwitchover(ramNow);
@@ -396,6 +399,18 @@ bool MigrationSource::stillFitsOnceCaughtUp(std::vector<PageBitmap>& dirty,
                          " ms): " + now.why +
                          (now.converged ? "; switching over" : "; iterating on"));
     return now.converged;
+}
+
+void MigrationSource::measureIdleRoundTrip() {
+    const std::uint32_t probe = nextPing_++;
+    const double sentAt = telemetry_.elapsedMs();
+    sendPing(probe);
+    // Bounded like the catch-up: a destination that does not answer within it keeps the
+    // round trip measured before.
+    if (!waitForPong(probe, std::chrono::milliseconds(catchUpBoundMs())))
+        return;
+    std::lock_guard lock(controlMutex_);
+    idleRoundTripMs_ = returnPathState_.lastPongAtMs - sentAt;
 }
 
 void MigrationSource::maybeThrottle(std::uint64_t dirtiedBytes) {

@@ -88,6 +88,7 @@ private:
         std::optional<std::uint32_t> shut;
         std::uint32_t lastPong = 0;
         double firstPongAtMs = -1; // when the first PONG (to the setup PING) arrived
+        double lastPongAtMs = -1;  // when the PONG for lastPong arrived
         bool switchoverAcked = false;
         bool resumeAcked = false;
         std::map<std::string, PageBitmap> bitmaps;
@@ -175,6 +176,8 @@ private:
     // Converged: waits, guest running, until the destination has loaded round `roundPing`,
     // then counts what the guest wrote meanwhile. True when switching over still fits.
     bool stillFitsOnceCaughtUp(std::vector<PageBitmap>& dirty, std::uint32_t roundPing);
+    // Once caught up: one PING on the drained links sets idleRoundTripMs_.
+    void measureIdleRoundTrip();
     void complete(std::vector<PageBitmap>& dirty);
     void throwIfCancelled() const;
     void checkMainChannelFault();
@@ -263,6 +266,10 @@ private:
     double downtimeMs_ = 0;
     switchover::DeviceBytes deviceRemaining_; // the devices' pending state at the last sync
     double pingSentAtMs_ = -1;                // the setup PING, for the round trip
+    // The round trip on links that carry nothing else, as at switchover (the setup PING's
+    // waits behind the destination's setup, a round's behind its data); measured once the
+    // destination has caught up. Negative until then.
+    double idleRoundTripMs_ = -1;
     double lastSyncLoggedMs_ = 0;
     unsigned throttle_ = 0; // the vCPU throttle applied, percent
     unsigned dirtyRateHighCount_ = 0;

@@ -91,8 +91,9 @@ void MigrationSource::handleReturnPathMessage(const ReturnPathMessage& message) 
         break;
     case ReturnPathType::Pong:
         state.lastPong = message.value;
+        state.lastPongAtMs = telemetry_.elapsedMs();
         if (state.firstPongAtMs < 0)
-            state.firstPongAtMs = telemetry_.elapsedMs();
+            state.firstPongAtMs = state.lastPongAtMs;
         break;
     case ReturnPathType::ReqPagesId:
     case ReturnPathType::ReqPages: {
