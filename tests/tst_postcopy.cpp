@@ -228,7 +228,12 @@ private slots:
                 QVERIFY2(answer.find("not postcopy-paused") != std::string::npos,
                          (std::string(toString(step)) + ": " + answer).c_str());
         }
-        QVERIFY(test::hasEvent(snap, "was not told to recover (migrate-recover)"));
+        // The destination refused the early resumes. It logs the first refused connection at
+        // once and batches the later ones (reported every 5 s or when it stops), so the log
+        // holds the first refusal: postcopy-paused but not told to recover, or, when that
+        // resume reached it before it had seen the cut itself, still postcopy-active. One run
+        // under AddressSanitizer lacked the first reason; the second fits what it showed.
+        QVERIFY(test::hasEvent(snap, "resume refused: the destination is postcopy-"));
         QVERIFY(test::hasEvent(snap, "resume failed"));
     }
 
