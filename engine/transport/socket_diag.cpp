@@ -82,13 +82,8 @@ void putEndpoint(const sockaddr_storage& from, __be16& port, __be32* address) {
     }
 }
 
-struct MnlCloser {
-    void operator()(mnl_socket* socket) const { mnl_socket_close(socket); }
-};
-
-std::unique_ptr<mnl_socket, MnlCloser> openDiagSocket(unsigned groups) {
-    std::unique_ptr<mnl_socket, MnlCloser> socket(
-        mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC));
+MnlSocket openDiagSocket(unsigned groups) {
+    MnlSocket socket(mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC));
     if (!socket)
         throw std::runtime_error(std::string("cannot open a socket-diagnostics netlink socket: ") +
                                  std::strerror(errno));
@@ -132,6 +127,10 @@ void dumpFamily(mnl_socket* socket, std::uint8_t family, std::vector<TcpSocket>&
 
 } // namespace
 
+void MnlSocketClose::operator()(mnl_socket* socket) const {
+    mnl_socket_close(socket);
+}
+
 std::vector<TcpSocket> dumpTcpSockets() {
     auto socket = openDiagSocket(0);
     std::vector<TcpSocket> sockets;
@@ -154,11 +153,7 @@ std::optional<TcpSocketId> tcpSocketIdOf(int fd) {
     return id;
 }
 
-TcpInfoLookup::TcpInfoLookup() : socket_(openDiagSocket(0).release()) {}
-
-TcpInfoLookup::~TcpInfoLookup() {
-    mnl_socket_close(socket_);
-}
+TcpInfoLookup::TcpInfoLookup() : socket_(openDiagSocket(0)) {}
 
 std::optional<TcpKernelView> TcpInfoLookup::find(const TcpSocketId& id) {
     const int family = id.local.ss_family;
@@ -181,16 +176,16 @@ std::optional<TcpKernelView> TcpInfoLookup::find(const TcpSocketId& id) {
     // connection are not taken for this one.
     request->id.idiag_cookie[0] = static_cast<std::uint32_t>(id.cookie);
     request->id.idiag_cookie[1] = static_cast<std::uint32_t>(id.cookie >> 32);
-    if (mnl_socket_sendto(socket_, header, header->nlmsg_len) < 0)
+    if (mnl_socket_sendto(socket_.get(), header, header->nlmsg_len) < 0)
         throw std::runtime_error(std::string("cannot ask the kernel for a TCP socket: ") +
                                  std::strerror(errno));
-    const ssize_t got = mnl_socket_recvfrom(socket_, buffer, sizeof(buffer));
+    const ssize_t got = mnl_socket_recvfrom(socket_.get(), buffer, sizeof(buffer));
     if (got < 0)
         throw std::runtime_error(std::string("reading the kernel's TCP socket: ") +
                                  std::strerror(errno));
     std::vector<TcpSocket> found;
     const int result = mnl_cb_run(buffer, static_cast<std::size_t>(got), sequence_,
-                                  mnl_socket_get_portid(socket_), readSocket, &found);
+                                  mnl_socket_get_portid(socket_.get()), readSocket, &found);
     if (result == MNL_CB_ERROR) {
         if (errno == ENOENT || errno == ESTALE)
             return std::nullopt; // closed meanwhile, or its addresses belong to another now
@@ -243,12 +238,7 @@ TcpDestroyListener::TcpDestroyListener() {
                 std::string("cannot follow the kernel's closing TCP sockets (needs "
                             "CAP_NET_ADMIN): ") +
                 std::strerror(errno));
-    socket_ = socket.release();
-}
-
-TcpDestroyListener::~TcpDestroyListener() {
-    if (socket_)
-        mnl_socket_close(socket_);
+    socket_ = std::move(socket);
 }
 
 std::vector<TcpSocket> TcpDestroyListener::take() {
@@ -256,7 +246,7 @@ std::vector<TcpSocket> TcpDestroyListener::take() {
     alignas(nlmsghdr) char buffer[kBufferSize];
     for (;;) {
         const ssize_t got =
-            ::recv(mnl_socket_get_fd(socket_), buffer, sizeof(buffer), MSG_DONTWAIT);
+            ::recv(mnl_socket_get_fd(socket_.get()), buffer, sizeof(buffer), MSG_DONTWAIT);
         if (got <= 0)
             return sockets; // EAGAIN: nothing more; ENOBUFS: the kernel dropped some
         mnl_cb_run(buffer, static_cast<std::size_t>(got), 0, 0, readSocket, &sockets);

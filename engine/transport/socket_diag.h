@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <sys/socket.h>
@@ -40,6 +41,12 @@ struct TcpSocketId {
 // an address the socket cannot give stays AF_UNSPEC, and such an id is never found.
 std::optional<TcpSocketId> tcpSocketIdOf(int fd);
 
+// Closes a socket-diagnostics netlink socket: each class below owns one.
+struct MnlSocketClose {
+    void operator()(mnl_socket* socket) const;
+};
+using MnlSocket = std::unique_ptr<mnl_socket, MnlSocketClose>;
+
 // tcp_info of given connections through the socket diagnostics, one exact lookup each: the
 // kernel finds each in its hash table, where a dump walks every bucket of it (2.5 ms for the
 // 262,144 buckets of this machine, ten times a second). Safe where the socket may be closing
@@ -47,15 +54,12 @@ std::optional<TcpSocketId> tcpSocketIdOf(int fd);
 class TcpInfoLookup {
 public:
     TcpInfoLookup();
-    ~TcpInfoLookup();
-    TcpInfoLookup(const TcpInfoLookup&) = delete;
-    TcpInfoLookup& operator=(const TcpInfoLookup&) = delete;
 
     // Empty when the connection is gone; throws std::runtime_error when the kernel refuses.
     std::optional<TcpKernelView> find(const TcpSocketId& id);
 
 private:
-    mnl_socket* socket_ = nullptr;
+    MnlSocket socket_;
     unsigned sequence_ = 0;
 };
 
@@ -74,15 +78,12 @@ class TcpDestroyListener {
 public:
     // Throws std::runtime_error with the reason when the group cannot be joined.
     TcpDestroyListener();
-    ~TcpDestroyListener();
-    TcpDestroyListener(const TcpDestroyListener&) = delete;
-    TcpDestroyListener& operator=(const TcpDestroyListener&) = delete;
 
     // The sockets destroyed since the last call; never waits.
     std::vector<TcpSocket> take();
 
 private:
-    mnl_socket* socket_ = nullptr;
+    MnlSocket socket_;
 };
 
 } // namespace migrascope
